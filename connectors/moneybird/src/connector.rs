@@ -1,0 +1,240 @@
+//! The [`Connector`] implementation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dsrhub_connector::http::{BearerSecret, HttpClient};
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::{
+    async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Health, Inventory, Record, RecordRef, Subject,
+};
+use serde_json::Value;
+
+use crate::api::{self, Api};
+use crate::config::MoneybirdConfig;
+use crate::mapping::{self, Found, CONTACT, CONTACT_PERSON, SALES_INVOICE};
+
+/// The Moneybird connector for one administration.
+#[derive(Debug)]
+pub struct Moneybird {
+    api: Api,
+    scan_contact_people: bool,
+}
+
+impl Moneybird {
+    /// Build from settings; resolves the token now so a missing secret is reported at start.
+    pub fn new(config: MoneybirdConfig, secrets: &Secrets) -> Result<Self, ConnectorError> {
+        config.validate().map_err(ConnectorError::invalid)?;
+        let auth = BearerSecret::new(
+            secrets.clone(),
+            config.token.clone(),
+            "create a new API token in Moneybird and store it there",
+        )
+        .map_err(|e| {
+            ConnectorError::new(ErrorKind::Auth, format!("processors.moneybird.token: {e}"))
+        })?;
+        let http = HttpClient::new(
+            config.base_url.clone(),
+            api::profile(),
+            config.http.clone(),
+            Arc::new(auth),
+        )?;
+        Ok(Moneybird {
+            api: Api::new(http, config.administration_id),
+            scan_contact_people: config.scan_contact_people,
+        })
+    }
+
+    fn location() -> DataLocation {
+        DataLocation {
+            region: "EU (Netherlands)".into(),
+            eea: true,
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for Moneybird {
+    fn describe(&self) -> Description {
+        Description {
+            id: crate::ID.into(),
+            display_name: "Moneybird".into(),
+            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            categories: vec![
+                Category::Name,
+                Category::Address,
+                Category::Phone,
+                Category::Email,
+                Category::Iban,
+                Category::Company,
+                Category::Financial,
+            ],
+            location: Self::location(),
+        }
+    }
+
+    async fn check(&self) -> Result<Health, ConnectorError> {
+        let (administrations, response) = self.api.administrations().await?;
+        let known = administrations
+            .iter()
+            .any(|a| mapping::id_of(a).as_deref() == Some(self.api.administration()));
+        if !known {
+            return Err(ConnectorError::invalid(
+                "processors.moneybird.administration_id is not an administration this token can reach",
+            ));
+        }
+        let remaining = response
+            .headers
+            .get("RateLimit-Remaining")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok(Health {
+            authenticated: true,
+            rate_limit_remaining: remaining,
+            detail: format!("administration {} reachable", self.api.administration()),
+        })
+    }
+
+    async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
+        let mut found = Found::default();
+        // Contacts, by their own fields, through Moneybird's free-text search. The search is
+        // fuzzy; matching is exact, on our side.
+        for term in subject
+            .emails
+            .iter()
+            .chain(&subject.phones)
+            .chain(&subject.names)
+        {
+            for contact in self.api.search_contacts(term).await? {
+                if let Some(kind) = mapping::contact_match(&contact, subject) {
+                    found.add(mapping::contact_record(&contact, kind).ok_or_else(missing_id)?);
+                }
+            }
+        }
+        // Contact people, which the search does not cover.
+        if self.scan_contact_people {
+            for contact in self.api.all_contacts().await? {
+                let Some(contact_id) = mapping::id_of(&contact) else {
+                    continue;
+                };
+                let people = contact
+                    .get("contact_people")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                for person in people {
+                    if let Some(kind) = mapping::person_match(person, subject) {
+                        found.add(
+                            mapping::person_record(&contact_id, person, kind)
+                                .ok_or_else(missing_id)?,
+                        );
+                    }
+                }
+            }
+        }
+        // Invoices of exactly matched contacts; a contact with invoices cannot be deleted.
+        for contact_id in found.exact_contacts() {
+            let invoices = self.api.invoices_of(&contact_id).await?;
+            for invoice in &invoices {
+                found.add(mapping::invoice_record(&contact_id, invoice).ok_or_else(missing_id)?);
+            }
+            if !invoices.is_empty() {
+                if let Some(contact) = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())) {
+                    contact.erasability.delete_blocked =
+                        Some(format!("linked to {} sales invoice(s)", invoices.len()));
+                }
+            }
+        }
+        Ok(found.into_vec())
+    }
+
+    async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
+        let data = match record.object.as_str() {
+            CONTACT => self.api.contact(&record.id).await?,
+            CONTACT_PERSON => self.api.contact_person(scope(record)?, &record.id).await?,
+            SALES_INVOICE => self.api.invoice(&record.id).await?,
+            _ => return Err(unknown_object(record)),
+        };
+        Ok(Exported {
+            reference: record.clone(),
+            data,
+        })
+    }
+
+    async fn erase(
+        &self,
+        record: &RecordRef,
+        action: &EraseAction,
+    ) -> Result<EraseOutcome, ConnectorError> {
+        let deleted = |existed: bool| {
+            if existed {
+                EraseOutcome::Deleted
+            } else {
+                EraseOutcome::AlreadyGone
+            }
+        };
+        match (record.object.as_str(), action) {
+            (CONTACT, EraseAction::Delete) => {
+                self.api.delete_contact(&record.id).await.map(deleted)
+            }
+            (CONTACT_PERSON, EraseAction::Delete) => self
+                .api
+                .delete_contact_person(scope(record)?, &record.id)
+                .await
+                .map(deleted),
+            (SALES_INVOICE, EraseAction::Delete) => {
+                self.api.delete_invoice(&record.id).await.map(deleted)
+            }
+            (CONTACT, EraseAction::Anonymize { fields }) => {
+                let contact = match self.api.contact(&record.id).await {
+                    Ok(contact) => contact,
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        return Ok(EraseOutcome::AlreadyGone)
+                    }
+                    Err(e) => return Err(e),
+                };
+                let changes = mapping::anonymized_changes(&contact, fields);
+                let cleared: Vec<String> = changes.keys().cloned().collect();
+                self.api.update_contact(&record.id, changes).await?;
+                self.api.archive_contact(&record.id).await?;
+                Ok(EraseOutcome::Anonymized { fields: cleared })
+            }
+            (_, EraseAction::Anonymize { .. }) => Err(ConnectorError::invalid(format!(
+                "Moneybird offers no anonymisation for {}; delete it instead",
+                record.object
+            ))),
+            _ => Err(unknown_object(record)),
+        }
+    }
+
+    async fn inventory(&self) -> Result<Inventory, ConnectorError> {
+        let mut counts = BTreeMap::new();
+        counts.insert(
+            CONTACT.to_string(),
+            self.api.synchronization("contacts").await?.len() as u64,
+        );
+        counts.insert(
+            SALES_INVOICE.to_string(),
+            self.api.synchronization("sales_invoices").await?.len() as u64,
+        );
+        Ok(Inventory {
+            counts,
+            location: Self::location(),
+        })
+    }
+}
+
+fn scope(record: &RecordRef) -> Result<&str, ConnectorError> {
+    record.scope.as_deref().ok_or_else(|| {
+        ConnectorError::invalid(format!("{} needs its contact id as scope", record.object))
+    })
+}
+
+fn unknown_object(record: &RecordRef) -> ConnectorError {
+    ConnectorError::invalid(format!("Moneybird has no object type `{}`", record.object))
+}
+
+fn missing_id() -> ConnectorError {
+    ConnectorError::permanent("Moneybird returned an object without an id")
+}

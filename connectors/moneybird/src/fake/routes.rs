@@ -1,0 +1,451 @@
+//! HTTP surface of the fake: Moneybird's paths, the gate every request passes (count, rate
+//! limit, faults, auth) and the handlers.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, Request, State as AxState};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use super::state::Refusal;
+use super::Inner;
+
+type Shared = Arc<Inner>;
+
+pub(super) fn router(inner: Shared) -> Router {
+    Router::new()
+        .route("/api/v2/administrations.json", get(administrations))
+        .route("/api/v2/{adm}/contacts.json", get(list_contacts))
+        .route(
+            "/api/v2/{adm}/contacts/synchronization.json",
+            get(contacts_sync),
+        )
+        .route(
+            "/api/v2/{adm}/contacts/{id}",
+            get(show_contact)
+                .patch(update_contact)
+                .delete(delete_contact),
+        )
+        .route(
+            "/api/v2/{adm}/contacts/{id}/archive.json",
+            patch(archive_contact),
+        )
+        .route(
+            "/api/v2/{adm}/contacts/{cid}/contact_people/{id}",
+            get(show_person).delete(delete_person),
+        )
+        .route("/api/v2/{adm}/sales_invoices.json", get(list_invoices))
+        .route(
+            "/api/v2/{adm}/sales_invoices/synchronization.json",
+            get(invoices_sync),
+        )
+        .route(
+            "/api/v2/{adm}/sales_invoices/{id}",
+            get(show_invoice).delete(delete_invoice),
+        )
+        .fallback(|| async { error(StatusCode::NOT_FOUND, json!({"error": "Not found"})) })
+        .layer(middleware::from_fn_with_state(inner.clone(), gate))
+        .with_state(inner)
+}
+
+fn error(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        json!({"error": "record not found", "symbolic": {"id": "not_found"}}),
+    )
+}
+
+fn refusal(r: Refusal) -> Response {
+    match r {
+        Refusal::NotFound => not_found(),
+        Refusal::Unprocessable(body) => error(StatusCode::UNPROCESSABLE_ENTITY, body),
+        Refusal::BadRequest(body) => error(StatusCode::BAD_REQUEST, body),
+    }
+}
+
+/// Every request: counted and logged, paced by the quota, faults applied, token checked;
+/// every answer gets the `RateLimit-*` headers.
+async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
+    inner.requests.fetch_add(1, Ordering::SeqCst);
+    inner.calls.lock().expect("calls").push((
+        request.method().to_string(),
+        request.uri().path().to_string(),
+    ));
+
+    let slow = inner.faults.lock().expect("faults").slow;
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+
+    // Fixed window, as Moneybird's RateLimit-Reset suggests.
+    let (remaining, reset_at, over) = {
+        let mut window = inner.window.lock().expect("window");
+        let now = Instant::now();
+        if now.duration_since(window.started) >= inner.quota_window {
+            window.started = now;
+            window.count = 0;
+        }
+        window.count += 1;
+        let over = window.count > inner.quota_requests;
+        let remaining = inner.quota_requests.saturating_sub(window.count);
+        (
+            remaining,
+            epoch_after(window.started + inner.quota_window - now),
+            over,
+        )
+    };
+    let rate_headers = |mut response: Response| {
+        let headers = response.headers_mut();
+        headers.insert("RateLimit-Limit", HeaderValue::from(inner.quota_requests));
+        headers.insert("RateLimit-Remaining", HeaderValue::from(remaining));
+        headers.insert("RateLimit-Reset", HeaderValue::from(reset_at));
+        response
+    };
+    if over {
+        inner.quota_rejections.fetch_add(1, Ordering::SeqCst);
+        return rate_headers(too_many(Some(reset_at)));
+    }
+
+    let injected = {
+        let mut faults = inner.faults.lock().expect("faults");
+        let fault = faults.statuses.front_mut().map(|f| {
+            f.remaining = f.remaining.saturating_sub(1);
+            f.clone()
+        });
+        if faults.statuses.front().is_some_and(|f| f.remaining == 0) {
+            faults.statuses.pop_front();
+        }
+        fault
+    };
+    if let Some(fault) = injected {
+        let response = match fault.status {
+            429 => too_many(
+                fault
+                    .retry_after
+                    .map(|d| epoch_after(d + Duration::from_millis(999))),
+            ),
+            status => error(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                json!({"error": "Internal server error"}),
+            ),
+        };
+        return rate_headers(response);
+    }
+
+    let authorized = {
+        let token = inner.token.lock().expect("token");
+        let expired = inner.faults.lock().expect("faults").token_expired;
+        let expected = format!("Bearer {token}");
+        !expired
+            && request
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                == Some(expected.as_str())
+    };
+    if !authorized {
+        // The exact 401 body is not documented; this shape follows Moneybird's symbolic errors.
+        return rate_headers(error(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Token is invalid or expired", "symbolic": {"token": "invalid"}}),
+        ));
+    }
+    rate_headers(next.run(request).await)
+}
+
+fn epoch_after(wait: Duration) -> u64 {
+    let now = jiff::Timestamp::now().as_millisecond() as u64;
+    (now + wait.as_millis() as u64).div_ceil(1000)
+}
+
+/// Moneybird's 429: the body is the JSON string "Retry later"; `Retry-After` is the epoch
+/// second the window resets (per the official OpenAPI description).
+fn too_many(retry_at: Option<u64>) -> Response {
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(json!("Retry later"))).into_response();
+    if let Some(at) = retry_at {
+        response
+            .headers_mut()
+            .insert("Retry-After", HeaderValue::from(at));
+    }
+    response
+}
+
+fn json_id(segment: &str) -> Option<&str> {
+    segment.strip_suffix(".json").filter(|id| !id.is_empty())
+}
+
+/// A page of `items` plus the `Link` header Moneybird sends.
+fn paged(
+    inner: &Inner,
+    headers: &HeaderMap,
+    path: &str,
+    params: &HashMap<String, String>,
+    items: Vec<Value>,
+) -> Response {
+    let page: usize = params
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let mut per_page: usize = params
+        .get("per_page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
+    if let Some(forced) = *inner.page_size.lock().expect("page size") {
+        per_page = per_page.min(forced.max(1));
+    }
+    let total = items.len();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let link_to = |p: usize| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params.iter().filter(|(k, _)| k.as_str() != "page") {
+            query.append_pair(k, v);
+        }
+        query.append_pair("page", &p.to_string());
+        format!("<http://{host}{path}?{}>", query.finish())
+    };
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(format!("{}; rel=\"prev\"", link_to(page - 1)));
+    }
+    if page * per_page < total {
+        links.push(format!("{}; rel=\"next\"", link_to(page + 1)));
+    }
+    let mut response = Json(Value::Array(slice)).into_response();
+    if !links.is_empty() {
+        response.headers_mut().insert(
+            "Link",
+            HeaderValue::from_str(&links.join(", ")).expect("ascii link"),
+        );
+    }
+    response
+        .headers_mut()
+        .insert("X-Total-Count", HeaderValue::from(total));
+    response
+}
+
+fn known_adm(inner: &Inner, adm: &str) -> bool {
+    inner
+        .state
+        .lock()
+        .expect("fake state")
+        .has_administration(adm)
+}
+
+async fn administrations(AxState(inner): AxState<Shared>) -> Response {
+    Json(Value::Array(
+        inner
+            .state
+            .lock()
+            .expect("fake state")
+            .administrations
+            .clone(),
+    ))
+    .into_response()
+}
+
+async fn list_contacts(
+    AxState(inner): AxState<Shared>,
+    Path(adm): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    request_path: axum::http::Uri,
+) -> Response {
+    if !known_adm(&inner, &adm) {
+        return not_found();
+    }
+    let include_archived = params.get("include_archived").is_some_and(|v| v == "true");
+    let items = inner
+        .state
+        .lock()
+        .expect("fake state")
+        .search_contacts(params.get("query").map(String::as_str), include_archived);
+    paged(&inner, &headers, request_path.path(), &params, items)
+}
+
+async fn list_invoices(
+    AxState(inner): AxState<Shared>,
+    Path(adm): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    request_path: axum::http::Uri,
+) -> Response {
+    if !known_adm(&inner, &adm) {
+        return not_found();
+    }
+    let result = inner
+        .state
+        .lock()
+        .expect("fake state")
+        .filter_invoices(params.get("filter").map(String::as_str));
+    match result {
+        Ok(items) => paged(&inner, &headers, request_path.path(), &params, items),
+        Err(r) => refusal(r),
+    }
+}
+
+fn sync_list<'a>(records: impl Iterator<Item = &'a Value>) -> Response {
+    let items: Vec<Value> = records
+        .map(|r| json!({"id": r["id"], "version": r["version"]}))
+        .collect();
+    Json(Value::Array(items)).into_response()
+}
+
+async fn contacts_sync(AxState(inner): AxState<Shared>, Path(adm): Path<String>) -> Response {
+    if !known_adm(&inner, &adm) {
+        return not_found();
+    }
+    sync_list(inner.state.lock().expect("fake state").contacts.values())
+}
+
+async fn invoices_sync(AxState(inner): AxState<Shared>, Path(adm): Path<String>) -> Response {
+    if !known_adm(&inner, &adm) {
+        return not_found();
+    }
+    sync_list(
+        inner
+            .state
+            .lock()
+            .expect("fake state")
+            .sales_invoices
+            .values(),
+    )
+}
+
+async fn show_contact(
+    AxState(inner): AxState<Shared>,
+    Path((adm, id)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    match inner.state.lock().expect("fake state").contacts.get(id) {
+        Some(contact) => Json(contact.clone()).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn update_contact(
+    AxState(inner): AxState<Shared>,
+    Path((adm, id)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    let Some(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "body is not valid JSON"}),
+        );
+    };
+    match inner.mutate(|s| s.update_contact(id, &body)) {
+        Ok(contact) => Json(contact).into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn archive_contact(
+    AxState(inner): AxState<Shared>,
+    Path((adm, id)): Path<(String, String)>,
+) -> Response {
+    if !known_adm(&inner, &adm) {
+        return not_found();
+    }
+    match inner.mutate(|s| s.archive_contact(&id)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn delete_contact(
+    AxState(inner): AxState<Shared>,
+    Path((adm, id)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    match inner.mutate(|s| s.delete_contact(id)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn show_person(
+    AxState(inner): AxState<Shared>,
+    Path((adm, cid, id)): Path<(String, String, String)>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    match inner.state.lock().expect("fake state").person(&cid, id) {
+        Some(person) => Json(person).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn delete_person(
+    AxState(inner): AxState<Shared>,
+    Path((adm, cid, id)): Path<(String, String, String)>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    match inner.mutate(|s| s.delete_person(&cid, id)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn show_invoice(
+    AxState(inner): AxState<Shared>,
+    Path((adm, id)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    match inner
+        .state
+        .lock()
+        .expect("fake state")
+        .sales_invoices
+        .get(id)
+    {
+        Some(invoice) => Json(invoice.clone()).into_response(),
+        None => not_found(),
+    }
+}
+
+async fn delete_invoice(
+    AxState(inner): AxState<Shared>,
+    Path((adm, id)): Path<(String, String)>,
+) -> Response {
+    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+        return not_found();
+    };
+    match inner.mutate(|s| s.delete_invoice(id)) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refusal(r),
+    }
+}

@@ -1,0 +1,283 @@
+//! The fake's data: administrations, contacts with contact people, sales invoices; and the
+//! rules Moneybird applies to them (search, filters, deletion refusals, validation).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Seed data, as in `fixtures/moneybird/seed.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Seed {
+    pub administrations: Vec<Value>,
+    pub contacts: Vec<Value>,
+    pub sales_invoices: Vec<Value>,
+}
+
+impl Seed {
+    /// The fixture shipped with dsrhub (fictitious Dutch people and invoices).
+    pub fn fixture() -> Seed {
+        serde_json::from_str(include_str!("../../../../fixtures/moneybird/seed.json"))
+            .expect("fixture seed is valid JSON")
+    }
+}
+
+/// Attributes Moneybird's `query` searches (per its API docs); contact people are not among them.
+const SEARCHED: &[&str] = &[
+    "company_name",
+    "attention",
+    "firstname",
+    "lastname",
+    "address1",
+    "address2",
+    "zipcode",
+    "city",
+    "country",
+    "email",
+    "phone",
+    "customer_id",
+    "tax_number",
+    "chamber_of_commerce",
+    "bank_account",
+];
+
+/// Contact attributes a PATCH may change.
+const WRITABLE: &[&str] = &[
+    "company_name",
+    "firstname",
+    "lastname",
+    "attention",
+    "address1",
+    "address2",
+    "zipcode",
+    "city",
+    "country",
+    "phone",
+    "email",
+    "customer_id",
+    "tax_number",
+    "chamber_of_commerce",
+    "bank_account",
+    "send_invoices_to_attention",
+    "send_invoices_to_email",
+    "send_estimates_to_attention",
+    "send_estimates_to_email",
+    "sepa_active",
+    "sepa_iban",
+    "sepa_iban_account_name",
+    "sepa_bic",
+    "delivery_method",
+];
+
+/// Why a change was refused, as Moneybird would say it.
+#[derive(Debug)]
+pub enum Refusal {
+    NotFound,
+    Unprocessable(Value),
+    BadRequest(Value),
+}
+
+/// All records, keyed by id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub administrations: Vec<Value>,
+    pub contacts: BTreeMap<String, Value>,
+    pub sales_invoices: BTreeMap<String, Value>,
+}
+
+fn id(value: &Value) -> String {
+    value
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn text<'a>(value: &'a Value, field: &str) -> &'a str {
+    value.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+impl State {
+    pub fn from_seed(seed: Seed) -> State {
+        State {
+            administrations: seed.administrations,
+            contacts: seed.contacts.into_iter().map(|c| (id(&c), c)).collect(),
+            sales_invoices: seed
+                .sales_invoices
+                .into_iter()
+                .map(|i| (id(&i), i))
+                .collect(),
+        }
+    }
+
+    pub fn load(path: &Path) -> std::io::Result<State> {
+        let text = std::fs::read_to_string(path)?;
+        serde_json::from_str(&text)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(tmp, path)
+    }
+
+    pub fn has_administration(&self, adm: &str) -> bool {
+        self.administrations.iter().any(|a| id(a) == adm)
+    }
+
+    /// `contacts.json?query=`: every whitespace-separated term must occur (case-insensitive)
+    /// in one of the searched attributes. Archived contacts only with `include_archived`.
+    pub fn search_contacts(&self, query: Option<&str>, include_archived: bool) -> Vec<Value> {
+        let terms: Vec<String> = query
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        self.contacts
+            .values()
+            .filter(|c| {
+                include_archived || !c.get("archived").and_then(Value::as_bool).unwrap_or(false)
+            })
+            .filter(|c| {
+                let haystack: Vec<String> =
+                    SEARCHED.iter().map(|f| text(c, f).to_lowercase()).collect();
+                terms
+                    .iter()
+                    .all(|t| haystack.iter().any(|h| h.contains(t.as_str())))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// `sales_invoices.json?filter=key:value,…`. Supported keys: `state` (`all` or one state),
+    /// `contact_id`. Unknown keys are a 400, as a strict API would answer.
+    pub fn filter_invoices(&self, filter: Option<&str>) -> Result<Vec<Value>, Refusal> {
+        let mut state = None;
+        let mut contact = None;
+        for pair in filter.unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once(':').ok_or_else(bad_filter)?;
+            match key {
+                "state" if value == "all" => state = None,
+                "state" => state = Some(value.to_string()),
+                "contact_id" => contact = Some(value.to_string()),
+                "period" => {}
+                _ => return Err(bad_filter()),
+            }
+        }
+        Ok(self
+            .sales_invoices
+            .values()
+            .filter(|i| {
+                contact
+                    .as_deref()
+                    .is_none_or(|c| text(i, "contact_id") == c)
+            })
+            .filter(|i| state.as_deref().is_none_or(|s| text(i, "state") == s))
+            .cloned()
+            .collect())
+    }
+
+    pub fn invoices_of(&self, contact_id: &str) -> usize {
+        self.sales_invoices
+            .values()
+            .filter(|i| text(i, "contact_id") == contact_id)
+            .count()
+    }
+
+    /// Deleting a contact with booked documents is refused (Moneybird keeps them for the
+    /// fiscal retention duty; the exact answer is unverified, see the connector docs).
+    pub fn delete_contact(&mut self, contact_id: &str) -> Result<(), Refusal> {
+        if !self.contacts.contains_key(contact_id) {
+            return Err(Refusal::NotFound);
+        }
+        if self.invoices_of(contact_id) > 0 {
+            return Err(Refusal::Unprocessable(serde_json::json!({
+                "error": "Contact has documents and cannot be deleted",
+                "symbolic": { "contact": "has_documents" }
+            })));
+        }
+        self.contacts.remove(contact_id);
+        Ok(())
+    }
+
+    pub fn update_contact(&mut self, contact_id: &str, body: &Value) -> Result<Value, Refusal> {
+        let changes = body
+            .get("contact")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Refusal::BadRequest(serde_json::json!({"error": "contact is missing", "symbolic": {"contact": "required"}})))?;
+        if let Some(unknown) = changes.keys().find(|k| !WRITABLE.contains(&k.as_str())) {
+            return Err(Refusal::BadRequest(
+                serde_json::json!({"error": { unknown.clone(): ["is not a valid attribute"] }}),
+            ));
+        }
+        let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
+        let mut updated: Map<String, Value> = contact.as_object().cloned().unwrap_or_default();
+        for (k, v) in changes {
+            updated.insert(k.clone(), v.clone());
+        }
+        let updated = Value::Object(updated);
+        let named = ["company_name", "firstname", "lastname"]
+            .iter()
+            .any(|f| !text(&updated, f).is_empty());
+        if !named {
+            return Err(Refusal::Unprocessable(
+                serde_json::json!({"error": {"company_name": ["Company name or name can't be blank"]}}),
+            ));
+        }
+        *contact = updated;
+        bump(contact);
+        Ok(contact.clone())
+    }
+
+    pub fn archive_contact(&mut self, contact_id: &str) -> Result<(), Refusal> {
+        let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
+        contact["archived"] = Value::Bool(true);
+        bump(contact);
+        Ok(())
+    }
+
+    pub fn person(&self, contact_id: &str, person_id: &str) -> Option<Value> {
+        let people = self
+            .contacts
+            .get(contact_id)?
+            .get("contact_people")?
+            .as_array()?;
+        people.iter().find(|p| id(p) == person_id).cloned()
+    }
+
+    pub fn delete_person(&mut self, contact_id: &str, person_id: &str) -> Result<(), Refusal> {
+        let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
+        let people = contact
+            .get_mut("contact_people")
+            .and_then(Value::as_array_mut)
+            .ok_or(Refusal::NotFound)?;
+        let before = people.len();
+        people.retain(|p| id(p) != person_id);
+        if people.len() == before {
+            return Err(Refusal::NotFound);
+        }
+        bump(contact);
+        Ok(())
+    }
+
+    pub fn delete_invoice(&mut self, invoice_id: &str) -> Result<(), Refusal> {
+        self.sales_invoices
+            .remove(invoice_id)
+            .map(drop)
+            .ok_or(Refusal::NotFound)
+    }
+}
+
+fn bad_filter() -> Refusal {
+    Refusal::BadRequest(
+        serde_json::json!({"error": "Filter is invalid", "symbolic": {"filter": "invalid"}}),
+    )
+}
+
+fn bump(record: &mut Value) {
+    let version = record.get("version").and_then(Value::as_i64).unwrap_or(0) + 1;
+    record["version"] = Value::from(version);
+    record["updated_at"] = Value::String(jiff::Timestamp::now().to_string());
+}

@@ -1,0 +1,32 @@
+//! # Moneybird connector
+//!
+//! Moneybird (API v2) holds the organisation's invoicing: contacts (customers, with their
+//! contact people) and sales invoices.
+//!
+//! - **Discover**: contacts whose own e-mail fields (`email`, `send_invoices_to_email`,
+//!   `send_estimates_to_email`) equal one of the subject's addresses, found with the
+//!   documented free-text `query`; contact people with such an address, found by one paged scan
+//!   of the contacts (the `query` search does not cover contact people); the sales invoices of
+//!   every exactly matched contact. Phone and name matches are reported for review only.
+//! - **Erase**: a contact without invoices is deleted; one with invoices is anonymised (names
+//!   replaced, e-mail, phone, address and bank fields cleared) and archived, because its
+//!   invoices must be kept (the hub's policy retains them 7 years from the invoice date).
+//!   Contact people are deleted.
+//! - **Limits**: 150 requests per 5 minutes; 429 answers carry `Retry-After` as an epoch
+//!   second, which the SDK understands.
+//!
+//! See `docs/connectors/moneybird.md` for the full behaviour and the token's permissions.
+
+mod api;
+mod config;
+mod connector;
+mod mapping;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use config::MoneybirdConfig;
+pub use connector::Moneybird;
+
+/// The connector id used in config sections and reports.
+pub const ID: &str = "moneybird";

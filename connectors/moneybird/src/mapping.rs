@@ -1,0 +1,297 @@
+//! Moneybird JSON → dsrhub records: which contacts and contact people match the subject, and
+//! how; which fields anonymisation clears.
+
+use std::collections::BTreeMap;
+
+use dsrhub_connector::{
+    Category, Erasability, MatchKind, Record, RecordRef, RetentionHint, Subject,
+};
+use jiff::civil::Date;
+use serde_json::{Map, Value};
+
+pub const CONTACT: &str = "contact";
+pub const CONTACT_PERSON: &str = "contact_person";
+pub const SALES_INVOICE: &str = "sales_invoice";
+
+/// Contact fields that may hold the subject's e-mail address.
+const CONTACT_EMAIL_FIELDS: &[&str] =
+    &["email", "send_invoices_to_email", "send_estimates_to_email"];
+
+/// Fields cleared when a contact is anonymised. `company_name` and `customer_id` stay: they
+/// tie the retained invoices to the bookkeeping, and a company name is not personal data of
+/// its own.
+pub const ANONYMIZE_FIELDS: &[&str] = &[
+    "firstname",
+    "lastname",
+    "attention",
+    "email",
+    "phone",
+    "address1",
+    "address2",
+    "zipcode",
+    "city",
+    "send_invoices_to_attention",
+    "send_invoices_to_email",
+    "send_estimates_to_attention",
+    "send_estimates_to_email",
+    "bank_account",
+    "sepa_iban",
+    "sepa_iban_account_name",
+    "sepa_bic",
+    "sepa_active",
+];
+
+/// Replacement for the last name when a contact has no company name, because Moneybird
+/// requires a company name or a name on every contact.
+pub const ANONYMOUS_NAME: &str = "Geanonimiseerd";
+
+fn text<'a>(value: &'a Value, field: &str) -> &'a str {
+    value.get(field).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The id of a Moneybird object (ids are strings of digits).
+pub fn id_of(value: &Value) -> Option<String> {
+    match value.get("id")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn full_name(value: &Value) -> String {
+    format!("{} {}", text(value, "firstname"), text(value, "lastname"))
+}
+
+/// How `contact` itself matches the subject, if it does.
+pub fn contact_match(contact: &Value, subject: &Subject) -> Option<MatchKind> {
+    if CONTACT_EMAIL_FIELDS
+        .iter()
+        .any(|f| subject.has_email(text(contact, f)))
+    {
+        Some(MatchKind::ExactEmail)
+    } else if subject.has_phone(text(contact, "phone")) {
+        Some(MatchKind::Phone)
+    } else if subject.has_name(&full_name(contact)) {
+        Some(MatchKind::Name)
+    } else {
+        None
+    }
+}
+
+/// How one contact person matches the subject, if it does.
+pub fn person_match(person: &Value, subject: &Subject) -> Option<MatchKind> {
+    if subject.has_email(text(person, "email")) {
+        Some(MatchKind::ExactEmail)
+    } else if subject.has_phone(text(person, "phone")) {
+        Some(MatchKind::Phone)
+    } else if subject.has_name(&full_name(person)) {
+        Some(MatchKind::Name)
+    } else {
+        None
+    }
+}
+
+fn rank(kind: MatchKind) -> u8 {
+    match kind {
+        MatchKind::ExactEmail | MatchKind::VendorId => 3,
+        MatchKind::Linked => 2,
+        MatchKind::Phone => 1,
+        MatchKind::Name => 0,
+    }
+}
+
+/// Collects records, keeping the strongest match per record.
+#[derive(Debug, Default)]
+pub struct Found(BTreeMap<RecordRef, Record>);
+
+impl Found {
+    pub fn add(&mut self, record: Record) {
+        match self.0.get(&record.reference) {
+            Some(existing) if rank(existing.matched_by) >= rank(record.matched_by) => {}
+            _ => {
+                self.0.insert(record.reference.clone(), record);
+            }
+        }
+    }
+
+    /// Contacts matched exactly, with their ids.
+    pub fn exact_contacts(&self) -> Vec<String> {
+        self.0
+            .values()
+            .filter(|r| r.reference.object == CONTACT && r.matched_by == MatchKind::ExactEmail)
+            .map(|r| r.reference.id.clone())
+            .collect()
+    }
+
+    pub fn get_mut(&mut self, reference: &RecordRef) -> Option<&mut Record> {
+        self.0.get_mut(reference)
+    }
+
+    pub fn into_vec(self) -> Vec<Record> {
+        self.0.into_values().collect()
+    }
+}
+
+/// A contact record (the contact itself matched).
+pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> {
+    let mut categories = vec![Category::Name, Category::Email, Category::Address];
+    if !text(contact, "phone").is_empty() {
+        categories.push(Category::Phone);
+    }
+    if !text(contact, "sepa_iban").is_empty() || !text(contact, "bank_account").is_empty() {
+        categories.push(Category::Iban);
+    }
+    if !text(contact, "company_name").is_empty() {
+        categories.push(Category::Company);
+    }
+    Some(Record {
+        reference: RecordRef::new(CONTACT, id_of(contact)?),
+        matched_by,
+        categories,
+        linked_to: None,
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: ANONYMIZE_FIELDS.iter().map(|f| f.to_string()).collect(),
+        },
+    })
+}
+
+/// A contact-person record.
+pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) -> Option<Record> {
+    Some(Record {
+        reference: RecordRef::new(CONTACT_PERSON, id_of(person)?).scoped(contact_id),
+        matched_by,
+        categories: vec![
+            Category::Name,
+            Category::Email,
+            Category::Phone,
+            Category::Company,
+        ],
+        linked_to: Some(RecordRef::new(CONTACT, contact_id)),
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: Vec::new(),
+        },
+    })
+}
+
+/// A sales invoice of an exactly matched contact: kept for the fiscal retention duty.
+pub fn invoice_record(contact_id: &str, invoice: &Value) -> Option<Record> {
+    let date: Option<Date> = text(invoice, "invoice_date").parse().ok();
+    Some(Record {
+        reference: RecordRef::new(SALES_INVOICE, id_of(invoice)?),
+        matched_by: MatchKind::Linked,
+        categories: vec![
+            Category::Name,
+            Category::Address,
+            Category::Email,
+            Category::Financial,
+        ],
+        linked_to: Some(RecordRef::new(CONTACT, contact_id)),
+        // Without a date the document is treated as dated today: kept the longest.
+        retention: Some(RetentionHint::Fiscal {
+            document_date: date.unwrap_or_else(|| jiff::ZonedDateTime::now().date()),
+        }),
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: Vec::new(),
+        },
+    })
+}
+
+/// The PATCH body that anonymises `fields` of `contact`.
+pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Value> {
+    let has_company = !text(contact, "company_name").is_empty();
+    let mut changes = Map::new();
+    for field in fields
+        .iter()
+        .filter(|f| ANONYMIZE_FIELDS.contains(&f.as_str()))
+    {
+        let value = match field.as_str() {
+            "sepa_active" => Value::Bool(false),
+            "lastname" if !has_company => Value::String(ANONYMOUS_NAME.into()),
+            _ => Value::String(String::new()),
+        };
+        changes.insert(field.clone(), value);
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn subject() -> Subject {
+        Subject {
+            emails: vec!["Sanne.Bakker@example.nl".into()],
+            phones: vec!["+31 6 12345678".into()],
+            names: vec!["Jan de Vries".into()],
+        }
+    }
+
+    #[test]
+    fn email_match_is_exact_and_case_insensitive() {
+        let s = subject();
+        assert_eq!(
+            contact_match(&json!({"email": "sanne.bakker@example.nl"}), &s),
+            Some(MatchKind::ExactEmail)
+        );
+        assert_eq!(
+            contact_match(
+                &json!({"send_invoices_to_email": " SANNE.BAKKER@EXAMPLE.NL "}),
+                &s
+            ),
+            Some(MatchKind::ExactEmail)
+        );
+        assert_eq!(
+            contact_match(&json!({"email": "sanne.bakker@example.nl.evil"}), &s),
+            None
+        );
+        assert_eq!(
+            contact_match(&json!({"email": "xsanne.bakker@example.nl"}), &s),
+            None
+        );
+    }
+
+    #[test]
+    fn phone_and_name_matches_are_review_only() {
+        let s = subject();
+        let by_phone = contact_match(&json!({"phone": "06-12345678"}), &s).unwrap();
+        assert_eq!(by_phone, MatchKind::Phone);
+        assert!(!by_phone.allows_erasure());
+        let by_name =
+            contact_match(&json!({"firstname": "jan", "lastname": "de  vries"}), &s).unwrap();
+        assert_eq!(by_name, MatchKind::Name);
+        assert!(!by_name.allows_erasure());
+    }
+
+    #[test]
+    fn strongest_match_wins() {
+        let mut found = Found::default();
+        let c = json!({"id": "1"});
+        found.add(contact_record(&c, MatchKind::Name).unwrap());
+        found.add(contact_record(&c, MatchKind::ExactEmail).unwrap());
+        found.add(contact_record(&c, MatchKind::Phone).unwrap());
+        assert_eq!(found.into_vec()[0].matched_by, MatchKind::ExactEmail);
+    }
+
+    #[test]
+    fn anonymising_keeps_a_name_moneybird_requires() {
+        let fields: Vec<String> = ANONYMIZE_FIELDS.iter().map(|s| s.to_string()).collect();
+        let private = anonymized_changes(&json!({"company_name": ""}), &fields);
+        assert_eq!(private["lastname"], json!(ANONYMOUS_NAME));
+        assert_eq!(private["email"], json!(""));
+        assert_eq!(private["sepa_active"], json!(false));
+        let business = anonymized_changes(&json!({"company_name": "Bakker Fotografie"}), &fields);
+        assert_eq!(business["lastname"], json!(""));
+        // Unknown field names from a tampered plan are ignored, never sent.
+        let odd = anonymized_changes(&json!({}), &["id".to_string(), "email".to_string()]);
+        assert_eq!(odd.len(), 1);
+    }
+}

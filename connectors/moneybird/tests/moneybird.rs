@@ -1,0 +1,287 @@
+//! Moneybird-specific behaviour, against the fake.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{sanne, MoneybirdHarness};
+use dsrhub_connector::testkit::Harness;
+use dsrhub_connector::{
+    Connector, EraseAction, EraseOutcome, ErrorKind, MatchKind, RecordRef, RetentionHint, Subject,
+};
+use dsrhub_moneybird::fake::FakeOptions;
+
+fn email(e: &str) -> Subject {
+    Subject {
+        emails: vec![e.into()],
+        ..Subject::default()
+    }
+}
+
+fn exact_ids(records: &[dsrhub_connector::Record], object: &str) -> BTreeSet<String> {
+    records
+        .iter()
+        .filter(|r| r.reference.object == object && r.matched_by.allows_erasure())
+        .map(|r| r.reference.id.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn finds_exactly_the_subjects_contacts_not_the_lookalike() {
+    let h = MoneybirdHarness::start().await;
+    let state = h.fake.state();
+    let id_of = |mail: &str| {
+        state
+            .contacts
+            .values()
+            .find(|c| c["email"] == mail)
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let records = h
+        .connector
+        .discover(&email("jan.jansen@example.nl"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exact_ids(&records, "contact"),
+        BTreeSet::from([id_of("jan.jansen@example.nl")])
+    );
+    // His invoice comes along, linked and under fiscal retention; Jan Janssen's does not.
+    let invoices: Vec<_> = records
+        .iter()
+        .filter(|r| r.reference.object == "sales_invoice")
+        .collect();
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(invoices[0].matched_by, MatchKind::Linked);
+    assert!(matches!(
+        invoices[0].retention,
+        Some(RetentionHint::Fiscal { .. })
+    ));
+
+    // Two people named de Vries: only the right one.
+    let records = h
+        .connector
+        .discover(&email("JAN.DEVRIES@example.nl"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exact_ids(&records, "contact"),
+        BTreeSet::from([id_of("jan.devries@example.nl")])
+    );
+}
+
+#[tokio::test]
+async fn name_and_phone_matches_are_for_review_only() {
+    let h = MoneybirdHarness::start().await;
+    let subject = Subject {
+        names: vec!["Jan de Vries".into()],
+        phones: vec!["050-3123456".into()],
+        ..Subject::default()
+    };
+    let records = h.connector.discover(&subject).await.unwrap();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert!(records.iter().all(|r| !r.matched_by.allows_erasure()));
+}
+
+#[tokio::test]
+async fn addresses_with_plus_and_apostrophe_are_found() {
+    let h = MoneybirdHarness::start().await;
+    for mail in ["pieter+facturen@example.nl", "anouk.d'hondt@example.be"] {
+        let records = h.connector.discover(&email(mail)).await.unwrap();
+        assert_eq!(exact_ids(&records, "contact").len(), 1, "{mail}");
+    }
+}
+
+#[tokio::test]
+async fn contact_people_are_found_by_scanning() {
+    let h = MoneybirdHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("eva.mulder@vandijk-installatie.example"))
+        .await
+        .unwrap();
+    let people: Vec<_> = records
+        .iter()
+        .filter(|r| r.reference.object == "contact_person")
+        .collect();
+    assert_eq!(people.len(), 1);
+    assert!(people[0].reference.scope.is_some());
+    // The company contact itself is not hers, and its invoices are not discovered.
+    assert!(records
+        .iter()
+        .all(|r| r.reference.object == "contact_person"));
+    let outcome = h
+        .connector
+        .erase(&people[0].reference, &EraseAction::Delete)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EraseOutcome::Deleted);
+    let again = h
+        .connector
+        .discover(&email("eva.mulder@vandijk-installatie.example"))
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+}
+
+#[tokio::test]
+async fn a_contact_with_invoices_is_blocked_from_deletion_and_anonymised() {
+    let h = MoneybirdHarness::start().await;
+    let records = h.connector.discover(&sanne()).await.unwrap();
+    let business = records
+        .iter()
+        .find(|r| r.reference.object == "contact" && r.erasability.delete_blocked.is_some())
+        .expect("the business contact is blocked");
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.reference.object == "sales_invoice")
+            .count(),
+        3
+    );
+
+    // The vendor really refuses: a delete would be a conflict (and the hub never tries it).
+    let err = h
+        .connector
+        .erase(&business.reference, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+
+    let fields = business.erasability.anonymize_fields.clone();
+    let outcome = h
+        .connector
+        .erase(&business.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, EraseOutcome::Anonymized { .. }));
+    let contact = h.fake.state().contacts[&business.reference.id].clone();
+    assert_eq!(contact["email"], "");
+    assert_eq!(contact["sepa_iban"], "");
+    assert_eq!(contact["firstname"], "");
+    assert_eq!(contact["archived"], true);
+    assert_eq!(contact["company_name"], "Bakker Fotografie");
+    // The invoices are untouched.
+    assert_eq!(h.fake.state().invoices_of(&business.reference.id), 3);
+    // Rediscovery no longer matches the anonymised contact.
+    let again = h.connector.discover(&sanne()).await.unwrap();
+    assert!(!again.iter().any(|r| r.reference == business.reference));
+}
+
+#[tokio::test]
+async fn anonymising_a_vanished_contact_is_already_gone() {
+    let h = MoneybirdHarness::start().await;
+    let outcome = h
+        .connector
+        .erase(
+            &RecordRef::new("contact", "999999999"),
+            &EraseAction::Anonymize {
+                fields: vec!["email".into()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, EraseOutcome::AlreadyGone);
+}
+
+#[tokio::test]
+async fn tampered_ids_never_reach_a_path() {
+    let h = MoneybirdHarness::start().await;
+    for id in ["../administrations", "1/../../2", "1,contact_id:2", ""] {
+        let err = h
+            .connector
+            .erase(&RecordRef::new("contact", id), &EraseAction::Delete)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidInput, "{id:?}");
+    }
+    assert_eq!(h.fake.requests_seen(), 0);
+}
+
+#[tokio::test]
+async fn the_client_stays_within_the_quota_through_429s_and_500s() {
+    // A small window so the test is quick: 12 requests per 2 seconds.
+    let options = FakeOptions {
+        quota_requests: 12,
+        quota_window: Duration::from_secs(2),
+        ..FakeOptions::default()
+    };
+    let h = MoneybirdHarness::with_options(options).await;
+    // The connector must know the quota it is held to.
+    let mut config_settings = dsrhub_connector::testkit::fast_http_settings();
+    config_settings.rate_limit = Some(dsrhub_connector::http::Quota::new(
+        12,
+        Duration::from_secs(2),
+    ));
+    config_settings.max_server_wait_seconds = 5.0;
+    config_settings.max_retries = 6;
+    let secrets = h.secrets.clone();
+    let connector = dsrhub_moneybird::Moneybird::new(
+        dsrhub_moneybird::MoneybirdConfig {
+            base_url: h.fake.base_url(),
+            administration_id: h.fake.administration_id().to_string(),
+            token: common::TOKEN_REF.parse().unwrap(),
+            scan_contact_people: true,
+            http: config_settings,
+        },
+        &secrets,
+    )
+    .unwrap();
+    h.fake.fail_next(429, 2, Some(Duration::from_millis(200)));
+    h.fake.fail_next(500, 2, None);
+    for _ in 0..6 {
+        // Two contacts and three invoices, every time.
+        assert_eq!(connector.discover(&sanne()).await.unwrap().len(), 5);
+    }
+    assert!(
+        h.fake.requests_seen() > 2 * 12,
+        "the test must cross several windows"
+    );
+    assert_eq!(
+        h.fake.quota_rejections(),
+        0,
+        "the client went over Moneybird's quota"
+    );
+}
+
+#[tokio::test]
+async fn check_and_inventory() {
+    let h = MoneybirdHarness::start().await;
+    let health = h.connector.check().await.unwrap();
+    assert!(health.authenticated);
+    assert!(health.rate_limit_remaining.is_some());
+    let inventory = h.connector.inventory().await.unwrap();
+    assert_eq!(
+        inventory.counts["contact"],
+        h.fake.state().contacts.len() as u64
+    );
+    assert_eq!(
+        inventory.counts["sales_invoice"],
+        h.fake.state().sales_invoices.len() as u64
+    );
+    assert!(inventory.location.eea);
+}
+
+#[tokio::test]
+async fn a_wrong_administration_is_a_clear_check_error() {
+    let h = MoneybirdHarness::start().await;
+    let connector = dsrhub_moneybird::Moneybird::new(
+        dsrhub_moneybird::MoneybirdConfig {
+            base_url: h.fake.base_url(),
+            administration_id: "12345".into(),
+            token: common::TOKEN_REF.parse().unwrap(),
+            scan_contact_people: true,
+            http: dsrhub_connector::testkit::fast_http_settings(),
+        },
+        &h.secrets,
+    )
+    .unwrap();
+    let err = connector.check().await.unwrap_err();
+    assert!(
+        err.message
+            .contains("processors.moneybird.administration_id"),
+        "{err}"
+    );
+}

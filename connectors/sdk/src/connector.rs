@@ -1,0 +1,44 @@
+//! The trait every processor connector implements.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+
+use crate::error::ConnectorError;
+use crate::model::{
+    Description, EraseAction, EraseOutcome, Exported, Health, Inventory, Record, RecordRef, Subject,
+};
+
+/// One processor. A connector knows nothing about other connectors, the ledger, the policy or
+/// reports: it finds, exports and erases records in its own vendor, through the SDK's HTTP
+/// client, and says how each record matched.
+///
+/// `Debug` is required so the test kit can prove no secret leaks through it.
+#[async_trait]
+pub trait Connector: Send + Sync + Debug {
+    /// Who this is and what it can do. Cheap, no I/O.
+    fn describe(&self) -> Description;
+
+    /// Credentials valid, API reachable, rate-limit headroom.
+    async fn check(&self) -> Result<Health, ConnectorError>;
+
+    /// Every record that belongs to the subject, with how it matched. Exact e-mail matches
+    /// and their linked records may later be erased; phone and name matches are only
+    /// reported for review.
+    async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError>;
+
+    /// The full record, for an access request.
+    async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError>;
+
+    /// Delete or anonymise one record. Idempotent: a record that is already gone is
+    /// [`EraseOutcome::AlreadyGone`], not an error. A vendor refusal is
+    /// [`crate::ErrorKind::Conflict`].
+    async fn erase(
+        &self,
+        record: &RecordRef,
+        action: &EraseAction,
+    ) -> Result<EraseOutcome, ConnectorError>;
+
+    /// Counts per object type, for the processor register.
+    async fn inventory(&self) -> Result<Inventory, ConnectorError>;
+}

@@ -1,0 +1,33 @@
+//! # dsrhub connector SDK
+//!
+//! Everything a processor connector needs that is not specific to its vendor:
+//!
+//! - [`Connector`]: the trait every processor implements (describe, check, discover, export,
+//!   erase, inventory);
+//! - [`model`]: the data model shared by connectors and the hub (subjects, records, actions,
+//!   outcomes);
+//! - [`ConnectorError`]: failures classified so the hub knows what to retry;
+//! - [`http`]: the one HTTP client all connectors use (rate limits, concurrency caps, retries
+//!   with backoff honouring `Retry-After` and reset headers, timeouts, auth refresh, redacted
+//!   request logging, paging);
+//! - [`secrets`]: `keyring:` / `env:` / `file:` secret references, resolved in one place;
+//! - [`escape`]: the escaping functions every filter value goes through;
+//! - [`redact`]: scrubbing personal data from anything that may reach a log or an error;
+//! - `testkit` (feature `testkit`): the compliance suite every connector runs against its fake.
+
+pub mod connector;
+pub mod error;
+pub mod escape;
+pub mod http;
+pub mod model;
+pub mod redact;
+pub mod secrets;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use connector::Connector;
+pub use error::{ConnectorError, ErrorKind};
+pub use model::*;
+
+/// Re-exported so connectors and the hub agree on one version.
+pub use async_trait::async_trait;

@@ -1,0 +1,321 @@
+//! The data model shared by connectors and the hub.
+//!
+//! A [`Record`] says *that* a processor holds something about the subject and how it matched;
+//! it deliberately carries no field values, so plans, ledgers and reports never hold personal
+//! data. Field values only travel in [`Exported`] (access requests), straight into the export.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// The person a request is about: the verified identifiers to search for.
+///
+/// `Debug` prints counts only, so a subject can never leak into a log line by accident.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// E-mail addresses. Exact (case-insensitive) matches on these may be erased.
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Phone numbers. Matches are reported for review, never erased.
+    #[serde(default)]
+    pub phones: Vec<String>,
+    /// Full names. Matches are reported for review, never erased.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+impl fmt::Debug for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subject")
+            .field("emails", &self.emails.len())
+            .field("phones", &self.phones.len())
+            .field("names", &self.names.len())
+            .finish()
+    }
+}
+
+impl Subject {
+    /// Whether `candidate` equals one of the subject's e-mail addresses. Comparison is exact
+    /// after trimming and ASCII lower-casing (domains are case-insensitive and vendors store
+    /// local parts inconsistently); nothing else is normalised, so `jan+x@` ≠ `jan@`.
+    pub fn has_email(&self, candidate: &str) -> bool {
+        let candidate = normalize_email(candidate);
+        !candidate.is_empty() && self.emails.iter().any(|e| normalize_email(e) == candidate)
+    }
+
+    /// Whether `candidate` equals one of the subject's phone numbers, comparing digits only
+    /// (with a leading `+` or `00` treated alike, and a Dutch leading `0` as `31`).
+    pub fn has_phone(&self, candidate: &str) -> bool {
+        let candidate = normalize_phone(candidate);
+        candidate.len() >= 6 && self.phones.iter().any(|p| normalize_phone(p) == candidate)
+    }
+
+    /// Whether `candidate` equals one of the subject's names (case- and space-insensitive).
+    pub fn has_name(&self, candidate: &str) -> bool {
+        let candidate = normalize_name(candidate);
+        !candidate.is_empty() && self.names.iter().any(|n| normalize_name(n) == candidate)
+    }
+
+    /// Whether the subject has no identifier at all.
+    pub fn is_empty(&self) -> bool {
+        self.emails.is_empty() && self.phones.is_empty() && self.names.is_empty()
+    }
+}
+
+fn normalize_email(s: &str) -> String {
+    s.trim().to_ascii_lowercase()
+}
+
+fn normalize_phone(s: &str) -> String {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if let Some(rest) = digits.strip_prefix("00") {
+        rest.to_string()
+    } else if let Some(rest) = digits.strip_prefix('0') {
+        format!("31{rest}")
+    } else {
+        digits
+    }
+}
+
+fn normalize_name(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Personal-data categories, as the privacy policy lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Name,
+    Address,
+    Gender,
+    BirthDate,
+    Phone,
+    Email,
+    Iban,
+    JobTitle,
+    Company,
+    Correspondence,
+    /// Amounts, invoice lines and other bookkeeping data.
+    Financial,
+}
+
+/// How a record was tied to the subject. Only some kinds allow erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// An e-mail field equals one of the subject's verified addresses.
+    ExactEmail,
+    /// A vendor id the requester verified.
+    VendorId,
+    /// Belongs to a record that matched exactly (e.g. an invoice of a matched contact).
+    Linked,
+    /// A phone field equals one of the subject's numbers: reported for review only.
+    Phone,
+    /// Only the name matched: reported for review only.
+    Name,
+}
+
+impl MatchKind {
+    /// Whether erasure may act on a record matched this way (safety rule: exact matches of
+    /// verified identifiers only).
+    pub fn allows_erasure(self) -> bool {
+        matches!(
+            self,
+            MatchKind::ExactEmail | MatchKind::VendorId | MatchKind::Linked
+        )
+    }
+
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::ExactEmail => "exact_email",
+            MatchKind::VendorId => "vendor_id",
+            MatchKind::Linked => "linked",
+            MatchKind::Phone => "phone",
+            MatchKind::Name => "name",
+        }
+    }
+}
+
+/// Points at one record in one processor.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordRef {
+    /// The vendor's object type, e.g. `contact`, `sales_invoice`.
+    pub object: String,
+    /// The vendor's id of the record.
+    pub id: String,
+    /// The parent the vendor needs to address the record (e.g. the contact of a contact
+    /// person, the company of an Autotask contact), when it needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+impl RecordRef {
+    /// A reference without a scope.
+    pub fn new(object: impl Into<String>, id: impl Into<String>) -> Self {
+        RecordRef {
+            object: object.into(),
+            id: id.into(),
+            scope: None,
+        }
+    }
+
+    /// The same reference with a parent scope.
+    pub fn scoped(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+}
+
+impl fmt::Display for RecordRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.scope {
+            Some(scope) => write!(f, "{}:{}/{}", self.object, scope, self.id),
+            None => write!(f, "{}:{}", self.object, self.id),
+        }
+    }
+}
+
+/// Why a record may have to be kept, as the connector knows it from the vendor's data.
+/// The hub's policy turns this into a retention decision and date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RetentionHint {
+    /// A fiscally relevant document (invoice) dated `document_date`.
+    Fiscal { document_date: Date },
+    /// Contract data; `ended` is when the contract ended, `None` while it runs.
+    Contract { ended: Option<Date> },
+    /// Questions and correspondence; `closed` is when the matter closed, `None` while open.
+    Correspondence { closed: Option<Date> },
+}
+
+/// What the vendor lets us do with a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasability {
+    /// The vendor offers deletion for this object type.
+    pub delete: bool,
+    /// Why deletion will be refused for this record (e.g. "linked to 2 sales invoices"), so
+    /// the hub plans anonymisation instead of provoking a failed call.
+    pub delete_blocked: Option<String>,
+    /// The personal fields that can be cleared when deleting is not possible.
+    pub anonymize_fields: Vec<String>,
+}
+
+/// One thing a processor holds about the subject. No field values: see the module docs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Where it lives.
+    pub reference: RecordRef,
+    /// How it matched the subject.
+    pub matched_by: MatchKind,
+    /// Which personal-data categories it holds.
+    pub categories: Vec<Category>,
+    /// The record it belongs to, when it was found through another record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_to: Option<RecordRef>,
+    /// Why it may have to be kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionHint>,
+    /// What the vendor allows.
+    pub erasability: Erasability,
+}
+
+/// What to do to one record during erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum EraseAction {
+    /// Remove the record.
+    Delete,
+    /// Clear or replace these personal fields and, where the vendor has one, deactivate it.
+    Anonymize { fields: Vec<String> },
+}
+
+/// What an erase call achieved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum EraseOutcome {
+    /// The record was removed now.
+    Deleted,
+    /// The record was already gone (404/410): erasure is idempotent.
+    AlreadyGone,
+    /// These fields were cleared or replaced.
+    Anonymized { fields: Vec<String> },
+}
+
+/// One record's full content, for an access request. Holds personal data: it goes to the
+/// export and nowhere else.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exported {
+    /// Which record this is.
+    pub reference: RecordRef,
+    /// The vendor's representation, as returned by its API.
+    pub data: serde_json::Value,
+}
+
+impl fmt::Debug for Exported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exported")
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a connector can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Access,
+    Erase,
+    Anonymize,
+    Restrict,
+    Rectify,
+}
+
+/// Where a processor keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataLocation {
+    /// Human description, e.g. "EU (Netherlands)".
+    pub region: String,
+    /// Whether that is inside the EEA.
+    pub eea: bool,
+}
+
+/// A connector's self-description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    /// Stable id, e.g. `moneybird`.
+    pub id: String,
+    /// Display name, e.g. `Moneybird`.
+    pub display_name: String,
+    /// What it can do.
+    pub capabilities: Vec<Capability>,
+    /// Which categories of personal data the processor can hold.
+    pub categories: Vec<Category>,
+    /// Where the data lives.
+    pub location: DataLocation,
+}
+
+/// Result of [`crate::Connector::check`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// Credentials were accepted.
+    pub authenticated: bool,
+    /// Requests left in the vendor's current rate-limit window, when the vendor says.
+    pub rate_limit_remaining: Option<u64>,
+    /// One line for people, e.g. "administration 123 reachable".
+    pub detail: String,
+}
+
+/// Result of [`crate::Connector::inventory`]: counts per object type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Number of records per object type.
+    pub counts: BTreeMap<String, u64>,
+    /// Where the data lives.
+    pub location: DataLocation,
+}

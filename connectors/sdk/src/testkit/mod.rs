@@ -1,0 +1,474 @@
+//! The connector test kit: one compliance suite every connector runs against its own fake,
+//! the way every vector sink passes one shared suite.
+//!
+//! A connector crate implements [`Harness`] (start its fake, build a connector pointed at it,
+//! name a fixture subject) and [`FakeControl`] on its fake, then expands
+//! [`connector_test_kit!`](crate::connector_test_kit) in a test file. The suite covers:
+//! discovery of the fixture subject, export, erase then re-discover, erase twice, 429 with and
+//! without `Retry-After`, 5xx until retries are exhausted, 401 → one refresh → re-authorise,
+//! rotated credentials picked up, paging across pages, the injection corpus, and no secret or
+//! identifier in `Debug` output, errors or log lines.
+
+mod logs;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use logs::capture_logs;
+
+use crate::connector::Connector;
+use crate::error::ErrorKind;
+use crate::http::HttpSettings;
+use crate::model::{EraseAction, EraseOutcome, Record, RecordRef, Subject};
+
+/// A fault the fake injects into its next answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// The next `count` requests are answered with `status`; with `retry_after`, the answer
+    /// carries the vendor's wait header (in the vendor's own format).
+    Status {
+        status: u16,
+        count: u32,
+        retry_after: Option<Duration>,
+    },
+    /// Every answer is delayed by this much.
+    Slow(Duration),
+    /// The credential in use stops working: every request answers 401 until
+    /// [`FakeControl::rotate_credentials`] issues a new one.
+    ExpireCredentials,
+}
+
+/// What the suite needs from a fake vendor.
+pub trait FakeControl: Send + Sync {
+    /// Switch a fault on.
+    fn inject(&self, fault: Fault);
+    /// Switch all faults off.
+    fn clear_faults(&self);
+    /// Requests received so far (all endpoints, all answers).
+    fn requests_seen(&self) -> u64;
+    /// Whether the record still exists in the fake's state.
+    fn contains(&self, record: &RecordRef) -> bool;
+    /// A digest of the whole state, to prove nothing changed.
+    fn state_digest(&self) -> String;
+    /// Force small pages (`None` = the vendor's default).
+    fn set_page_size(&self, size: Option<usize>);
+    /// Issue a new credential (the old one stops working) and return it.
+    fn rotate_credentials(&self) -> String;
+}
+
+/// Glue between the suite and one connector.
+#[async_trait]
+pub trait Harness: Sized + Send + Sync {
+    /// Start the fake with fixture state and build a connector pointed at it, using
+    /// [`fast_http_settings`].
+    async fn start() -> Self;
+    /// The connector under test.
+    fn connector(&self) -> Arc<dyn Connector>;
+    /// The fake behind it.
+    fn fake(&self) -> &dyn FakeControl;
+    /// A fixture subject with at least one record that can be deleted or anonymised.
+    fn subject(&self) -> Subject;
+    /// Every secret value the connector holds; none may appear in logs or `Debug`.
+    fn secret_values(&self) -> Vec<String>;
+    /// Put a new credential where the connector's secret reference points.
+    fn store_credential(&self, value: &str);
+}
+
+/// HTTP settings for tests: few, fast retries.
+pub fn fast_http_settings() -> HttpSettings {
+    HttpSettings {
+        timeout_seconds: 5.0,
+        max_retries: 3,
+        initial_backoff_ms: 10,
+        max_backoff_seconds: 0.2,
+        max_server_wait_seconds: 2.0,
+        throttle_wait_seconds: Some(0.05),
+        ..HttpSettings::default()
+    }
+}
+
+/// Values that must never widen a query: quotes, boolean syntax, wildcards, parameter
+/// injection, separators of each vendor syntax.
+pub const INJECTION_CORPUS: &[&str] = &[
+    "x@y.nl' or 'a'='a",
+    "x@y.nl&query=",
+    "x@y.nl\" or \"\"=\"",
+    "x@y.nl') or (1 eq 1",
+    "x@y.nl or 1 eq 1",
+    "' or 1 eq 1 or ''='",
+    "*@*",
+    "%@%",
+    "@",
+    "*",
+    "x@y.nl,contact_id:1",
+    "x@y.nl\"}],\"op\":\"or",
+    "OR",
+];
+
+/// The kit's own erase choice for a record, independent of the hub's policy: delete where the
+/// vendor allows it, otherwise anonymise; records under retention or matched loosely are left.
+pub fn kit_action(record: &Record) -> Option<EraseAction> {
+    if !record.matched_by.allows_erasure() || record.retention.is_some() {
+        return None;
+    }
+    let e = &record.erasability;
+    if e.delete && e.delete_blocked.is_none() {
+        Some(EraseAction::Delete)
+    } else if !e.anonymize_fields.is_empty() {
+        Some(EraseAction::Anonymize {
+            fields: e.anonymize_fields.clone(),
+        })
+    } else {
+        None
+    }
+}
+
+fn refs(records: &[Record]) -> BTreeSet<RecordRef> {
+    records.iter().map(|r| r.reference.clone()).collect()
+}
+
+/// The fixture subject is found, by exact match, and every record is well formed.
+pub async fn discover_finds_the_fixture_subject<H: Harness>() {
+    let h = H::start().await;
+    let records = h
+        .connector()
+        .discover(&h.subject())
+        .await
+        .expect("discover");
+    assert!(
+        records.iter().any(|r| r.matched_by.allows_erasure()),
+        "no exact match for the fixture subject"
+    );
+    assert!(
+        records.iter().any(|r| kit_action(r).is_some()),
+        "fixture subject has nothing erasable"
+    );
+    for r in &records {
+        assert!(
+            !r.reference.id.is_empty() && !r.reference.object.is_empty(),
+            "malformed {r:?}"
+        );
+    }
+    assert_eq!(refs(&records).len(), records.len(), "duplicate records");
+}
+
+/// Every exactly-matched record can be exported, and the export is of that record.
+pub async fn export_returns_each_record<H: Harness>() {
+    let h = H::start().await;
+    let connector = h.connector();
+    let records = connector.discover(&h.subject()).await.expect("discover");
+    for r in records.iter().filter(|r| r.matched_by.allows_erasure()) {
+        let exported = connector.export(&r.reference).await.expect("export");
+        assert_eq!(exported.reference, r.reference);
+        assert!(
+            exported.data.is_object(),
+            "export of {} is not a JSON object",
+            r.reference
+        );
+    }
+}
+
+/// Erasure really changes the fake, and a second discovery proves it.
+pub async fn erase_then_rediscover<H: Harness>() {
+    let h = H::start().await;
+    let connector = h.connector();
+    let subject = h.subject();
+    let records = connector.discover(&subject).await.expect("discover");
+    let mut erased = BTreeSet::new();
+    for r in &records {
+        let Some(action) = kit_action(r) else {
+            continue;
+        };
+        let outcome = connector.erase(&r.reference, &action).await.expect("erase");
+        match (&action, &outcome) {
+            (EraseAction::Delete, EraseOutcome::Deleted) => {
+                assert!(
+                    !h.fake().contains(&r.reference),
+                    "{} still in the fake after delete",
+                    r.reference
+                )
+            }
+            (EraseAction::Anonymize { .. }, EraseOutcome::Anonymized { .. }) => {}
+            other => panic!("unexpected outcome {other:?} for {}", r.reference),
+        }
+        erased.insert(r.reference.clone());
+    }
+    assert!(!erased.is_empty());
+    let again = connector.discover(&subject).await.expect("second discover");
+    for r in again.iter().filter(|r| r.matched_by.allows_erasure()) {
+        assert!(
+            !erased.contains(&r.reference),
+            "{} still matches after erasure",
+            r.reference
+        );
+    }
+}
+
+/// Erasing twice is success: the second delete finds the record gone.
+pub async fn erase_twice_is_idempotent<H: Harness>() {
+    let h = H::start().await;
+    let connector = h.connector();
+    let records = connector.discover(&h.subject()).await.expect("discover");
+    let deletable = records
+        .iter()
+        .find(|r| kit_action(r) == Some(EraseAction::Delete))
+        .expect("fixture subject has a deletable record");
+    let first = connector
+        .erase(&deletable.reference, &EraseAction::Delete)
+        .await
+        .expect("first erase");
+    assert_eq!(first, EraseOutcome::Deleted);
+    let second = connector
+        .erase(&deletable.reference, &EraseAction::Delete)
+        .await
+        .expect("second erase");
+    assert_eq!(second, EraseOutcome::AlreadyGone);
+}
+
+/// 429 with the vendor's wait header, then success.
+pub async fn throttled_with_retry_after_then_success<H: Harness>() {
+    throttled_then_success::<H>(Some(Duration::from_millis(300))).await;
+}
+
+/// 429 without any hint, then success.
+pub async fn throttled_without_retry_after_then_success<H: Harness>() {
+    throttled_then_success::<H>(None).await;
+}
+
+async fn throttled_then_success<H: Harness>(retry_after: Option<Duration>) {
+    let h = H::start().await;
+    let connector = h.connector();
+    let baseline = connector.discover(&h.subject()).await.expect("discover");
+    h.fake().inject(Fault::Status {
+        status: 429,
+        count: 2,
+        retry_after,
+    });
+    let before = h.fake().requests_seen();
+    let records = connector
+        .discover(&h.subject())
+        .await
+        .expect("discover after throttling");
+    assert_eq!(refs(&records), refs(&baseline));
+    assert!(
+        h.fake().requests_seen() >= before + 2,
+        "the 429s were not retried"
+    );
+}
+
+/// 5xx on every answer: retries run out and the error is retryable (the task can resume).
+pub async fn server_errors_exhaust_retries<H: Harness>() {
+    let h = H::start().await;
+    h.fake().inject(Fault::Status {
+        status: 503,
+        count: u32::MAX,
+        retry_after: None,
+    });
+    let before = h.fake().requests_seen();
+    let err = h
+        .connector()
+        .discover(&h.subject())
+        .await
+        .expect_err("discover must fail");
+    assert_eq!(err.kind, ErrorKind::Retryable, "{err}");
+    let sent = h.fake().requests_seen() - before;
+    let expected = fast_http_settings().max_retries as u64 + 1;
+    assert_eq!(
+        sent,
+        expected,
+        "expected one attempt plus {} retries",
+        expected - 1
+    );
+}
+
+/// A rejected credential is refreshed once; when that does not help, the error says to
+/// re-authorise and is not retried.
+pub async fn unauthorized_refreshes_once_then_asks_to_reauthorise<H: Harness>() {
+    let h = H::start().await;
+    h.fake().inject(Fault::ExpireCredentials);
+    let before = h.fake().requests_seen();
+    let err = h
+        .connector()
+        .discover(&h.subject())
+        .await
+        .expect_err("discover must fail");
+    assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+    let sent = h.fake().requests_seen() - before;
+    assert!(sent <= 2, "a rejected credential was retried {sent} times");
+}
+
+/// A credential rotated where the secret reference points is picked up after one 401.
+pub async fn rotated_credentials_are_picked_up<H: Harness>() {
+    let h = H::start().await;
+    let new = h.fake().rotate_credentials();
+    h.store_credential(&new);
+    let records = h
+        .connector()
+        .discover(&h.subject())
+        .await
+        .expect("discover with rotated credential");
+    assert!(records.iter().any(|r| r.matched_by.allows_erasure()));
+}
+
+/// Small pages give the same records as large ones, and really take more requests.
+pub async fn paging_across_pages<H: Harness>() {
+    let h = H::start().await;
+    let connector = h.connector();
+    let subject = h.subject();
+    let before = h.fake().requests_seen();
+    let large = connector.discover(&subject).await.expect("discover");
+    let large_requests = h.fake().requests_seen() - before;
+    h.fake().set_page_size(Some(1));
+    let before = h.fake().requests_seen();
+    let small = connector
+        .discover(&subject)
+        .await
+        .expect("discover with one item per page");
+    let small_requests = h.fake().requests_seen() - before;
+    assert_eq!(refs(&small), refs(&large));
+    assert!(
+        small_requests > large_requests,
+        "page size 1 did not page ({small_requests} vs {large_requests})"
+    );
+}
+
+/// No injection value matches anyone exactly, and erasing whatever came back changes nothing.
+pub async fn injection_corpus_widens_nothing<H: Harness>() {
+    let h = H::start().await;
+    let connector = h.connector();
+    let digest = h.fake().state_digest();
+    for value in INJECTION_CORPUS {
+        let subject = Subject {
+            emails: vec![value.to_string()],
+            ..Subject::default()
+        };
+        let records = match connector.discover(&subject).await {
+            Ok(records) => records,
+            Err(e) if e.kind == ErrorKind::InvalidInput => continue,
+            Err(e) => panic!("discover failed for an injection value: {e}"),
+        };
+        for r in &records {
+            assert!(
+                !r.matched_by.allows_erasure(),
+                "injection value {value:?} matched {} exactly",
+                r.reference
+            );
+            if let Some(action) = kit_action(r) {
+                connector.erase(&r.reference, &action).await.expect("erase");
+            }
+        }
+    }
+    assert_eq!(
+        h.fake().state_digest(),
+        digest,
+        "the injection corpus changed the fake's state"
+    );
+}
+
+/// No secret and no identifier of the subject in `Debug` output, error messages or any log
+/// line (at TRACE level) during discovery, export, erasure and failures.
+pub async fn no_secret_or_identifier_leaks<H: Harness>() {
+    let h = H::start().await;
+    let connector = h.connector();
+    let subject = h.subject();
+    let mut texts = vec![format!("{connector:?}"), format!("{subject:?}")];
+    let (logs, errors) = capture_logs(async {
+        let mut errors = Vec::new();
+        let records = connector.discover(&subject).await.expect("discover");
+        for r in &records {
+            if r.matched_by.allows_erasure() {
+                let exported = connector.export(&r.reference).await.expect("export");
+                errors.push(format!("{exported:?}"));
+            }
+        }
+        h.fake().inject(Fault::Status {
+            status: 429,
+            count: 1,
+            retry_after: Some(Duration::from_millis(50)),
+        });
+        h.fake().inject(Fault::Status {
+            status: 500,
+            count: 1,
+            retry_after: None,
+        });
+        for r in &records {
+            if let Some(action) = kit_action(r) {
+                connector.erase(&r.reference, &action).await.expect("erase");
+            }
+        }
+        h.fake().inject(Fault::Status {
+            status: 500,
+            count: u32::MAX,
+            retry_after: None,
+        });
+        if let Err(e) = connector.discover(&subject).await {
+            errors.push(e.to_string());
+        }
+        h.fake().clear_faults();
+        h.fake().inject(Fault::ExpireCredentials);
+        if let Err(e) = connector.discover(&subject).await {
+            errors.push(e.to_string());
+        }
+        errors
+    })
+    .await;
+    assert!(
+        !logs.is_empty(),
+        "no log lines were captured: the kit cannot check them"
+    );
+    texts.push(logs);
+    texts.extend(errors);
+    let mut forbidden = h.secret_values();
+    forbidden.extend(subject.emails.iter().cloned());
+    forbidden.extend(subject.phones.iter().cloned());
+    forbidden.extend(subject.names.iter().cloned());
+    for text in &texts {
+        for needle in forbidden.iter().filter(|n| n.len() >= 4) {
+            assert!(
+                !text.contains(needle.as_str()),
+                "leaked a secret or identifier in: {text}"
+            );
+            let lower = needle.to_lowercase();
+            assert!(
+                !text.to_lowercase().contains(&lower),
+                "leaked a secret or identifier in: {text}"
+            );
+        }
+    }
+}
+
+/// Expand the whole suite as `#[tokio::test]`s for a [`Harness`] type.
+#[macro_export]
+macro_rules! connector_test_kit {
+    ($harness:ty) => {
+        mod connector_test_kit {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::connector_test_kit!(@tests $harness;
+                discover_finds_the_fixture_subject,
+                export_returns_each_record,
+                erase_then_rediscover,
+                erase_twice_is_idempotent,
+                throttled_with_retry_after_then_success,
+                throttled_without_retry_after_then_success,
+                server_errors_exhaust_retries,
+                unauthorized_refreshes_once_then_asks_to_reauthorise,
+                rotated_credentials_are_picked_up,
+                paging_across_pages,
+                injection_corpus_widens_nothing,
+                no_secret_or_identifier_leaks,
+            );
+        }
+    };
+    (@tests $harness:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $crate::testkit::$name::<$harness>().await;
+            }
+        )*
+    };
+}

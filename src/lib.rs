@@ -1,0 +1,1 @@
+//! dsrhub placeholder (hub crate follows).
