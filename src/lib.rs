@@ -1,1 +1,23 @@
-//! dsrhub placeholder (hub crate follows).
+//! # dsrhub
+//!
+//! A data-subject-request hub: it fans a GDPR access or erasure request out to every
+//! processor that may hold the person's data, acts through each processor's API, keeps what
+//! the law says must be kept, verifies the erasure, and writes one report for the person and
+//! the auditor.
+//!
+//! Data flows one way: request → [`orchestrator`] → connectors (parallel) → [`ledger`] →
+//! [`report`]. Connectors live in their own crates under `connectors/`, built on the SDK crate
+//! `dsrhub-connector`; [`registry`] lists them.
+
+pub mod cli;
+pub mod config;
+pub mod deadline;
+pub mod demo;
+pub mod error;
+pub mod ledger;
+pub mod orchestrator;
+pub mod policy;
+pub mod registry;
+pub mod report;
+
+pub use error::{Error, Result};

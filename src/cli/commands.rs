@@ -1,0 +1,318 @@
+//! What each command does.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::RecordRef;
+
+use super::output::{print_report, print_requests};
+use super::progress::Bars;
+use super::{Cli, Command, RequestArgs};
+use crate::config::{Config, EXAMPLE};
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, RequestKind, RequestStatus};
+use crate::orchestrator::{Hub, RunOptions};
+use crate::registry;
+use crate::report;
+
+/// Exit code when a request ended partially completed or failed (resumable).
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+/// Run one command; the process exit code on success.
+pub async fn run(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Command::Init { force } => init(&cli.config, *force),
+        Command::Connectors => connectors(&cli),
+        Command::Check => check(&cli).await,
+        Command::Access(args) => {
+            request(&cli, RequestKind::Access, args, RunOptions::default(), &[]).await
+        }
+        Command::Erase {
+            request: args,
+            yes,
+            max_records,
+            exclude,
+        } => {
+            let options = RunOptions {
+                execute: *yes,
+                max_records: *max_records,
+                export_dir: None,
+            };
+            request(&cli, RequestKind::Erasure, args, options, exclude).await
+        }
+        Command::Status { id } => status(&cli, id.as_deref()),
+        Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
+        Command::Demo {
+            out,
+            sandbox: false,
+            ..
+        } => crate::demo::run(out, cli.json).await.map(|_| 0),
+        Command::Demo {
+            out,
+            sandbox: true,
+            port,
+        } => crate::demo::sandbox(out, &cli.config, *port)
+            .await
+            .map(|_| 0),
+    }
+}
+
+fn init(path: &Path, force: bool) -> Result<u8> {
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{} exists; use --force to overwrite it",
+            path.display()
+        )));
+    }
+    std::fs::write(path, EXAMPLE).map_err(Error::io("cannot write", path))?;
+    println!("wrote {}: fill in the processors' settings and store their secrets, then run `dsrhub check`", path.display());
+    Ok(0)
+}
+
+fn connectors(cli: &Cli) -> Result<u8> {
+    let config = Config::load(&cli.config).ok();
+    let rows: Vec<serde_json::Value> = registry::FACTORIES
+        .iter()
+        .map(|f| {
+            let section = config.as_ref().and_then(|c| c.processors.get(f.id));
+            let state = match section {
+                None => "not configured",
+                Some(t) if t.get("enabled").and_then(toml::Value::as_bool) == Some(false) => {
+                    "disabled"
+                }
+                Some(_) => "configured",
+            };
+            serde_json::json!({ "id": f.id, "name": f.display_name, "state": state })
+        })
+        .collect();
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+    } else {
+        for row in rows {
+            println!(
+                "{:<16} {:<20} {}",
+                row["id"].as_str().unwrap_or(""),
+                row["name"].as_str().unwrap_or(""),
+                row["state"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(0)
+}
+
+struct Loaded {
+    config: Config,
+    hub: Hub,
+}
+
+fn load(cli: &Cli) -> Result<Loaded> {
+    let config = Config::load(&cli.config)?;
+    let processors = registry::build(&config, &Secrets::default())?;
+    let ledger = Arc::new(Ledger::open(&config.ledger_path())?);
+    let hub = Hub::new(ledger, processors, &config);
+    let hub = if cli.json {
+        hub
+    } else {
+        hub.with_progress(Arc::new(Bars::new()))
+    };
+    Ok(Loaded { config, hub })
+}
+
+fn open_ledger(cli: &Cli) -> Result<(Config, Ledger)> {
+    let config = Config::load(&cli.config)?;
+    let ledger = Ledger::open(&config.ledger_path())?;
+    Ok((config, ledger))
+}
+
+async fn check(cli: &Cli) -> Result<u8> {
+    let config = Config::load(&cli.config)?;
+    let processors = registry::build(&config, &Secrets::default())?;
+    let mut rows = Vec::new();
+    let mut failures = 0;
+    for p in &processors {
+        let row = match &p.connector {
+            None => serde_json::json!({ "processor": p.id, "state": "disabled" }),
+            Some(connector) => match connector.check().await {
+                Ok(health) => serde_json::json!({
+                    "processor": p.id,
+                    "state": "ok",
+                    "detail": health.detail,
+                    "rate_limit_remaining": health.rate_limit_remaining,
+                    "location": connector.describe().location,
+                }),
+                Err(e) => {
+                    failures += 1;
+                    serde_json::json!({ "processor": p.id, "state": "failed", "error": e.to_string() })
+                }
+            },
+        };
+        rows.push(row);
+    }
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+    } else {
+        for row in &rows {
+            let detail = row
+                .get("detail")
+                .or(row.get("error"))
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            println!(
+                "{:<16} {:<9} {}",
+                row["processor"].as_str().unwrap_or(""),
+                row["state"].as_str().unwrap_or(""),
+                detail
+            );
+        }
+    }
+    Ok(if failures > 0 { 1 } else { 0 })
+}
+
+async fn request(
+    cli: &Cli,
+    kind: RequestKind,
+    args: &RequestArgs,
+    mut options: RunOptions,
+    exclude: &[String],
+) -> Result<u8> {
+    let Loaded { config, hub } = load(cli)?;
+    let id = match &args.request {
+        Some(id) => {
+            let existing = hub.ledger().request(id)?;
+            if existing.kind != kind {
+                return Err(Error::Usage(format!(
+                    "request `{id}` is an {} request",
+                    existing.kind
+                )));
+            }
+            id.clone()
+        }
+        None => hub.open(
+            kind,
+            &args.subject(),
+            args.identity_verified.as_deref().unwrap_or(""),
+        )?,
+    };
+    for spec in exclude {
+        deselect(&hub, &id, spec)?;
+    }
+    let out = config.reports_dir().join(&id);
+    options.export_dir = Some(out.clone());
+    let result = hub.run(&id, &options).await;
+    let built = report::build(hub.ledger(), &id, &config.hub.organisation)?;
+    let (json_path, html_path) = report::write(&built, &out)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+    } else {
+        print_report(&built);
+        println!();
+        if kind == RequestKind::Erasure
+            && built.request.status == RequestStatus::Planned.as_str()
+            && result.is_ok()
+        {
+            println!("Dry run: nothing was changed. Review the plan above, then carry it out with");
+            println!("  dsrhub erase --request {id} --yes");
+        }
+        println!("report: {}", html_path.display());
+        println!("        {}", json_path.display());
+        if kind == RequestKind::Access {
+            println!("export: {}", out.join("access-export.zip").display());
+        }
+    }
+    result?;
+    let status = hub.ledger().request(&id)?.status;
+    Ok(match status {
+        RequestStatus::PartiallyCompleted | RequestStatus::Failed => {
+            eprintln!(
+                "request {id} is {status}; run the same command with --request {id} to resume"
+            );
+            EXIT_INCOMPLETE
+        }
+        _ => 0,
+    })
+}
+
+fn deselect(hub: &Hub, id: &str, spec: &str) -> Result<()> {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(processor), Some(object), Some(record)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Error::Usage(format!(
+            "--exclude `{spec}`: expected PROCESSOR:OBJECT:ID"
+        )));
+    };
+    let (record, scope) = match record.split_once('/') {
+        Some((scope, record)) => (record, Some(scope.to_string())),
+        None => (record, None),
+    };
+    let reference = RecordRef {
+        object: object.to_string(),
+        id: record.to_string(),
+        scope,
+    };
+    let items = hub.ledger().items(id, Some(processor))?;
+    let reference = items
+        .iter()
+        .map(|i| i.reference.clone())
+        .find(|r| {
+            r.object == reference.object
+                && r.id == reference.id
+                && (reference.scope.is_none() || r.scope == reference.scope)
+        })
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--exclude `{spec}`: no such planned record in request {id}"
+            ))
+        })?;
+    if !hub.ledger().deselect(id, processor, &reference)? {
+        return Err(Error::Usage(format!(
+            "--exclude `{spec}`: the record has already been acted on"
+        )));
+    }
+    Ok(())
+}
+
+fn status(cli: &Cli, id: Option<&str>) -> Result<u8> {
+    let (config, ledger) = open_ledger(cli)?;
+    match id {
+        Some(id) => {
+            let built = report::build(&ledger, id, &config.hub.organisation)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+            } else {
+                print_report(&built);
+            }
+        }
+        None => {
+            let requests = ledger.requests()?;
+            if cli.json {
+                let rows: Vec<_> = requests
+                    .iter()
+                    .map(|r| serde_json::json!({
+                        "id": r.id, "type": r.kind.as_str(), "status": r.status.as_str(),
+                        "received_at": r.received_at.to_string(), "due_at": r.extended_due_at.unwrap_or(r.due_at).to_string(),
+                    }))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+            } else {
+                print_requests(&ledger, &requests);
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn report_cmd(cli: &Cli, id: &str, out: Option<&Path>) -> Result<u8> {
+    let (config, ledger) = open_ledger(cli)?;
+    let built = report::build(&ledger, id, &config.hub.organisation)?;
+    let dir: PathBuf = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| config.reports_dir().join(id));
+    let (json_path, html_path) = report::write(&built, &dir)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+    } else {
+        println!("wrote {} and {}", json_path.display(), html_path.display());
+    }
+    Ok(0)
+}

@@ -1,0 +1,142 @@
+//! The command line (`clap`). Human text by default, JSON with `--json`.
+
+mod commands;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use dsrhub_connector::Subject;
+
+pub use commands::run;
+
+/// dsrhub: answer GDPR access and erasure requests across every processor.
+#[derive(Debug, Parser)]
+#[command(name = "dsrhub", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        default_value = "dsrhub.toml",
+        env = "DSRHUB_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug). Logs never contain personal data.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter configuration (the commented example) to --config.
+    Init {
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every configured processor: credentials, reachability, rate-limit headroom.
+    Check,
+    /// List the connectors this build knows and which are configured.
+    Connectors,
+    /// Access request (art. 15/20): find and export everything held about a person.
+    Access(RequestArgs),
+    /// Erasure request (art. 17): a dry run that shows the plan, unless --yes.
+    Erase {
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Carry out the plan (without it nothing is changed).
+        #[arg(long)]
+        yes: bool,
+        /// Accept a plan that touches up to N records (over policy.max_records_per_erasure).
+        #[arg(long, value_name = "N")]
+        max_records: Option<usize>,
+        /// Deselect a planned record before execution: PROCESSOR:OBJECT:ID (repeatable).
+        #[arg(long, value_name = "PROCESSOR:OBJECT:ID")]
+        exclude: Vec<String>,
+    },
+    /// List requests, or show one request's tasks and deadlines.
+    Status {
+        /// A request id; without it, all requests.
+        id: Option<String>,
+    },
+    /// Write a request's JSON and HTML report.
+    Report {
+        /// The request id.
+        id: String,
+        /// Folder to write to (default: <reports_dir>/<id>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Run a real access and erasure request against in-process fake vendors.
+    Demo {
+        /// Where to write the reports and the export.
+        #[arg(long, default_value = "dsrhub-demo")]
+        out: PathBuf,
+        /// Keep the fakes running (state kept in OUT/sandbox), write --config pointing at
+        /// them, and wait, so every command can be tried by hand.
+        #[arg(long)]
+        sandbox: bool,
+        /// First port for the sandbox's fakes.
+        #[arg(long, default_value_t = 18081)]
+        port: u16,
+    },
+}
+
+/// Who the request is about and how their identity was checked; or an existing request.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The subject's e-mail address (repeatable). Only exact matches are erased.
+    #[arg(
+        long = "email",
+        value_name = "ADDRESS",
+        required_unless_present = "request"
+    )]
+    pub emails: Vec<String>,
+    /// A phone number (repeatable). Matches are listed for review only.
+    #[arg(long = "phone", value_name = "NUMBER")]
+    pub phones: Vec<String>,
+    /// The full name (repeatable). Matches are listed for review only.
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+    /// How the subject's identity was verified (required before anything is disclosed or
+    /// erased), e.g. "passport checked at the desk by J. Smit".
+    #[arg(long, value_name = "HOW", required_unless_present = "request")]
+    pub identity_verified: Option<String>,
+    /// Continue (or approve) an existing request instead of opening a new one.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["emails", "phones", "names", "identity_verified"])]
+    pub request: Option<String>,
+}
+
+impl RequestArgs {
+    fn subject(&self) -> Subject {
+        Subject {
+            emails: self.emails.clone(),
+            phones: self.phones.clone(),
+            names: self.names.clone(),
+        }
+    }
+}
+
+/// Logs to stderr: `DSRHUB_LOG` (an env-filter) wins over `-v`.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DSRHUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,211 @@
+//! `dsrhub.toml`: hub settings, policy defaults and one section per processor.
+//!
+//! Processor sections are kept as raw tables here and handed to each connector's own config
+//! type by the [`crate::registry`], so every connector owns its settings and their errors name
+//! the full path (`processors.moneybird.token`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Hub-wide settings.
+    #[serde(default)]
+    pub hub: HubConfig,
+    /// Rules from the privacy policy.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// One table per processor, keyed by connector id.
+    #[serde(default)]
+    pub processors: BTreeMap<String, toml::Table>,
+    /// The folder relative paths are resolved against (the config file's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[hub]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubConfig {
+    /// The organisation's name, as it appears in reports.
+    pub organisation: String,
+    /// SQLite ledger file.
+    pub ledger: PathBuf,
+    /// Where reports and exports are written (one folder per request).
+    pub reports_dir: PathBuf,
+    /// Time zone for deadlines (calendar months are counted in it).
+    pub timezone: String,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            organisation: "the organisation".into(),
+            ledger: "dsrhub.db".into(),
+            reports_dir: "reports".into(),
+            timezone: "Europe/Amsterdam".into(),
+        }
+    }
+}
+
+/// `[policy]`: the privacy policy's rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Answer within this many calendar months of receipt.
+    pub response_months: u32,
+    /// A recorded extension adds at most this many months.
+    pub extension_months: u32,
+    /// Invoices and other fiscal documents are kept this many years after their date.
+    pub fiscal_retention_years: u32,
+    /// Contract data is kept this many months after the contract ends.
+    pub contract_retention_months: u32,
+    /// Questions and correspondence are kept this many months after closure.
+    pub correspondence_retention_months: u32,
+    /// An erasure plan that deletes or anonymises more records than this is refused until a
+    /// person confirms with `--max-records`.
+    pub max_records_per_erasure: usize,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            response_months: 1,
+            extension_months: 2,
+            fiscal_retention_years: 7,
+            contract_retention_months: 12,
+            correspondence_retention_months: 12,
+            max_records_per_erasure: 50,
+        }
+    }
+}
+
+impl Config {
+    /// Read and check `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Config(format!(
+                "cannot read the config file {}: {e} (create one with `dsrhub init`, or try `dsrhub demo`)",
+                path.display()
+            ))
+        })?;
+        let mut config =
+            Config::parse(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(config)
+    }
+
+    /// Parse and check config text.
+    pub fn parse(text: &str) -> Result<Config> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| Error::Config(format!("invalid config: {e}")))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        jiff::tz::TimeZone::get(&self.hub.timezone).map_err(|_| {
+            Error::Config(format!(
+                "hub.timezone: `{}` is not a known time zone",
+                self.hub.timezone
+            ))
+        })?;
+        let p = &self.policy;
+        for (name, value) in [
+            ("response_months", p.response_months),
+            ("fiscal_retention_years", p.fiscal_retention_years),
+            ("contract_retention_months", p.contract_retention_months),
+            (
+                "correspondence_retention_months",
+                p.correspondence_retention_months,
+            ),
+        ] {
+            if value == 0 {
+                return Err(Error::Config(format!("policy.{name} must be at least 1")));
+            }
+        }
+        if p.max_records_per_erasure == 0 {
+            return Err(Error::Config(
+                "policy.max_records_per_erasure must be at least 1".into(),
+            ));
+        }
+        for id in self.processors.keys() {
+            if !crate::registry::is_known(id) {
+                return Err(Error::Config(format!(
+                    "unknown processor `{id}` in [processors.{id}]; known processors: {}",
+                    crate::registry::known_ids().join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `path` resolved against the config file's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The ledger file.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.resolve(&self.hub.ledger)
+    }
+
+    /// The reports folder.
+    pub fn reports_dir(&self) -> PathBuf {
+        self.resolve(&self.hub.reports_dir)
+    }
+}
+
+/// The starter config `dsrhub init` writes: the commented example.
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses() {
+        let config = Config::parse(EXAMPLE).unwrap();
+        assert!(config.processors.contains_key("moneybird"));
+        assert_eq!(config.policy, PolicyConfig::default());
+    }
+
+    #[test]
+    fn syntax_errors_say_where() {
+        let err = Config::parse("[hub]\nledger = \n").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn unknown_settings_and_processors_are_named() {
+        let err = Config::parse("[hub]\nledgr = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ledgr"), "{err}");
+        let err = Config::parse("[processors.autotaks]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unknown processor `autotaks`") && err.contains("moneybird"),
+            "{err}"
+        );
+        let err = Config::parse("[hub]\ntimezone = \"Mars/Olympus\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("hub.timezone"), "{err}");
+        let err = Config::parse("[policy]\nfiscal_retention_years = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("policy.fiscal_retention_years"), "{err}");
+    }
+}

@@ -1,0 +1,253 @@
+//! `dsrhub demo`: the whole product on a fresh machine, with no accounts.
+//!
+//! Starts every connector's fake vendor in-process on loopback, then runs a real access
+//! request and a real erasure request (executed) for a fictitious person through the same hub,
+//! ledger and connectors as production, and writes the reports and the export.
+//! `--sandbox` instead keeps the fakes running, writes a config pointing at them, and waits.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dsrhub_connector::secrets::{write_private_file, Secrets};
+use dsrhub_connector::Subject;
+use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions};
+
+use crate::config::{Config, HubConfig};
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, RequestKind};
+use crate::orchestrator::{Hub, RunOptions};
+use crate::report::{self, Report};
+
+/// The demo's subject: Sanne Bakker (fictitious), with a private contact and a business
+/// contact that has invoices.
+pub fn demo_subject() -> Subject {
+    Subject {
+        emails: vec![
+            "sanne.bakker@example.nl".into(),
+            "sanne@bakkerfotografie.example".into(),
+        ],
+        phones: vec!["06-12345678".into()],
+        names: vec!["Sanne Bakker".into()],
+    }
+}
+
+const ORGANISATION: &str = "Voorbeeld IT Diensten B.V. (demo)";
+const IDENTITY: &str =
+    "demo: identity checked against a copy of an ID document (fictitious person)";
+
+/// What the demo produced.
+#[derive(Debug)]
+pub struct DemoResult {
+    pub access: Report,
+    pub erasure: Report,
+    pub files: Vec<PathBuf>,
+}
+
+fn moneybird_section(fake: &FakeMoneybird, token: &str) -> toml::Table {
+    let mut table = toml::Table::new();
+    table.insert("base_url".into(), fake.base_url().to_string().into());
+    table.insert("administration_id".into(), fake.administration_id().into());
+    table.insert("token".into(), token.into());
+    table
+}
+
+/// Run the demo, writing into `out`.
+pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
+    std::fs::create_dir_all(out).map_err(Error::io("cannot create", out))?;
+    let ledger_path = out.join("dsrhub-demo.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", ledger_path.display()));
+    }
+    let moneybird = FakeMoneybird::start()
+        .await
+        .map_err(Error::io("cannot start the Moneybird fake on", "127.0.0.1"))?;
+    let secrets = Secrets::in_memory();
+    let reference = "keyring:moneybird-demo".parse().expect("valid reference");
+    secrets
+        .store(&reference, &moneybird.token())
+        .map_err(|e| Error::Config(e.to_string()))?;
+
+    let config = Config {
+        hub: HubConfig {
+            organisation: ORGANISATION.into(),
+            ledger: ledger_path.clone(),
+            reports_dir: out.to_path_buf(),
+            ..HubConfig::default()
+        },
+        policy: Default::default(),
+        processors: BTreeMap::from([(
+            "moneybird".to_string(),
+            moneybird_section(&moneybird, "keyring:moneybird-demo"),
+        )]),
+        base_dir: out.to_path_buf(),
+    };
+    let processors = crate::registry::build(&config, &secrets)?;
+    let ledger = Arc::new(Ledger::open(&ledger_path)?);
+    let hub = Hub::new(ledger.clone(), processors, &config);
+    let subject = demo_subject();
+
+    let access_id = hub.open(RequestKind::Access, &subject, IDENTITY)?;
+    hub.run(
+        &access_id,
+        &RunOptions {
+            export_dir: Some(out.to_path_buf()),
+            ..RunOptions::default()
+        },
+    )
+    .await?;
+    let access = report::build(&ledger, &access_id, ORGANISATION)?;
+    let (access_json, access_html) = report::write(&access, out)?;
+
+    let erasure_id = hub.open(RequestKind::Erasure, &subject, IDENTITY)?;
+    hub.run(
+        &erasure_id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+    )
+    .await?;
+    let erasure = report::build(&ledger, &erasure_id, ORGANISATION)?;
+    let (erasure_json, erasure_html) = report::write(&erasure, out)?;
+
+    let files = vec![
+        access_json,
+        access_html,
+        out.join("access-export.zip"),
+        erasure_json,
+        erasure_html,
+    ];
+    if json {
+        let summary = serde_json::json!({ "access": access, "erasure": erasure, "files": files });
+        println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
+    } else {
+        print_summary(&access, &erasure, &files);
+    }
+    Ok(DemoResult {
+        access,
+        erasure,
+        files,
+    })
+}
+
+fn print_summary(access: &Report, erasure: &Report, files: &[PathBuf]) {
+    println!("dsrhub demo: fictitious subject Sanne Bakker, fake vendors on loopback\n");
+    for (label, r) in [("access ", access), ("erasure", erasure)] {
+        println!("{label} request {}: {}", r.request.id, r.request.status);
+        for p in &r.processors {
+            println!("  {:<12} {:<9} {}", p.name, p.status, p.summary);
+            for rec in &p.records {
+                let kept = rec
+                    .retain_until
+                    .as_deref()
+                    .map(|d| format!(" until {d}"))
+                    .unwrap_or_default();
+                println!(
+                    "    {:<11} {:<15} {}{}",
+                    rec.outcome, rec.object, rec.id, kept
+                );
+            }
+        }
+        println!();
+    }
+    let remaining = erasure.verification.remaining.len();
+    println!(
+        "verification after erasure: {}",
+        if remaining == 0 {
+            "nothing erasable remains".to_string()
+        } else {
+            format!("{remaining} record(s) still present")
+        }
+    );
+    println!("\nwritten:");
+    for f in files {
+        println!("  {}", f.display());
+    }
+}
+
+/// Marks a config file the sandbox wrote, so it may overwrite it next time.
+const SANDBOX_MARKER: &str = "# Written by `dsrhub demo --sandbox`";
+
+/// Keep the fakes running with state in `out/sandbox`, write `config_path` pointing at them,
+/// and wait for Ctrl-C.
+pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
+    let dir = std::path::absolute(out.join("sandbox")).map_err(Error::io("cannot resolve", out))?;
+    std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
+    if config_path.exists() {
+        let existing = std::fs::read_to_string(config_path).unwrap_or_default();
+        if !existing.starts_with(SANDBOX_MARKER) {
+            return Err(Error::Usage(format!(
+                "{} exists and was not written by the sandbox; pass another --config",
+                config_path.display()
+            )));
+        }
+    }
+    let options = FakeOptions {
+        state_file: Some(dir.join("moneybird.json")),
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        ..FakeOptions::default()
+    };
+    let moneybird = FakeMoneybird::start_with(options).await.map_err(Error::io(
+        "cannot start the Moneybird fake (is the port free? try --port)",
+        format!("127.0.0.1:{port}"),
+    ))?;
+    let token_file = dir.join("moneybird.token");
+    write_private_file(&token_file, &moneybird.token())
+        .map_err(Error::io("cannot write", &token_file))?;
+
+    let mut processors = toml::Table::new();
+    processors.insert(
+        "moneybird".into(),
+        toml::Value::Table(moneybird_section(
+            &moneybird,
+            &format!("file:{}", token_file.display()),
+        )),
+    );
+    let mut root = toml::Table::new();
+    let mut hub = toml::Table::new();
+    hub.insert("organisation".into(), ORGANISATION.into());
+    hub.insert(
+        "ledger".into(),
+        dir.join("dsrhub.db").display().to_string().into(),
+    );
+    hub.insert(
+        "reports_dir".into(),
+        dir.join("reports").display().to_string().into(),
+    );
+    root.insert("hub".into(), toml::Value::Table(hub));
+    root.insert("processors".into(), toml::Value::Table(processors));
+    let text = format!(
+        "{SANDBOX_MARKER}: fake vendors on loopback, state in {}.\n\n{}",
+        dir.display(),
+        toml::to_string_pretty(&root).map_err(|e| Error::Config(e.to_string()))?
+    );
+    std::fs::write(config_path, text).map_err(Error::io("cannot write", config_path))?;
+
+    let s = demo_subject();
+    println!(
+        "Sandbox running: Moneybird fake at {} (state kept in {}).",
+        moneybird.base_url(),
+        dir.display()
+    );
+    println!("Wrote {}. In another terminal, try:", config_path.display());
+    println!("  dsrhub -c {} check", config_path.display());
+    println!(
+        "  dsrhub -c {} access --email {} --identity-verified \"passport checked\"",
+        config_path.display(),
+        s.emails[0]
+    );
+    println!(
+        "  dsrhub -c {} erase --email {} --email {} --identity-verified \"passport checked\"",
+        config_path.display(),
+        s.emails[0],
+        s.emails[1]
+    );
+    println!("  dsrhub -c {} status", config_path.display());
+    println!("Stop with Ctrl-C; a restart keeps the fake's state.");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(Error::io("cannot wait for Ctrl-C on", "stdin"))?;
+    Ok(())
+}

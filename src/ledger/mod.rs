@@ -1,0 +1,490 @@
+//! The ledger: SQLite, one file, the hub's memory.
+//!
+//! Every step is written before it starts and after it ends, so a run that dies anywhere
+//! resumes from here without repeating a finished action. It holds requests, one task per
+//! processor, one item per discovered record (ids, how it matched, the planned action and its
+//! outcome — never field values), and an append-only, hash-chained audit log. The subject's
+//! identifiers are the only personal data it stores; they are purged when the request closes.
+//!
+//! The connection sits behind a mutex: calls are short, and SQLite serialises writers anyway.
+
+mod audit;
+mod schema;
+mod types;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use dsrhub_connector::{ConnectorError, RecordRef, Subject};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+pub use types::*;
+
+use crate::error::{Error, Result};
+
+/// The ledger.
+pub struct Ledger {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ledger")
+    }
+}
+
+/// Now, to the second (ledger timestamps need no more).
+pub fn now() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).expect("now is a valid timestamp")
+}
+
+fn ts(text: Option<String>) -> Option<Timestamp> {
+    text.and_then(|t| t.parse().ok())
+}
+
+impl Ledger {
+    /// Open (or create) the ledger file and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(Error::io("cannot create the ledger folder", dir))?;
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| Error::Ledger(format!("cannot open {}: {e}", path.display())))?;
+        // WAL: a crash never corrupts committed steps; readers don't block the writer.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        Self::init(conn)
+    }
+
+    /// A ledger in memory, for tests.
+    pub fn open_in_memory() -> Result<Ledger> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Ledger> {
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        schema::migrate(&mut conn)?;
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite consistent (transactions roll back).
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Record a new request with one task per processor (`enabled == false`: skipped).
+    pub fn create_request(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        identity_verification: &str,
+        received_at: Timestamp,
+        due_at: Timestamp,
+        processors: &[(String, bool)],
+    ) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        tx.execute(
+            "INSERT INTO requests (id, kind, status, received_at, due_at, identity_verification, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                id,
+                kind.as_str(),
+                RequestStatus::IdentityVerified.as_str(),
+                received_at.to_string(),
+                due_at.to_string(),
+                identity_verification,
+                at
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO subjects (request_id, identifiers) VALUES (?1, ?2)",
+            params![
+                id,
+                serde_json::to_string(subject).expect("subject serialises")
+            ],
+        )?;
+        for (processor, enabled) in processors {
+            let (state, stage, summary) = if *enabled {
+                (TaskState::Pending, Stage::New, "")
+            } else {
+                (
+                    TaskState::Skipped,
+                    Stage::Skipped,
+                    "skipped: processor disabled in the config",
+                )
+            };
+            tx.execute(
+                "INSERT INTO tasks (request_id, processor, state, stage, summary, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, processor, state.as_str(), stage.as_str(), summary, at],
+            )?;
+        }
+        let detail = serde_json::json!({
+            "kind": kind.as_str(),
+            "identifiers": { "emails": subject.emails.len(), "phones": subject.phones.len(), "names": subject.names.len() },
+            "identity_verification_sha256": audit::sha256_hex(identity_verification.as_bytes()),
+            "processors": processors.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+        });
+        audit::append(&tx, Some(&id), "request.received", &detail)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// One request, or an error naming the id.
+    pub fn request(&self, id: &str) -> Result<RequestRow> {
+        self.conn()
+            .query_row(
+                &format!("{REQUEST_SELECT} WHERE id = ?1"),
+                [id],
+                request_row,
+            )
+            .optional()?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "there is no request `{id}` in the ledger (see `dsrhub status`)"
+                ))
+            })
+    }
+
+    /// Every request, newest first.
+    pub fn requests(&self) -> Result<Vec<RequestRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{REQUEST_SELECT} ORDER BY received_at DESC, id"))?;
+        let rows = stmt
+            .query_map([], request_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Move a request to `status` (and record it in the audit log).
+    pub fn set_status(&self, id: &str, status: RequestStatus) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        let closed = status.is_closed().then(|| at.clone());
+        tx.execute(
+            "UPDATE requests SET status = ?2, updated_at = ?3, closed_at = COALESCE(?4, closed_at) WHERE id = ?1",
+            params![id, status.as_str(), at, closed],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "request.status",
+            &serde_json::json!({ "status": status.as_str() }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The subject's identifiers, while the request is open.
+    pub fn subject(&self, id: &str) -> Result<Subject> {
+        let text: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT identifiers FROM subjects WHERE request_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let text = text.ok_or_else(|| {
+            Error::Usage(format!(
+                "request `{id}` is closed: its subject's identifiers were purged"
+            ))
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| Error::Ledger(format!("stored identifiers are unreadable: {e}")))
+    }
+
+    /// Forget the subject's identifiers (at closure). Evidence keeps ids, counts and hashes.
+    pub fn purge_subject(&self, id: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let purged = tx.execute("DELETE FROM subjects WHERE request_id = ?1", [id])?;
+        if purged > 0 {
+            audit::append(&tx, Some(id), "subject.purged", &serde_json::json!({}))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Record an extension of the deadline, with its reason.
+    pub fn extend(&self, id: &str, until: Timestamp, reason: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE requests SET extended_due_at = ?2, extension_reason = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, until.to_string(), reason, now().to_string()],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "request.extended",
+            &serde_json::json!({ "until": until.to_string() }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The tasks of a request, by processor id.
+    pub fn tasks(&self, id: &str) -> Result<Vec<TaskRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT processor, state, stage, summary, error, error_kind FROM tasks WHERE request_id = ?1 ORDER BY processor",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                Ok(TaskRow {
+                    processor: r.get(0)?,
+                    state: TaskState::parse(&r.get::<_, String>(1)?).unwrap_or(TaskState::Failed),
+                    stage: Stage::parse(&r.get::<_, String>(2)?).unwrap_or(Stage::New),
+                    summary: r.get(3)?,
+                    error: r.get(4)?,
+                    error_kind: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Update one task; `error` is cleared when `None`.
+    pub fn set_task(
+        &self,
+        id: &str,
+        processor: &str,
+        state: TaskState,
+        stage: Stage,
+        summary: &str,
+        error: Option<&ConnectorError>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, error = ?6, error_kind = ?7, updated_at = ?8
+             WHERE request_id = ?1 AND processor = ?2",
+            params![
+                id,
+                processor,
+                state.as_str(),
+                stage.as_str(),
+                summary,
+                error.map(|e| e.to_string()),
+                error.map(|e| e.kind.as_str()),
+                now().to_string()
+            ],
+        )?;
+        let mut detail = serde_json::json!({ "processor": processor, "state": state.as_str(), "stage": stage.as_str() });
+        if let Some(e) = error {
+            detail["error_kind"] = e.kind.as_str().into();
+        }
+        audit::append(&tx, Some(id), "task.state", &detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Store discovered records with their planned actions. Records already stored for this
+    /// request and processor are left as they are (a resumed run never re-plans them).
+    pub fn save_items(&self, id: &str, processor: &str, items: &[NewItem]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        {
+            let mut stmt = tx.prepare(
+                "INSERT OR IGNORE INTO items (request_id, processor, object, record_id, scope, matched_by, categories,
+                     linked_to, action, fields, basis, retain_until, note, state, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?;
+            for item in items {
+                stmt.execute(params![
+                    id,
+                    processor,
+                    item.reference.object,
+                    item.reference.id,
+                    item.reference.scope.clone().unwrap_or_default(),
+                    item.matched_by,
+                    serde_json::to_string(&item.categories).expect("categories serialise"),
+                    item.linked_to,
+                    item.action.as_str(),
+                    serde_json::to_string(&item.fields).expect("fields serialise"),
+                    item.basis,
+                    item.retain_until.map(|d| d.to_string()),
+                    item.note,
+                    ItemState::Planned.as_str(),
+                    at
+                ])?;
+            }
+        }
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+        for item in items {
+            *counts.entry(item.action.as_str()).or_default() += 1;
+        }
+        audit::append(
+            &tx,
+            Some(id),
+            "plan.saved",
+            &serde_json::json!({ "processor": processor, "actions": counts }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The items of a request (optionally of one processor), in a stable order.
+    pub fn items(&self, id: &str, processor: Option<&str>) -> Result<Vec<ItemRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
+                    basis, retain_until, note, state, outcome, detail
+             FROM items WHERE request_id = ?1 AND (?2 IS NULL OR processor = ?2) ORDER BY processor, id",
+        )?;
+        let rows = stmt
+            .query_map(params![id, processor], item_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Move one item to `state`, with its outcome and a personal-data-free detail.
+    pub fn mark_item(
+        &self,
+        item: &ItemRow,
+        state: ItemState,
+        outcome: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE items SET state = ?2, outcome = COALESCE(?3, outcome), detail = COALESCE(?4, detail), updated_at = ?5 WHERE id = ?1",
+            params![item.id, state.as_str(), outcome, detail, now().to_string()],
+        )?;
+        let event = format!("item.{}", state.as_str());
+        let detail = serde_json::json!({
+            "processor": item.processor,
+            "record": item.reference.to_string(),
+            "action": item.action.as_str(),
+            "outcome": outcome,
+        });
+        audit::append(&tx, None, &event, &detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Record a verification run.
+    pub fn set_verification(
+        &self,
+        id: &str,
+        ran_at: Timestamp,
+        remaining: &[Remaining],
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE requests SET verification_ran_at = ?2, verification_remaining = ?3, updated_at = ?2 WHERE id = ?1",
+            params![id, ran_at.to_string(), serde_json::to_string(remaining).expect("remaining serialises")],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "verification",
+            &serde_json::json!({ "remaining": remaining.len() }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Append an audit entry. `detail` must hold no personal data (ids, counts, hashes).
+    pub fn audit(
+        &self,
+        request_id: Option<&str>,
+        event: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        audit::append(&tx, request_id, event, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Check the audit log's hash chain; returns the number of entries.
+    pub fn verify_audit(&self) -> Result<usize> {
+        audit::verify(&self.conn())
+    }
+
+    /// Mark the item for `reference` as deselected by a reviewer (before execution only).
+    pub fn deselect(&self, id: &str, processor: &str, reference: &RecordRef) -> Result<bool> {
+        let items = self.items(id, Some(processor))?;
+        let Some(item) = items
+            .into_iter()
+            .find(|i| &i.reference == reference && i.state == ItemState::Planned)
+        else {
+            return Ok(false);
+        };
+        self.mark_item(
+            &item,
+            ItemState::Skipped,
+            Some("deselected"),
+            Some("deselected by a reviewer before execution"),
+        )?;
+        Ok(true)
+    }
+}
+
+const REQUEST_SELECT: &str =
+    "SELECT id, kind, status, received_at, due_at, extended_due_at, extension_reason,
+    verification_ran_at, verification_remaining, closed_at FROM requests";
+
+fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
+    let parse_ts = |i: usize| -> rusqlite::Result<Timestamp> {
+        let text: String = r.get(i)?;
+        text.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+        })
+    };
+    Ok(RequestRow {
+        id: r.get(0)?,
+        kind: RequestKind::parse(&r.get::<_, String>(1)?).unwrap_or(RequestKind::Access),
+        status: RequestStatus::parse(&r.get::<_, String>(2)?).unwrap_or(RequestStatus::Failed),
+        received_at: parse_ts(3)?,
+        due_at: parse_ts(4)?,
+        extended_due_at: ts(r.get(5)?),
+        extension_reason: r.get(6)?,
+        verification_ran_at: ts(r.get(7)?),
+        verification_remaining: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
+        closed_at: ts(r.get(9)?),
+    })
+}
+
+fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
+    let scope: String = r.get(4)?;
+    Ok(ItemRow {
+        id: r.get(0)?,
+        processor: r.get(1)?,
+        reference: RecordRef {
+            object: r.get(2)?,
+            id: r.get(3)?,
+            scope: (!scope.is_empty()).then_some(scope),
+        },
+        matched_by: r.get(5)?,
+        categories: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
+        linked_to: r.get(7)?,
+        action: Action::parse(&r.get::<_, String>(8)?).unwrap_or(Action::Review),
+        fields: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
+        basis: r.get(10)?,
+        retain_until: r.get::<_, Option<String>>(11)?.and_then(|d| d.parse().ok()),
+        note: r.get(12)?,
+        state: ItemState::parse(&r.get::<_, String>(13)?).unwrap_or(ItemState::Failed),
+        outcome: r.get(14)?,
+        detail: r.get(15)?,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! Schema migrations, in code. `PRAGMA user_version` holds the applied version; each
+//! migration runs in its own transaction.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: requests, subjects, tasks, items, audit.
+    r#"
+    CREATE TABLE requests (
+        id                      TEXT PRIMARY KEY,
+        kind                    TEXT NOT NULL CHECK (kind IN ('access', 'erasure')),
+        status                  TEXT NOT NULL,
+        received_at             TEXT NOT NULL,
+        due_at                  TEXT NOT NULL,
+        identity_verification   TEXT NOT NULL,
+        extended_due_at         TEXT,
+        extension_reason        TEXT,
+        verification_ran_at     TEXT,
+        verification_remaining  TEXT NOT NULL DEFAULT '[]',
+        closed_at               TEXT,
+        updated_at              TEXT NOT NULL
+    );
+    -- The subject's identifiers: the only personal data in the ledger, purged at closure.
+    CREATE TABLE subjects (
+        request_id   TEXT PRIMARY KEY REFERENCES requests(id),
+        identifiers  TEXT NOT NULL
+    );
+    CREATE TABLE tasks (
+        request_id  TEXT NOT NULL REFERENCES requests(id),
+        processor   TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        stage       TEXT NOT NULL,
+        summary     TEXT NOT NULL DEFAULT '',
+        error       TEXT,
+        error_kind  TEXT,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (request_id, processor)
+    );
+    -- One row per discovered record: how it matched, what the plan does with it, and what
+    -- happened. Ids and categories only, no field values.
+    CREATE TABLE items (
+        id            INTEGER PRIMARY KEY,
+        request_id    TEXT NOT NULL REFERENCES requests(id),
+        processor     TEXT NOT NULL,
+        object        TEXT NOT NULL,
+        record_id     TEXT NOT NULL,
+        scope         TEXT NOT NULL DEFAULT '',
+        matched_by    TEXT NOT NULL,
+        categories    TEXT NOT NULL,
+        linked_to     TEXT,
+        action        TEXT NOT NULL,
+        fields        TEXT NOT NULL DEFAULT '[]',
+        basis         TEXT,
+        retain_until  TEXT,
+        note          TEXT,
+        state         TEXT NOT NULL,
+        outcome       TEXT,
+        detail        TEXT,
+        updated_at    TEXT NOT NULL,
+        UNIQUE (request_id, processor, object, record_id, scope)
+    );
+    CREATE TABLE audit (
+        seq         INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        request_id  TEXT,
+        event       TEXT NOT NULL,
+        detail      TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
+];
+
+/// Bring the schema up to date.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the ledger has schema version {current}, newer than this dsrhub knows ({}); upgrade dsrhub",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

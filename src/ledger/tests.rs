@@ -1,0 +1,138 @@
+use super::*;
+use dsrhub_connector::Category;
+
+fn subject() -> Subject {
+    Subject {
+        emails: vec!["jan@example.nl".into()],
+        ..Subject::default()
+    }
+}
+
+fn open_request(ledger: &Ledger) -> String {
+    ledger
+        .create_request(
+            RequestKind::Erasure,
+            &subject(),
+            "passport seen by the service desk",
+            now(),
+            now(),
+            &[("moneybird".into(), true), ("autotask".into(), false)],
+        )
+        .unwrap()
+}
+
+fn item(id: &str) -> NewItem {
+    NewItem {
+        reference: RecordRef::new("contact", id),
+        matched_by: "exact_email".into(),
+        categories: vec![Category::Email],
+        linked_to: None,
+        action: Action::Delete,
+        fields: vec![],
+        basis: None,
+        retain_until: None,
+        note: None,
+    }
+}
+
+#[test]
+fn a_request_starts_with_one_task_per_processor() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = open_request(&ledger);
+    let tasks = ledger.tasks(&id).unwrap();
+    assert_eq!(tasks.len(), 2);
+    let autotask = tasks.iter().find(|t| t.processor == "autotask").unwrap();
+    assert_eq!(autotask.state, TaskState::Skipped);
+    assert_eq!(ledger.subject(&id).unwrap(), subject());
+    assert_eq!(
+        ledger.request(&id).unwrap().status,
+        RequestStatus::IdentityVerified
+    );
+}
+
+#[test]
+fn saving_a_plan_twice_never_duplicates_or_resets_items() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = open_request(&ledger);
+    ledger
+        .save_items(&id, "moneybird", &[item("1"), item("2")])
+        .unwrap();
+    let first = ledger.items(&id, None).unwrap();
+    ledger
+        .mark_item(&first[0], ItemState::Done, Some("deleted"), None)
+        .unwrap();
+    ledger
+        .save_items(&id, "moneybird", &[item("1"), item("2"), item("3")])
+        .unwrap();
+    let items = ledger.items(&id, Some("moneybird")).unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].state, ItemState::Done);
+    assert_eq!(items[0].outcome.as_deref(), Some("deleted"));
+}
+
+#[test]
+fn the_audit_chain_verifies_and_refuses_edits() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = open_request(&ledger);
+    ledger.save_items(&id, "moneybird", &[item("1")]).unwrap();
+    ledger.set_status(&id, RequestStatus::Completed).unwrap();
+    let count = ledger.verify_audit().unwrap();
+    assert!(count >= 3);
+    let conn = ledger.conn();
+    assert!(conn
+        .execute("UPDATE audit SET detail = '{}' WHERE seq = 1", [])
+        .is_err());
+    assert!(conn.execute("DELETE FROM audit WHERE seq = 1", []).is_err());
+    // Someone with raw database access drops the guard and edits history: the chain breaks.
+    conn.execute_batch(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET detail = '{\"forged\":1}' WHERE seq = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let err = ledger.verify_audit().unwrap_err().to_string();
+    assert!(err.contains("entry 2"), "{err}");
+}
+
+#[test]
+fn the_audit_log_holds_no_identifier() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = open_request(&ledger);
+    ledger.purge_subject(&id).unwrap();
+    let conn = ledger.conn();
+    let mut stmt = conn.prepare("SELECT detail FROM audit").unwrap();
+    let details: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(!details
+        .iter()
+        .any(|d| d.contains("jan@example.nl") || d.contains("passport")));
+    drop(stmt);
+    drop(conn);
+    assert!(ledger
+        .subject(&id)
+        .unwrap_err()
+        .to_string()
+        .contains("purged"));
+}
+
+#[test]
+fn unknown_requests_are_named() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let err = ledger.request("nope").unwrap_err().to_string();
+    assert!(err.contains("`nope`"), "{err}");
+}
+
+#[test]
+fn a_file_ledger_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/ledger.db");
+    let id = {
+        let ledger = Ledger::open(&path).unwrap();
+        open_request(&ledger)
+    };
+    let ledger = Ledger::open(&path).unwrap();
+    assert_eq!(ledger.request(&id).unwrap().kind, RequestKind::Erasure);
+    ledger.verify_audit().unwrap();
+}

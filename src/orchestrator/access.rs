@@ -1,0 +1,151 @@
+//! Access (art. 15, with art. 20 portability): discover → export → ZIP.
+
+use std::path::Path;
+
+use dsrhub_connector::Subject;
+use futures_util::future::join_all;
+
+use super::{Hub, RunOptions};
+use crate::error::{Error, Result};
+use crate::ledger::{Action, ItemState, RequestRow, RequestStatus, Stage, TaskRow, TaskState};
+use crate::report::export::{ExportWriter, Staging};
+
+impl Hub {
+    pub(super) async fn run_access(
+        &self,
+        request: &RequestRow,
+        options: &RunOptions,
+    ) -> Result<()> {
+        let id = request.id.as_str();
+        let export_dir = options.export_dir.clone().ok_or_else(|| {
+            Error::Usage("an access request needs a folder for its export".into())
+        })?;
+        let staging = Staging::new(&export_dir.join(".staging"))?;
+        let subject = self.ledger.subject(id)?;
+        self.ledger.set_status(id, RequestStatus::Discovering)?;
+        let tasks = self.ledger.tasks(id)?;
+        join_all(
+            tasks
+                .iter()
+                .filter(|t| !matches!(t.stage, Stage::Exported | Stage::Skipped))
+                .map(|t| self.export_task(id, t, &subject, &staging)),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+        let status = self.conclude_access(id, &export_dir, &staging)?;
+        if status.is_closed() {
+            staging.remove()?;
+        }
+        Ok(())
+    }
+
+    async fn export_task(
+        &self,
+        id: &str,
+        task: &TaskRow,
+        subject: &Subject,
+        staging: &Staging,
+    ) -> Result<()> {
+        let processor = task.processor.as_str();
+        let Some(connector) = self.connector(processor) else {
+            return self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Skipped,
+                Stage::Skipped,
+                "skipped: processor not configured",
+                None,
+            );
+        };
+        self.progress.update(processor, "discovering");
+        self.ledger.set_task(
+            id,
+            processor,
+            TaskState::Running,
+            Stage::New,
+            "discovering",
+            None,
+        )?;
+        let records = match connector.discover(subject).await {
+            Ok(records) => records,
+            Err(e) => return self.task_failed(id, processor, Stage::New, "discovery failed", &e),
+        };
+        let items: Vec<_> = records.iter().map(crate::policy::access_item).collect();
+        self.ledger.save_items(id, processor, &items)?;
+        // Exporting is read-only, so a resumed run simply starts this processor's files over.
+        let mut writer = staging.writer(processor)?;
+        let stored = self.ledger.items(id, Some(processor))?;
+        self.progress.update(
+            processor,
+            &format!(
+                "exporting {} record(s)",
+                stored.iter().filter(|i| i.action == Action::Export).count()
+            ),
+        );
+        for item in &stored {
+            match item.action {
+                Action::Export => match connector.export(&item.reference).await {
+                    Ok(exported) => {
+                        writer.write(&exported)?;
+                        self.ledger
+                            .mark_item(item, ItemState::Done, Some("found"), None)?;
+                    }
+                    Err(e) => {
+                        self.ledger.mark_item(
+                            item,
+                            ItemState::Failed,
+                            Some("failed"),
+                            Some(&e.to_string()),
+                        )?;
+                        writer.abandon()?;
+                        return self.task_failed(id, processor, Stage::New, "export failed", &e);
+                    }
+                },
+                _ => self
+                    .ledger
+                    .mark_item(item, ItemState::Done, Some("review"), None)?,
+            }
+        }
+        writer.finish()?;
+        let found = stored.iter().filter(|i| i.action == Action::Export).count();
+        let review = stored.len() - found;
+        let summary = match (found, review) {
+            (0, 0) => "nothing found: no match".to_string(),
+            (f, 0) => format!("found {f} record(s)"),
+            (f, r) => format!("found {f} record(s); {r} loose match(es) for review, not disclosed"),
+        };
+        self.progress.finish(processor, &summary);
+        self.ledger.set_task(
+            id,
+            processor,
+            TaskState::Done,
+            Stage::Exported,
+            &summary,
+            None,
+        )
+    }
+
+    /// Build the ZIP from every exported processor, then settle the request.
+    fn conclude_access(
+        &self,
+        id: &str,
+        export_dir: &Path,
+        staging: &Staging,
+    ) -> Result<RequestStatus> {
+        let tasks = self.ledger.tasks(id)?;
+        let exported: Vec<&str> = tasks
+            .iter()
+            .filter(|t| t.stage == Stage::Exported)
+            .map(|t| t.processor.as_str())
+            .collect();
+        let zip_path = export_dir.join("access-export.zip");
+        let digest = ExportWriter::assemble(&zip_path, id, staging, &exported)?;
+        self.ledger.audit(
+            Some(id),
+            "export.written",
+            &serde_json::json!({ "file": "access-export.zip", "sha256": digest, "processors": exported }),
+        )?;
+        self.conclude(id)
+    }
+}

@@ -1,0 +1,394 @@
+//! Erasure: discover → plan → (approval) → execute → verify.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dsrhub_connector::{Connector, ConnectorError, EraseAction, EraseOutcome, ErrorKind, Subject};
+use futures_util::future::join_all;
+
+use super::{failpoint, Hub, RunOptions};
+use crate::error::{Error, Result};
+use crate::ledger::{
+    now, Action, ItemRow, ItemState, Remaining, RequestRow, RequestStatus, Stage, TaskRow,
+    TaskState,
+};
+
+impl Hub {
+    pub(super) async fn run_erasure(
+        &self,
+        request: &RequestRow,
+        options: &RunOptions,
+    ) -> Result<()> {
+        let id = request.id.as_str();
+        let subject = self.ledger.subject(id)?;
+
+        // 1. Discover and plan, for every task not planned yet (a resumed run skips the rest).
+        self.ledger.set_status(id, RequestStatus::Discovering)?;
+        let tasks = self.ledger.tasks(id)?;
+        join_all(
+            tasks
+                .iter()
+                .filter(|t| t.stage == Stage::New)
+                .map(|t| self.plan_task(id, t, &subject)),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+        failpoint::after_plan();
+
+        // 2. The blast-radius cap, over everything still to be changed.
+        let pending = self
+            .ledger
+            .items(id, None)?
+            .into_iter()
+            .filter(|i| {
+                matches!(i.action, Action::Delete | Action::Anonymize)
+                    && i.state != ItemState::Done
+                    && i.state != ItemState::Skipped
+            })
+            .count();
+        let cap = options
+            .max_records
+            .unwrap_or(self.policy.max_records_per_erasure);
+        if pending > cap {
+            self.ledger.set_status(id, RequestStatus::Planned)?;
+            return Err(Error::BlastRadius {
+                request: id.to_string(),
+                planned: pending,
+                cap,
+            });
+        }
+        if !options.execute {
+            self.ledger.set_status(id, RequestStatus::Planned)?;
+            return Ok(());
+        }
+
+        // 3. Execute, then 4. verify, per processor, concurrently.
+        self.ledger.audit(
+            Some(id),
+            "plan.approved",
+            &serde_json::json!({ "actions": pending }),
+        )?;
+        self.ledger.set_status(id, RequestStatus::Executing)?;
+        let tasks: Vec<TaskRow> = self
+            .ledger
+            .tasks(id)?
+            .into_iter()
+            .filter(|t| matches!(t.stage, Stage::Planned | Stage::Executing | Stage::Executed))
+            .collect();
+        let verified = join_all(
+            tasks
+                .iter()
+                .map(|t| self.execute_and_verify(id, t, &subject)),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
+        // Keep earlier runs' findings for processors not verified in this run.
+        let rerun: Vec<&str> = tasks.iter().map(|t| t.processor.as_str()).collect();
+        let mut remaining: Vec<Remaining> = request
+            .verification_remaining
+            .iter()
+            .filter(|r| !rerun.contains(&r.processor.as_str()))
+            .cloned()
+            .collect();
+        remaining.extend(verified.into_iter().flatten().flatten());
+        self.ledger.set_verification(id, now(), &remaining)?;
+        self.conclude(id)?;
+        Ok(())
+    }
+
+    async fn plan_task(&self, id: &str, task: &TaskRow, subject: &Subject) -> Result<()> {
+        let processor = task.processor.as_str();
+        let Some(connector) = self.connector(processor) else {
+            return self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Skipped,
+                Stage::Skipped,
+                "skipped: processor not configured",
+                None,
+            );
+        };
+        self.progress.update(processor, "discovering");
+        self.ledger.set_task(
+            id,
+            processor,
+            TaskState::Running,
+            Stage::New,
+            "discovering",
+            None,
+        )?;
+        match connector.discover(subject).await {
+            Ok(records) => {
+                let today = self.today()?;
+                let items: Vec<_> = records
+                    .iter()
+                    .map(|r| crate::policy::plan(r, &self.policy, today))
+                    .collect();
+                self.ledger.save_items(id, processor, &items)?;
+                let summary = format!(
+                    "planned: {}",
+                    plan_summary(&items.iter().map(|i| i.action).collect::<Vec<_>>())
+                );
+                self.ledger.set_task(
+                    id,
+                    processor,
+                    TaskState::Pending,
+                    Stage::Planned,
+                    &summary,
+                    None,
+                )?;
+                self.progress.update(processor, &summary);
+                Ok(())
+            }
+            Err(e) => self.task_failed(id, processor, Stage::New, "discovery failed", &e),
+        }
+    }
+
+    /// Execute one processor's plan and verify it; `None` when verification did not run.
+    async fn execute_and_verify(
+        &self,
+        id: &str,
+        task: &TaskRow,
+        subject: &Subject,
+    ) -> Result<Option<Vec<Remaining>>> {
+        let processor = task.processor.as_str();
+        let Some(connector) = self.connector(processor) else {
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Skipped,
+                Stage::Skipped,
+                "skipped: processor not configured",
+                None,
+            )?;
+            return Ok(None);
+        };
+        if task.stage != Stage::Executed {
+            self.progress.update(processor, "erasing");
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Running,
+                Stage::Executing,
+                "erasing",
+                None,
+            )?;
+            let mut last_error = None;
+            for item in self.ledger.items(id, Some(processor))? {
+                if let Err(e) = self.execute_item(connector, &item).await? {
+                    last_error = Some(e);
+                }
+            }
+            if let Some(e) = last_error {
+                self.task_failed(id, processor, Stage::Executing, "some actions failed", &e)?;
+                return Ok(None);
+            }
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Running,
+                Stage::Executed,
+                "verifying",
+                None,
+            )?;
+        }
+        self.verify_task(id, processor, connector, subject).await
+    }
+
+    /// Run one item's action. The outer `Result` is the ledger; the inner one the processor.
+    async fn execute_item(
+        &self,
+        connector: &Arc<dyn Connector>,
+        item: &ItemRow,
+    ) -> Result<Result<(), ConnectorError>> {
+        if matches!(item.state, ItemState::Done | ItemState::Skipped) {
+            return Ok(Ok(()));
+        }
+        let action = match item.action {
+            Action::Retain => {
+                self.ledger
+                    .mark_item(item, ItemState::Done, Some("retained"), None)?;
+                return Ok(Ok(()));
+            }
+            Action::Review | Action::Export => {
+                self.ledger
+                    .mark_item(item, ItemState::Done, Some("review"), None)?;
+                return Ok(Ok(()));
+            }
+            Action::Delete => EraseAction::Delete,
+            Action::Anonymize => EraseAction::Anonymize {
+                fields: item.fields.clone(),
+            },
+        };
+        // Written before the call: a crash from here on resumes with the same, idempotent call.
+        self.ledger
+            .mark_item(item, ItemState::Started, None, None)?;
+        let mut result = connector.erase(&item.reference, &action).await;
+        let mut detail = None;
+        if let (Err(e), EraseAction::Delete) = (&result, &action) {
+            if e.kind == ErrorKind::Conflict && !item.fields.is_empty() {
+                // The processor refused deletion: keep only what it needs, anonymise the rest.
+                detail = Some(format!(
+                    "deletion refused ({}); anonymised instead",
+                    e.message
+                ));
+                result = connector
+                    .erase(
+                        &item.reference,
+                        &EraseAction::Anonymize {
+                            fields: item.fields.clone(),
+                        },
+                    )
+                    .await;
+            }
+        }
+        let outcome = match result {
+            Ok(EraseOutcome::Deleted) => ("deleted", detail),
+            Ok(EraseOutcome::AlreadyGone) => {
+                ("deleted", Some("already gone at the processor".to_string()))
+            }
+            Ok(EraseOutcome::Anonymized { fields }) => (
+                "anonymized",
+                Some(detail.unwrap_or_else(|| format!("cleared: {}", fields.join(", ")))),
+            ),
+            Err(e) => {
+                self.ledger.mark_item(
+                    item,
+                    ItemState::Failed,
+                    Some("failed"),
+                    Some(&e.to_string()),
+                )?;
+                return Ok(Err(e));
+            }
+        };
+        self.ledger
+            .mark_item(item, ItemState::Done, Some(outcome.0), outcome.1.as_deref())?;
+        failpoint::after_action();
+        Ok(Ok(()))
+    }
+
+    /// Discover again: anything erasable that still matches is reported as remaining.
+    async fn verify_task(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        subject: &Subject,
+    ) -> Result<Option<Vec<Remaining>>> {
+        self.progress.update(processor, "verifying");
+        let records = match connector.discover(subject).await {
+            Ok(records) => records,
+            Err(e) => {
+                self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;
+                return Ok(None);
+            }
+        };
+        let items = self.ledger.items(id, Some(processor))?;
+        let planned: BTreeMap<_, _> = items.iter().map(|i| (i.reference.clone(), i)).collect();
+        let mut remaining = Vec::new();
+        for record in records.iter().filter(|r| r.matched_by.allows_erasure()) {
+            let reason = match planned.get(&record.reference) {
+                Some(item)
+                    if matches!(item.action, Action::Delete | Action::Anonymize)
+                        && item.state == ItemState::Done =>
+                {
+                    "still matches after erasure"
+                }
+                Some(_) => continue,
+                None => "found during verification but not in the plan (new since planning?)",
+            };
+            remaining.push(Remaining {
+                processor: processor.to_string(),
+                object: record.reference.object.clone(),
+                id: record.reference.id.clone(),
+                reason: reason.to_string(),
+            });
+        }
+        self.ledger.audit(
+            Some(id),
+            "task.verified",
+            &serde_json::json!({ "processor": processor, "remaining": remaining.len() }),
+        )?;
+        let actions: Vec<Action> = items
+            .iter()
+            .filter(|i| i.state == ItemState::Done)
+            .map(|i| i.action)
+            .collect();
+        let retained = actions.contains(&Action::Retain);
+        let mut summary = outcome_summary(&items);
+        let state = if !remaining.is_empty() {
+            summary = format!("{summary}; {} record(s) still present", remaining.len());
+            TaskState::Failed
+        } else if retained {
+            TaskState::Retained
+        } else {
+            TaskState::Done
+        };
+        self.progress.finish(processor, &summary);
+        self.ledger
+            .set_task(id, processor, state, Stage::Verified, &summary, None)?;
+        Ok(Some(remaining))
+    }
+}
+
+/// "delete 1, anonymize 1, retain 3" for a plan.
+fn plan_summary(actions: &[Action]) -> String {
+    if actions.is_empty() {
+        return "nothing to erase: no match".into();
+    }
+    let mut counts = BTreeMap::<&str, usize>::new();
+    for a in actions {
+        *counts.entry(a.as_str()).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One line a person can read: what was erased, kept, or left for review.
+pub(crate) fn outcome_summary(items: &[ItemRow]) -> String {
+    if items.is_empty() {
+        return "nothing erased: no match".into();
+    }
+    let count = |outcome: &str| {
+        items
+            .iter()
+            .filter(|i| i.outcome.as_deref() == Some(outcome))
+            .count()
+    };
+    let (deleted, anonymized, retained, review, failed) = (
+        count("deleted"),
+        count("anonymized"),
+        count("retained"),
+        count("review"),
+        count("failed"),
+    );
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (deleted, "deleted"),
+        (anonymized, "anonymised"),
+        (retained, "retained"),
+        (review, "for review"),
+        (failed, "failed"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    if deleted + anonymized == 0 {
+        format!(
+            "nothing erased: {}",
+            if parts.is_empty() {
+                "no action ran".into()
+            } else {
+                parts.join(", ")
+            }
+        )
+    } else {
+        parts.join(", ")
+    }
+}

@@ -1,0 +1,297 @@
+//! The orchestrator: one task per processor, run concurrently, every step recorded in the
+//! ledger before and after it runs.
+//!
+//! `request → discover (parallel) → plan (policy) → [approval] → execute (parallel) → verify
+//! (discover again) → report`. A processor that fails does not stop the others; a run that
+//! dies anywhere is resumed by running the same request again, which continues from each
+//! task's recorded stage and never repeats a finished action.
+
+mod access;
+mod erasure;
+mod failpoint;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dsrhub_connector::{Connector, ConnectorError, Subject};
+
+use crate::config::Config;
+pub use crate::config::PolicyConfig;
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, RequestKind, RequestRow, RequestStatus, Stage, TaskRow, TaskState};
+use crate::registry::Processor;
+
+/// Live progress for people watching (progress bars in the CLI, nothing in tests).
+pub trait Progress: Send + Sync {
+    /// A processor started a step.
+    fn update(&self, processor: &str, message: &str);
+    /// A processor finished.
+    fn finish(&self, processor: &str, message: &str);
+}
+
+/// Shows nothing.
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn update(&self, _: &str, _: &str) {}
+    fn finish(&self, _: &str, _: &str) {}
+}
+
+/// How to run a request.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Erasure: carry out the plan (`--yes`); without it the run stops after planning.
+    pub execute: bool,
+    /// Erasure: raise the blast-radius cap for this run (`--max-records`).
+    pub max_records: Option<usize>,
+    /// Access: where the export ZIP is written.
+    pub export_dir: Option<PathBuf>,
+}
+
+/// The hub: ledger, processors, policy.
+pub struct Hub {
+    ledger: Arc<Ledger>,
+    processors: Vec<Processor>,
+    policy: PolicyConfig,
+    timezone: String,
+    progress: Arc<dyn Progress>,
+}
+
+impl Hub {
+    /// A hub over `ledger` with the configured `processors`.
+    pub fn new(ledger: Arc<Ledger>, processors: Vec<Processor>, config: &Config) -> Hub {
+        Hub {
+            ledger,
+            processors,
+            policy: config.policy.clone(),
+            timezone: config.hub.timezone.clone(),
+            progress: Arc::new(Silent),
+        }
+    }
+
+    /// Report progress to `progress`.
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Hub {
+        self.progress = progress;
+        self
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// The configured processors.
+    pub fn processors(&self) -> &[Processor] {
+        &self.processors
+    }
+
+    fn connector(&self, id: &str) -> Option<&Arc<dyn Connector>> {
+        self.processors
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.connector.as_ref())
+    }
+
+    /// Record a new request whose subject's identity has been verified (`identity_verification`
+    /// says how; it is stored with the request and only hashed into the audit log).
+    pub fn open(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        identity_verification: &str,
+    ) -> Result<String> {
+        validate_subject(subject)?;
+        if identity_verification.trim().is_empty() {
+            return Err(Error::Usage(
+                "--identity-verified: say how the subject's identity was verified before anything is disclosed or erased"
+                    .into(),
+            ));
+        }
+        let received = crate::ledger::now();
+        let due =
+            crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
+        let processors: Vec<(String, bool)> = self
+            .processors
+            .iter()
+            .map(|p| (p.id.clone(), p.connector.is_some()))
+            .collect();
+        self.ledger.create_request(
+            kind,
+            subject,
+            identity_verification,
+            received,
+            due,
+            &processors,
+        )
+    }
+
+    /// Run (or resume) a request.
+    pub async fn run(&self, id: &str, options: &RunOptions) -> Result<RequestRow> {
+        let request = self.ledger.request(id)?;
+        if request.status.is_closed() {
+            return Ok(request);
+        }
+        match request.kind {
+            RequestKind::Access => self.run_access(&request, options).await?,
+            RequestKind::Erasure => self.run_erasure(&request, options).await?,
+        }
+        self.ledger.request(id)
+    }
+
+    /// Record a processor's failure; retryable ones are resumed by the next run.
+    fn task_failed(
+        &self,
+        id: &str,
+        processor: &str,
+        stage: Stage,
+        what: &str,
+        e: &ConnectorError,
+    ) -> Result<()> {
+        let resume = if e.is_retryable() {
+            "; will resume on the next run"
+        } else {
+            ""
+        };
+        let summary = format!("{what}{resume}");
+        self.progress.finish(processor, &format!("{what}: {e}"));
+        self.ledger
+            .set_task(id, processor, TaskState::Failed, stage, &summary, Some(e))
+    }
+
+    /// Today's date in the organisation's time zone.
+    fn today(&self) -> Result<jiff::civil::Date> {
+        jiff::Timestamp::now()
+            .in_tz(&self.timezone)
+            .map(|z| z.date())
+            .map_err(|_| {
+                Error::Config(format!(
+                    "hub.timezone: `{}` is not a known time zone",
+                    self.timezone
+                ))
+            })
+    }
+
+    /// Set the request's final status from its tasks; purge the subject when it is closed.
+    fn conclude(&self, id: &str) -> Result<RequestStatus> {
+        let tasks = self.ledger.tasks(id)?;
+        let status = conclusion(&tasks);
+        self.ledger.set_status(id, status)?;
+        if status.is_closed() {
+            self.ledger.purge_subject(id)?;
+        }
+        Ok(status)
+    }
+}
+
+/// The request status its tasks add up to.
+fn conclusion(tasks: &[TaskRow]) -> RequestStatus {
+    let active: Vec<&TaskRow> = tasks
+        .iter()
+        .filter(|t| t.state != TaskState::Skipped)
+        .collect();
+    let failed = active
+        .iter()
+        .filter(|t| t.state == TaskState::Failed)
+        .count();
+    let finished = active
+        .iter()
+        .filter(|t| matches!(t.state, TaskState::Done | TaskState::Retained))
+        .count();
+    if failed == 0 && finished == active.len() {
+        RequestStatus::Completed
+    } else if finished > 0 || failed < active.len() {
+        RequestStatus::PartiallyCompleted
+    } else {
+        RequestStatus::Failed
+    }
+}
+
+fn validate_subject(subject: &Subject) -> Result<()> {
+    if subject.emails.is_empty() {
+        return Err(Error::Usage(
+            "--email: at least one verified e-mail address is needed".into(),
+        ));
+    }
+    for (i, email) in subject.emails.iter().enumerate() {
+        let ok = email.len() <= 320
+            && !email.chars().any(char::is_control)
+            && email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
+        if !ok {
+            return Err(Error::Usage(format!(
+                "--email #{}: not an e-mail address",
+                i + 1
+            )));
+        }
+    }
+    for (field, values) in [("--phone", &subject.phones), ("--name", &subject.names)] {
+        if values
+            .iter()
+            .any(|v| v.trim().is_empty() || v.chars().any(char::is_control))
+        {
+            return Err(Error::Usage(format!(
+                "{field}: empty or contains control characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Stage;
+
+    fn task(state: TaskState) -> TaskRow {
+        TaskRow {
+            processor: "x".into(),
+            state,
+            stage: Stage::New,
+            summary: String::new(),
+            error: None,
+            error_kind: None,
+        }
+    }
+
+    #[test]
+    fn conclusions() {
+        use TaskState::*;
+        assert_eq!(
+            conclusion(&[task(Done), task(Retained), task(Skipped)]),
+            RequestStatus::Completed
+        );
+        assert_eq!(
+            conclusion(&[task(Done), task(Failed)]),
+            RequestStatus::PartiallyCompleted
+        );
+        assert_eq!(
+            conclusion(&[task(Failed), task(Skipped)]),
+            RequestStatus::Failed
+        );
+        assert_eq!(
+            conclusion(&[task(Done), task(Pending)]),
+            RequestStatus::PartiallyCompleted
+        );
+    }
+
+    #[test]
+    fn subjects_are_checked_without_echoing_them() {
+        let bad = Subject {
+            emails: vec!["no-at-sign".into()],
+            ..Subject::default()
+        };
+        let err = validate_subject(&bad).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--email #1") && !err.contains("no-at-sign"),
+            "{err}"
+        );
+        assert!(validate_subject(&Subject::default()).is_err());
+        let odd_but_valid = Subject {
+            emails: vec!["o'brien@example.nl".into()],
+            ..Subject::default()
+        };
+        assert!(validate_subject(&odd_but_valid).is_ok());
+    }
+}

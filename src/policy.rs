@@ -1,0 +1,261 @@
+//! The privacy policy's rules: from a discovered record to a planned action.
+//!
+//! - Only exact matches of verified identifiers (and records linked to them) are erased;
+//!   phone and name matches go to human review.
+//! - Fiscal documents are kept `fiscal_retention_years` after their date (art. 52(4) AWR);
+//!   contract data and correspondence `…_retention_months` after they end or close; past that
+//!   date they are erased like anything else.
+//! - A record the vendor will not delete (e.g. a contact with invoices) is anonymised: only
+//!   what the law needs stays.
+
+use dsrhub_connector::{Record, RetentionHint};
+use jiff::civil::Date;
+use jiff::Span;
+
+use crate::config::PolicyConfig;
+use crate::ledger::{Action, NewItem};
+
+/// Legal basis for keeping fiscal documents.
+pub const FISCAL_BASIS: &str = "fiscal retention duty, art. 52(4) AWR";
+/// Legal basis for keeping contract data.
+pub const CONTRACT_BASIS: &str = "contract performance; kept 12 months after the contract ends";
+/// Legal basis for keeping correspondence.
+pub const CORRESPONDENCE_BASIS: &str = "contract performance; kept 12 months after closure";
+
+/// The planned action for one record in an erasure request.
+pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
+    let mut item = NewItem {
+        reference: record.reference.clone(),
+        matched_by: record.matched_by.as_str().to_string(),
+        categories: record.categories.clone(),
+        linked_to: record.linked_to.as_ref().map(ToString::to_string),
+        action: Action::Review,
+        fields: record.erasability.anonymize_fields.clone(),
+        basis: None,
+        retain_until: None,
+        note: None,
+    };
+    if !record.matched_by.allows_erasure() {
+        item.note = Some(format!(
+            "matched by {} only: a person must check whether this is the subject",
+            record.matched_by.as_str()
+        ));
+        return item;
+    }
+    if let Some((basis, until)) = retention(record.retention.as_ref(), policy) {
+        match until {
+            Some(until) if until <= today => {
+                item.note = Some(format!("retention period ended on {until}"));
+            }
+            _ => {
+                item.action = Action::Retain;
+                item.basis = Some(basis.to_string());
+                item.retain_until = until;
+                if until.is_none() {
+                    item.note = Some("kept while the contract or matter is open".into());
+                }
+                return item;
+            }
+        }
+    }
+    let e = &record.erasability;
+    if e.delete && e.delete_blocked.is_none() {
+        item.action = Action::Delete;
+    } else if !e.anonymize_fields.is_empty() {
+        item.action = Action::Anonymize;
+        item.note = e
+            .delete_blocked
+            .as_ref()
+            .map(|why| format!("cannot be deleted ({why}): anonymised instead"));
+    } else {
+        item.note = Some(match &e.delete_blocked {
+            Some(why) => {
+                format!("the processor refuses deletion ({why}) and offers no anonymisation")
+            }
+            None => "the processor offers no erasure for this object".into(),
+        });
+    }
+    item
+}
+
+/// The planned action for one record in an access request: exact matches are exported,
+/// loose ones only listed for review (disclosing a stranger's data would be a breach).
+pub fn access_item(record: &Record) -> NewItem {
+    let mut item = plan(record, &PolicyConfig::default(), Date::MIN);
+    item.basis = None;
+    item.retain_until = None;
+    if record.matched_by.allows_erasure() {
+        item.action = Action::Export;
+        item.note = None;
+    }
+    item
+}
+
+fn retention(
+    hint: Option<&RetentionHint>,
+    policy: &PolicyConfig,
+) -> Option<(&'static str, Option<Date>)> {
+    let add = |date: Date, span: Span| date.checked_add(span).unwrap_or(Date::MAX);
+    match hint? {
+        RetentionHint::Fiscal { document_date } => Some((
+            FISCAL_BASIS,
+            Some(add(
+                *document_date,
+                Span::new().years(policy.fiscal_retention_years),
+            )),
+        )),
+        RetentionHint::Contract { ended } => Some((
+            CONTRACT_BASIS,
+            ended.map(|d| add(d, Span::new().months(policy.contract_retention_months))),
+        )),
+        RetentionHint::Correspondence { closed } => Some((
+            CORRESPONDENCE_BASIS,
+            closed.map(|d| {
+                add(
+                    d,
+                    Span::new().months(policy.correspondence_retention_months),
+                )
+            }),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsrhub_connector::{Erasability, MatchKind, RecordRef};
+    use jiff::civil::date;
+
+    fn record(
+        matched_by: MatchKind,
+        retention: Option<RetentionHint>,
+        erasability: Erasability,
+    ) -> Record {
+        Record {
+            reference: RecordRef::new("x", "1"),
+            matched_by,
+            categories: vec![],
+            linked_to: None,
+            retention,
+            erasability,
+        }
+    }
+
+    fn deletable() -> Erasability {
+        Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: vec!["email".into()],
+        }
+    }
+
+    const TODAY: Date = date(2026, 11, 25);
+
+    #[test]
+    fn loose_matches_go_to_review() {
+        for kind in [MatchKind::Phone, MatchKind::Name] {
+            let item = plan(
+                &record(kind, None, deletable()),
+                &PolicyConfig::default(),
+                TODAY,
+            );
+            assert_eq!(item.action, Action::Review);
+        }
+    }
+
+    #[test]
+    fn invoices_are_kept_seven_years_from_their_date() {
+        let hint = RetentionHint::Fiscal {
+            document_date: date(2024, 2, 29),
+        };
+        let item = plan(
+            &record(MatchKind::Linked, Some(hint), deletable()),
+            &PolicyConfig::default(),
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Retain);
+        assert_eq!(item.basis.as_deref(), Some(FISCAL_BASIS));
+        // Calendar arithmetic: 29 February + 7 years = 28 February.
+        assert_eq!(item.retain_until, Some(date(2031, 2, 28)));
+    }
+
+    #[test]
+    fn invoices_past_retention_are_erased() {
+        let hint = RetentionHint::Fiscal {
+            document_date: date(2017, 3, 14),
+        };
+        let item = plan(
+            &record(MatchKind::Linked, Some(hint), deletable()),
+            &PolicyConfig::default(),
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Delete);
+        assert!(item.note.unwrap().contains("2024-03-14"));
+    }
+
+    #[test]
+    fn open_matters_are_kept_without_a_date() {
+        let hint = RetentionHint::Correspondence { closed: None };
+        let item = plan(
+            &record(MatchKind::ExactEmail, Some(hint), deletable()),
+            &PolicyConfig::default(),
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Retain);
+        assert_eq!(item.retain_until, None);
+        let hint = RetentionHint::Correspondence {
+            closed: Some(date(2026, 1, 31)),
+        };
+        let item = plan(
+            &record(MatchKind::ExactEmail, Some(hint), deletable()),
+            &PolicyConfig::default(),
+            TODAY,
+        );
+        assert_eq!(item.retain_until, Some(date(2027, 1, 31)));
+    }
+
+    #[test]
+    fn blocked_deletion_becomes_anonymisation() {
+        let e = Erasability {
+            delete_blocked: Some("linked to 3 invoices".into()),
+            ..deletable()
+        };
+        let item = plan(
+            &record(MatchKind::ExactEmail, None, e),
+            &PolicyConfig::default(),
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Anonymize);
+        assert_eq!(item.fields, vec!["email".to_string()]);
+        let e = Erasability {
+            delete: false,
+            delete_blocked: None,
+            anonymize_fields: vec![],
+        };
+        let item = plan(
+            &record(MatchKind::ExactEmail, None, e),
+            &PolicyConfig::default(),
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Review);
+    }
+
+    #[test]
+    fn access_exports_exact_matches_only() {
+        assert_eq!(
+            access_item(&record(MatchKind::ExactEmail, None, deletable())).action,
+            Action::Export
+        );
+        let hint = RetentionHint::Fiscal {
+            document_date: date(2025, 1, 1),
+        };
+        assert_eq!(
+            access_item(&record(MatchKind::Linked, Some(hint), deletable())).action,
+            Action::Export
+        );
+        assert_eq!(
+            access_item(&record(MatchKind::Name, None, deletable())).action,
+            Action::Review
+        );
+    }
+}

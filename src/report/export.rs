@@ -1,0 +1,278 @@
+//! The access export: one JSON and one CSV file per processor, in a ZIP (art. 15 and 20).
+//!
+//! Records are streamed: each exported record is appended to per-processor staging files as it
+//! arrives, and the ZIP is assembled from those files by streaming copies, so memory stays flat
+//! however many records a processor returns.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use dsrhub_connector::Exported;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+
+use crate::error::{Error, Result};
+
+/// Per-processor staging files of one access request.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+}
+
+impl Staging {
+    /// Staging files in `dir` (created if needed).
+    pub fn new(dir: &Path) -> Result<Staging> {
+        std::fs::create_dir_all(dir)
+            .map_err(Error::io("cannot create the export staging folder", dir))?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn path(&self, processor: &str, ext: &str) -> PathBuf {
+        self.dir.join(format!("{processor}.{ext}"))
+    }
+
+    /// Start (or start over) one processor's files.
+    pub fn writer(&self, processor: &str) -> Result<StagingWriter> {
+        let json_part = self.path(processor, "jsonl.part");
+        let csv_part = self.path(processor, "csv.part");
+        let json = File::create(&json_part).map_err(Error::io("cannot write", &json_part))?;
+        let csv = File::create(&csv_part).map_err(Error::io("cannot write", &csv_part))?;
+        let mut csv = BufWriter::new(csv);
+        csv.write_all(b"object,id,field,value\r\n")
+            .map_err(Error::io("cannot write", &csv_part))?;
+        Ok(StagingWriter {
+            json: BufWriter::new(json),
+            csv,
+            json_part,
+            csv_part,
+            json_final: self.path(processor, "jsonl"),
+            csv_final: self.path(processor, "csv"),
+        })
+    }
+
+    /// Remove the staging folder (after the ZIP is written).
+    pub fn remove(&self) -> Result<()> {
+        std::fs::remove_dir_all(&self.dir).map_err(Error::io("cannot remove", &self.dir))
+    }
+}
+
+/// Appends one processor's exported records.
+pub struct StagingWriter {
+    json: BufWriter<File>,
+    csv: BufWriter<File>,
+    json_part: PathBuf,
+    csv_part: PathBuf,
+    json_final: PathBuf,
+    csv_final: PathBuf,
+}
+
+impl StagingWriter {
+    /// Append one record: a JSON line, and one CSV row per top-level field.
+    pub fn write(&mut self, exported: &Exported) -> Result<()> {
+        let r = &exported.reference;
+        let line =
+            json!({ "object": r.object, "id": r.id, "scope": r.scope, "data": exported.data });
+        writeln!(self.json, "{line}").map_err(Error::io("cannot write", &self.json_part))?;
+        let fields: Vec<(String, Value)> = match &exported.data {
+            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            other => vec![("value".into(), other.clone())],
+        };
+        for (field, value) in fields {
+            let value = match value {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let row = [
+                r.object.as_str(),
+                r.id.as_str(),
+                field.as_str(),
+                value.as_str(),
+            ]
+            .map(csv_field)
+            .join(",");
+            write!(self.csv, "{row}\r\n").map_err(Error::io("cannot write", &self.csv_part))?;
+        }
+        Ok(())
+    }
+
+    /// Make the files final.
+    pub fn finish(mut self) -> Result<()> {
+        self.json
+            .flush()
+            .map_err(Error::io("cannot write", &self.json_part))?;
+        self.csv
+            .flush()
+            .map_err(Error::io("cannot write", &self.csv_part))?;
+        std::fs::rename(&self.json_part, &self.json_final)
+            .map_err(Error::io("cannot write", &self.json_final))?;
+        std::fs::rename(&self.csv_part, &self.csv_final)
+            .map_err(Error::io("cannot write", &self.csv_final))?;
+        Ok(())
+    }
+
+    /// Throw the partial files away (the processor failed; a later run starts over).
+    pub fn abandon(self) -> Result<()> {
+        let _ = std::fs::remove_file(&self.json_part);
+        let _ = std::fs::remove_file(&self.csv_part);
+        Ok(())
+    }
+}
+
+/// RFC 4180 quoting.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+/// Writes the ZIP.
+pub struct ExportWriter;
+
+impl ExportWriter {
+    /// Assemble `zip_path` from the staging files of `processors`; returns its SHA-256.
+    pub fn assemble(
+        zip_path: &Path,
+        request_id: &str,
+        staging: &Staging,
+        processors: &[&str],
+    ) -> Result<String> {
+        let part = zip_path.with_extension("zip.part");
+        let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
+        let file = File::create(&part).map_err(err(&part))?;
+        let mut zip = zip::ZipWriter::new(BufWriter::new(file));
+        let options =
+            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let zip_err = |e: zip::result::ZipError| Error::Io {
+            context: "cannot write the export",
+            path: part.clone(),
+            source: std::io::Error::other(e),
+        };
+        let mut manifest = Vec::new();
+        for processor in processors {
+            let jsonl = staging.path(processor, "jsonl");
+            let csv = staging.path(processor, "csv");
+            let mut records = 0usize;
+            zip.start_file(format!("{processor}.json"), options)
+                .map_err(zip_err)?;
+            zip.write_all(b"[\n").map_err(err(&part))?;
+            if jsonl.exists() {
+                let reader =
+                    BufReader::new(File::open(&jsonl).map_err(Error::io("cannot read", &jsonl))?);
+                for line in reader.lines() {
+                    let line = line.map_err(Error::io("cannot read", &jsonl))?;
+                    if records > 0 {
+                        zip.write_all(b",\n").map_err(err(&part))?;
+                    }
+                    zip.write_all(line.as_bytes()).map_err(err(&part))?;
+                    records += 1;
+                }
+            }
+            zip.write_all(b"\n]\n").map_err(err(&part))?;
+            zip.start_file(format!("{processor}.csv"), options)
+                .map_err(zip_err)?;
+            if csv.exists() {
+                let mut reader = File::open(&csv).map_err(Error::io("cannot read", &csv))?;
+                std::io::copy(&mut reader, &mut zip).map_err(err(&part))?;
+            }
+            manifest.push(json!({ "processor": processor, "records": records, "files": [format!("{processor}.json"), format!("{processor}.csv")] }));
+        }
+        zip.start_file("manifest.json", options).map_err(zip_err)?;
+        let manifest = json!({
+            "request_id": request_id,
+            "generated_at": crate::ledger::now().to_string(),
+            "about": "Personal data held by each processor, as its API returned it. One JSON file (all fields) and one CSV file (object, id, field, value) per processor.",
+            "processors": manifest,
+        });
+        zip.write_all(
+            serde_json::to_string_pretty(&manifest)
+                .expect("manifest serialises")
+                .as_bytes(),
+        )
+        .map_err(err(&part))?;
+        let writer = zip.finish().map_err(zip_err)?;
+        writer
+            .into_inner()
+            .map_err(|e| Error::Io {
+                context: "cannot write the export",
+                path: part.clone(),
+                source: e.into_error(),
+            })?
+            .sync_all()
+            .map_err(err(&part))?;
+        std::fs::rename(&part, zip_path).map_err(err(zip_path))?;
+        sha256_file(zip_path)
+    }
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(Error::io("cannot read", path))?;
+    let mut hasher = Sha256::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .map_err(Error::io("cannot read", path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsrhub_connector::RecordRef;
+
+    #[test]
+    fn csv_quoting() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    #[test]
+    fn zip_holds_one_json_and_one_csv_per_processor() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join(".staging")).unwrap();
+        let mut w = staging.writer("moneybird").unwrap();
+        for i in 0..3 {
+            w.write(&Exported {
+                reference: RecordRef::new("contact", i.to_string()),
+                data: json!({"email": "a@b.nl", "n": i}),
+            })
+            .unwrap();
+        }
+        w.finish().unwrap();
+        let zip_path = dir.path().join("access-export.zip");
+        let digest = ExportWriter::assemble(&zip_path, "req-1", &staging, &["moneybird"]).unwrap();
+        assert_eq!(digest.len(), 64);
+        let mut archive = zip::ZipArchive::new(File::open(&zip_path).unwrap()).unwrap();
+        let mut json_text = String::new();
+        archive
+            .by_name("moneybird.json")
+            .unwrap()
+            .read_to_string(&mut json_text)
+            .unwrap();
+        let records: Vec<Value> = serde_json::from_str(&json_text).unwrap();
+        assert_eq!(records.len(), 3);
+        let mut csv_text = String::new();
+        archive
+            .by_name("moneybird.csv")
+            .unwrap()
+            .read_to_string(&mut csv_text)
+            .unwrap();
+        assert_eq!(csv_text.lines().count(), 1 + 3 * 2);
+        assert!(archive.by_name("manifest.json").is_ok());
+    }
+}

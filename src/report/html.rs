@@ -1,0 +1,75 @@
+//! The HTML report: one self-contained page (no external assets), readable on screen and on
+//! paper. The template's name ends in `.html`, so minijinja escapes every value.
+
+use minijinja::{context, Environment};
+
+use super::Report;
+use crate::error::{Error, Result};
+
+const TEMPLATE: &str = include_str!("report.html");
+
+/// Render `report` as HTML.
+pub fn render(report: &Report) -> Result<String> {
+    let mut env = Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .map_err(|e| Error::Usage(format!("report template: {e}")))?;
+    let template = env
+        .get_template("report.html")
+        .map_err(|e| Error::Usage(format!("report template: {e}")))?;
+    template
+        .render(context! { r => minijinja::value::Value::from(minijinja::value::Serde(report)), erasure => report.request.kind == "erasure" })
+        .map_err(|e| Error::Usage(format!("report template: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{ProcessorReport, RecordReport, RequestInfo, Verification};
+
+    #[test]
+    fn values_are_escaped() {
+        let report = Report {
+            request: RequestInfo {
+                id: "r1".into(),
+                kind: "erasure".into(),
+                received_at: "2026-11-25T10:00:00Z".into(),
+                due_at: "2026-12-25T10:00:00Z".into(),
+                status: "completed".into(),
+                extended_due_at: None,
+                extension_reason: None,
+            },
+            processors: vec![ProcessorReport {
+                id: "moneybird".into(),
+                name: "Moneybird".into(),
+                status: "done".into(),
+                summary: "<script>alert(1)</script>".into(),
+                error: None,
+                records: vec![RecordReport {
+                    object: "contact".into(),
+                    id: "1".into(),
+                    outcome: "deleted".into(),
+                    basis: None,
+                    retain_until: None,
+                    action: "delete".into(),
+                    matched_by: "exact_email".into(),
+                    categories: vec![],
+                    note: None,
+                }],
+            }],
+            verification: Verification {
+                ran_at: Some("2026-11-25T10:01:00Z".into()),
+                remaining: vec![],
+            },
+            organisation: "Voorbeeld & Zn".into(),
+            generated_at: "2026-11-25T10:02:00Z".into(),
+        };
+        let html = render(&report).unwrap();
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains("Voorbeeld &amp; Zn"));
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "no external assets"
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Reports: the JSON contract (for machines), HTML (for the person and the auditor) and,
+//! for access requests, the export ZIP ([`export`]).
+//!
+//! Reports are built from the ledger alone, so `dsrhub report <id>` can rebuild them at any
+//! time. They hold ids, outcomes, bases and dates, never field values.
+//!
+//! The JSON shape is a contract: extend it, never rename.
+
+pub mod export;
+mod html;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ledger::{Action, ItemRow, ItemState, Ledger, Remaining, RequestKind};
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub request: RequestInfo,
+    pub processors: Vec<ProcessorReport>,
+    pub verification: Verification,
+    /// Who holds the data (extension).
+    pub organisation: String,
+    /// When this report was built (extension).
+    pub generated_at: String,
+}
+
+/// `request`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestInfo {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub received_at: String,
+    pub due_at: String,
+    pub status: String,
+    /// Extended deadline, when one was recorded (extension).
+    pub extended_due_at: Option<String>,
+    /// Why the deadline was extended (extension).
+    pub extension_reason: Option<String>,
+}
+
+/// One processor's part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessorReport {
+    pub id: String,
+    /// Display name (extension).
+    pub name: String,
+    pub status: String,
+    pub summary: String,
+    pub error: Option<String>,
+    pub records: Vec<RecordReport>,
+}
+
+/// One record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordReport {
+    pub object: String,
+    pub id: String,
+    /// found | deleted | anonymized | retained | review | failed; before execution
+    /// planned | deselected.
+    pub outcome: String,
+    pub basis: Option<String>,
+    pub retain_until: Option<String>,
+    /// The planned action (extension).
+    pub action: String,
+    /// How the record matched the subject (extension).
+    pub matched_by: String,
+    /// Categories of personal data in it (extension).
+    pub categories: Vec<dsrhub_connector::Category>,
+    /// Why, in words (extension).
+    pub note: Option<String>,
+}
+
+/// `verification`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub ran_at: Option<String>,
+    pub remaining: Vec<Remaining>,
+}
+
+fn outcome(item: &ItemRow) -> String {
+    match (item.state, item.outcome.as_deref()) {
+        (ItemState::Skipped, _) => "deselected".into(),
+        (ItemState::Failed, _) => "failed".into(),
+        (_, Some(outcome)) => outcome.into(),
+        (_, None) => match item.action {
+            Action::Review => "review".into(),
+            _ => "planned".into(),
+        },
+    }
+}
+
+/// Build the report of request `id` from the ledger.
+pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
+    let request = ledger.request(id)?;
+    let items = ledger.items(id, None)?;
+    let processors = ledger
+        .tasks(id)?
+        .into_iter()
+        .map(|task| {
+            let records = items
+                .iter()
+                .filter(|i| i.processor == task.processor)
+                .map(|i| RecordReport {
+                    object: i.reference.object.clone(),
+                    id: i.reference.id.clone(),
+                    outcome: outcome(i),
+                    basis: i.basis.clone(),
+                    retain_until: i.retain_until.map(|d| d.to_string()),
+                    action: i.action.as_str().into(),
+                    matched_by: i.matched_by.clone(),
+                    categories: i.categories.clone(),
+                    note: [i.note.as_deref(), i.detail.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                        .into(),
+                })
+                .map(|mut r| {
+                    if r.note.as_deref() == Some("") {
+                        r.note = None;
+                    }
+                    r
+                })
+                .collect();
+            ProcessorReport {
+                name: crate::registry::display_name(&task.processor).to_string(),
+                id: task.processor,
+                status: task.state.as_str().into(),
+                summary: task.summary,
+                error: task.error,
+                records,
+            }
+        })
+        .collect();
+    Ok(Report {
+        request: RequestInfo {
+            id: request.id.clone(),
+            kind: request.kind.as_str().into(),
+            received_at: request.received_at.to_string(),
+            due_at: request.due_at.to_string(),
+            status: request.status.as_str().into(),
+            extended_due_at: request.extended_due_at.map(|t| t.to_string()),
+            extension_reason: request.extension_reason.clone(),
+        },
+        processors,
+        verification: Verification {
+            ran_at: request.verification_ran_at.map(|t| t.to_string()),
+            remaining: request.verification_remaining.clone(),
+        },
+        organisation: organisation.to_string(),
+        generated_at: crate::ledger::now().to_string(),
+    })
+}
+
+/// Write `<kind>-report.json` and `<kind>-report.html` into `dir`; returns both paths.
+pub fn write(report: &Report, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir).map_err(Error::io("cannot create the report folder", dir))?;
+    let kind = if report.request.kind == RequestKind::Access.as_str() {
+        "access"
+    } else {
+        "erasure"
+    };
+    let json_path = dir.join(format!("{kind}-report.json"));
+    let html_path = dir.join(format!("{kind}-report.html"));
+    let json = serde_json::to_string_pretty(report).expect("report serialises");
+    std::fs::write(&json_path, json).map_err(Error::io("cannot write", &json_path))?;
+    std::fs::write(&html_path, html::render(report)?)
+        .map_err(Error::io("cannot write", &html_path))?;
+    Ok((json_path, html_path))
+}
