@@ -1,0 +1,288 @@
+//! The `dsrhub` binary end to end: crash and resume, clear configuration errors, the demo.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{contact_id, moneybird_table};
+use dsrhub_moneybird::fake::FakeMoneybird;
+
+fn dsrhub(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("DSRHUB_FAILPOINT")
+        .env_remove("DSRHUB_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("dsrhub runs")
+}
+
+async fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        dsrhub(&dir, &args, &env)
+    })
+    .await
+    .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A config in `dir` pointing at `fake`, the token in a 0600 file.
+fn write_config(dir: &Path, fake: &FakeMoneybird) {
+    dsrhub_connector::secrets::write_private_file(&dir.join("moneybird.token"), &fake.token())
+        .unwrap();
+    let mut root = toml::Table::new();
+    root.insert(
+        "hub".into(),
+        toml::Value::Table(toml::toml! { ledger = "ledger.db"
+        reports_dir = "reports" }),
+    );
+    let mut processors = toml::Table::new();
+    processors.insert(
+        "moneybird".into(),
+        toml::Value::Table(moneybird_table(fake, "file:moneybird.token")),
+    );
+    root.insert("processors".into(), toml::Value::Table(processors));
+    std::fs::write(dir.join("dsrhub.toml"), toml::to_string(&root).unwrap()).unwrap();
+}
+
+const ERASE_SANNE: &[&str] = &[
+    "erase",
+    "--email",
+    "sanne.bakker@example.nl",
+    "--email",
+    "sanne@bakkerfotografie.example",
+    "--identity-verified",
+    "passport",
+    "--yes",
+];
+
+fn only_request_id(dir: &Path) -> String {
+    let o = dsrhub(dir, &["status", "--json"], &[]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("status --json");
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+    rows[0]["id"].as_str().unwrap().to_string()
+}
+
+async fn crash_and_resume(failpoint: &str) {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let private = contact_id(&fake, "sanne.bakker@example.nl");
+    let business = contact_id(&fake, "sanne@bakkerfotografie.example");
+    let adm = fake.administration_id().to_string();
+
+    let crashed = run(dir.path(), ERASE_SANNE, &[("DSRHUB_FAILPOINT", failpoint)]).await;
+    assert!(
+        !crashed.status.success(),
+        "the failpoint must kill the run: {}",
+        stderr(&crashed)
+    );
+    assert!(
+        stderr(&crashed).contains("failpoint"),
+        "{}",
+        stderr(&crashed)
+    );
+
+    let id = only_request_id(dir.path());
+    let resumed = run(dir.path(), &["erase", "--request", &id, "--yes"], &[]).await;
+    assert!(
+        resumed.status.success(),
+        "{}\n{}",
+        stdout(&resumed),
+        stderr(&resumed)
+    );
+    assert!(
+        stdout(&resumed).contains("completed"),
+        "{}",
+        stdout(&resumed)
+    );
+
+    // Every action happened exactly once across both runs.
+    let delete = format!("/api/v2/{adm}/contacts/{private}.json");
+    assert_eq!(
+        fake.calls_to("DELETE", &delete),
+        1,
+        "the contact was deleted twice or never"
+    );
+    assert_eq!(
+        fake.calls_to("PATCH", &format!("/api/v2/{adm}/contacts/{business}.json")),
+        1
+    );
+    assert_eq!(
+        fake.calls_to(
+            "PATCH",
+            &format!("/api/v2/{adm}/contacts/{business}/archive.json")
+        ),
+        1
+    );
+    assert!(!fake.state().contacts.contains_key(&private));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_after_planning_resumes_without_double_actions() {
+    crash_and_resume("after-plan").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_after_the_first_action_resumes_without_double_actions() {
+    crash_and_resume("after-action:1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_prints_the_plan_and_changes_nothing() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let before = serde_json::to_string(&fake.state()).unwrap();
+    let args: Vec<&str> = ERASE_SANNE
+        .iter()
+        .copied()
+        .filter(|a| *a != "--yes")
+        .collect();
+    let o = run(dir.path(), &args, &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Dry run: nothing was changed"), "{out}");
+    assert!(out.contains("planned") && out.contains("retain"), "{out}");
+    assert_eq!(serde_json::to_string(&fake.state()).unwrap(), before);
+    // Nothing of the person in what the command printed on stderr (logs), even verbose.
+    let o = run(
+        dir.path(),
+        &["-vv", "erase", "--request", &only_request_id(dir.path())],
+        &[],
+    )
+    .await;
+    assert!(!stderr(&o).contains("sanne"), "{}", stderr(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_secret_names_the_setting_and_the_reference() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let text = std::fs::read_to_string(dir.path().join("dsrhub.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("dsrhub.toml"),
+        text.replace("file:moneybird.token", "env:DSRHUB_TEST_NO_SUCH_VAR"),
+    )
+    .unwrap();
+    let o = run(dir.path(), ERASE_SANNE, &[]).await;
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("processors.moneybird.token") && err.contains("env:DSRHUB_TEST_NO_SUCH_VAR"),
+        "{err}"
+    );
+    assert_eq!(fake.requests_seen(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_errors_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[hub]\nledger = \n", "line 2"),
+        ("[processors.autotaks]\n", "unknown processor `autotaks`"),
+        (
+            "[processors.moneybird]\nadministration_id = \"1\"\ntokn = \"env:X\"\n",
+            "processors.moneybird: unknown field `tokn`",
+        ),
+        (
+            "[processors.moneybird]\nadministration_id = \"1\"\ntoken = \"hunter2\"\n",
+            "secret reference",
+        ),
+        (
+            "[processors.moneybird]\nadministration_id = \"abc\"\ntoken = \"env:X\"\n",
+            "processors.moneybird.administration_id",
+        ),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(dir.path().join("dsrhub.toml"), text).unwrap();
+        let o = run(dir.path(), &["check"], &[("X", "value")]).await;
+        assert!(!o.status.success(), "{text}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(expected),
+            "for {text:?} expected {expected:?} in: {err}"
+        );
+        assert!(!err.contains("hunter2"), "a bare secret was echoed: {err}");
+    }
+    let o = run(dir.path(), &["-c", "missing.toml", "status"], &[]).await;
+    assert!(
+        stderr(&o).contains("missing.toml") && stderr(&o).contains("dsrhub init"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_the_example_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["init"], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(dir.path().join("dsrhub.toml"))
+        .unwrap()
+        .contains("[processors.moneybird]"));
+    let o = run(dir.path(), &["init"], &[]).await;
+    assert!(!o.status.success() && stderr(&o).contains("--force"));
+    let o = run(dir.path(), &["connectors"], &[]).await;
+    assert!(
+        stdout(&o).contains("moneybird") && stdout(&o).contains("configured"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_writes_five_files_with_moneybird_in_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(dir.path(), &["demo", "--out", "out"], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = dir.path().join("out");
+    for f in [
+        "access-report.json",
+        "access-report.html",
+        "access-export.zip",
+        "erasure-report.json",
+        "erasure-report.html",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    let erasure: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("erasure-report.json")).unwrap()).unwrap();
+    assert_eq!(erasure["request"]["status"], "completed");
+    assert_eq!(erasure["processors"][0]["id"], "moneybird");
+    let outcomes: Vec<&str> = erasure["processors"][0]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    for expected in ["deleted", "anonymized", "retained"] {
+        assert!(outcomes.contains(&expected), "{outcomes:?}");
+    }
+    let html = std::fs::read_to_string(out.join("access-report.html")).unwrap();
+    assert!(html.contains("Moneybird"));
+    assert!(
+        !stderr(&o).to_lowercase().contains("sanne"),
+        "the person appears in logs: {}",
+        stderr(&o)
+    );
+}

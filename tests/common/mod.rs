@@ -1,0 +1,128 @@
+//! Shared set-up for the hub's end-to-end tests: a Moneybird fake, a config pointing at it,
+//! and a hub over a ledger in a temporary folder.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dsrhub::config::{Config, HubConfig};
+use dsrhub::ledger::Ledger;
+use dsrhub::orchestrator::Hub;
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::Subject;
+use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions};
+
+pub const TOKEN_REF: &str = "keyring:moneybird-test";
+
+pub struct Env {
+    pub fake: FakeMoneybird,
+    pub secrets: Secrets,
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    pub ledger: Arc<Ledger>,
+}
+
+/// Fast retries for tests; everything else as in production.
+pub fn http_table() -> toml::Table {
+    toml::toml! {
+        max_retries = 4
+        initial_backoff_ms = 10
+        max_backoff_seconds = 0.2
+        max_server_wait_seconds = 3
+        throttle_wait_seconds = 0.05
+    }
+}
+
+pub fn moneybird_table(fake: &FakeMoneybird, token: &str) -> toml::Table {
+    let mut table = toml::Table::new();
+    table.insert("base_url".into(), fake.base_url().to_string().into());
+    table.insert("administration_id".into(), fake.administration_id().into());
+    table.insert("token".into(), token.into());
+    table.insert("http".into(), toml::Value::Table(http_table()));
+    table
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env::with_fake(FakeOptions::default(), |_| {}).await
+    }
+
+    pub async fn with_fake(options: FakeOptions, tweak: impl FnOnce(&mut toml::Table)) -> Env {
+        let fake = FakeMoneybird::start_with(options).await.unwrap();
+        let secrets = Secrets::in_memory();
+        secrets
+            .store(&TOKEN_REF.parse().unwrap(), &fake.token())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut section = moneybird_table(&fake, TOKEN_REF);
+        tweak(&mut section);
+        let config = Config {
+            hub: HubConfig {
+                ledger: dir.path().join("ledger.db"),
+                reports_dir: dir.path().join("reports"),
+                ..HubConfig::default()
+            },
+            policy: Default::default(),
+            processors: BTreeMap::from([("moneybird".to_string(), section)]),
+            base_dir: dir.path().to_path_buf(),
+        };
+        let ledger = Arc::new(Ledger::open(&config.ledger_path()).unwrap());
+        Env {
+            fake,
+            secrets,
+            dir,
+            config,
+            ledger,
+        }
+    }
+
+    pub fn hub(&self) -> Hub {
+        let processors = dsrhub::registry::build(&self.config, &self.secrets).unwrap();
+        Hub::new(self.ledger.clone(), processors, &self.config)
+    }
+
+    pub fn out(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+pub fn sanne() -> Subject {
+    Subject {
+        emails: vec![
+            "sanne.bakker@example.nl".into(),
+            "sanne@bakkerfotografie.example".into(),
+        ],
+        ..Subject::default()
+    }
+}
+
+pub fn email(address: &str) -> Subject {
+    Subject {
+        emails: vec![address.into()],
+        ..Subject::default()
+    }
+}
+
+pub fn contact_id(fake: &FakeMoneybird, address: &str) -> String {
+    fake.state()
+        .contacts
+        .values()
+        .find(|c| c["email"] == address)
+        .and_then(|c| c["id"].as_str())
+        .unwrap_or_else(|| panic!("no fixture contact with that address"))
+        .to_string()
+}
+
+pub fn read_zip_entry(path: &Path, name: &str) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name(name)
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}

@@ -1,0 +1,333 @@
+//! The hub end to end, against the Moneybird fake, through the public API.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{contact_id, email, read_zip_entry, sanne, Env};
+use dsrhub::ledger::{RequestKind, RequestStatus};
+use dsrhub::orchestrator::RunOptions;
+use dsrhub::report;
+use dsrhub_moneybird::fake::FakeOptions;
+
+fn execute() -> RunOptions {
+    RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn access_finds_exactly_the_subject_and_nobody_else() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let id = hub
+        .open(
+            RequestKind::Access,
+            &email("jan.devries@example.nl"),
+            "passport",
+        )
+        .unwrap();
+    let out = env.out("access");
+    let done = hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(out.clone()),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let records = &r.processors[0].records;
+    assert_eq!(
+        records.len(),
+        1,
+        "only Jan de Vries's own contact: {records:?}"
+    );
+    assert_eq!(
+        records[0].id,
+        contact_id(&env.fake, "jan.devries@example.nl")
+    );
+    assert_eq!(records[0].outcome, "found");
+
+    // The export holds his data and not Johan de Vries's.
+    let json = read_zip_entry(&out.join("access-export.zip"), "moneybird.json");
+    assert!(json.contains("jan.devries@example.nl"));
+    assert!(!json.contains("johan.devries@example.com"));
+    let csv = read_zip_entry(&out.join("access-export.zip"), "moneybird.csv");
+    assert!(csv.starts_with("object,id,field,value"));
+    assert!(csv.contains("jan.devries@example.nl"));
+    // The identifiers are gone from the ledger once the request closed.
+    assert!(env.ledger.subject(&id).is_err());
+}
+
+#[tokio::test]
+async fn erasure_deletes_anonymises_retains_and_verifies() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let private = contact_id(&env.fake, "sanne.bakker@example.nl");
+    let business = contact_id(&env.fake, "sanne@bakkerfotografie.example");
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+
+    // Dry run first: a plan, nothing changed.
+    let before = env.fake.state();
+    let planned = hub.run(&id, &RunOptions::default()).await.unwrap();
+    assert_eq!(planned.status, RequestStatus::Planned);
+    assert_eq!(
+        serde_json::to_string(&env.fake.state()).unwrap(),
+        serde_json::to_string(&before).unwrap()
+    );
+
+    let done = hub.run(&id, &execute()).await.unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    let state = env.fake.state();
+    assert!(
+        !state.contacts.contains_key(&private),
+        "the contact without invoices is gone"
+    );
+    let anonymised = &state.contacts[&business];
+    assert_eq!(anonymised["email"], "");
+    assert_eq!(anonymised["archived"], true);
+    assert_eq!(state.invoices_of(&business), 3, "invoices are kept");
+
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let p = &r.processors[0];
+    assert_eq!(p.status, "retained");
+    let outcome = |rid: &str| {
+        p.records
+            .iter()
+            .find(|x| x.id == rid)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    assert_eq!(outcome(&private), "deleted");
+    assert_eq!(outcome(&business), "anonymized");
+    let retained: Vec<_> = p
+        .records
+        .iter()
+        .filter(|x| x.outcome == "retained")
+        .collect();
+    assert_eq!(retained.len(), 3);
+    for rec in retained {
+        assert_eq!(
+            rec.basis.as_deref(),
+            Some("fiscal retention duty, art. 52(4) AWR")
+        );
+        let invoice = &state.sales_invoices[&rec.id];
+        let date: jiff::civil::Date = invoice["invoice_date"].as_str().unwrap().parse().unwrap();
+        let until = date.checked_add(jiff::Span::new().years(7)).unwrap();
+        assert_eq!(
+            rec.retain_until.as_deref(),
+            Some(until.to_string().as_str())
+        );
+    }
+    assert!(r.verification.ran_at.is_some());
+    assert!(r.verification.remaining.is_empty());
+    env.ledger.verify_audit().unwrap();
+}
+
+#[tokio::test]
+async fn running_the_same_erasure_again_changes_nothing() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    hub.run(&id, &execute()).await.unwrap();
+    let first = report::build(&env.ledger, &id, "org").unwrap();
+    let state = serde_json::to_string(&env.fake.state()).unwrap();
+    let requests = env.fake.requests_seen();
+
+    // The same request again: closed, nothing sent, same report.
+    hub.run(&id, &execute()).await.unwrap();
+    assert_eq!(env.fake.requests_seen(), requests);
+    let again = report::build(&env.ledger, &id, "org").unwrap();
+    assert_eq!(again.processors, first.processors);
+    assert_eq!(again.request, first.request);
+
+    // A new request for the same person finds nothing erasable and says so.
+    let second = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let done = hub.run(&second, &execute()).await.unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    assert_eq!(serde_json::to_string(&env.fake.state()).unwrap(), state);
+    let r = report::build(&env.ledger, &second, "org").unwrap();
+    assert!(
+        r.processors[0].summary.starts_with("nothing erased"),
+        "{}",
+        r.processors[0].summary
+    );
+}
+
+#[tokio::test]
+async fn injection_values_match_nothing_and_touch_nothing() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let state = serde_json::to_string(&env.fake.state()).unwrap();
+    for value in [
+        "x@y.nl' or 'a'='a",
+        "x@y.nl&query=",
+        "%@%",
+        "*@*",
+        "jan.jansen@example.nl' or '1'='1",
+    ] {
+        let id = hub
+            .open(RequestKind::Erasure, &email(value), "passport")
+            .unwrap();
+        let done = hub.run(&id, &execute()).await.unwrap();
+        assert_eq!(done.status, RequestStatus::Completed);
+        let r = report::build(&env.ledger, &id, "org").unwrap();
+        assert!(
+            r.processors[0]
+                .records
+                .iter()
+                .all(|x| x.outcome == "review"),
+            "{value}: {:?}",
+            r.processors[0].records
+        );
+    }
+    assert_eq!(serde_json::to_string(&env.fake.state()).unwrap(), state);
+}
+
+#[tokio::test]
+async fn throttling_and_server_errors_end_in_completion_within_the_quota() {
+    let options = FakeOptions {
+        quota_requests: 10,
+        quota_window: Duration::from_secs(2),
+        ..FakeOptions::default()
+    };
+    let env = Env::with_fake(options, |section| {
+        let http = section.get_mut("http").unwrap().as_table_mut().unwrap();
+        http.insert(
+            "rate_limit".into(),
+            toml::Value::Table(toml::toml! { requests = 10
+            per_seconds = 2 }),
+        );
+        http.insert("max_retries".into(), 6.into());
+    })
+    .await;
+    let hub = env.hub();
+    env.fake.fail_next(429, 2, Some(Duration::from_millis(300)));
+    env.fake.fail_next(500, 2, None);
+    env.fake.fail_next(429, 1, None);
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let done = hub.run(&id, &execute()).await.unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    assert!(
+        env.fake.requests_seen() > 10,
+        "the run must cross a quota window"
+    );
+    assert_eq!(
+        env.fake.quota_rejections(),
+        0,
+        "the hub went over the vendor's quota"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_processor_fails_its_task_and_a_later_run_resumes() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    env.fake.fail_next(503, u32::MAX, None);
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let first = hub.run(&id, &execute()).await.unwrap();
+    assert_eq!(first.status, RequestStatus::Failed);
+    let tasks = env.ledger.tasks(&id).unwrap();
+    assert_eq!(tasks[0].error_kind.as_deref(), Some("retryable"));
+    assert!(tasks[0].summary.contains("will resume"));
+
+    env.fake.clear_faults();
+    let second = hub.run(&id, &execute()).await.unwrap();
+    assert_eq!(second.status, RequestStatus::Completed);
+}
+
+#[tokio::test]
+async fn a_disabled_processor_is_skipped_not_an_error() {
+    let env = Env::with_fake(FakeOptions::default(), |s| {
+        s.insert("enabled".into(), false.into());
+    })
+    .await;
+    let hub = env.hub();
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let done = hub.run(&id, &execute()).await.unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    assert_eq!(r.processors[0].status, "skipped");
+    assert_eq!(env.fake.requests_seen(), 0);
+}
+
+#[tokio::test]
+async fn the_blast_radius_cap_stops_a_large_plan() {
+    let env = Env::start().await;
+    let mut config = env.config.clone();
+    config.policy.max_records_per_erasure = 1;
+    let processors = dsrhub::registry::build(&config, &env.secrets).unwrap();
+    let hub = dsrhub::orchestrator::Hub::new(env.ledger.clone(), processors, &config);
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let err = hub.run(&id, &execute()).await.unwrap_err().to_string();
+    assert!(
+        err.contains("touches 2 records") && err.contains("max_records_per_erasure"),
+        "{err}"
+    );
+    assert!(env
+        .fake
+        .state()
+        .contacts
+        .contains_key(&contact_id(&env.fake, "sanne.bakker@example.nl")));
+    let opts = RunOptions {
+        execute: true,
+        max_records: Some(2),
+        ..RunOptions::default()
+    };
+    assert_eq!(
+        hub.run(&id, &opts).await.unwrap().status,
+        RequestStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn a_deselected_record_is_left_alone() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let private = contact_id(&env.fake, "sanne.bakker@example.nl");
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let reference = dsrhub_connector::RecordRef::new("contact", private.clone());
+    assert!(env.ledger.deselect(&id, "moneybird", &reference).unwrap());
+    hub.run(&id, &execute()).await.unwrap();
+    assert!(env.fake.state().contacts.contains_key(&private));
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    assert_eq!(
+        r.processors[0]
+            .records
+            .iter()
+            .find(|x| x.id == private)
+            .unwrap()
+            .outcome,
+        "deselected"
+    );
+    // Verification sees it still there and says so.
+    assert_eq!(
+        r.verification.remaining.len(),
+        0,
+        "a deselected record is not 'remaining'"
+    );
+}
