@@ -12,13 +12,18 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
+/// Builds a connector from its config table, the secret resolver and the config's folder;
+/// errors are messages naming the setting.
+pub type BuildFn =
+    fn(toml::Table, &Secrets, &std::path::Path) -> Result<Arc<dyn Connector>, String>;
+
 /// Builds one connector from its config table.
 pub struct Factory {
     /// Connector id, as used in `[processors.<id>]`.
     pub id: &'static str,
     /// Display name.
     pub display_name: &'static str,
-    build: fn(toml::Table, &Secrets, &std::path::Path) -> Result<Arc<dyn Connector>, String>,
+    build: BuildFn,
 }
 
 /// Every connector this build knows.
