@@ -286,3 +286,60 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
         stderr(&o)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extending_a_deadline_is_bounded_and_reported() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let args: Vec<&str> = ERASE_SANNE
+        .iter()
+        .copied()
+        .filter(|a| *a != "--yes")
+        .collect();
+    assert!(run(dir.path(), &args, &[]).await.status.success());
+    let id = only_request_id(dir.path());
+    let o = run(
+        dir.path(),
+        &["extend", &id, "--months", "3", "--reason", "many requests"],
+        &[],
+    )
+    .await;
+    assert!(
+        !o.status.success() && stderr(&o).contains("policy.extension_months"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        dir.path(),
+        &[
+            "extend",
+            &id,
+            "--months",
+            "2",
+            "--reason",
+            "many requests this month",
+        ],
+        &[],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(dir.path(), &["status", &id, "--json"], &[]).await;
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["request"]["extension_reason"],
+        "many requests this month"
+    );
+    let due: jiff::Timestamp = report["request"]["due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let extended: jiff::Timestamp = report["request"]["extended_due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let days = (extended - due).as_hours() / 24;
+    assert!((58..=62).contains(&days), "{days} days");
+}

@@ -43,6 +43,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Status { id } => status(&cli, id.as_deref()),
         Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
+        Command::Extend { id, months, reason } => extend(&cli, id, *months, reason),
         Command::Demo {
             out,
             sandbox: false,
@@ -298,6 +299,44 @@ fn status(cli: &Cli, id: Option<&str>) -> Result<u8> {
                 print_requests(&ledger, &requests);
             }
         }
+    }
+    Ok(0)
+}
+
+fn extend(cli: &Cli, id: &str, months: u32, reason: &str) -> Result<u8> {
+    let (config, ledger) = open_ledger(cli)?;
+    let request = ledger.request(id)?;
+    if request.status.is_closed() {
+        return Err(Error::Usage(format!(
+            "request {id} is {}; there is nothing to extend",
+            request.status
+        )));
+    }
+    let allowed = config.policy.extension_months;
+    if months == 0 || months > allowed {
+        return Err(Error::Usage(format!(
+            "--months must be between 1 and {allowed} (policy.extension_months)"
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(Error::Usage(
+            "--reason: the law requires a reason for an extension".into(),
+        ));
+    }
+    // Counted from the original deadline, so repeated extensions never exceed the maximum.
+    let until = crate::deadline::add_months(request.due_at, months, &config.hub.timezone)?;
+    ledger.extend(id, until, reason.trim())?;
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({ "id": id, "extended_due_at": until.to_string() })
+        );
+    } else {
+        println!(
+            "request {id}: answer now due {until} (was {})",
+            request.due_at
+        );
+        println!("tell the requester within the original month, with the reason (GDPR art. 12(3))");
     }
     Ok(0)
 }

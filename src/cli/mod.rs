@@ -68,6 +68,17 @@ pub enum Command {
         /// A request id; without it, all requests.
         id: Option<String>,
     },
+    /// Extend a request's deadline (at most policy.extension_months), recording the reason.
+    Extend {
+        /// The request id.
+        id: String,
+        /// Months to add to the original deadline.
+        #[arg(long, default_value_t = 2)]
+        months: u32,
+        /// Why (e.g. the complexity or number of requests); shown in the report.
+        #[arg(long)]
+        reason: String,
+    },
     /// Write a request's JSON and HTML report.
     Report {
         /// The request id.

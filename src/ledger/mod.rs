@@ -376,6 +376,16 @@ impl Ledger {
         Ok(())
     }
 
+    /// Record that one item's call failed, with the (personal-data-free) error.
+    pub fn fail_item(&self, item: &ItemRow, error: &ConnectorError) -> Result<()> {
+        self.mark_item(
+            item,
+            ItemState::Failed,
+            Some("failed"),
+            Some(&error.to_string()),
+        )
+    }
+
     /// Record a verification run.
     pub fn set_verification(
         &self,

@@ -48,28 +48,11 @@ impl Hub {
         staging: &Staging,
     ) -> Result<()> {
         let processor = task.processor.as_str();
-        let Some(connector) = self.connector(processor) else {
-            return self.ledger.set_task(
-                id,
-                processor,
-                TaskState::Skipped,
-                Stage::Skipped,
-                "skipped: processor not configured",
-                None,
-            );
+        let Some(connector) = self.connector_or_skip(id, processor)? else {
+            return Ok(());
         };
-        self.progress.update(processor, "discovering");
-        self.ledger.set_task(
-            id,
-            processor,
-            TaskState::Running,
-            Stage::New,
-            "discovering",
-            None,
-        )?;
-        let records = match connector.discover(subject).await {
-            Ok(records) => records,
-            Err(e) => return self.task_failed(id, processor, Stage::New, "discovery failed", &e),
+        let Some(records) = self.discover_for(id, processor, connector, subject).await? else {
+            return Ok(());
         };
         let items: Vec<_> = records.iter().map(crate::policy::access_item).collect();
         self.ledger.save_items(id, processor, &items)?;
@@ -92,12 +75,7 @@ impl Hub {
                             .mark_item(item, ItemState::Done, Some("found"), None)?;
                     }
                     Err(e) => {
-                        self.ledger.mark_item(
-                            item,
-                            ItemState::Failed,
-                            Some("failed"),
-                            Some(&e.to_string()),
-                        )?;
+                        self.ledger.fail_item(item, &e)?;
                         writer.abandon()?;
                         return self.task_failed(id, processor, Stage::New, "export failed", &e);
                     }

@@ -100,50 +100,32 @@ impl Hub {
 
     async fn plan_task(&self, id: &str, task: &TaskRow, subject: &Subject) -> Result<()> {
         let processor = task.processor.as_str();
-        let Some(connector) = self.connector(processor) else {
-            return self.ledger.set_task(
-                id,
-                processor,
-                TaskState::Skipped,
-                Stage::Skipped,
-                "skipped: processor not configured",
-                None,
-            );
+        let Some(connector) = self.connector_or_skip(id, processor)? else {
+            return Ok(());
         };
-        self.progress.update(processor, "discovering");
+        let Some(records) = self.discover_for(id, processor, connector, subject).await? else {
+            return Ok(());
+        };
+        let today = self.today()?;
+        let items: Vec<_> = records
+            .iter()
+            .map(|r| crate::policy::plan(r, &self.policy, today))
+            .collect();
+        self.ledger.save_items(id, processor, &items)?;
+        let summary = format!(
+            "planned: {}",
+            plan_summary(&items.iter().map(|i| i.action).collect::<Vec<_>>())
+        );
         self.ledger.set_task(
             id,
             processor,
-            TaskState::Running,
-            Stage::New,
-            "discovering",
+            TaskState::Pending,
+            Stage::Planned,
+            &summary,
             None,
         )?;
-        match connector.discover(subject).await {
-            Ok(records) => {
-                let today = self.today()?;
-                let items: Vec<_> = records
-                    .iter()
-                    .map(|r| crate::policy::plan(r, &self.policy, today))
-                    .collect();
-                self.ledger.save_items(id, processor, &items)?;
-                let summary = format!(
-                    "planned: {}",
-                    plan_summary(&items.iter().map(|i| i.action).collect::<Vec<_>>())
-                );
-                self.ledger.set_task(
-                    id,
-                    processor,
-                    TaskState::Pending,
-                    Stage::Planned,
-                    &summary,
-                    None,
-                )?;
-                self.progress.update(processor, &summary);
-                Ok(())
-            }
-            Err(e) => self.task_failed(id, processor, Stage::New, "discovery failed", &e),
-        }
+        self.progress.update(processor, &summary);
+        Ok(())
     }
 
     /// Execute one processor's plan and verify it; `None` when verification did not run.
@@ -154,15 +136,7 @@ impl Hub {
         subject: &Subject,
     ) -> Result<Option<Vec<Remaining>>> {
         let processor = task.processor.as_str();
-        let Some(connector) = self.connector(processor) else {
-            self.ledger.set_task(
-                id,
-                processor,
-                TaskState::Skipped,
-                Stage::Skipped,
-                "skipped: processor not configured",
-                None,
-            )?;
+        let Some(connector) = self.connector_or_skip(id, processor)? else {
             return Ok(None);
         };
         if task.stage != Stage::Executed {
@@ -254,12 +228,7 @@ impl Hub {
                 Some(detail.unwrap_or_else(|| format!("cleared: {}", fields.join(", ")))),
             ),
             Err(e) => {
-                self.ledger.mark_item(
-                    item,
-                    ItemState::Failed,
-                    Some("failed"),
-                    Some(&e.to_string()),
-                )?;
+                self.ledger.fail_item(item, &e)?;
                 return Ok(Err(e));
             }
         };

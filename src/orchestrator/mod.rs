@@ -159,6 +159,49 @@ impl Hub {
             .set_task(id, processor, TaskState::Failed, stage, &summary, Some(e))
     }
 
+    /// The task's connector; `None` (and the task marked skipped) when the processor is no
+    /// longer configured.
+    fn connector_or_skip(&self, id: &str, processor: &str) -> Result<Option<&Arc<dyn Connector>>> {
+        let connector = self.connector(processor);
+        if connector.is_none() {
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Skipped,
+                Stage::Skipped,
+                "skipped: processor not configured",
+                None,
+            )?;
+        }
+        Ok(connector)
+    }
+
+    /// Run discovery for one task, recording it; `None` after recording a failure.
+    async fn discover_for(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        subject: &Subject,
+    ) -> Result<Option<Vec<dsrhub_connector::Record>>> {
+        self.progress.update(processor, "discovering");
+        self.ledger.set_task(
+            id,
+            processor,
+            TaskState::Running,
+            Stage::New,
+            "discovering",
+            None,
+        )?;
+        match connector.discover(subject).await {
+            Ok(records) => Ok(Some(records)),
+            Err(e) => {
+                self.task_failed(id, processor, Stage::New, "discovery failed", &e)?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Today's date in the organisation's time zone.
     fn today(&self) -> Result<jiff::civil::Date> {
         jiff::Timestamp::now()

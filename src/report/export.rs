@@ -39,8 +39,8 @@ impl Staging {
     pub fn writer(&self, processor: &str) -> Result<StagingWriter> {
         let json_part = self.path(processor, "jsonl.part");
         let csv_part = self.path(processor, "csv.part");
-        let json = File::create(&json_part).map_err(Error::io("cannot write", &json_part))?;
-        let csv = File::create(&csv_part).map_err(Error::io("cannot write", &csv_part))?;
+        let json = create_private(&json_part)?;
+        let csv = create_private(&csv_part)?;
         let mut csv = BufWriter::new(csv);
         csv.write_all(b"object,id,field,value\r\n")
             .map_err(Error::io("cannot write", &csv_part))?;
@@ -145,10 +145,11 @@ impl ExportWriter {
     ) -> Result<String> {
         let part = zip_path.with_extension("zip.part");
         let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
-        let file = File::create(&part).map_err(err(&part))?;
+        let file = create_private(&part)?;
         let mut zip = zip::ZipWriter::new(BufWriter::new(file));
-        let options =
-            SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip_time_now());
         let zip_err = |e: zip::result::ZipError| Error::Io {
             context: "cannot write the export",
             path: part.clone(),
@@ -209,6 +210,38 @@ impl ExportWriter {
         std::fs::rename(&part, zip_path).map_err(err(zip_path))?;
         sha256_file(zip_path)
     }
+}
+
+/// Create (truncate) a file only its owner can read: exports hold personal data.
+fn create_private(path: &Path) -> Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(Error::io("cannot write", path))
+}
+
+/// The current UTC time for ZIP entries (ZIP stores local-less DOS times from 1980 on).
+fn zip_time_now() -> zip::DateTime {
+    let now = jiff::Timestamp::now()
+        .in_tz("UTC")
+        .map(|z| z.datetime())
+        .ok();
+    now.and_then(|t| {
+        zip::DateTime::from_date_and_time(
+            t.year().try_into().ok()?,
+            t.month().try_into().ok()?,
+            t.day().try_into().ok()?,
+            t.hour().try_into().ok()?,
+            t.minute().try_into().ok()?,
+            t.second().try_into().ok()?,
+        )
+        .ok()
+    })
+    .unwrap_or_default()
 }
 
 /// SHA-256 of a file, streamed.
@@ -274,5 +307,11 @@ mod tests {
             .unwrap();
         assert_eq!(csv_text.lines().count(), 1 + 3 * 2);
         assert!(archive.by_name("manifest.json").is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&zip_path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the export must be private to its owner");
+        }
     }
 }

@@ -245,6 +245,27 @@ fn paged(
     response
 }
 
+/// The record id from a `{id}.json` segment, when the administration exists.
+fn target<'a>(inner: &Inner, adm: &str, file: &'a str) -> Option<&'a str> {
+    json_id(file).filter(|_| known_adm(inner, adm))
+}
+
+/// 200 with the record, or Moneybird's 404.
+fn shown(record: Option<Value>) -> Response {
+    match record {
+        Some(record) => Json(record).into_response(),
+        None => not_found(),
+    }
+}
+
+/// 204, or the refusal.
+fn no_content(result: Result<(), Refusal>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => refusal(r),
+    }
+}
+
 fn known_adm(inner: &Inner, adm: &str) -> bool {
     inner
         .state
@@ -337,13 +358,18 @@ async fn show_contact(
     AxState(inner): AxState<Shared>,
     Path((adm, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    match inner.state.lock().expect("fake state").contacts.get(id) {
-        Some(contact) => Json(contact.clone()).into_response(),
-        None => not_found(),
-    }
+    shown(
+        inner
+            .state
+            .lock()
+            .expect("fake state")
+            .contacts
+            .get(id)
+            .cloned(),
+    )
 }
 
 async fn update_contact(
@@ -351,7 +377,7 @@ async fn update_contact(
     Path((adm, id)): Path<(String, String)>,
     body: Option<Json<Value>>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
     let Some(Json(body)) = body else {
@@ -373,79 +399,63 @@ async fn archive_contact(
     if !known_adm(&inner, &adm) {
         return not_found();
     }
-    match inner.mutate(|s| s.archive_contact(&id)) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => refusal(r),
-    }
+    no_content(inner.mutate(|s| s.archive_contact(&id)))
 }
 
 async fn delete_contact(
     AxState(inner): AxState<Shared>,
     Path((adm, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    match inner.mutate(|s| s.delete_contact(id)) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => refusal(r),
-    }
+    no_content(inner.mutate(|s| s.delete_contact(id)))
 }
 
 async fn show_person(
     AxState(inner): AxState<Shared>,
     Path((adm, cid, id)): Path<(String, String, String)>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    match inner.state.lock().expect("fake state").person(&cid, id) {
-        Some(person) => Json(person).into_response(),
-        None => not_found(),
-    }
+    shown(inner.state.lock().expect("fake state").person(&cid, id))
 }
 
 async fn delete_person(
     AxState(inner): AxState<Shared>,
     Path((adm, cid, id)): Path<(String, String, String)>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    match inner.mutate(|s| s.delete_person(&cid, id)) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => refusal(r),
-    }
+    no_content(inner.mutate(|s| s.delete_person(&cid, id)))
 }
 
 async fn show_invoice(
     AxState(inner): AxState<Shared>,
     Path((adm, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    match inner
-        .state
-        .lock()
-        .expect("fake state")
-        .sales_invoices
-        .get(id)
-    {
-        Some(invoice) => Json(invoice.clone()).into_response(),
-        None => not_found(),
-    }
+    shown(
+        inner
+            .state
+            .lock()
+            .expect("fake state")
+            .sales_invoices
+            .get(id)
+            .cloned(),
+    )
 }
 
 async fn delete_invoice(
     AxState(inner): AxState<Shared>,
     Path((adm, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(id) = json_id(&id).filter(|_| known_adm(&inner, &adm)) else {
+    let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    match inner.mutate(|s| s.delete_invoice(id)) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => refusal(r),
-    }
+    no_content(inner.mutate(|s| s.delete_invoice(id)))
 }
