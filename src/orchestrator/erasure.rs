@@ -150,7 +150,11 @@ impl Hub {
                 None,
             )?;
             let mut last_error = None;
-            for item in self.ledger.items(id, Some(processor))? {
+            // Records found through another record (tickets of a contact, people of a
+            // company) go first: unlinking them can make the parent deletable.
+            let mut items = self.ledger.items(id, Some(processor))?;
+            items.sort_by_key(|i| i.linked_to.is_none());
+            for item in items {
                 if let Err(e) = self.execute_item(connector, &item).await? {
                     last_error = Some(e);
                 }

@@ -27,6 +27,20 @@ pub trait Connector: Send + Sync + Debug {
     /// reported for review.
     async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError>;
 
+    /// Discovery for several subjects at once, one result per subject in the same order.
+    /// Connectors whose vendor can search many identifiers in one query (Autotask's `or`
+    /// groups, IT Glue's full scan) override this; the default asks one by one.
+    async fn discover_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Vec<Vec<Record>>, ConnectorError> {
+        let mut results = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            results.push(self.discover(subject).await?);
+        }
+        Ok(results)
+    }
+
     /// The full record, for an access request.
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError>;
 

@@ -262,6 +262,11 @@ async fn throttled_then_success<H: Harness>(retry_after: Option<Duration>) {
 /// 5xx on every answer: retries run out and the error is retryable (the task can resume).
 pub async fn server_errors_exhaust_retries<H: Harness>() {
     let h = H::start().await;
+    // Warm up first: a connector may set itself up lazily (e.g. Autotask's zone lookup).
+    h.connector()
+        .discover(&h.subject())
+        .await
+        .expect("warm-up discover");
     h.fake().inject(Fault::Status {
         status: 503,
         count: u32::MAX,
@@ -288,6 +293,10 @@ pub async fn server_errors_exhaust_retries<H: Harness>() {
 /// re-authorise and is not retried.
 pub async fn unauthorized_refreshes_once_then_asks_to_reauthorise<H: Harness>() {
     let h = H::start().await;
+    h.connector()
+        .discover(&h.subject())
+        .await
+        .expect("warm-up discover");
     h.fake().inject(Fault::ExpireCredentials);
     let before = h.fake().requests_seen();
     let err = h

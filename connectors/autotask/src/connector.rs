@@ -1,0 +1,378 @@
+//! The [`Connector`] implementation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::{
+    async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Health, Inventory, MatchKind, Record,
+    RecordRef, Subject,
+};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+use crate::api::{self, Api, MAX_OR_CONDITIONS};
+use crate::classify::AutotaskClassifier;
+use crate::config::AutotaskConfig;
+use crate::mapping::{self, Found, CONTACT, TICKET};
+use crate::zone::{self, Zone};
+
+/// The Autotask connector for one database.
+pub struct Autotask {
+    config: AutotaskConfig,
+    auth: Arc<SecretHeaders>,
+    api: OnceCell<Api>,
+    zone: Mutex<Option<Zone>>,
+}
+
+impl std::fmt::Debug for Autotask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Autotask")
+            .field("auth", &self.auth)
+            .field("api", &self.api.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Autotask {
+    /// Build from settings; resolves the secrets now so a missing one is reported at start.
+    pub fn new(config: AutotaskConfig, secrets: &Secrets) -> Result<Self, ConnectorError> {
+        config.validate().map_err(ConnectorError::invalid)?;
+        let mut headers = vec![
+            (
+                "apiintegrationcode".parse().expect("header name"),
+                HeaderSource::Secret(config.integration_code.clone()),
+            ),
+            (
+                "username".parse().expect("header name"),
+                HeaderSource::Plain(config.username.clone()),
+            ),
+            (
+                "secret".parse().expect("header name"),
+                HeaderSource::Secret(config.secret.clone()),
+            ),
+        ];
+        if let Some(resource) = config.impersonation_resource_id {
+            headers.push((
+                "impersonationresourceid".parse().expect("header name"),
+                HeaderSource::Plain(resource.to_string()),
+            ));
+        }
+        let auth = SecretHeaders::new(
+            secrets.clone(),
+            headers,
+            "check the API user's secret and the integration code in Autotask",
+        )
+        .map_err(|e| {
+            let setting = if e.reference == config.secret.to_string() {
+                "secret"
+            } else {
+                "integration_code"
+            };
+            ConnectorError::new(
+                ErrorKind::Auth,
+                format!("processors.autotask.{setting}: {e}"),
+            )
+        })?;
+        Ok(Autotask {
+            config,
+            auth: Arc::new(auth),
+            api: OnceCell::new(),
+            zone: Mutex::new(None),
+        })
+    }
+
+    /// The API client for this database's zone, looked up once.
+    async fn api(&self) -> Result<&Api, ConnectorError> {
+        self.api
+            .get_or_try_init(|| async {
+                let root = match &self.config.base_url {
+                    Some(url) => zone::api_root_of(url)?,
+                    None => {
+                        let found = zone::lookup(
+                            &self.config.zone_lookup_url,
+                            &self.config.username,
+                            &self.config.http,
+                        )
+                        .await?;
+                        let root = found.api_root()?;
+                        *self.zone.lock().expect("zone") = Some(found);
+                        root
+                    }
+                };
+                let http = HttpClient::new(
+                    root,
+                    api::profile(),
+                    self.config.http.clone(),
+                    self.auth.clone(),
+                )?
+                .with_classifier(Arc::new(AutotaskClassifier));
+                Ok(Api::new(http))
+            })
+            .await
+    }
+
+    fn location(&self) -> DataLocation {
+        match &*self.zone.lock().expect("zone") {
+            Some(zone) => zone.location(self.config.data_in_eea),
+            None => DataLocation {
+                region: match &self.config.base_url {
+                    Some(url) => format!("Autotask at {}", url.host_str().unwrap_or("?")),
+                    None => "Autotask (zone not looked up yet)".into(),
+                },
+                eea: self.config.data_in_eea.unwrap_or(false),
+            },
+        }
+    }
+
+    /// Contacts matching any of `conditions`, in queries of at most 500 `or` conditions.
+    async fn contacts_where(
+        &self,
+        conditions: Vec<Value>,
+        into: &mut BTreeMap<u64, Value>,
+    ) -> Result<(), ConnectorError> {
+        let api = self.api().await?;
+        for chunk in conditions.chunks(MAX_OR_CONDITIONS) {
+            for contact in api.query("Contacts", vec![api::or(chunk.to_vec())]).await? {
+                if let Some(id) = mapping::id_of(&contact) {
+                    into.insert(id, contact);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tickets whose contact is one of `contacts`, grouped by contact id.
+    async fn tickets_of(
+        &self,
+        contacts: &BTreeSet<u64>,
+    ) -> Result<BTreeMap<u64, Vec<Value>>, ConnectorError> {
+        let api = self.api().await?;
+        let ids: Vec<u64> = contacts.iter().copied().collect();
+        let mut by_contact: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
+            let filter = vec![json!({ "op": "in", "field": "contactID", "value": chunk })];
+            for ticket in api.query("Tickets", filter).await? {
+                if let Some(contact) = ticket.get("contactID").and_then(Value::as_u64) {
+                    by_contact.entry(contact).or_default().push(ticket);
+                }
+            }
+        }
+        Ok(by_contact)
+    }
+}
+
+fn numeric(record: &RecordRef, what: &str, value: Option<&str>) -> Result<u64, ConnectorError> {
+    value
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| ConnectorError::invalid(format!("{} needs a numeric {what}", record.object)))
+}
+
+#[async_trait]
+impl Connector for Autotask {
+    fn describe(&self) -> Description {
+        Description {
+            id: crate::ID.into(),
+            display_name: "Autotask".into(),
+            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            categories: vec![
+                Category::Name,
+                Category::Email,
+                Category::Phone,
+                Category::Address,
+                Category::JobTitle,
+                Category::Company,
+                Category::Correspondence,
+            ],
+            location: self.location(),
+        }
+    }
+
+    async fn check(&self) -> Result<Health, ConnectorError> {
+        let companies = self.api().await?.count("Companies").await?;
+        Ok(Health {
+            authenticated: true,
+            rate_limit_remaining: None,
+            detail: format!(
+                "{}: {companies} companies reachable",
+                self.location().region
+            ),
+        })
+    }
+
+    async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
+        Ok(self
+            .discover_batch(std::slice::from_ref(subject))
+            .await?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// One `or` query carries every subject's addresses (500 conditions per query), then the
+    /// results are split per subject.
+    async fn discover_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Vec<Vec<Record>>, ConnectorError> {
+        let emails: BTreeSet<String> = subjects
+            .iter()
+            .flat_map(|s| s.emails.iter().map(|e| e.trim().to_string()))
+            .filter(|e| !e.is_empty())
+            .collect();
+        let mut candidates = BTreeMap::new();
+        let emails: Vec<String> = emails.into_iter().collect();
+        self.contacts_where(mapping::email_conditions(&emails), &mut candidates)
+            .await?;
+        let loose: Vec<Value> = subjects
+            .iter()
+            .flat_map(mapping::loose_conditions)
+            .collect();
+        self.contacts_where(loose, &mut candidates).await?;
+
+        let exact: BTreeSet<u64> = candidates
+            .iter()
+            .filter(|(_, c)| {
+                subjects
+                    .iter()
+                    .any(|s| mapping::contact_match(c, s) == Some(MatchKind::ExactEmail))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let tickets = if exact.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.tickets_of(&exact).await?
+        };
+
+        let mut results = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let mut found = Found::default();
+            for (id, contact) in &candidates {
+                let Some(kind) = mapping::contact_match(contact, subject) else {
+                    continue;
+                };
+                let own_tickets = if kind == MatchKind::ExactEmail {
+                    tickets.get(id).map(Vec::as_slice).unwrap_or(&[])
+                } else {
+                    &[]
+                };
+                let open = own_tickets.iter().filter(|t| mapping::is_open(t)).count();
+                let record = mapping::contact_record(contact, kind, open).ok_or_else(|| {
+                    ConnectorError::permanent("Autotask returned a contact without id or company")
+                })?;
+                for ticket in own_tickets {
+                    found.add(
+                        mapping::ticket_record(ticket, &record.reference).ok_or_else(|| {
+                            ConnectorError::permanent("Autotask returned a ticket without id")
+                        })?,
+                    );
+                }
+                found.add(record);
+            }
+            results.push(found.0.into_values().collect());
+        }
+        Ok(results)
+    }
+
+    async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
+        let api = self.api().await?;
+        let id = numeric(record, "id", Some(&record.id))?;
+        let not_found = || {
+            ConnectorError::new(
+                ErrorKind::NotFound,
+                format!("{record} no longer exists in Autotask"),
+            )
+        };
+        let data = match record.object.as_str() {
+            CONTACT => {
+                let mut contact = api.get("Contacts", id).await?.ok_or_else(not_found)?;
+                if let Some(company) = contact.get("companyID").and_then(Value::as_u64) {
+                    contact["company"] =
+                        api.get("Companies", company).await?.unwrap_or(Value::Null);
+                }
+                contact
+            }
+            TICKET => api.get("Tickets", id).await?.ok_or_else(not_found)?,
+            other => {
+                return Err(ConnectorError::invalid(format!(
+                    "Autotask has no object type `{other}`"
+                )))
+            }
+        };
+        Ok(Exported {
+            reference: record.clone(),
+            data,
+        })
+    }
+
+    async fn erase(
+        &self,
+        record: &RecordRef,
+        action: &EraseAction,
+    ) -> Result<EraseOutcome, ConnectorError> {
+        let api = self.api().await?;
+        let id = numeric(record, "id", Some(&record.id))?;
+        let gone_is_ok = |result: Result<(), ConnectorError>, outcome: EraseOutcome| match result {
+            Ok(()) => Ok(outcome),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(EraseOutcome::AlreadyGone),
+            Err(e) => Err(e),
+        };
+        match (record.object.as_str(), action) {
+            (CONTACT, EraseAction::Delete) => {
+                let company = numeric(record, "company id as scope", record.scope.as_deref())?;
+                Ok(if api.delete_contact(company, id).await? {
+                    EraseOutcome::Deleted
+                } else {
+                    EraseOutcome::AlreadyGone
+                })
+            }
+            (CONTACT, EraseAction::Anonymize { fields }) => {
+                let company = numeric(record, "company id as scope", record.scope.as_deref())?;
+                let body = mapping::anonymized_contact(id, fields);
+                let cleared = body
+                    .as_object()
+                    .map(|m| m.keys().filter(|k| *k != "id").cloned().collect())
+                    .unwrap_or_default();
+                gone_is_ok(
+                    api.update_contact(company, &body).await,
+                    EraseOutcome::Anonymized { fields: cleared },
+                )
+            }
+            (TICKET, EraseAction::Anonymize { fields }) => {
+                let body = mapping::anonymized_ticket(id, fields);
+                let cleared = body
+                    .as_object()
+                    .map(|m| m.keys().filter(|k| *k != "id").cloned().collect())
+                    .unwrap_or_default();
+                gone_is_ok(
+                    api.update_ticket(&body).await,
+                    EraseOutcome::Anonymized { fields: cleared },
+                )
+            }
+            (TICKET, EraseAction::Delete) => Err(ConnectorError::invalid(
+                "Autotask offers no ticket deletion through its API; anonymise instead",
+            )),
+            (other, _) => Err(ConnectorError::invalid(format!(
+                "Autotask has no object type `{other}`"
+            ))),
+        }
+    }
+
+    async fn inventory(&self) -> Result<Inventory, ConnectorError> {
+        let api = self.api().await?;
+        let mut counts = BTreeMap::new();
+        for (entity, object) in [
+            ("Contacts", "contact"),
+            ("Companies", "company"),
+            ("Tickets", "ticket"),
+        ] {
+            counts.insert(object.to_string(), api.count(entity).await?);
+        }
+        Ok(Inventory {
+            counts,
+            location: self.location(),
+        })
+    }
+}

@@ -1,0 +1,302 @@
+//! A stateful fake of the Autotask REST API, for tests and `dsrhub demo`.
+//!
+//! Serves zone discovery (`/atservicesrest/v1.0/zoneInformation?user=`) and, under
+//! `/ATServicesRest/V1.0`, entity queries (`POST /{Entity}/query` with Autotask's JSON filter,
+//! `GET …/query?search=`, `GET …/query/next?paging=`, `POST …/query/count`), `GET /{Entity}/{id}`,
+//! contact updates and deletes through the company child path, and ticket updates. It checks the
+//! three auth headers the way Autotask does (wrong `UserName` or `ApiIntegrationCode`: 500; wrong
+//! `Secret`: 401), answers errors as `{"errors": [...]}`, enforces the thread limit (3 concurrent
+//! requests per integration and endpoint) and the hourly request limit with 429 and no
+//! `Retry-After`, and slows its answers at 50 % and 75 % of the hourly limit. Deleting a contact
+//! that a ticket names is refused. State is seeded from `fixtures/autotask/seed.json`.
+
+mod query;
+mod routes;
+mod state;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use url::Url;
+
+pub use state::{Seed, State};
+
+/// How the fake is set up.
+#[derive(Debug, Clone)]
+pub struct FakeOptions {
+    pub seed: Seed,
+    /// The API user (`UserName`).
+    pub username: String,
+    /// The API user's secret (`Secret`).
+    pub secret: String,
+    /// The integration's tracking identifier (`ApiIntegrationCode`).
+    pub integration_code: String,
+    /// Requests allowed per window (Autotask: 10,000 per rolling hour).
+    pub hourly_limit: u32,
+    /// The rolling window (Autotask: one hour).
+    pub window: Duration,
+    /// Concurrent requests per integration and endpoint (Autotask: 3).
+    pub thread_limit: usize,
+    /// Added latency at 50 % and at 75 % of the limit (Autotask: 0.5 s and 1 s).
+    pub slowdown: (Duration, Duration),
+    /// Put this host (`host:port`) into `nextPageUrl` instead of the fake's own.
+    pub next_page_host: Option<String>,
+    /// Keep state in this file.
+    pub state_file: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        FakeOptions {
+            seed: Seed::fixture(),
+            username: "dsrhub-api@voorbeeld-it.example".into(),
+            secret: "fake-autotask-secret-0001".into(),
+            integration_code: "FAKEINTEGRATIONCODE0001".into(),
+            hourly_limit: 10_000,
+            window: Duration::from_secs(3600),
+            thread_limit: 3,
+            slowdown: (Duration::from_millis(500), Duration::from_secs(1)),
+            next_page_host: None,
+            state_file: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct StatusFault {
+    status: u16,
+    remaining: u32,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    statuses: VecDeque<StatusFault>,
+    slow: Option<Duration>,
+    secret_expired: bool,
+}
+
+/// A page chain in progress.
+#[derive(Debug, Clone)]
+struct Paging {
+    entity: String,
+    ids: Vec<u64>,
+    position: usize,
+    max_records: usize,
+    include: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    options: FakeOptions,
+    state: Mutex<State>,
+    secret: Mutex<String>,
+    secret_generation: AtomicU64,
+    faults: Mutex<Faults>,
+    sent: Mutex<VecDeque<Instant>>,
+    in_flight: Mutex<HashMap<String, usize>>,
+    max_in_flight: AtomicUsize,
+    thread_rejections: AtomicU64,
+    quota_rejections: AtomicU64,
+    requests: AtomicU64,
+    page_size: Mutex<Option<usize>>,
+    paging: Mutex<HashMap<String, Paging>>,
+    next_token: AtomicU64,
+    calls: Mutex<Vec<(String, String)>>,
+}
+
+impl Inner {
+    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+        let mut state = self.state.lock().expect("fake state");
+        let out = change(&mut state);
+        if let Some(path) = &self.options.state_file {
+            let tmp = path.with_extension("tmp");
+            let saved = serde_json::to_vec_pretty(&*state)
+                .map_err(std::io::Error::other)
+                .and_then(|bytes| {
+                    std::fs::write(&tmp, bytes)?;
+                    std::fs::rename(&tmp, path)
+                });
+            if let Err(e) = saved {
+                tracing::error!(error = %e, "the Autotask fake could not save its state");
+            }
+        }
+        out
+    }
+}
+
+/// A running fake. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeAutotask {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl FakeAutotask {
+    /// Start with the shipped fixtures on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(FakeOptions::default()).await
+    }
+
+    /// Start with `options`.
+    pub async fn start_with(options: FakeOptions) -> std::io::Result<Self> {
+        let state = match &options.state_file {
+            Some(path) if path.exists() => serde_json::from_slice(&std::fs::read(path)?)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+            _ => State::from_seed(options.seed.clone()),
+        };
+        let listener = tokio::net::TcpListener::bind(options.listen).await?;
+        let addr = listener.local_addr()?;
+        let inner = Arc::new(Inner {
+            secret: Mutex::new(options.secret.clone()),
+            options,
+            state: Mutex::new(state),
+            secret_generation: AtomicU64::new(1),
+            faults: Mutex::new(Faults::default()),
+            sent: Mutex::new(VecDeque::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            max_in_flight: AtomicUsize::new(0),
+            thread_rejections: AtomicU64::new(0),
+            quota_rejections: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            page_size: Mutex::new(None),
+            paging: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+            calls: Mutex::new(Vec::new()),
+        });
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = routes::router(inner.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(FakeAutotask {
+            inner,
+            addr,
+            _shutdown: tx,
+        })
+    }
+
+    /// Where zones are looked up (`zone_lookup_url`).
+    pub fn zone_lookup_url(&self) -> Url {
+        Url::parse(&format!("http://{}/atservicesrest", self.addr)).expect("valid URL")
+    }
+
+    /// The zone's REST root (`base_url`).
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("http://{}/ATServicesRest", self.addr)).expect("valid URL")
+    }
+
+    /// The API user.
+    pub fn username(&self) -> &str {
+        &self.inner.options.username
+    }
+
+    /// The secret currently accepted.
+    pub fn secret(&self) -> String {
+        self.inner.secret.lock().expect("secret").clone()
+    }
+
+    /// The integration code.
+    pub fn integration_code(&self) -> &str {
+        &self.inner.options.integration_code
+    }
+
+    /// A copy of the state.
+    pub fn state(&self) -> State {
+        self.inner.state.lock().expect("fake state").clone()
+    }
+
+    /// The next `count` requests answer `status`.
+    pub fn fail_next(&self, status: u16, count: u32) {
+        self.inner
+            .faults
+            .lock()
+            .expect("faults")
+            .statuses
+            .push_back(StatusFault {
+                status,
+                remaining: count,
+            });
+    }
+
+    /// Delay every answer (`None` to stop).
+    pub fn set_slow(&self, delay: Option<Duration>) {
+        self.inner.faults.lock().expect("faults").slow = delay;
+    }
+
+    /// The current secret stops working until [`FakeAutotask::rotate_secret`].
+    pub fn expire_secret(&self) {
+        self.inner.faults.lock().expect("faults").secret_expired = true;
+    }
+
+    /// Issue a new secret; the old one stops working.
+    pub fn rotate_secret(&self) -> String {
+        let generation = self.inner.secret_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let secret = format!("fake-autotask-secret-{generation:04}");
+        *self.inner.secret.lock().expect("secret") = secret.clone();
+        self.inner.faults.lock().expect("faults").secret_expired = false;
+        secret
+    }
+
+    /// Switch every fault off.
+    pub fn clear_faults(&self) {
+        *self.inner.faults.lock().expect("faults") = Faults::default();
+    }
+
+    /// Serve at most `size` records per page (`None`: as asked).
+    pub fn set_page_size(&self, size: Option<usize>) {
+        *self.inner.page_size.lock().expect("page size") = size;
+    }
+
+    /// Requests received.
+    pub fn requests_seen(&self) -> u64 {
+        self.inner.requests.load(Ordering::SeqCst)
+    }
+
+    /// The most requests in flight at once on one endpoint.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Requests refused by the thread limit.
+    pub fn thread_rejections(&self) -> u64 {
+        self.inner.thread_rejections.load(Ordering::SeqCst)
+    }
+
+    /// Requests refused by the hourly limit.
+    pub fn quota_rejections(&self) -> u64 {
+        self.inner.quota_rejections.load(Ordering::SeqCst)
+    }
+
+    /// How many `method` requests reached `path`.
+    pub fn calls_to(&self, method: &str, path: &str) -> usize {
+        self.inner
+            .calls
+            .lock()
+            .expect("calls")
+            .iter()
+            .filter(|(m, p)| m == method && p == path)
+            .count()
+    }
+
+    /// Every `(method, path)` received, in order.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.inner.calls.lock().expect("calls").clone()
+    }
+}
+
+#[cfg(feature = "testkit")]
+mod control;

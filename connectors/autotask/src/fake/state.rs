@@ -1,0 +1,187 @@
+//! The fake's data and Autotask's rules about it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::query::{self, Invalid};
+
+/// Seed data, as in `fixtures/autotask/seed.json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Seed {
+    pub zone: Value,
+    pub companies: Vec<Value>,
+    pub contacts: Vec<Value>,
+    pub tickets: Vec<Value>,
+}
+
+impl Seed {
+    /// The fixture shipped with dsrhub (fictitious Dutch companies, people and tickets).
+    pub fn fixture() -> Seed {
+        serde_json::from_str(include_str!("../../../../fixtures/autotask/seed.json"))
+            .expect("fixture seed is valid JSON")
+    }
+}
+
+/// Why a change was refused.
+#[derive(Debug)]
+pub enum Refusal {
+    NotFound(String),
+    /// Autotask answers business-rule violations with 500 and `{"errors": […]}`.
+    Rule(String),
+}
+
+/// All records, by entity and id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub zone: Value,
+    pub companies: BTreeMap<u64, Value>,
+    pub contacts: BTreeMap<u64, Value>,
+    pub tickets: BTreeMap<u64, Value>,
+}
+
+fn id(v: &Value) -> u64 {
+    v.get("id").and_then(Value::as_u64).unwrap_or_default()
+}
+
+/// Contact fields a PATCH may change.
+const CONTACT_WRITABLE: &[&str] = &[
+    "firstName",
+    "lastName",
+    "title",
+    "emailAddress",
+    "emailAddress2",
+    "emailAddress3",
+    "phone",
+    "mobilePhone",
+    "alternatePhone",
+    "faxNumber",
+    "addressLine",
+    "addressLine1",
+    "city",
+    "state",
+    "zipCode",
+    "isActive",
+];
+/// Ticket fields a PATCH may change.
+const TICKET_WRITABLE: &[&str] = &["contactID", "title", "description", "status"];
+
+impl State {
+    pub fn from_seed(seed: Seed) -> State {
+        let index = |items: Vec<Value>| items.into_iter().map(|v| (id(&v), v)).collect();
+        State {
+            zone: seed.zone,
+            companies: index(seed.companies),
+            contacts: index(seed.contacts),
+            tickets: index(seed.tickets),
+        }
+    }
+
+    /// The table behind an entity path segment (`Contacts`, `Companies`, `Tickets`).
+    pub fn table(&self, entity: &str) -> Option<&BTreeMap<u64, Value>> {
+        match entity.to_ascii_lowercase().as_str() {
+            "contacts" => Some(&self.contacts),
+            "companies" => Some(&self.companies),
+            "tickets" => Some(&self.tickets),
+            _ => None,
+        }
+    }
+
+    /// Ids of `entity` records matching `filter`.
+    pub fn query(&self, entity: &str, filter: &[Value]) -> Result<Vec<u64>, Invalid> {
+        if query::or_conditions(filter) > 500 {
+            return Err(Invalid(
+                "Invalid query syntax. Queries are limited to 500 or fewer 'OR' conditions.".into(),
+            ));
+        }
+        let table = self
+            .table(entity)
+            .ok_or_else(|| Invalid(format!("Invalid entity {entity}")))?;
+        let mut ids = Vec::new();
+        for (id, record) in table {
+            if query::matches(record, filter)? {
+                ids.push(*id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Deleting a contact is refused while a ticket names it or it is its company's primary
+    /// contact (a subset of Autotask's documented rules).
+    pub fn delete_contact(&mut self, company: u64, contact: u64) -> Result<(), Refusal> {
+        let found = self
+            .contacts
+            .get(&contact)
+            .filter(|c| c["companyID"].as_u64() == Some(company));
+        if found.is_none() {
+            return Err(Refusal::NotFound(format!("Contact {contact} not found")));
+        }
+        if self
+            .tickets
+            .values()
+            .any(|t| t["contactID"].as_u64() == Some(contact))
+        {
+            return Err(Refusal::Rule(
+                "Cannot delete Contact: the contact is referenced by one or more Tickets.".into(),
+            ));
+        }
+        if self
+            .companies
+            .get(&company)
+            .is_some_and(|c| c["primaryContactID"].as_u64() == Some(contact))
+        {
+            return Err(Refusal::Rule(
+                "Cannot delete Contact: the contact is the Primary Contact of its Company.".into(),
+            ));
+        }
+        self.contacts.remove(&contact);
+        Ok(())
+    }
+
+    pub fn update_contact(&mut self, company: Option<u64>, body: &Value) -> Result<u64, Refusal> {
+        let contact_id = body
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Refusal::Rule("id is required".into()))?;
+        let contact = self
+            .contacts
+            .get_mut(&contact_id)
+            .filter(|c| company.is_none_or(|co| c["companyID"].as_u64() == Some(co)))
+            .ok_or_else(|| Refusal::NotFound(format!("Contact {contact_id} not found")))?;
+        apply(contact, body, CONTACT_WRITABLE)?;
+        if contact["isActive"].as_u64().is_none() {
+            return Err(Refusal::Rule("isActive must be 0 or 1".into()));
+        }
+        Ok(contact_id)
+    }
+
+    pub fn update_ticket(&mut self, body: &Value) -> Result<u64, Refusal> {
+        let ticket_id = body
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Refusal::Rule("id is required".into()))?;
+        let ticket = self
+            .tickets
+            .get_mut(&ticket_id)
+            .ok_or_else(|| Refusal::NotFound(format!("Ticket {ticket_id} not found")))?;
+        apply(ticket, body, TICKET_WRITABLE)?;
+        Ok(ticket_id)
+    }
+}
+
+fn apply(record: &mut Value, body: &Value, writable: &[&str]) -> Result<(), Refusal> {
+    let changes = body
+        .as_object()
+        .ok_or_else(|| Refusal::Rule("body must be an object".into()))?;
+    for (k, v) in changes.iter().filter(|(k, _)| k.as_str() != "id") {
+        let Some(name) = writable.iter().find(|w| w.eq_ignore_ascii_case(k)) else {
+            return Err(Refusal::Rule(format!(
+                "Field {k} is read-only or does not exist"
+            )));
+        };
+        record[*name] = v.clone();
+    }
+    record["lastActivityDate"] = json!(jiff::Timestamp::now().to_string());
+    Ok(())
+}

@@ -1,0 +1,263 @@
+//! Autotask JSON → dsrhub records: matching, tickets' retention, anonymisation bodies.
+
+use std::collections::BTreeMap;
+
+use dsrhub_connector::{
+    Category, Erasability, MatchKind, Record, RecordRef, RetentionHint, Subject,
+};
+use serde_json::{json, Value};
+
+pub const CONTACT: &str = "contact";
+pub const TICKET: &str = "ticket";
+
+const EMAIL_FIELDS: &[&str] = &["emailAddress", "emailAddress2", "emailAddress3"];
+const PHONE_FIELDS: &[&str] = &["phone", "mobilePhone", "alternatePhone"];
+
+/// Contact fields cleared on anonymisation (names are replaced, `isActive` set to 0).
+pub const CONTACT_FIELDS: &[&str] = &[
+    "firstName",
+    "lastName",
+    "title",
+    "emailAddress",
+    "emailAddress2",
+    "emailAddress3",
+    "phone",
+    "mobilePhone",
+    "alternatePhone",
+    "faxNumber",
+    "addressLine",
+    "addressLine1",
+    "city",
+    "state",
+    "zipCode",
+];
+
+/// Ticket fields cleared on anonymisation: the contact link and the free text.
+pub const TICKET_FIELDS: &[&str] = &["contactID", "title", "description"];
+
+fn text<'a>(v: &'a Value, f: &str) -> &'a str {
+    v.get(f).and_then(Value::as_str).unwrap_or("")
+}
+
+/// A numeric Autotask id.
+pub fn id_of(v: &Value) -> Option<u64> {
+    v.get("id").and_then(Value::as_u64)
+}
+
+/// How a contact matches `subject`, if it does.
+pub fn contact_match(contact: &Value, subject: &Subject) -> Option<MatchKind> {
+    if EMAIL_FIELDS
+        .iter()
+        .any(|f| subject.has_email(text(contact, f)))
+    {
+        Some(MatchKind::ExactEmail)
+    } else if PHONE_FIELDS
+        .iter()
+        .any(|f| subject.has_phone(text(contact, f)))
+    {
+        Some(MatchKind::Phone)
+    } else if subject.has_name(&format!(
+        "{} {}",
+        text(contact, "firstName"),
+        text(contact, "lastName")
+    )) {
+        Some(MatchKind::Name)
+    } else {
+        None
+    }
+}
+
+/// The `or` conditions that find every address in `emails` in any e-mail field.
+pub fn email_conditions(emails: &[String]) -> Vec<Value> {
+    emails
+        .iter()
+        .flat_map(|e| {
+            EMAIL_FIELDS
+                .iter()
+                .map(move |f| crate::api::eq(f, e.trim()))
+        })
+        .collect()
+}
+
+/// The `or` conditions for phone numbers and names (review matches).
+pub fn loose_conditions(subject: &Subject) -> Vec<Value> {
+    let mut conditions: Vec<Value> = subject
+        .phones
+        .iter()
+        .flat_map(|p| {
+            PHONE_FIELDS
+                .iter()
+                .map(move |f| crate::api::eq(f, p.trim()))
+        })
+        .collect();
+    for name in &subject.names {
+        if let Some((first, last)) = name.trim().split_once(' ') {
+            conditions.push(json!({ "op": "and", "items": [crate::api::eq("firstName", first), crate::api::eq("lastName", last.trim())] }));
+        }
+    }
+    conditions
+}
+
+/// Whether a ticket is still open (no completion date).
+pub fn is_open(ticket: &Value) -> bool {
+    ticket.get("completedDate").is_none_or(Value::is_null)
+}
+
+/// A contact record. `open_tickets`: deletion is refused while any ticket is open.
+pub fn contact_record(
+    contact: &Value,
+    matched_by: MatchKind,
+    open_tickets: usize,
+) -> Option<Record> {
+    let company = contact.get("companyID").and_then(Value::as_u64)?;
+    let mut categories = vec![
+        Category::Name,
+        Category::Email,
+        Category::Company,
+        Category::JobTitle,
+    ];
+    if PHONE_FIELDS.iter().any(|f| !text(contact, f).is_empty()) {
+        categories.push(Category::Phone);
+    }
+    if !text(contact, "addressLine").is_empty() || !text(contact, "city").is_empty() {
+        categories.push(Category::Address);
+    }
+    Some(Record {
+        reference: RecordRef::new(CONTACT, id_of(contact)?.to_string()).scoped(company.to_string()),
+        matched_by,
+        categories,
+        linked_to: None,
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: (open_tickets > 0)
+                .then(|| format!("contact on {open_tickets} open ticket(s)")),
+            anonymize_fields: CONTACT_FIELDS.iter().map(|f| f.to_string()).collect(),
+        },
+    })
+}
+
+/// A ticket of a matched contact: correspondence, kept while open and 12 months after.
+pub fn ticket_record(ticket: &Value, contact: &RecordRef) -> Option<Record> {
+    let closed = ticket
+        .get("completedDate")
+        .and_then(Value::as_str)
+        .and_then(|d| d.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+    Some(Record {
+        reference: RecordRef::new(TICKET, id_of(ticket)?.to_string()),
+        matched_by: MatchKind::Linked,
+        categories: vec![Category::Name, Category::Correspondence],
+        linked_to: Some(contact.clone()),
+        retention: Some(RetentionHint::Correspondence { closed }),
+        erasability: Erasability {
+            // Autotask offers no ticket deletion through the API.
+            delete: false,
+            delete_blocked: None,
+            anonymize_fields: TICKET_FIELDS.iter().map(|f| f.to_string()).collect(),
+        },
+    })
+}
+
+/// The PATCH body anonymising a contact.
+pub fn anonymized_contact(id: u64, fields: &[String]) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("id".into(), id.into());
+    for field in fields
+        .iter()
+        .filter(|f| CONTACT_FIELDS.contains(&f.as_str()))
+    {
+        let value = match field.as_str() {
+            "firstName" => json!("Deleted"),
+            "lastName" => json!("Contact"),
+            _ => json!(""),
+        };
+        body.insert(field.clone(), value);
+    }
+    body.insert("isActive".into(), json!(0));
+    Value::Object(body)
+}
+
+/// The PATCH body anonymising a ticket.
+pub fn anonymized_ticket(id: u64, fields: &[String]) -> Value {
+    let mut body = serde_json::Map::new();
+    body.insert("id".into(), id.into());
+    for field in fields
+        .iter()
+        .filter(|f| TICKET_FIELDS.contains(&f.as_str()))
+    {
+        let value = match field.as_str() {
+            "contactID" => Value::Null,
+            "title" => json!("Anonymised ticket"),
+            _ => json!(""),
+        };
+        body.insert(field.clone(), value);
+    }
+    Value::Object(body)
+}
+
+/// Records, strongest match per record.
+#[derive(Debug, Default)]
+pub struct Found(pub BTreeMap<RecordRef, Record>);
+
+impl Found {
+    pub fn add(&mut self, record: Record) {
+        let rank = |k: MatchKind| match k {
+            MatchKind::ExactEmail | MatchKind::VendorId => 3,
+            MatchKind::Linked => 2,
+            MatchKind::Phone => 1,
+            MatchKind::Name => 0,
+        };
+        match self.0.get(&record.reference) {
+            Some(existing) if rank(existing.matched_by) >= rank(record.matched_by) => {}
+            _ => {
+                self.0.insert(record.reference.clone(), record);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_email_field_matches_exactly() {
+        let subject = Subject {
+            emails: vec!["Sanne.Bakker@example.nl".into()],
+            ..Subject::default()
+        };
+        let contact =
+            json!({"emailAddress": "s@x.example", "emailAddress2": "sanne.bakker@example.nl"});
+        assert_eq!(
+            contact_match(&contact, &subject),
+            Some(MatchKind::ExactEmail)
+        );
+        let lookalike = json!({"emailAddress": "sanne.bakker@example.nl.x"});
+        assert_eq!(contact_match(&lookalike, &subject), None);
+    }
+
+    #[test]
+    fn conditions_carry_values_as_json_strings() {
+        let c = email_conditions(&["x@y.nl\"}],\"op\":\"or".into()]);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0]["value"], "x@y.nl\"}],\"op\":\"or");
+        assert_eq!(c[0]["op"], "eq");
+    }
+
+    #[test]
+    fn anonymised_contact_keeps_only_the_id_and_deactivates() {
+        let fields: Vec<String> = CONTACT_FIELDS.iter().map(|s| s.to_string()).collect();
+        let body = anonymized_contact(7, &fields);
+        assert_eq!(body["id"], 7);
+        assert_eq!(body["firstName"], "Deleted");
+        assert_eq!(body["emailAddress2"], "");
+        assert_eq!(body["isActive"], 0);
+        let t = anonymized_ticket(
+            9,
+            &["contactID".into(), "description".into(), "bogus".into()],
+        );
+        assert_eq!(t["contactID"], Value::Null);
+        assert!(t.get("bogus").is_none());
+    }
+}

@@ -1,0 +1,348 @@
+//! Autotask-specific behaviour, against the fake.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{email, sanne, AutotaskHarness};
+use dsrhub_autotask::fake::FakeOptions;
+use dsrhub_connector::testkit::{fast_http_settings, Harness};
+use dsrhub_connector::{
+    Connector, EraseAction, EraseOutcome, ErrorKind, MatchKind, Record, RetentionHint, Subject,
+};
+
+fn exact_contacts(records: &[Record]) -> BTreeSet<String> {
+    records
+        .iter()
+        .filter(|r| r.reference.object == "contact" && r.matched_by.allows_erasure())
+        .map(|r| r.reference.id.clone())
+        .collect()
+}
+
+fn contact_id(h: &AutotaskHarness, field: &str, address: &str) -> String {
+    h.fake
+        .state()
+        .contacts
+        .values()
+        .find(|c| c[field] == address)
+        .map(|c| c["id"].to_string())
+        .expect("fixture contact")
+}
+
+#[tokio::test]
+async fn finds_the_subject_by_any_email_field_and_nobody_else() {
+    let h = AutotaskHarness::start().await;
+    let records = h.connector.discover(&sanne()).await.unwrap();
+    let expected = BTreeSet::from([
+        contact_id(&h, "emailAddress", "sanne@bakkerfotografie.example"),
+        contact_id(&h, "emailAddress2", "sanne.bakker@example.nl"),
+    ]);
+    assert_eq!(exact_contacts(&records), expected);
+    assert_eq!(records.len(), 2);
+
+    let records = h
+        .connector
+        .discover(&email("jan.devries@noorderlicht.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exact_contacts(&records),
+        BTreeSet::from([contact_id(
+            &h,
+            "emailAddress",
+            "jan.devries@noorderlicht.example"
+        )])
+    );
+    // Name-only matches are for review.
+    let by_name = Subject {
+        names: vec!["Johan de Vries".into()],
+        ..Subject::default()
+    };
+    let records = h.connector.discover(&by_name).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].matched_by, MatchKind::Name);
+}
+
+#[tokio::test]
+async fn tickets_come_with_their_contact_and_open_ones_block_deletion() {
+    let h = AutotaskHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("mark.peters@vandijk-installatie.example"))
+        .await
+        .unwrap();
+    let contact = records
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    assert_eq!(
+        contact.erasability.delete_blocked.as_deref(),
+        Some("contact on 2 open ticket(s)")
+    );
+    let tickets: Vec<_> = records
+        .iter()
+        .filter(|r| r.reference.object == "ticket")
+        .collect();
+    assert_eq!(tickets.len(), 3);
+    let open = tickets
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.retention,
+                Some(RetentionHint::Correspondence { closed: None })
+            )
+        })
+        .count();
+    assert_eq!(open, 2);
+    assert!(tickets
+        .iter()
+        .all(|t| t.linked_to.as_ref() == Some(&contact.reference)));
+}
+
+#[tokio::test]
+async fn autotask_refuses_to_delete_a_contact_on_tickets_and_anonymising_works() {
+    let h = AutotaskHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("kees.visser@smitpartners.example"))
+        .await
+        .unwrap();
+    let contact = records
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    // Closed tickets do not block in the plan, but Autotask refuses while they name him.
+    assert!(contact.erasability.delete_blocked.is_none());
+    let err = h
+        .connector
+        .erase(&contact.reference, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+    // Unlink the tickets first, and the delete goes through.
+    for ticket in records.iter().filter(|r| r.reference.object == "ticket") {
+        let fields = ticket.erasability.anonymize_fields.clone();
+        let outcome = h
+            .connector
+            .erase(&ticket.reference, &EraseAction::Anonymize { fields })
+            .await
+            .unwrap();
+        assert!(matches!(outcome, EraseOutcome::Anonymized { .. }));
+        let stored = &h.fake.state().tickets[&ticket.reference.id.parse::<u64>().unwrap()];
+        assert!(stored["contactID"].is_null());
+        assert_eq!(stored["description"], "");
+    }
+    assert_eq!(
+        h.connector
+            .erase(&contact.reference, &EraseAction::Delete)
+            .await
+            .unwrap(),
+        EraseOutcome::Deleted
+    );
+    assert!(h
+        .connector
+        .discover(&email("kees.visser@smitpartners.example"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Anonymising a contact clears every address and deactivates it.
+    let mark = h
+        .connector
+        .discover(&email("mark.peters@vandijk-installatie.example"))
+        .await
+        .unwrap();
+    let contact = mark
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    let fields = contact.erasability.anonymize_fields.clone();
+    h.connector
+        .erase(&contact.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    let stored = &h.fake.state().contacts[&contact.reference.id.parse::<u64>().unwrap()];
+    assert_eq!(stored["emailAddress"], "");
+    assert_eq!(stored["firstName"], "Deleted");
+    assert_eq!(stored["isActive"], 0);
+}
+
+#[tokio::test]
+async fn never_more_than_three_requests_in_flight() {
+    let options = FakeOptions::default();
+    let h = AutotaskHarness::with_options(options, fast_http_settings()).await;
+    h.fake.set_slow(Some(Duration::from_millis(40)));
+    let subjects: Vec<Subject> = [
+        "sanne@bakkerfotografie.example",
+        "jan.jansen@hofstad.example",
+        "mark.peters@vandijk-installatie.example",
+    ]
+    .iter()
+    .map(|e| email(e))
+    .collect();
+    let runs = (0..8).map(|i| {
+        let connector = h.connector.clone();
+        let subject = subjects[i % subjects.len()].clone();
+        async move { connector.discover(&subject).await }
+    });
+    for result in futures_util::future::join_all(runs).await {
+        result.unwrap();
+    }
+    assert!(
+        h.fake.max_in_flight() <= 3,
+        "{} requests in flight at once",
+        h.fake.max_in_flight()
+    );
+    assert!(
+        h.fake.max_in_flight() >= 2,
+        "the test did not overlap requests"
+    );
+    assert_eq!(h.fake.thread_rejections(), 0);
+}
+
+#[tokio::test]
+async fn a_storm_of_429s_ends_in_completion() {
+    let mut http = fast_http_settings();
+    http.max_retries = 8;
+    let h = AutotaskHarness::with_options(FakeOptions::default(), http).await;
+    h.fake.fail_next(429, 6);
+    let records = h.connector.discover(&sanne()).await.unwrap();
+    assert_eq!(exact_contacts(&records).len(), 2);
+}
+
+#[tokio::test]
+async fn the_hourly_limit_is_respected_and_the_slowdown_absorbed() {
+    let options = FakeOptions {
+        hourly_limit: 12,
+        window: Duration::from_secs(2),
+        slowdown: (Duration::from_millis(20), Duration::from_millis(40)),
+        ..FakeOptions::default()
+    };
+    let mut http = fast_http_settings();
+    http.rate_limit = Some(dsrhub_connector::http::Quota::new(
+        12,
+        Duration::from_secs(2),
+    ));
+    let h = AutotaskHarness::with_options(options, http).await;
+    for _ in 0..8 {
+        assert_eq!(
+            exact_contacts(&h.connector.discover(&sanne()).await.unwrap()).len(),
+            2
+        );
+    }
+    assert!(h.fake.requests_seen() > 12, "the test must cross a window");
+    assert_eq!(
+        h.fake.quota_rejections(),
+        0,
+        "the client went over the hourly limit"
+    );
+}
+
+#[tokio::test]
+async fn credentials_never_go_to_a_foreign_next_page_host() {
+    // A listener standing in for another host: it counts connections.
+    let foreign = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let foreign_addr = foreign.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((_socket, _)) = foreign.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let options = FakeOptions {
+        next_page_host: Some(foreign_addr.to_string()),
+        ..FakeOptions::default()
+    };
+    let h = AutotaskHarness::with_options(options, fast_http_settings()).await;
+    h.fake.set_page_size(Some(1));
+    let err = h.connector.discover(&sanne()).await.unwrap_err();
+    assert!(
+        err.message.contains("refusing to send credentials"),
+        "{err}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_batch_of_subjects_shares_one_query() {
+    let h = AutotaskHarness::start().await;
+    let subjects: Vec<Subject> = h
+        .fake
+        .state()
+        .contacts
+        .values()
+        .map(|c| email(c["emailAddress"].as_str().unwrap()))
+        .collect();
+    assert!(subjects.len() > 20);
+    let before = h.fake.calls().len();
+    let results = h.connector.discover_batch(&subjects).await.unwrap();
+    let calls: Vec<_> = h.fake.calls()[before..].to_vec();
+    let contact_queries = calls
+        .iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/Contacts/query"))
+        .count();
+    assert_eq!(contact_queries, 1, "{calls:?}");
+    for (subject, records) in subjects.iter().zip(&results) {
+        let contacts: Vec<_> = records
+            .iter()
+            .filter(|r| r.reference.object == "contact")
+            .collect();
+        assert_eq!(contacts.len(), 1, "results were not split per subject");
+        let contact = &h.fake.state().contacts[&contacts[0].reference.id.parse::<u64>().unwrap()];
+        assert_eq!(contact["emailAddress"], subject.emails[0].as_str());
+    }
+}
+
+#[tokio::test]
+async fn more_than_500_conditions_are_split_into_several_queries() {
+    let h = AutotaskHarness::start().await;
+    let subjects: Vec<Subject> = (0..200)
+        .map(|i| email(&format!("nobody{i}@example.nl")))
+        .chain([sanne()])
+        .collect();
+    let results = h.connector.discover_batch(&subjects).await.unwrap();
+    assert_eq!(exact_contacts(results.last().unwrap()).len(), 2);
+    let queries = h
+        .fake
+        .calls()
+        .iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/Contacts/query"))
+        .count();
+    assert_eq!(queries, 2, "606 conditions must go in two queries");
+}
+
+#[tokio::test]
+async fn zone_discovery_gives_the_api_host_and_data_location() {
+    let h = AutotaskHarness::start().await;
+    let health = h.connector.check().await.unwrap();
+    assert!(health.authenticated);
+    let location = h.connector.describe().location;
+    assert!(location.eea, "{location:?}");
+    let inventory = h.connector.inventory().await.unwrap();
+    assert_eq!(
+        inventory.counts["contact"],
+        h.fake.state().contacts.len() as u64
+    );
+    assert_eq!(
+        inventory.counts["ticket"],
+        h.fake.state().tickets.len() as u64
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_user_name_is_an_auth_error_not_a_retry() {
+    let h = AutotaskHarness::start().await;
+    let mut config = common::config(&h.fake, fast_http_settings());
+    config.base_url = Some(h.fake.base_url());
+    config.username = "someone-else@voorbeeld-it.example".into();
+    let connector = dsrhub_autotask::Autotask::new(config, &h.secrets).unwrap();
+    let before = h.fake.requests_seen();
+    let err = connector.discover(&sanne()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+    assert_eq!(h.fake.requests_seen() - before, 1);
+}
