@@ -10,9 +10,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use dsrhub_autotask::fake::{FakeAutotask, FakeOptions as AutotaskOptions};
 use dsrhub_connector::secrets::{write_private_file, Secrets};
 use dsrhub_connector::Subject;
-use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions};
+use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions as MoneybirdOptions};
 
 use crate::config::{Config, HubConfig};
 use crate::error::{Error, Result};
@@ -20,8 +21,9 @@ use crate::ledger::{Ledger, RequestKind};
 use crate::orchestrator::{Hub, RunOptions};
 use crate::report::{self, Report};
 
-/// The demo's subject: Sanne Bakker (fictitious), with a private contact and a business
-/// contact that has invoices.
+/// The demo's subject: Sanne Bakker (fictitious). Moneybird has a private contact and a
+/// business contact with invoices; Autotask a contact with an open and an old ticket, and one
+/// in another company that lists her private address second.
 pub fn demo_subject() -> Subject {
     Subject {
         emails: vec![
@@ -45,12 +47,72 @@ pub struct DemoResult {
     pub files: Vec<PathBuf>,
 }
 
-fn moneybird_section(fake: &FakeMoneybird, token: &str) -> toml::Table {
-    let mut table = toml::Table::new();
-    table.insert("base_url".into(), fake.base_url().to_string().into());
-    table.insert("administration_id".into(), fake.administration_id().into());
-    table.insert("token".into(), token.into());
-    table
+/// The running fakes.
+struct Fakes {
+    moneybird: FakeMoneybird,
+    autotask: FakeAutotask,
+}
+
+impl Fakes {
+    async fn start(moneybird: MoneybirdOptions, autotask: AutotaskOptions) -> Result<Fakes> {
+        let m_addr = moneybird.listen;
+        let a_addr = autotask.listen;
+        let moneybird = FakeMoneybird::start_with(moneybird)
+            .await
+            .map_err(Error::io(
+                "cannot start the Moneybird fake (is the port free? try --port)",
+                m_addr.to_string(),
+            ))?;
+        let autotask = FakeAutotask::start_with(autotask).await.map_err(Error::io(
+            "cannot start the Autotask fake (is the port free? try --port)",
+            a_addr.to_string(),
+        ))?;
+        Ok(Fakes {
+            moneybird,
+            autotask,
+        })
+    }
+
+    /// The secrets the fakes accept, by name.
+    fn secrets(&self) -> [(&'static str, String); 3] {
+        [
+            ("moneybird-token", self.moneybird.token()),
+            ("autotask-secret", self.autotask.secret()),
+            (
+                "autotask-integration-code",
+                self.autotask.integration_code().to_string(),
+            ),
+        ]
+    }
+
+    /// `[processors.*]` pointing at the fakes; `reference(name)` gives each secret's reference.
+    fn processors(&self, reference: impl Fn(&str) -> String) -> BTreeMap<String, toml::Table> {
+        let mut autotask = toml::Table::new();
+        autotask.insert("username".into(), self.autotask.username().into());
+        autotask.insert("secret".into(), reference("autotask-secret").into());
+        autotask.insert(
+            "integration_code".into(),
+            reference("autotask-integration-code").into(),
+        );
+        autotask.insert(
+            "zone_lookup_url".into(),
+            self.autotask.zone_lookup_url().to_string().into(),
+        );
+        let mut moneybird = toml::Table::new();
+        moneybird.insert(
+            "base_url".into(),
+            self.moneybird.base_url().to_string().into(),
+        );
+        moneybird.insert(
+            "administration_id".into(),
+            self.moneybird.administration_id().into(),
+        );
+        moneybird.insert("token".into(), reference("moneybird-token").into());
+        BTreeMap::from([
+            ("autotask".to_string(), autotask),
+            ("moneybird".to_string(), moneybird),
+        ])
+    }
 }
 
 /// Run the demo, writing into `out`.
@@ -60,15 +122,14 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", ledger_path.display()));
     }
-    let moneybird = FakeMoneybird::start()
-        .await
-        .map_err(Error::io("cannot start the Moneybird fake on", "127.0.0.1"))?;
+    let fakes = Fakes::start(MoneybirdOptions::default(), AutotaskOptions::default()).await?;
     let secrets = Secrets::in_memory();
-    let reference = "keyring:moneybird-demo".parse().expect("valid reference");
-    secrets
-        .store(&reference, &moneybird.token())
-        .map_err(|e| Error::Config(e.to_string()))?;
-
+    for (name, value) in fakes.secrets() {
+        let reference = format!("keyring:{name}").parse().expect("valid reference");
+        secrets
+            .store(&reference, &value)
+            .map_err(|e| Error::Config(e.to_string()))?;
+    }
     let config = Config {
         hub: HubConfig {
             organisation: ORGANISATION.into(),
@@ -77,10 +138,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
             ..HubConfig::default()
         },
         policy: Default::default(),
-        processors: BTreeMap::from([(
-            "moneybird".to_string(),
-            moneybird_section(&moneybird, "keyring:moneybird-demo"),
-        )]),
+        processors: fakes.processors(|name| format!("keyring:{name}")),
         base_dir: out.to_path_buf(),
     };
     let processors = crate::registry::build(&config, &secrets)?;
@@ -139,11 +197,11 @@ fn print_summary(access: &Report, erasure: &Report, files: &[PathBuf]) {
         for p in &r.processors {
             println!("  {:<12} {:<9} {}", p.name, p.status, p.summary);
             for rec in &p.records {
-                let kept = rec
-                    .retain_until
-                    .as_deref()
-                    .map(|d| format!(" until {d}"))
-                    .unwrap_or_default();
+                let kept = match (&rec.basis, &rec.retain_until) {
+                    (Some(_), Some(until)) => format!(" until {until}"),
+                    (Some(_), None) => " while open".to_string(),
+                    _ => String::new(),
+                };
                 println!(
                     "    {:<11} {:<15} {}{}",
                     rec.outcome, rec.object, rec.id, kept
@@ -171,7 +229,7 @@ fn print_summary(access: &Report, erasure: &Report, files: &[PathBuf]) {
 const SANDBOX_MARKER: &str = "# Written by `dsrhub demo --sandbox`";
 
 /// Keep the fakes running with state in `out/sandbox`, write `config_path` pointing at them,
-/// and wait for Ctrl-C.
+/// and wait for Ctrl-C. Moneybird listens on `port`, Autotask on `port + 1`.
 pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let dir = std::path::absolute(out.join("sandbox")).map_err(Error::io("cannot resolve", out))?;
     std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
@@ -184,28 +242,28 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
             )));
         }
     }
-    let options = FakeOptions {
-        state_file: Some(dir.join("moneybird.json")),
-        listen: SocketAddr::from(([127, 0, 0, 1], port)),
-        ..FakeOptions::default()
-    };
-    let moneybird = FakeMoneybird::start_with(options).await.map_err(Error::io(
-        "cannot start the Moneybird fake (is the port free? try --port)",
-        format!("127.0.0.1:{port}"),
-    ))?;
-    let token_file = dir.join("moneybird.token");
-    write_private_file(&token_file, &moneybird.token())
-        .map_err(Error::io("cannot write", &token_file))?;
+    let fakes = Fakes::start(
+        MoneybirdOptions {
+            state_file: Some(dir.join("moneybird.json")),
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            ..MoneybirdOptions::default()
+        },
+        AutotaskOptions {
+            state_file: Some(dir.join("autotask.json")),
+            listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(1))),
+            ..AutotaskOptions::default()
+        },
+    )
+    .await?;
+    for (name, value) in fakes.secrets() {
+        let file = dir.join(name);
+        write_private_file(&file, &value).map_err(Error::io("cannot write", &file))?;
+    }
 
     let mut processors = toml::Table::new();
-    processors.insert(
-        "moneybird".into(),
-        toml::Value::Table(moneybird_section(
-            &moneybird,
-            &format!("file:{}", token_file.display()),
-        )),
-    );
-    let mut root = toml::Table::new();
+    for (id, section) in fakes.processors(|name| format!("file:{}", dir.join(name).display())) {
+        processors.insert(id, toml::Value::Table(section));
+    }
     let mut hub = toml::Table::new();
     hub.insert("organisation".into(), ORGANISATION.into());
     hub.insert(
@@ -216,6 +274,7 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
         "reports_dir".into(),
         dir.join("reports").display().to_string().into(),
     );
+    let mut root = toml::Table::new();
     root.insert("hub".into(), toml::Value::Table(hub));
     root.insert("processors".into(), toml::Value::Table(processors));
     let text = format!(
@@ -226,26 +285,25 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     std::fs::write(config_path, text).map_err(Error::io("cannot write", config_path))?;
 
     let s = demo_subject();
+    let c = config_path.display();
     println!(
-        "Sandbox running: Moneybird fake at {} (state kept in {}).",
-        moneybird.base_url(),
+        "Sandbox running: Moneybird fake at {}, Autotask fake at {} (state kept in {}).",
+        fakes.moneybird.base_url(),
+        fakes.autotask.base_url(),
         dir.display()
     );
-    println!("Wrote {}. In another terminal, try:", config_path.display());
-    println!("  dsrhub -c {} check", config_path.display());
+    println!("Wrote {c}. In another terminal, try:");
+    println!("  dsrhub -c {c} check");
     println!(
-        "  dsrhub -c {} access --email {} --identity-verified \"passport checked\"",
-        config_path.display(),
+        "  dsrhub -c {c} access --email {} --identity-verified \"passport checked\"",
         s.emails[0]
     );
     println!(
-        "  dsrhub -c {} erase --email {} --email {} --identity-verified \"passport checked\"",
-        config_path.display(),
-        s.emails[0],
-        s.emails[1]
+        "  dsrhub -c {c} erase --email {} --email {} --identity-verified \"passport checked\"",
+        s.emails[0], s.emails[1]
     );
-    println!("  dsrhub -c {} status", config_path.display());
-    println!("Stop with Ctrl-C; a restart keeps the fake's state.");
+    println!("  dsrhub -c {c} status");
+    println!("Stop with Ctrl-C; a restart keeps the fakes' state.");
     tokio::signal::ctrl_c()
         .await
         .map_err(Error::io("cannot wait for Ctrl-C on", "stdin"))?;

@@ -27,11 +27,31 @@ pub struct Factory {
 }
 
 /// Every connector this build knows.
-pub const FACTORIES: &[Factory] = &[Factory {
-    id: "moneybird",
-    display_name: "Moneybird",
-    build: build_moneybird,
-}];
+pub const FACTORIES: &[Factory] = &[
+    Factory {
+        id: "autotask",
+        display_name: "Autotask",
+        build: build_autotask,
+    },
+    Factory {
+        id: "moneybird",
+        display_name: "Moneybird",
+        build: build_moneybird,
+    },
+];
+
+fn build_autotask(
+    table: toml::Table,
+    secrets: &Secrets,
+    base: &std::path::Path,
+) -> Result<Arc<dyn Connector>, String> {
+    let mut config = dsrhub_autotask::AutotaskConfig::deserialize(toml::Value::Table(table))
+        .map_err(|e| e.to_string())?;
+    config.secret = config.secret.relative_to(base);
+    config.integration_code = config.integration_code.relative_to(base);
+    let connector = dsrhub_autotask::Autotask::new(config, secrets).map_err(|e| e.message)?;
+    Ok(Arc::new(connector))
+}
 
 fn build_moneybird(
     table: toml::Table,

@@ -268,18 +268,25 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
     let erasure: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("erasure-report.json")).unwrap()).unwrap();
     assert_eq!(erasure["request"]["status"], "completed");
-    assert_eq!(erasure["processors"][0]["id"], "moneybird");
-    let outcomes: Vec<&str> = erasure["processors"][0]["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["outcome"].as_str().unwrap())
-        .collect();
-    for expected in ["deleted", "anonymized", "retained"] {
-        assert!(outcomes.contains(&expected), "{outcomes:?}");
+    for processor in ["autotask", "moneybird"] {
+        let p = erasure["processors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == processor)
+            .expect(processor);
+        let outcomes: Vec<&str> = p["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap())
+            .collect();
+        for expected in ["deleted", "anonymized", "retained"] {
+            assert!(outcomes.contains(&expected), "{processor}: {outcomes:?}");
+        }
     }
     let html = std::fs::read_to_string(out.join("access-report.html")).unwrap();
-    assert!(html.contains("Moneybird"));
+    assert!(html.contains("Moneybird") && html.contains("Autotask"));
     assert!(
         !stderr(&o).to_lowercase().contains("sanne"),
         "the person appears in logs: {}",

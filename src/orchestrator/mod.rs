@@ -56,6 +56,7 @@ pub struct Hub {
     policy: PolicyConfig,
     timezone: String,
     progress: Arc<dyn Progress>,
+    fixed_today: Option<jiff::civil::Date>,
 }
 
 impl Hub {
@@ -67,12 +68,19 @@ impl Hub {
             policy: config.policy.clone(),
             timezone: config.hub.timezone.clone(),
             progress: Arc::new(Silent),
+            fixed_today: None,
         }
     }
 
     /// Report progress to `progress`.
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Hub {
         self.progress = progress;
+        self
+    }
+
+    /// Decide retention as if today were `date` (tests, and "what if" dry runs).
+    pub fn with_today(mut self, date: jiff::civil::Date) -> Hub {
+        self.fixed_today = Some(date);
         self
     }
 
@@ -204,6 +212,9 @@ impl Hub {
 
     /// Today's date in the organisation's time zone.
     fn today(&self) -> Result<jiff::civil::Date> {
+        if let Some(date) = self.fixed_today {
+            return Ok(date);
+        }
         jiff::Timestamp::now()
             .in_tz(&self.timezone)
             .map(|z| z.date())

@@ -41,7 +41,15 @@ async fn finds_the_subject_by_any_email_field_and_nobody_else() {
         contact_id(&h, "emailAddress2", "sanne.bakker@example.nl"),
     ]);
     assert_eq!(exact_contacts(&records), expected);
-    assert_eq!(records.len(), 2);
+    // Her business contact's two tickets come along, linked to it.
+    assert_eq!(records.len(), 4);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.reference.object == "ticket" && r.matched_by == MatchKind::Linked)
+            .count(),
+        2
+    );
 
     let records = h
         .connector

@@ -58,7 +58,8 @@ impl AutotaskHarness {
     }
 }
 
-/// Sanne Bakker: one contact by `emailAddress`, one by `emailAddress2`; no tickets.
+/// Sanne Bakker: one contact by `emailAddress` (with an open and an old ticket), one by
+/// `emailAddress2` (no tickets).
 pub fn sanne() -> Subject {
     Subject {
         emails: vec![

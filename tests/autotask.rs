@@ -1,0 +1,174 @@
+//! The hub with Autotask, end to end against its fake: the ticket rules and the deletion
+//! fallback, through the public API.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dsrhub::config::{Config, HubConfig};
+use dsrhub::ledger::{Ledger, RequestKind, RequestStatus};
+use dsrhub::orchestrator::{Hub, RunOptions};
+use dsrhub::report;
+use dsrhub_autotask::fake::FakeAutotask;
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::Subject;
+
+struct Env {
+    fake: FakeAutotask,
+    ledger: Arc<Ledger>,
+    hub: Hub,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Env {
+    let fake = FakeAutotask::start().await.unwrap();
+    let secrets = Secrets::in_memory();
+    secrets
+        .store(&"keyring:at-secret".parse().unwrap(), &fake.secret())
+        .unwrap();
+    secrets
+        .store(&"keyring:at-code".parse().unwrap(), fake.integration_code())
+        .unwrap();
+    let mut section = toml::Table::new();
+    section.insert("username".into(), fake.username().into());
+    section.insert("secret".into(), "keyring:at-secret".into());
+    section.insert("integration_code".into(), "keyring:at-code".into());
+    section.insert(
+        "zone_lookup_url".into(),
+        fake.zone_lookup_url().to_string().into(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        hub: HubConfig {
+            ledger: dir.path().join("ledger.db"),
+            ..HubConfig::default()
+        },
+        policy: Default::default(),
+        processors: BTreeMap::from([("autotask".to_string(), section)]),
+        base_dir: dir.path().to_path_buf(),
+    };
+    let ledger = Arc::new(Ledger::open(&config.ledger_path()).unwrap());
+    let processors = dsrhub::registry::build(&config, &secrets).unwrap();
+    // Fixed, so the fixture's ticket dates keep their meaning as time passes.
+    let hub =
+        Hub::new(ledger.clone(), processors, &config).with_today(jiff::civil::date(2026, 11, 25));
+    Env {
+        fake,
+        ledger,
+        hub,
+        _dir: dir,
+    }
+}
+
+fn email(address: &str) -> Subject {
+    Subject {
+        emails: vec![address.into()],
+        ..Subject::default()
+    }
+}
+
+fn outcomes(env: &Env, id: &str) -> Vec<(String, String, String, Option<String>)> {
+    let r = report::build(&env.ledger, id, "org").unwrap();
+    r.processors[0]
+        .records
+        .iter()
+        .map(|x| {
+            (
+                x.object.clone(),
+                x.id.clone(),
+                x.outcome.clone(),
+                x.retain_until.clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn old_tickets_are_unlinked_so_the_contact_can_be_deleted() {
+    let env = start().await;
+    let id = env
+        .hub
+        .open(
+            RequestKind::Erasure,
+            &email("kees.visser@smitpartners.example"),
+            "passport",
+        )
+        .unwrap();
+    let done = env
+        .hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    let result = outcomes(&env, &id);
+    let contact = result.iter().find(|r| r.0 == "contact").unwrap();
+    assert_eq!(contact.2, "deleted", "{result:?}");
+    let state = env.fake.state();
+    assert!(!state.contacts.contains_key(&contact.1.parse().unwrap()));
+    for ticket in result.iter().filter(|r| r.0 == "ticket") {
+        assert_eq!(ticket.2, "anonymized");
+        assert!(state.tickets[&ticket.1.parse::<u64>().unwrap()]["contactID"].is_null());
+    }
+}
+
+#[tokio::test]
+async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
+    let env = start().await;
+    let id = env
+        .hub
+        .open(
+            RequestKind::Erasure,
+            &email("mark.peters@vandijk-installatie.example"),
+            "passport",
+        )
+        .unwrap();
+    let done = env
+        .hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let p = &r.processors[0];
+    assert_eq!(p.status, "retained");
+    let contact = p.records.iter().find(|x| x.object == "contact").unwrap();
+    assert_eq!(contact.outcome, "anonymized");
+    assert!(
+        contact
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("open ticket"),
+        "{:?}",
+        contact.note
+    );
+    let tickets: Vec<_> = p.records.iter().filter(|x| x.object == "ticket").collect();
+    assert_eq!(tickets.len(), 3);
+    assert!(tickets.iter().all(|t| t.outcome == "retained"));
+    assert!(tickets
+        .iter()
+        .all(|t| t.basis.as_deref() == Some("contract performance; kept 12 months after closure")));
+    // The ticket closed on 2026-05-03 is kept until 2027-05-03; open ones have no date yet.
+    let dated: Vec<_> = tickets
+        .iter()
+        .filter_map(|t| t.retain_until.as_deref())
+        .collect();
+    assert_eq!(dated, vec!["2027-05-03"]);
+    // Rediscovery: the anonymised contact no longer matches; the tickets still name it.
+    let state = env.fake.state();
+    let stored = &state.contacts[&contact.id.parse::<u64>().unwrap()];
+    assert_eq!(stored["emailAddress"], "");
+    assert_eq!(stored["isActive"], 0);
+    assert!(r.verification.remaining.is_empty());
+}
