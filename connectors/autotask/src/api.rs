@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use dsrhub_connector::error::not_found_as_none;
 use dsrhub_connector::http::{HttpClient, Page, Quota, Request, Response, VendorProfile};
-use dsrhub_connector::{ConnectorError, ErrorKind};
+use dsrhub_connector::ConnectorError;
 use serde_json::{json, Value};
 use url::Url;
 
@@ -85,18 +86,12 @@ impl Api {
 
     /// `GET /{entity}/{id}` → the item, `None` when it does not exist.
     pub async fn get(&self, entity: &str, id: u64) -> Result<Option<Value>, ConnectorError> {
-        match self
-            .http
-            .send(Request::get(self.url(&[entity, &id.to_string()])?))
-            .await
-        {
-            Ok(response) => {
-                let value: Value = response.json()?;
-                Ok(value.get("item").cloned().filter(|v| !v.is_null()))
-            }
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        let url = self.url(&[entity, &id.to_string()])?;
+        let Some(response) = not_found_as_none(self.http.send(Request::get(url)).await)? else {
+            return Ok(None);
+        };
+        let value: Value = response.json()?;
+        Ok(value.get("item").cloned().filter(|v| !v.is_null()))
     }
 
     /// `DELETE /Companies/{company}/Contacts/{id}`; `Ok(false)` when it was already gone.
@@ -107,11 +102,7 @@ impl Api {
             "Contacts",
             &id.to_string(),
         ])?;
-        match self.http.send(Request::delete(url)).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        not_found_as_none(self.http.send(Request::delete(url)).await).map(|r| r.is_some())
     }
 
     /// `PATCH /Companies/{company}/Contacts` with `changes` (which include `id`).

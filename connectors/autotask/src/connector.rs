@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use dsrhub_connector::error::not_found_as_none;
 use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Health, Inventory, MatchKind, Record,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, MatchKind, Record,
     RecordRef, Subject,
 };
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ use tokio::sync::OnceCell;
 use crate::api::{self, Api, MAX_OR_CONDITIONS};
 use crate::classify::AutotaskClassifier;
 use crate::config::AutotaskConfig;
-use crate::mapping::{self, Found, CONTACT, TICKET};
+use crate::mapping::{self, CONTACT, TICKET};
 use crate::zone::{self, Zone};
 
 /// The Autotask connector for one database.
@@ -248,7 +249,7 @@ impl Connector for Autotask {
 
         let mut results = Vec::with_capacity(subjects.len());
         for subject in subjects {
-            let mut found = Found::default();
+            let mut found = Findings::default();
             for (id, contact) in &candidates {
                 let Some(kind) = mapping::contact_match(contact, subject) else {
                     continue;
@@ -271,7 +272,7 @@ impl Connector for Autotask {
                 }
                 found.add(record);
             }
-            results.push(found.0.into_values().collect());
+            results.push(found.into_vec());
         }
         Ok(results)
     }
@@ -314,10 +315,9 @@ impl Connector for Autotask {
     ) -> Result<EraseOutcome, ConnectorError> {
         let api = self.api().await?;
         let id = numeric(record, "id", Some(&record.id))?;
-        let gone_is_ok = |result: Result<(), ConnectorError>, outcome: EraseOutcome| match result {
-            Ok(()) => Ok(outcome),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(EraseOutcome::AlreadyGone),
-            Err(e) => Err(e),
+        let gone_is_ok = |result: Result<(), ConnectorError>, outcome: EraseOutcome| {
+            not_found_as_none(result)
+                .map(|done| done.map_or(EraseOutcome::AlreadyGone, |()| outcome))
         };
         match (record.object.as_str(), action) {
             (CONTACT, EraseAction::Delete) => {

@@ -1,7 +1,5 @@
 //! Autotask JSON → dsrhub records: matching, tickets' retention, anonymisation bodies.
 
-use std::collections::BTreeMap;
-
 use dsrhub_connector::{
     Category, Erasability, MatchKind, Record, RecordRef, RetentionHint, Subject,
 };
@@ -194,27 +192,6 @@ pub fn anonymized_ticket(id: u64, fields: &[String]) -> Value {
         body.insert(field.clone(), value);
     }
     Value::Object(body)
-}
-
-/// Records, strongest match per record.
-#[derive(Debug, Default)]
-pub struct Found(pub BTreeMap<RecordRef, Record>);
-
-impl Found {
-    pub fn add(&mut self, record: Record) {
-        let rank = |k: MatchKind| match k {
-            MatchKind::ExactEmail | MatchKind::VendorId => 3,
-            MatchKind::Linked => 2,
-            MatchKind::Phone => 1,
-            MatchKind::Name => 0,
-        };
-        match self.0.get(&record.reference) {
-            Some(existing) if rank(existing.matched_by) >= rank(record.matched_by) => {}
-            _ => {
-                self.0.insert(record.reference.clone(), record);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

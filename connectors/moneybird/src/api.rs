@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
+use dsrhub_connector::error::not_found_as_none;
 use dsrhub_connector::escape;
 use dsrhub_connector::http::{
     link_next, HttpClient, Page, Quota, Request, ResetHeaders, Response, VendorProfile,
 };
-use dsrhub_connector::{ConnectorError, ErrorKind};
+use dsrhub_connector::ConnectorError;
 use serde_json::{json, Map, Value};
 use url::Url;
 
@@ -195,9 +196,5 @@ fn array_page(response: &Response) -> Result<Page<Value>, ConnectorError> {
 }
 
 fn gone_is_false(result: Result<Response, ConnectorError>) -> Result<bool, ConnectorError> {
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
+    not_found_as_none(result).map(|r| r.is_some())
 }

@@ -7,13 +7,14 @@ use dsrhub_connector::http::{BearerSecret, HttpClient};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Health, Inventory, Record, RecordRef, Subject,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, MatchKind, Record,
+    RecordRef, Subject,
 };
 use serde_json::Value;
 
 use crate::api::{self, Api};
 use crate::config::MoneybirdConfig;
-use crate::mapping::{self, Found, CONTACT, CONTACT_PERSON, SALES_INVOICE};
+use crate::mapping::{self, CONTACT, CONTACT_PERSON, SALES_INVOICE};
 
 /// The Moneybird connector for one administration.
 #[derive(Debug)]
@@ -97,7 +98,7 @@ impl Connector for Moneybird {
     }
 
     async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
-        let mut found = Found::default();
+        let mut found = Findings::default();
         // Contacts, by their own fields, through Moneybird's free-text search. The search is
         // fuzzy; matching is exact, on our side.
         for term in subject
@@ -134,7 +135,12 @@ impl Connector for Moneybird {
             }
         }
         // Invoices of exactly matched contacts; a contact with invoices cannot be deleted.
-        for contact_id in found.exact_contacts() {
+        let exact: Vec<String> = found
+            .iter()
+            .filter(|r| r.reference.object == CONTACT && r.matched_by == MatchKind::ExactEmail)
+            .map(|r| r.reference.id.clone())
+            .collect();
+        for contact_id in exact {
             let invoices = self.api.invoices_of(&contact_id).await?;
             for invoice in &invoices {
                 found.add(mapping::invoice_record(&contact_id, invoice).ok_or_else(missing_id)?);

@@ -1,8 +1,6 @@
 //! Moneybird JSON → dsrhub records: which contacts and contact people match the subject, and
 //! how; which fields anonymisation clears.
 
-use std::collections::BTreeMap;
-
 use dsrhub_connector::{
     Category, Erasability, MatchKind, Record, RecordRef, RetentionHint, Subject,
 };
@@ -88,47 +86,6 @@ pub fn person_match(person: &Value, subject: &Subject) -> Option<MatchKind> {
         Some(MatchKind::Name)
     } else {
         None
-    }
-}
-
-fn rank(kind: MatchKind) -> u8 {
-    match kind {
-        MatchKind::ExactEmail | MatchKind::VendorId => 3,
-        MatchKind::Linked => 2,
-        MatchKind::Phone => 1,
-        MatchKind::Name => 0,
-    }
-}
-
-/// Collects records, keeping the strongest match per record.
-#[derive(Debug, Default)]
-pub struct Found(BTreeMap<RecordRef, Record>);
-
-impl Found {
-    pub fn add(&mut self, record: Record) {
-        match self.0.get(&record.reference) {
-            Some(existing) if rank(existing.matched_by) >= rank(record.matched_by) => {}
-            _ => {
-                self.0.insert(record.reference.clone(), record);
-            }
-        }
-    }
-
-    /// Contacts matched exactly, with their ids.
-    pub fn exact_contacts(&self) -> Vec<String> {
-        self.0
-            .values()
-            .filter(|r| r.reference.object == CONTACT && r.matched_by == MatchKind::ExactEmail)
-            .map(|r| r.reference.id.clone())
-            .collect()
-    }
-
-    pub fn get_mut(&mut self, reference: &RecordRef) -> Option<&mut Record> {
-        self.0.get_mut(reference)
-    }
-
-    pub fn into_vec(self) -> Vec<Record> {
-        self.0.into_values().collect()
     }
 }
 
@@ -273,7 +230,7 @@ mod tests {
 
     #[test]
     fn strongest_match_wins() {
-        let mut found = Found::default();
+        let mut found = dsrhub_connector::Findings::default();
         let c = json!({"id": "1"});
         found.add(contact_record(&c, MatchKind::Name).unwrap());
         found.add(contact_record(&c, MatchKind::ExactEmail).unwrap());

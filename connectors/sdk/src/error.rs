@@ -116,3 +116,14 @@ impl fmt::Display for ConnectorError {
 }
 
 impl std::error::Error for ConnectorError {}
+
+/// `Ok(None)` where the vendor answered "not found": for erasure, a record already gone.
+pub fn not_found_as_none<T>(
+    result: Result<T, ConnectorError>,
+) -> Result<Option<T>, ConnectorError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}

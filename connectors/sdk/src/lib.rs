@@ -18,6 +18,8 @@
 pub mod connector;
 pub mod error;
 pub mod escape;
+#[cfg(feature = "fakekit")]
+pub mod fakekit;
 pub mod http;
 pub mod model;
 pub mod redact;
@@ -26,7 +28,7 @@ pub mod secrets;
 pub mod testkit;
 
 pub use connector::Connector;
-pub use error::{ConnectorError, ErrorKind};
+pub use error::{not_found_as_none, ConnectorError, ErrorKind};
 pub use model::*;
 
 /// Re-exported so connectors and the hub agree on one version.

@@ -130,6 +130,16 @@ impl MatchKind {
         )
     }
 
+    /// How strong the tie to the subject is; a record found several ways keeps the strongest.
+    pub fn strength(self) -> u8 {
+        match self {
+            MatchKind::ExactEmail | MatchKind::VendorId => 3,
+            MatchKind::Linked => 2,
+            MatchKind::Phone => 1,
+            MatchKind::Name => 0,
+        }
+    }
+
     /// Stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -223,6 +233,38 @@ pub struct Record {
     pub retention: Option<RetentionHint>,
     /// What the vendor allows.
     pub erasability: Erasability,
+}
+
+/// Records found for one subject, one per reference, keeping the strongest match when a record
+/// is found several ways (by e-mail and by name, say).
+#[derive(Debug, Default)]
+pub struct Findings(BTreeMap<RecordRef, Record>);
+
+impl Findings {
+    /// Add a record, unless it is already there with an equal or stronger match.
+    pub fn add(&mut self, record: Record) {
+        match self.0.get(&record.reference) {
+            Some(existing) if existing.matched_by.strength() >= record.matched_by.strength() => {}
+            _ => {
+                self.0.insert(record.reference.clone(), record);
+            }
+        }
+    }
+
+    /// The record at `reference`, to adjust it.
+    pub fn get_mut(&mut self, reference: &RecordRef) -> Option<&mut Record> {
+        self.0.get_mut(reference)
+    }
+
+    /// All records, ordered by reference.
+    pub fn iter(&self) -> impl Iterator<Item = &Record> {
+        self.0.values()
+    }
+
+    /// All records, ordered by reference.
+    pub fn into_vec(self) -> Vec<Record> {
+        self.0.into_values().collect()
+    }
 }
 
 /// What to do to one record during erasure.

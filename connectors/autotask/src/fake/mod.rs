@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use dsrhub_connector::fakekit::{save_json, CallLog, Faults, Server};
 use tokio::time::Instant;
 use url::Url;
 
@@ -71,19 +71,6 @@ impl Default for FakeOptions {
     }
 }
 
-#[derive(Debug, Clone)]
-struct StatusFault {
-    status: u16,
-    remaining: u32,
-}
-
-#[derive(Debug, Default)]
-struct Faults {
-    statuses: VecDeque<StatusFault>,
-    slow: Option<Duration>,
-    secret_expired: bool,
-}
-
 /// A page chain in progress.
 #[derive(Debug, Clone)]
 struct Paging {
@@ -100,17 +87,16 @@ struct Inner {
     state: Mutex<State>,
     secret: Mutex<String>,
     secret_generation: AtomicU64,
-    faults: Mutex<Faults>,
+    faults: Faults,
+    log: CallLog,
     sent: Mutex<VecDeque<Instant>>,
     in_flight: Mutex<HashMap<String, usize>>,
     max_in_flight: AtomicUsize,
     thread_rejections: AtomicU64,
     quota_rejections: AtomicU64,
-    requests: AtomicU64,
     page_size: Mutex<Option<usize>>,
     paging: Mutex<HashMap<String, Paging>>,
     next_token: AtomicU64,
-    calls: Mutex<Vec<(String, String)>>,
 }
 
 impl Inner {
@@ -118,14 +104,7 @@ impl Inner {
         let mut state = self.state.lock().expect("fake state");
         let out = change(&mut state);
         if let Some(path) = &self.options.state_file {
-            let tmp = path.with_extension("tmp");
-            let saved = serde_json::to_vec_pretty(&*state)
-                .map_err(std::io::Error::other)
-                .and_then(|bytes| {
-                    std::fs::write(&tmp, bytes)?;
-                    std::fs::rename(&tmp, path)
-                });
-            if let Err(e) = saved {
+            if let Err(e) = save_json(path, &*state) {
                 tracing::error!(error = %e, "the Autotask fake could not save its state");
             }
         }
@@ -137,8 +116,7 @@ impl Inner {
 #[derive(Debug)]
 pub struct FakeAutotask {
     inner: Arc<Inner>,
-    addr: SocketAddr,
-    _shutdown: oneshot::Sender<()>,
+    server: Server,
 }
 
 impl FakeAutotask {
@@ -154,49 +132,35 @@ impl FakeAutotask {
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
             _ => State::from_seed(options.seed.clone()),
         };
-        let listener = tokio::net::TcpListener::bind(options.listen).await?;
-        let addr = listener.local_addr()?;
+        let listen = options.listen;
         let inner = Arc::new(Inner {
             secret: Mutex::new(options.secret.clone()),
             options,
             state: Mutex::new(state),
             secret_generation: AtomicU64::new(1),
-            faults: Mutex::new(Faults::default()),
+            faults: Faults::default(),
+            log: CallLog::default(),
             sent: Mutex::new(VecDeque::new()),
             in_flight: Mutex::new(HashMap::new()),
             max_in_flight: AtomicUsize::new(0),
             thread_rejections: AtomicU64::new(0),
             quota_rejections: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
             page_size: Mutex::new(None),
             paging: Mutex::new(HashMap::new()),
             next_token: AtomicU64::new(1),
-            calls: Mutex::new(Vec::new()),
         });
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = routes::router(inner.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(FakeAutotask {
-            inner,
-            addr,
-            _shutdown: tx,
-        })
+        let server = Server::start(listen, routes::router(inner.clone())).await?;
+        Ok(FakeAutotask { inner, server })
     }
 
     /// Where zones are looked up (`zone_lookup_url`).
     pub fn zone_lookup_url(&self) -> Url {
-        Url::parse(&format!("http://{}/atservicesrest", self.addr)).expect("valid URL")
+        Url::parse(&format!("http://{}/atservicesrest", self.server.addr())).expect("valid URL")
     }
 
     /// The zone's REST root (`base_url`).
     pub fn base_url(&self) -> Url {
-        Url::parse(&format!("http://{}/ATServicesRest", self.addr)).expect("valid URL")
+        Url::parse(&format!("http://{}/ATServicesRest", self.server.addr())).expect("valid URL")
     }
 
     /// The API user.
@@ -219,27 +183,19 @@ impl FakeAutotask {
         self.inner.state.lock().expect("fake state").clone()
     }
 
-    /// The next `count` requests answer `status`.
+    /// The next `count` requests answer `status` (Autotask sends no `Retry-After`).
     pub fn fail_next(&self, status: u16, count: u32) {
-        self.inner
-            .faults
-            .lock()
-            .expect("faults")
-            .statuses
-            .push_back(StatusFault {
-                status,
-                remaining: count,
-            });
+        self.inner.faults.fail_next(status, count, None);
     }
 
     /// Delay every answer (`None` to stop).
     pub fn set_slow(&self, delay: Option<Duration>) {
-        self.inner.faults.lock().expect("faults").slow = delay;
+        self.inner.faults.set_slow(delay);
     }
 
     /// The current secret stops working until [`FakeAutotask::rotate_secret`].
     pub fn expire_secret(&self) {
-        self.inner.faults.lock().expect("faults").secret_expired = true;
+        self.inner.faults.expire_credentials();
     }
 
     /// Issue a new secret; the old one stops working.
@@ -247,13 +203,13 @@ impl FakeAutotask {
         let generation = self.inner.secret_generation.fetch_add(1, Ordering::SeqCst) + 1;
         let secret = format!("fake-autotask-secret-{generation:04}");
         *self.inner.secret.lock().expect("secret") = secret.clone();
-        self.inner.faults.lock().expect("faults").secret_expired = false;
+        self.inner.faults.renew_credentials();
         secret
     }
 
     /// Switch every fault off.
     pub fn clear_faults(&self) {
-        *self.inner.faults.lock().expect("faults") = Faults::default();
+        self.inner.faults.clear();
     }
 
     /// Serve at most `size` records per page (`None`: as asked).
@@ -261,9 +217,9 @@ impl FakeAutotask {
         *self.inner.page_size.lock().expect("page size") = size;
     }
 
-    /// Requests received.
+    /// Requests received (zone lookups included).
     pub fn requests_seen(&self) -> u64 {
-        self.inner.requests.load(Ordering::SeqCst)
+        self.inner.log.requests_seen()
     }
 
     /// The most requests in flight at once on one endpoint.
@@ -283,18 +239,12 @@ impl FakeAutotask {
 
     /// How many `method` requests reached `path`.
     pub fn calls_to(&self, method: &str, path: &str) -> usize {
-        self.inner
-            .calls
-            .lock()
-            .expect("calls")
-            .iter()
-            .filter(|(m, p)| m == method && p == path)
-            .count()
+        self.inner.log.calls_to(method, path)
     }
 
     /// Every `(method, path)` received, in order.
     pub fn calls(&self) -> Vec<(String, String)> {
-        self.inner.calls.lock().expect("calls").clone()
+        self.inner.log.calls()
     }
 }
 

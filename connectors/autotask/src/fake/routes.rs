@@ -65,13 +65,8 @@ fn endpoint(path: &str) -> String {
 }
 
 async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
-    inner.requests.fetch_add(1, Ordering::SeqCst);
     let path = request.uri().path().to_string();
-    inner
-        .calls
-        .lock()
-        .expect("calls")
-        .push((request.method().to_string(), path.clone()));
+    inner.log.record(request.method().as_str(), &path);
     // Credentials, checked as Autotask does: a wrong user or integration code is a 500.
     let headers = request.headers();
     if header(headers, "UserName") != inner.options.username {
@@ -87,7 +82,7 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         );
     }
     let secret_ok = {
-        let expired = inner.faults.lock().expect("faults").secret_expired;
+        let expired = inner.faults.credentials_expired();
         !expired && header(headers, "Secret") == *inner.secret.lock().expect("secret")
     };
     if !secret_ok {
@@ -124,18 +119,7 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         tokio::time::sleep(inner.options.slowdown.0).await;
     }
 
-    let injected = {
-        let mut faults = inner.faults.lock().expect("faults");
-        let fault = faults.statuses.front_mut().map(|f| {
-            f.remaining = f.remaining.saturating_sub(1);
-            f.status
-        });
-        if faults.statuses.front().is_some_and(|f| f.remaining == 0) {
-            faults.statuses.pop_front();
-        }
-        fault
-    };
-    if let Some(status) = injected {
+    if let Some((status, _)) = inner.faults.next_status() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return errors(
             status,
@@ -168,8 +152,7 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         );
     }
     // Slowness is server time: the request holds its thread meanwhile.
-    let slow = inner.faults.lock().expect("faults").slow;
-    if let Some(delay) = slow {
+    if let Some(delay) = inner.faults.slow() {
         tokio::time::sleep(delay).await;
     }
     let response = next.run(request).await;
@@ -187,7 +170,9 @@ async fn zone_information(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    inner.requests.fetch_add(1, Ordering::SeqCst);
+    inner
+        .log
+        .record("GET", "/atservicesrest/v1.0/zoneInformation");
     if params.get("user").map(String::as_str) != Some(inner.options.username.as_str()) {
         return errors(
             StatusCode::NOT_FOUND,

@@ -14,14 +14,13 @@
 mod routes;
 mod state;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use dsrhub_connector::fakekit::{save_json, CallLog, Faults, Server};
 use tokio::time::Instant;
 use url::Url;
 
@@ -57,21 +56,6 @@ impl Default for FakeOptions {
     }
 }
 
-/// One injected fault.
-#[derive(Debug, Clone)]
-struct StatusFault {
-    status: u16,
-    remaining: u32,
-    retry_after: Option<Duration>,
-}
-
-#[derive(Debug, Default)]
-struct Faults {
-    statuses: VecDeque<StatusFault>,
-    slow: Option<Duration>,
-    token_expired: bool,
-}
-
 #[derive(Debug)]
 struct Window {
     started: Instant,
@@ -84,14 +68,13 @@ struct Inner {
     state: Mutex<State>,
     token: Mutex<String>,
     token_generation: AtomicU64,
-    faults: Mutex<Faults>,
+    faults: Faults,
+    log: CallLog,
     window: Mutex<Window>,
     quota_requests: u32,
     quota_window: Duration,
     page_size: Mutex<Option<usize>>,
-    requests: AtomicU64,
     quota_rejections: AtomicU64,
-    calls: Mutex<Vec<(String, String)>>,
     state_file: Option<PathBuf>,
 }
 
@@ -101,7 +84,7 @@ impl Inner {
         let mut state = self.state.lock().expect("fake state");
         let out = change(&mut state);
         if let Some(path) = &self.state_file {
-            if let Err(e) = state.save(path) {
+            if let Err(e) = save_json(path, &*state) {
                 tracing::error!(error = %e, "the Moneybird fake could not save its state");
             }
         }
@@ -113,9 +96,8 @@ impl Inner {
 #[derive(Debug)]
 pub struct FakeMoneybird {
     inner: Arc<Inner>,
-    addr: SocketAddr,
+    server: Server,
     administration: String,
-    _shutdown: oneshot::Sender<()>,
 }
 
 impl FakeMoneybird {
@@ -137,11 +119,15 @@ impl FakeMoneybird {
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_string();
+        if let Some(path) = &options.state_file {
+            save_json(path, &state)?;
+        }
         let inner = Arc::new(Inner {
             state: Mutex::new(state),
             token: Mutex::new(options.token),
             token_generation: AtomicU64::new(1),
-            faults: Mutex::new(Faults::default()),
+            faults: Faults::default(),
+            log: CallLog::default(),
             window: Mutex::new(Window {
                 started: Instant::now(),
                 count: 0,
@@ -149,41 +135,25 @@ impl FakeMoneybird {
             quota_requests: options.quota_requests,
             quota_window: options.quota_window,
             page_size: Mutex::new(None),
-            requests: AtomicU64::new(0),
             quota_rejections: AtomicU64::new(0),
-            calls: Mutex::new(Vec::new()),
             state_file: options.state_file,
         });
-        if let Some(path) = &inner.state_file {
-            inner.state.lock().expect("fake state").save(path)?;
-        }
-        let listener = tokio::net::TcpListener::bind(options.listen).await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = routes::router(inner.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = Server::start(options.listen, routes::router(inner.clone())).await?;
         Ok(FakeMoneybird {
             inner,
-            addr,
+            server,
             administration,
-            _shutdown: tx,
         })
     }
 
     /// The API root to configure as `base_url`.
     pub fn base_url(&self) -> Url {
-        Url::parse(&format!("http://{}/api/v2", self.addr)).expect("valid URL")
+        Url::parse(&format!("http://{}/api/v2", self.server.addr())).expect("valid URL")
     }
 
     /// The listening address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The token the fake currently accepts.
@@ -203,26 +173,17 @@ impl FakeMoneybird {
 
     /// The next `count` requests answer `status`; with `retry_after`, 429s carry the wait.
     pub fn fail_next(&self, status: u16, count: u32, retry_after: Option<Duration>) {
-        self.inner
-            .faults
-            .lock()
-            .expect("faults")
-            .statuses
-            .push_back(StatusFault {
-                status,
-                remaining: count,
-                retry_after,
-            });
+        self.inner.faults.fail_next(status, count, retry_after);
     }
 
     /// Delay every answer by `delay` (`None` to stop).
     pub fn set_slow(&self, delay: Option<Duration>) {
-        self.inner.faults.lock().expect("faults").slow = delay;
+        self.inner.faults.set_slow(delay);
     }
 
     /// The current token stops working until [`FakeMoneybird::rotate_token`].
     pub fn expire_token(&self) {
-        self.inner.faults.lock().expect("faults").token_expired = true;
+        self.inner.faults.expire_credentials();
     }
 
     /// Issue a new token; the old one stops working.
@@ -230,13 +191,13 @@ impl FakeMoneybird {
         let generation = self.inner.token_generation.fetch_add(1, Ordering::SeqCst) + 1;
         let token = format!("fake-moneybird-token-{generation:04}");
         *self.inner.token.lock().expect("token") = token.clone();
-        self.inner.faults.lock().expect("faults").token_expired = false;
+        self.inner.faults.renew_credentials();
         token
     }
 
     /// Switch every fault off.
     pub fn clear_faults(&self) {
-        *self.inner.faults.lock().expect("faults") = Faults::default();
+        self.inner.faults.clear();
     }
 
     /// Serve at most `size` items per page, whatever `per_page` asks (`None`: normal).
@@ -246,7 +207,7 @@ impl FakeMoneybird {
 
     /// Requests received.
     pub fn requests_seen(&self) -> u64 {
-        self.inner.requests.load(Ordering::SeqCst)
+        self.inner.log.requests_seen()
     }
 
     /// Requests refused because the client went over the quota (not injected faults).
@@ -257,18 +218,12 @@ impl FakeMoneybird {
     /// How many `method` requests reached `path` (e.g. `DELETE`,
     /// `/api/v2/1/contacts/2.json`), whatever they were answered.
     pub fn calls_to(&self, method: &str, path: &str) -> usize {
-        self.inner
-            .calls
-            .lock()
-            .expect("calls")
-            .iter()
-            .filter(|(m, p)| m == method && p == path)
-            .count()
+        self.inner.log.calls_to(method, path)
     }
 
     /// Every `(method, path)` received, in order.
     pub fn calls(&self) -> Vec<(String, String)> {
-        self.inner.calls.lock().expect("calls").clone()
+        self.inner.log.calls()
     }
 }
 

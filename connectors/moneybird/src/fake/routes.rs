@@ -78,14 +78,11 @@ fn refusal(r: Refusal) -> Response {
 /// Every request: counted and logged, paced by the quota, faults applied, token checked;
 /// every answer gets the `RateLimit-*` headers.
 async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
-    inner.requests.fetch_add(1, Ordering::SeqCst);
-    inner.calls.lock().expect("calls").push((
-        request.method().to_string(),
-        request.uri().path().to_string(),
-    ));
+    inner
+        .log
+        .record(request.method().as_str(), request.uri().path());
 
-    let slow = inner.faults.lock().expect("faults").slow;
-    if let Some(delay) = slow {
+    if let Some(delay) = inner.faults.slow() {
         tokio::time::sleep(delay).await;
     }
 
@@ -118,24 +115,9 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         return rate_headers(too_many(Some(reset_at)));
     }
 
-    let injected = {
-        let mut faults = inner.faults.lock().expect("faults");
-        let fault = faults.statuses.front_mut().map(|f| {
-            f.remaining = f.remaining.saturating_sub(1);
-            f.clone()
-        });
-        if faults.statuses.front().is_some_and(|f| f.remaining == 0) {
-            faults.statuses.pop_front();
-        }
-        fault
-    };
-    if let Some(fault) = injected {
-        let response = match fault.status {
-            429 => too_many(
-                fault
-                    .retry_after
-                    .map(|d| epoch_after(d + Duration::from_millis(999))),
-            ),
+    if let Some((status, retry_after)) = inner.faults.next_status() {
+        let response = match status {
+            429 => too_many(retry_after.map(|d| epoch_after(d + Duration::from_millis(999)))),
             status => error(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 json!({"error": "Internal server error"}),
@@ -146,7 +128,7 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
 
     let authorized = {
         let token = inner.token.lock().expect("token");
-        let expired = inner.faults.lock().expect("faults").token_expired;
+        let expired = inner.faults.credentials_expired();
         let expected = format!("Bearer {token}");
         !expired
             && request

@@ -117,12 +117,6 @@ impl State {
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
-        std::fs::rename(tmp, path)
-    }
-
     pub fn has_administration(&self, adm: &str) -> bool {
         self.administrations.iter().any(|a| id(a) == adm)
     }

@@ -1,0 +1,194 @@
+//! Building blocks every fake vendor shares (feature `fakekit`): the fault switch, the log of
+//! received calls, and serving an axum router on loopback until the handle is dropped.
+//!
+//! What differs per vendor — paths, auth headers, error bodies, how a 429 says "wait" — stays
+//! in the connector's own `fake` module.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone)]
+struct StatusFault {
+    status: u16,
+    remaining: u32,
+    retry_after: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+struct FaultState {
+    statuses: VecDeque<StatusFault>,
+    slow: Option<Duration>,
+    credentials_expired: bool,
+}
+
+/// Faults switched on by tests: answers with a chosen status, slow answers, rejected
+/// credentials.
+#[derive(Debug, Default)]
+pub struct Faults(Mutex<FaultState>);
+
+impl Faults {
+    fn state(&self) -> std::sync::MutexGuard<'_, FaultState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next `count` requests answer `status` (queued after earlier faults); for 429s,
+    /// `retry_after` is the wait the vendor should announce, in its own format.
+    pub fn fail_next(&self, status: u16, count: u32, retry_after: Option<Duration>) {
+        self.state().statuses.push_back(StatusFault {
+            status,
+            remaining: count,
+            retry_after,
+        });
+    }
+
+    /// Take the status fault for the current request, if one is queued.
+    pub fn next_status(&self) -> Option<(u16, Option<Duration>)> {
+        let mut state = self.state();
+        let fault = state.statuses.front_mut().map(|f| {
+            f.remaining = f.remaining.saturating_sub(1);
+            (f.status, f.retry_after)
+        });
+        if state.statuses.front().is_some_and(|f| f.remaining == 0) {
+            state.statuses.pop_front();
+        }
+        fault
+    }
+
+    /// Delay every answer by `delay` (`None` to stop).
+    pub fn set_slow(&self, delay: Option<Duration>) {
+        self.state().slow = delay;
+    }
+
+    /// The current delay, if any.
+    pub fn slow(&self) -> Option<Duration> {
+        self.state().slow
+    }
+
+    /// Reject the current credentials until they are renewed.
+    pub fn expire_credentials(&self) {
+        self.state().credentials_expired = true;
+    }
+
+    /// Accept credentials again (after a rotation).
+    pub fn renew_credentials(&self) {
+        self.state().credentials_expired = false;
+    }
+
+    /// Whether credentials are being rejected.
+    pub fn credentials_expired(&self) -> bool {
+        self.state().credentials_expired
+    }
+
+    /// Switch every fault off.
+    pub fn clear(&self) {
+        *self.state() = FaultState::default();
+    }
+}
+
+/// Every request a fake received.
+#[derive(Debug, Default)]
+pub struct CallLog {
+    count: AtomicU64,
+    calls: Mutex<Vec<(String, String)>>,
+}
+
+impl CallLog {
+    /// Record one request.
+    pub fn record(&self, method: &str, path: &str) {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((method.to_string(), path.to_string()));
+    }
+
+    /// Requests received.
+    pub fn requests_seen(&self) -> u64 {
+        self.count.load(Ordering::SeqCst)
+    }
+
+    /// Every `(method, path)` received, in order.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many `method` requests reached `path`, whatever they were answered.
+    pub fn calls_to(&self, method: &str, path: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(m, p)| m == method && p == path)
+            .count()
+    }
+}
+
+/// A router being served; dropping it stops the server.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Server {
+    /// Bind `listen` and serve `router` on it in the background.
+    pub async fn start(listen: SocketAddr, router: axum::Router) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Server {
+            addr,
+            _shutdown: tx,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+/// Write `value` as pretty JSON to `path` atomically (temp file + rename), for fakes that keep
+/// their state between runs.
+pub fn save_json<T: serde::Serialize>(path: &std::path::Path, value: &T) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_faults_run_in_order_and_expire() {
+        let faults = Faults::default();
+        faults.fail_next(429, 2, Some(Duration::from_secs(1)));
+        faults.fail_next(500, 1, None);
+        assert_eq!(
+            faults.next_status(),
+            Some((429, Some(Duration::from_secs(1))))
+        );
+        assert_eq!(
+            faults.next_status(),
+            Some((429, Some(Duration::from_secs(1))))
+        );
+        assert_eq!(faults.next_status(), Some((500, None)));
+        assert_eq!(faults.next_status(), None);
+    }
+}
