@@ -149,17 +149,11 @@ impl Hub {
                 "erasing",
                 None,
             )?;
-            let mut last_error = None;
             // Records found through another record (tickets of a contact, people of a
             // company) go first: unlinking them can make the parent deletable.
             let mut items = self.ledger.items(id, Some(processor))?;
             items.sort_by_key(|i| i.linked_to.is_none());
-            for item in items {
-                if let Err(e) = self.execute_item(connector, &item).await? {
-                    last_error = Some(e);
-                }
-            }
-            if let Some(e) = last_error {
+            if let Some(e) = self.execute_items(connector, items).await? {
                 self.task_failed(id, processor, Stage::Executing, "some actions failed", &e)?;
                 return Ok(None);
             }
@@ -175,51 +169,92 @@ impl Hub {
         self.verify_task(id, processor, connector, subject).await
     }
 
-    /// Run one item's action. The outer `Result` is the ledger; the inner one the processor.
-    async fn execute_item(
+    /// Run the plan's actions in order; consecutive deletions go to the processor as one batch.
+    /// The outer `Result` is the ledger; the inner value the last processor error, if any.
+    async fn execute_items(
+        &self,
+        connector: &Arc<dyn Connector>,
+        items: Vec<ItemRow>,
+    ) -> Result<Option<ConnectorError>> {
+        let mut last_error = None;
+        let mut deletions = Vec::new();
+        for item in items {
+            if matches!(item.state, ItemState::Done | ItemState::Skipped) {
+                continue;
+            }
+            match item.action {
+                Action::Retain => {
+                    self.ledger
+                        .mark_item(&item, ItemState::Done, Some("retained"), None)?
+                }
+                Action::Review | Action::Export => {
+                    self.ledger
+                        .mark_item(&item, ItemState::Done, Some("review"), None)?
+                }
+                Action::Delete => deletions.push(item),
+                Action::Anonymize => {
+                    last_error = self
+                        .erase_items(connector, std::mem::take(&mut deletions))
+                        .await?
+                        .or(last_error);
+                    last_error = self
+                        .erase_items(connector, vec![item])
+                        .await?
+                        .or(last_error);
+                }
+            }
+        }
+        Ok(self.erase_items(connector, deletions).await?.or(last_error))
+    }
+
+    /// Erase `items` in one call to the processor and record each outcome.
+    async fn erase_items(
+        &self,
+        connector: &Arc<dyn Connector>,
+        items: Vec<ItemRow>,
+    ) -> Result<Option<ConnectorError>> {
+        if items.is_empty() {
+            return Ok(None);
+        }
+        let calls: Vec<_> = items
+            .iter()
+            .map(|i| (i.reference.clone(), erase_action(i)))
+            .collect();
+        // Written before the call: a crash from here on resumes with the same, idempotent call.
+        for item in &items {
+            self.ledger
+                .mark_item(item, ItemState::Started, None, None)?;
+        }
+        let results = connector.erase_batch(&calls).await;
+        let mut last_error = None;
+        for ((item, (_, action)), result) in items.iter().zip(&calls).zip(results) {
+            if let Err(e) = self.settle(connector, item, action, result).await? {
+                last_error = Some(e);
+            }
+        }
+        Ok(last_error)
+    }
+
+    /// Record one item's result; a refused deletion falls back to anonymisation.
+    async fn settle(
         &self,
         connector: &Arc<dyn Connector>,
         item: &ItemRow,
+        action: &EraseAction,
+        mut result: Result<EraseOutcome, ConnectorError>,
     ) -> Result<Result<(), ConnectorError>> {
-        if matches!(item.state, ItemState::Done | ItemState::Skipped) {
-            return Ok(Ok(()));
-        }
-        let action = match item.action {
-            Action::Retain => {
-                self.ledger
-                    .mark_item(item, ItemState::Done, Some("retained"), None)?;
-                return Ok(Ok(()));
-            }
-            Action::Review | Action::Export => {
-                self.ledger
-                    .mark_item(item, ItemState::Done, Some("review"), None)?;
-                return Ok(Ok(()));
-            }
-            Action::Delete => EraseAction::Delete,
-            Action::Anonymize => EraseAction::Anonymize {
-                fields: item.fields.clone(),
-            },
-        };
-        // Written before the call: a crash from here on resumes with the same, idempotent call.
-        self.ledger
-            .mark_item(item, ItemState::Started, None, None)?;
-        let mut result = connector.erase(&item.reference, &action).await;
         let mut detail = None;
-        if let (Err(e), EraseAction::Delete) = (&result, &action) {
+        if let (Err(e), EraseAction::Delete) = (&result, action) {
             if e.kind == ErrorKind::Conflict && !item.fields.is_empty() {
                 // The processor refused deletion: keep only what it needs, anonymise the rest.
                 detail = Some(format!(
                     "deletion refused ({}); anonymised instead",
                     e.message
                 ));
-                result = connector
-                    .erase(
-                        &item.reference,
-                        &EraseAction::Anonymize {
-                            fields: item.fields.clone(),
-                        },
-                    )
-                    .await;
+                let anonymize = EraseAction::Anonymize {
+                    fields: item.fields.clone(),
+                };
+                result = connector.erase(&item.reference, &anonymize).await;
             }
         }
         let outcome = match result {
@@ -303,6 +338,15 @@ impl Hub {
         self.ledger
             .set_task(id, processor, state, Stage::Verified, &summary, None)?;
         Ok(Some(remaining))
+    }
+}
+
+fn erase_action(item: &ItemRow) -> EraseAction {
+    match item.action {
+        Action::Anonymize => EraseAction::Anonymize {
+            fields: item.fields.clone(),
+        },
+        _ => EraseAction::Delete,
     }
 }
 

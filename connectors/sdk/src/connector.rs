@@ -53,6 +53,19 @@ pub trait Connector: Send + Sync + Debug {
         action: &EraseAction,
     ) -> Result<EraseOutcome, ConnectorError>;
 
+    /// Erase several records, one result per record in the same order. Connectors whose vendor
+    /// only deletes in bulk (IT Glue) override this; the default erases one by one, in order.
+    async fn erase_batch(
+        &self,
+        items: &[(RecordRef, EraseAction)],
+    ) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        let mut results = Vec::with_capacity(items.len());
+        for (record, action) in items {
+            results.push(self.erase(record, action).await);
+        }
+        results
+    }
+
     /// Counts per object type, for the processor register.
     async fn inventory(&self) -> Result<Inventory, ConnectorError>;
 }
