@@ -13,6 +13,7 @@ use std::sync::Arc;
 use dsrhub_autotask::fake::{FakeAutotask, FakeOptions as AutotaskOptions};
 use dsrhub_connector::secrets::{write_private_file, Secrets};
 use dsrhub_connector::Subject;
+use dsrhub_itglue::fake::{FakeItGlue, FakeOptions as ItGlueOptions};
 use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions as MoneybirdOptions};
 
 use crate::config::{Config, HubConfig};
@@ -51,12 +52,18 @@ pub struct DemoResult {
 struct Fakes {
     moneybird: FakeMoneybird,
     autotask: FakeAutotask,
+    itglue: FakeItGlue,
 }
 
 impl Fakes {
-    async fn start(moneybird: MoneybirdOptions, autotask: AutotaskOptions) -> Result<Fakes> {
+    async fn start(
+        moneybird: MoneybirdOptions,
+        autotask: AutotaskOptions,
+        itglue: ItGlueOptions,
+    ) -> Result<Fakes> {
         let m_addr = moneybird.listen;
         let a_addr = autotask.listen;
+        let i_addr = itglue.listen;
         let moneybird = FakeMoneybird::start_with(moneybird)
             .await
             .map_err(Error::io(
@@ -67,15 +74,21 @@ impl Fakes {
             "cannot start the Autotask fake (is the port free? try --port)",
             a_addr.to_string(),
         ))?;
+        let itglue = FakeItGlue::start_with(itglue).await.map_err(Error::io(
+            "cannot start the IT Glue fake (is the port free? try --port)",
+            i_addr.to_string(),
+        ))?;
         Ok(Fakes {
             moneybird,
             autotask,
+            itglue,
         })
     }
 
     /// The secrets the fakes accept, by name.
-    fn secrets(&self) -> [(&'static str, String); 3] {
+    fn secrets(&self) -> [(&'static str, String); 4] {
         [
+            ("itglue-api-key", self.itglue.api_key()),
             ("moneybird-token", self.moneybird.token()),
             ("autotask-secret", self.autotask.secret()),
             (
@@ -108,8 +121,12 @@ impl Fakes {
             self.moneybird.administration_id().into(),
         );
         moneybird.insert("token".into(), reference("moneybird-token").into());
+        let mut itglue = toml::Table::new();
+        itglue.insert("base_url".into(), self.itglue.base_url().to_string().into());
+        itglue.insert("api_key".into(), reference("itglue-api-key").into());
         BTreeMap::from([
             ("autotask".to_string(), autotask),
+            ("itglue".to_string(), itglue),
             ("moneybird".to_string(), moneybird),
         ])
     }
@@ -122,7 +139,12 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", ledger_path.display()));
     }
-    let fakes = Fakes::start(MoneybirdOptions::default(), AutotaskOptions::default()).await?;
+    let fakes = Fakes::start(
+        MoneybirdOptions::default(),
+        AutotaskOptions::default(),
+        ItGlueOptions::default(),
+    )
+    .await?;
     let secrets = Secrets::in_memory();
     for (name, value) in fakes.secrets() {
         let reference = format!("keyring:{name}").parse().expect("valid reference");
@@ -229,7 +251,8 @@ fn print_summary(access: &Report, erasure: &Report, files: &[PathBuf]) {
 const SANDBOX_MARKER: &str = "# Written by `dsrhub demo --sandbox`";
 
 /// Keep the fakes running with state in `out/sandbox`, write `config_path` pointing at them,
-/// and wait for Ctrl-C. Moneybird listens on `port`, Autotask on `port + 1`.
+/// and wait for Ctrl-C. Moneybird listens on `port`, Autotask on `port + 1`, IT Glue on
+/// `port + 2`.
 pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let dir = std::path::absolute(out.join("sandbox")).map_err(Error::io("cannot resolve", out))?;
     std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
@@ -252,6 +275,11 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
             state_file: Some(dir.join("autotask.json")),
             listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(1))),
             ..AutotaskOptions::default()
+        },
+        ItGlueOptions {
+            state_file: Some(dir.join("itglue.json")),
+            listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(2))),
+            ..ItGlueOptions::default()
         },
     )
     .await?;
@@ -287,9 +315,10 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let s = demo_subject();
     let c = config_path.display();
     println!(
-        "Sandbox running: Moneybird fake at {}, Autotask fake at {} (state kept in {}).",
+        "Sandbox running: Moneybird fake at {}, Autotask fake at {}, IT Glue fake at {} (state kept in {}).",
         fakes.moneybird.base_url(),
         fakes.autotask.base_url(),
+        fakes.itglue.base_url(),
         dir.display()
     );
     println!("Wrote {c}. In another terminal, try:");

@@ -34,11 +34,28 @@ pub const FACTORIES: &[Factory] = &[
         build: build_autotask,
     },
     Factory {
+        id: "itglue",
+        display_name: "IT Glue",
+        build: build_itglue,
+    },
+    Factory {
         id: "moneybird",
         display_name: "Moneybird",
         build: build_moneybird,
     },
 ];
+
+fn build_itglue(
+    table: toml::Table,
+    secrets: &Secrets,
+    base: &std::path::Path,
+) -> Result<Arc<dyn Connector>, String> {
+    let mut config = dsrhub_itglue::ItGlueConfig::deserialize(toml::Value::Table(table))
+        .map_err(|e| e.to_string())?;
+    config.api_key = config.api_key.relative_to(base);
+    let connector = dsrhub_itglue::ItGlue::new(config, secrets).map_err(|e| e.message)?;
+    Ok(Arc::new(connector))
+}
 
 fn build_autotask(
     table: toml::Table,

@@ -35,6 +35,7 @@ pub fn profile() -> VendorProfile {
             remaining: "RateLimit-Remaining",
             reset: "RateLimit-Reset",
         }),
+        reauth_statuses: &[401],
     }
 }
 

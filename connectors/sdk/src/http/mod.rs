@@ -121,6 +121,9 @@ pub struct VendorProfile {
     pub throttle_wait: Option<Duration>,
     /// Rate-limit headers, if the vendor sends them.
     pub reset_headers: Option<ResetHeaders>,
+    /// Statuses that mean "these credentials were rejected" and trigger one refresh
+    /// (401 everywhere; IT Glue answers a bad key with 403).
+    pub reauth_statuses: &'static [u16],
 }
 
 /// One request, rebuilt for every attempt.
@@ -510,7 +513,7 @@ impl HttpClient {
                     body,
                 });
             }
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
+            if self.profile.reauth_statuses.contains(&status.as_u16()) && !refreshed {
                 refreshed = true;
                 self.auth.refresh().await?;
                 continue;

@@ -1,0 +1,250 @@
+//! The [`Connector`] implementation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use dsrhub_connector::error::not_found_as_none;
+use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::{
+    async_trait, Capability, Category, Connector, ConnectorError, Description, EraseAction,
+    EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Record, RecordRef, Subject,
+};
+
+use crate::api::{self, Api};
+use crate::config::{ItGlueConfig, Region};
+use crate::mapping::{self, CONTACT};
+
+/// The IT Glue connector for one account.
+#[derive(Debug)]
+pub struct ItGlue {
+    api: Api,
+    region: Region,
+}
+
+impl ItGlue {
+    /// Build from settings; resolves the API key now so a missing one is reported at start.
+    pub fn new(config: ItGlueConfig, secrets: &Secrets) -> Result<Self, ConnectorError> {
+        config.validate().map_err(ConnectorError::invalid)?;
+        let headers = vec![(
+            "x-api-key".parse().expect("header name"),
+            HeaderSource::Secret(config.api_key.clone()),
+        )];
+        let auth = SecretHeaders::new(
+            secrets.clone(),
+            headers,
+            "IT Glue rejected the API key (403): check it, and that it was not revoked after 90 days unused",
+        )
+        .map_err(|e| ConnectorError::new(ErrorKind::Auth, format!("processors.itglue.api_key: {e}")))?;
+        let http = HttpClient::new(
+            config.api_root(),
+            api::profile(),
+            config.http.clone(),
+            Arc::new(auth),
+        )?;
+        Ok(ItGlue {
+            api: Api::new(http),
+            region: config.region,
+        })
+    }
+}
+
+fn numeric_id(record: &RecordRef) -> Result<u64, ConnectorError> {
+    record
+        .id
+        .parse()
+        .map_err(|_| ConnectorError::invalid(format!("{} needs a numeric id", record.object)))
+}
+
+#[async_trait]
+impl Connector for ItGlue {
+    fn describe(&self) -> Description {
+        Description {
+            id: crate::ID.into(),
+            display_name: "IT Glue".into(),
+            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            categories: vec![
+                Category::Name,
+                Category::Email,
+                Category::Phone,
+                Category::JobTitle,
+                Category::Company,
+            ],
+            location: self.region.location(),
+        }
+    }
+
+    async fn check(&self) -> Result<Health, ConnectorError> {
+        let organizations = self.api.count("organizations").await?;
+        Ok(Health {
+            authenticated: true,
+            rate_limit_remaining: None,
+            detail: format!(
+                "{}: {organizations} organizations reachable",
+                self.region.location().region
+            ),
+        })
+    }
+
+    async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
+        Ok(self
+            .discover_batch(std::slice::from_ref(subject))
+            .await?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    /// One scan of all contacts serves every subject: IT Glue cannot filter on secondary
+    /// addresses, and a scan costs one request per 1000 contacts.
+    async fn discover_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Vec<Vec<Record>>, ConnectorError> {
+        let contacts = self.api.all_contacts().await?;
+        let mut results = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let mut found = Findings::default();
+            for contact in &contacts {
+                if let Some(kind) = mapping::contact_match(contact, subject) {
+                    found.add(mapping::contact_record(contact, kind).ok_or_else(|| {
+                        ConnectorError::permanent("IT Glue returned a contact without an id")
+                    })?);
+                }
+            }
+            results.push(found.into_vec());
+        }
+        Ok(results)
+    }
+
+    async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
+        if record.object != CONTACT {
+            return Err(ConnectorError::invalid(format!(
+                "IT Glue has no object type `{}`",
+                record.object
+            )));
+        }
+        let mut data = self.api.show("contacts", numeric_id(record)?).await?;
+        if let Some(org) = data["attributes"]["organization-id"].as_u64() {
+            data["organization"] =
+                not_found_as_none(self.api.show("organizations", org).await)?.unwrap_or_default();
+        }
+        Ok(Exported {
+            reference: record.clone(),
+            data,
+        })
+    }
+
+    async fn erase(
+        &self,
+        record: &RecordRef,
+        action: &EraseAction,
+    ) -> Result<EraseOutcome, ConnectorError> {
+        self.erase_batch(&[(record.clone(), action.clone())])
+            .await
+            .pop()
+            .expect("one result per item")
+    }
+
+    /// Deletions go out as one bulk `DELETE /contacts`; anonymisations one `PATCH` each.
+    async fn erase_batch(
+        &self,
+        items: &[(RecordRef, EraseAction)],
+    ) -> Vec<Result<EraseOutcome, ConnectorError>> {
+        let mut results: Vec<Option<Result<EraseOutcome, ConnectorError>>> =
+            vec![None; items.len()];
+        let mut deletions: BTreeMap<u64, usize> = BTreeMap::new();
+        for (i, (record, action)) in items.iter().enumerate() {
+            let id = match (record.object.as_str(), numeric_id(record)) {
+                (CONTACT, Ok(id)) => id,
+                (CONTACT, Err(e)) => {
+                    results[i] = Some(Err(e));
+                    continue;
+                }
+                (other, _) => {
+                    results[i] = Some(Err(ConnectorError::invalid(format!(
+                        "IT Glue has no object type `{other}`"
+                    ))));
+                    continue;
+                }
+            };
+            match action {
+                EraseAction::Delete => {
+                    deletions.insert(id, i);
+                }
+                EraseAction::Anonymize { fields } => {
+                    let attributes = mapping::anonymized(fields);
+                    let cleared = attributes
+                        .as_object()
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
+                    let result = not_found_as_none(self.api.update_contact(id, attributes).await)
+                        .map(|done| {
+                            done.map_or(EraseOutcome::AlreadyGone, |()| EraseOutcome::Anonymized {
+                                fields: cleared,
+                            })
+                        });
+                    results[i] = Some(result);
+                }
+            }
+        }
+        if !deletions.is_empty() {
+            for (id, outcome) in self
+                .delete_contacts(deletions.keys().copied().collect())
+                .await
+            {
+                results[deletions[&id]] = Some(outcome);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every item has a result"))
+            .collect()
+    }
+
+    async fn inventory(&self) -> Result<Inventory, ConnectorError> {
+        let mut counts = BTreeMap::new();
+        counts.insert(
+            "organization".to_string(),
+            self.api.count("organizations").await?,
+        );
+        counts.insert(CONTACT.to_string(), self.api.count("contacts").await?);
+        Ok(Inventory {
+            counts,
+            location: self.region.location(),
+        })
+    }
+}
+
+impl ItGlue {
+    /// Bulk-delete `ids`. A bulk call fails whole when one id is gone, so on "not found" the
+    /// connector asks which still exist and deletes just those: erasure stays idempotent.
+    async fn delete_contacts(
+        &self,
+        ids: Vec<u64>,
+    ) -> Vec<(u64, Result<EraseOutcome, ConnectorError>)> {
+        let all = |ids: &[u64], outcome: Result<EraseOutcome, ConnectorError>| -> Vec<_> {
+            ids.iter().map(|id| (*id, outcome.clone())).collect()
+        };
+        match self.api.delete_contacts(&ids).await {
+            Ok(()) => return all(&ids, Ok(EraseOutcome::Deleted)),
+            Err(e) if e.kind != ErrorKind::NotFound => return all(&ids, Err(e)),
+            Err(_) => {}
+        }
+        let existing: BTreeSet<u64> = match self.api.contacts_by_id(&ids).await {
+            Ok(found) => found.iter().filter_map(mapping::id_of).collect(),
+            Err(e) => return all(&ids, Err(e)),
+        };
+        let (present, gone): (Vec<u64>, Vec<u64>) =
+            ids.iter().partition(|id| existing.contains(id));
+        let mut results = all(&gone, Ok(EraseOutcome::AlreadyGone));
+        if !present.is_empty() {
+            let outcome = self
+                .api
+                .delete_contacts(&present)
+                .await
+                .map(|()| EraseOutcome::Deleted);
+            results.extend(all(&present, outcome));
+        }
+        results
+    }
+}

@@ -1,0 +1,198 @@
+//! A stateful fake of IT Glue's JSON:API, for tests and `dsrhub demo`.
+//!
+//! Serves `GET /contacts` (with `filter[id]`, `filter[primary_email]`, `filter[first_name]`,
+//! `filter[last_name]`, `filter[organization_id]`, `filter[psa_id]`; `page[size]` up to 1000 and
+//! `page[number]`; `meta` with `next-page` and `total-count`; `links`), `GET|PATCH
+//! /contacts/{id}`, bulk `DELETE /contacts` with a JSON:API body, and `GET /organizations[/{id}]`.
+//! Kebab-case attributes, snake_case filters, JSON:API error objects; `x-api-key` checked (a
+//! missing key 401, a wrong one 403); bodies must be `application/vnd.api+json` (else 415);
+//! contacts synced from a PSA cannot be changed (422); 3000 requests per 5 minutes, then 429
+//! without `Retry-After`. State is seeded from `fixtures/itglue/seed.json`.
+
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dsrhub_connector::fakekit::{save_json, CallLog, Faults, Server};
+use tokio::time::Instant;
+use url::Url;
+
+pub use state::{Seed, State};
+
+/// How the fake is set up.
+#[derive(Debug, Clone)]
+pub struct FakeOptions {
+    pub seed: Seed,
+    /// The API key it accepts.
+    pub api_key: String,
+    /// Requests per window (IT Glue: 3000 per 5 minutes).
+    pub quota_requests: u32,
+    /// The window.
+    pub quota_window: Duration,
+    /// Keep state in this file.
+    pub state_file: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: SocketAddr,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        FakeOptions {
+            seed: Seed::fixture(),
+            api_key: "ITG.fake0001".into(),
+            quota_requests: 3000,
+            quota_window: Duration::from_secs(300),
+            state_file: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Window {
+    started: Instant,
+    count: u32,
+}
+
+#[derive(Debug)]
+struct Inner {
+    options: FakeOptions,
+    state: Mutex<State>,
+    api_key: Mutex<String>,
+    key_generation: AtomicU64,
+    faults: Faults,
+    log: CallLog,
+    window: Mutex<Window>,
+    quota_rejections: AtomicU64,
+    page_size: Mutex<Option<usize>>,
+}
+
+impl Inner {
+    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+        let mut state = self.state.lock().expect("fake state");
+        let out = change(&mut state);
+        if let Some(path) = &self.options.state_file {
+            if let Err(e) = save_json(path, &*state) {
+                tracing::error!(error = %e, "the IT Glue fake could not save its state");
+            }
+        }
+        out
+    }
+}
+
+/// A running fake. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FakeItGlue {
+    inner: Arc<Inner>,
+    server: Server,
+}
+
+impl FakeItGlue {
+    /// Start with the shipped fixtures on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(FakeOptions::default()).await
+    }
+
+    /// Start with `options`.
+    pub async fn start_with(options: FakeOptions) -> std::io::Result<Self> {
+        let state = match &options.state_file {
+            Some(path) if path.exists() => serde_json::from_slice(&std::fs::read(path)?)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+            _ => State::from_seed(options.seed.clone()),
+        };
+        let listen = options.listen;
+        let inner = Arc::new(Inner {
+            api_key: Mutex::new(options.api_key.clone()),
+            options,
+            state: Mutex::new(state),
+            key_generation: AtomicU64::new(1),
+            faults: Faults::default(),
+            log: CallLog::default(),
+            window: Mutex::new(Window {
+                started: Instant::now(),
+                count: 0,
+            }),
+            quota_rejections: AtomicU64::new(0),
+            page_size: Mutex::new(None),
+        });
+        let server = Server::start(listen, routes::router(inner.clone())).await?;
+        Ok(FakeItGlue { inner, server })
+    }
+
+    /// The API root to configure as `base_url`.
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("http://{}", self.server.addr())).expect("valid URL")
+    }
+
+    /// The API key currently accepted.
+    pub fn api_key(&self) -> String {
+        self.inner.api_key.lock().expect("key").clone()
+    }
+
+    /// A copy of the state.
+    pub fn state(&self) -> State {
+        self.inner.state.lock().expect("fake state").clone()
+    }
+
+    /// The next `count` requests answer `status` (IT Glue sends no `Retry-After`).
+    pub fn fail_next(&self, status: u16, count: u32) {
+        self.inner.faults.fail_next(status, count, None);
+    }
+
+    /// Delay every answer (`None` to stop).
+    pub fn set_slow(&self, delay: Option<Duration>) {
+        self.inner.faults.set_slow(delay);
+    }
+
+    /// The current key stops working until [`FakeItGlue::rotate_key`].
+    pub fn revoke_key(&self) {
+        self.inner.faults.expire_credentials();
+    }
+
+    /// Issue a new key; the old one stops working.
+    pub fn rotate_key(&self) -> String {
+        let generation = self.inner.key_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let key = format!("ITG.fake{generation:04}");
+        *self.inner.api_key.lock().expect("key") = key.clone();
+        self.inner.faults.renew_credentials();
+        key
+    }
+
+    /// Switch every fault off.
+    pub fn clear_faults(&self) {
+        self.inner.faults.clear();
+    }
+
+    /// Serve at most `size` records per page.
+    pub fn set_page_size(&self, size: Option<usize>) {
+        *self.inner.page_size.lock().expect("page size") = size;
+    }
+
+    /// Requests received.
+    pub fn requests_seen(&self) -> u64 {
+        self.inner.log.requests_seen()
+    }
+
+    /// Requests refused by the 5-minute limit.
+    pub fn quota_rejections(&self) -> u64 {
+        self.inner.quota_rejections.load(Ordering::SeqCst)
+    }
+
+    /// Every `(method, path)` received, in order.
+    pub fn calls(&self) -> Vec<(String, String)> {
+        self.inner.log.calls()
+    }
+
+    /// How many `method` requests reached `path`.
+    pub fn calls_to(&self, method: &str, path: &str) -> usize {
+        self.inner.log.calls_to(method, path)
+    }
+}
+
+#[cfg(feature = "testkit")]
+mod control;
