@@ -1,12 +1,13 @@
 //! The hub with Autotask, end to end against its fake: the ticket rules and the deletion
 //! fallback, through the public API.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+mod common;
 
-use dsrhub::config::{Config, HubConfig};
-use dsrhub::ledger::{Ledger, RequestKind, RequestStatus};
-use dsrhub::orchestrator::{Hub, RunOptions};
+use std::collections::BTreeMap;
+
+use common::{hub_for, HubEnv};
+use dsrhub::ledger::{RequestKind, RequestStatus};
+use dsrhub::orchestrator::RunOptions;
 use dsrhub::report;
 use dsrhub_autotask::fake::FakeAutotask;
 use dsrhub_connector::secrets::Secrets;
@@ -14,9 +15,7 @@ use dsrhub_connector::Subject;
 
 struct Env {
     fake: FakeAutotask,
-    ledger: Arc<Ledger>,
-    hub: Hub,
-    _dir: tempfile::TempDir,
+    env: HubEnv,
 }
 
 async fn start() -> Env {
@@ -36,27 +35,11 @@ async fn start() -> Env {
         "zone_lookup_url".into(),
         fake.zone_lookup_url().to_string().into(),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        hub: HubConfig {
-            ledger: dir.path().join("ledger.db"),
-            ..HubConfig::default()
-        },
-        policy: Default::default(),
-        processors: BTreeMap::from([("autotask".to_string(), section)]),
-        base_dir: dir.path().to_path_buf(),
-    };
-    let ledger = Arc::new(Ledger::open(&config.ledger_path()).unwrap());
-    let processors = dsrhub::registry::build(&config, &secrets).unwrap();
-    // Fixed, so the fixture's ticket dates keep their meaning as time passes.
-    let hub =
-        Hub::new(ledger.clone(), processors, &config).with_today(jiff::civil::date(2026, 11, 25));
-    Env {
-        fake,
-        ledger,
-        hub,
-        _dir: dir,
-    }
+    let env = hub_for(
+        BTreeMap::from([("autotask".to_string(), section)]),
+        &secrets,
+    );
+    Env { fake, env }
 }
 
 fn email(address: &str) -> Subject {
@@ -67,7 +50,7 @@ fn email(address: &str) -> Subject {
 }
 
 fn outcomes(env: &Env, id: &str) -> Vec<(String, String, String, Option<String>)> {
-    let r = report::build(&env.ledger, id, "org").unwrap();
+    let r = report::build(&env.env.ledger, id, "org").unwrap();
     r.processors[0]
         .records
         .iter()
@@ -86,6 +69,7 @@ fn outcomes(env: &Env, id: &str) -> Vec<(String, String, String, Option<String>)
 async fn old_tickets_are_unlinked_so_the_contact_can_be_deleted() {
     let env = start().await;
     let id = env
+        .env
         .hub
         .open(
             RequestKind::Erasure,
@@ -94,6 +78,7 @@ async fn old_tickets_are_unlinked_so_the_contact_can_be_deleted() {
         )
         .unwrap();
     let done = env
+        .env
         .hub
         .run(
             &id,
@@ -120,6 +105,7 @@ async fn old_tickets_are_unlinked_so_the_contact_can_be_deleted() {
 async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
     let env = start().await;
     let id = env
+        .env
         .hub
         .open(
             RequestKind::Erasure,
@@ -128,6 +114,7 @@ async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
         )
         .unwrap();
     let done = env
+        .env
         .hub
         .run(
             &id,
@@ -139,7 +126,7 @@ async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
         .await
         .unwrap();
     assert_eq!(done.status, RequestStatus::Completed);
-    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
     let p = &r.processors[0];
     assert_eq!(p.status, "retained");
     let contact = p.records.iter().find(|x| x.object == "contact").unwrap();

@@ -285,8 +285,22 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
             assert!(outcomes.contains(&expected), "{processor}: {outcomes:?}");
         }
     }
+    let itglue = erasure["processors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "itglue")
+        .expect("itglue");
+    assert!(
+        itglue["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["outcome"] == "deleted"),
+        "{itglue}"
+    );
     let html = std::fs::read_to_string(out.join("access-report.html")).unwrap();
-    assert!(html.contains("Moneybird") && html.contains("Autotask"));
+    assert!(html.contains("Moneybird") && html.contains("Autotask") && html.contains("IT Glue"));
     assert!(
         !stderr(&o).to_lowercase().contains("sanne"),
         "the person appears in logs: {}",

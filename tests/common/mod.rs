@@ -126,3 +126,28 @@ pub fn read_zip_entry(path: &Path, name: &str) -> String {
         .unwrap();
     text
 }
+
+/// A hub over a fresh ledger for the given processor sections, deciding retention as if today
+/// were 2026-11-25 (so fixture dates keep their meaning).
+pub struct HubEnv {
+    pub hub: Hub,
+    pub ledger: Arc<Ledger>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn hub_for(processors: BTreeMap<String, toml::Table>, secrets: &Secrets) -> HubEnv {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        hub: HubConfig {
+            ledger: dir.path().join("ledger.db"),
+            ..HubConfig::default()
+        },
+        policy: Default::default(),
+        processors,
+        base_dir: dir.path().to_path_buf(),
+    };
+    let ledger = Arc::new(Ledger::open(&config.ledger_path()).unwrap());
+    let built = dsrhub::registry::build(&config, secrets).unwrap();
+    let hub = Hub::new(ledger.clone(), built, &config).with_today(jiff::civil::date(2026, 11, 25));
+    HubEnv { hub, ledger, dir }
+}
