@@ -118,16 +118,17 @@ async fn crash_and_resume(failpoint: &str) {
     // Every action happened exactly once across both runs.
     let delete = format!("/api/v2/{adm}/contacts/{private}.json");
     assert_eq!(
-        fake.calls_to("DELETE", &delete),
+        fake.log().calls_to("DELETE", &delete),
         1,
         "the contact was deleted twice or never"
     );
     assert_eq!(
-        fake.calls_to("PATCH", &format!("/api/v2/{adm}/contacts/{business}.json")),
+        fake.log()
+            .calls_to("PATCH", &format!("/api/v2/{adm}/contacts/{business}.json")),
         1
     );
     assert_eq!(
-        fake.calls_to(
+        fake.log().calls_to(
             "PATCH",
             &format!("/api/v2/{adm}/contacts/{business}/archive.json")
         ),
@@ -191,7 +192,7 @@ async fn a_missing_secret_names_the_setting_and_the_reference() {
         err.contains("processors.moneybird.token") && err.contains("env:DSRHUB_TEST_NO_SUCH_VAR"),
         "{err}"
     );
-    assert_eq!(fake.requests_seen(), 0);
+    assert_eq!(fake.log().requests_seen(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -143,11 +143,11 @@ async fn running_the_same_erasure_again_changes_nothing() {
     hub.run(&id, &execute()).await.unwrap();
     let first = report::build(&env.ledger, &id, "org").unwrap();
     let state = serde_json::to_string(&env.fake.state()).unwrap();
-    let requests = env.fake.requests_seen();
+    let requests = env.fake.log().requests_seen();
 
     // The same request again: closed, nothing sent, same report.
     hub.run(&id, &execute()).await.unwrap();
-    assert_eq!(env.fake.requests_seen(), requests);
+    assert_eq!(env.fake.log().requests_seen(), requests);
     let again = report::build(&env.ledger, &id, "org").unwrap();
     assert_eq!(again.processors, first.processors);
     assert_eq!(again.request, first.request);
@@ -215,16 +215,18 @@ async fn throttling_and_server_errors_end_in_completion_within_the_quota() {
     })
     .await;
     let hub = env.hub();
-    env.fake.fail_next(429, 2, Some(Duration::from_millis(300)));
-    env.fake.fail_next(500, 2, None);
-    env.fake.fail_next(429, 1, None);
+    env.fake
+        .faults()
+        .fail_next(429, 2, Some(Duration::from_millis(300)));
+    env.fake.faults().fail_next(500, 2, None);
+    env.fake.faults().fail_next(429, 1, None);
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
     let done = hub.run(&id, &execute()).await.unwrap();
     assert_eq!(done.status, RequestStatus::Completed);
     assert!(
-        env.fake.requests_seen() > 10,
+        env.fake.log().requests_seen() > 10,
         "the run must cross a quota window"
     );
     assert_eq!(
@@ -238,7 +240,7 @@ async fn throttling_and_server_errors_end_in_completion_within_the_quota() {
 async fn an_unreachable_processor_fails_its_task_and_a_later_run_resumes() {
     let env = Env::start().await;
     let hub = env.hub();
-    env.fake.fail_next(503, u32::MAX, None);
+    env.fake.faults().fail_next(503, u32::MAX, None);
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
@@ -248,7 +250,7 @@ async fn an_unreachable_processor_fails_its_task_and_a_later_run_resumes() {
     assert_eq!(tasks[0].error_kind.as_deref(), Some("retryable"));
     assert!(tasks[0].summary.contains("will resume"));
 
-    env.fake.clear_faults();
+    env.fake.faults().clear();
     let second = hub.run(&id, &execute()).await.unwrap();
     assert_eq!(second.status, RequestStatus::Completed);
 }
@@ -267,7 +269,7 @@ async fn a_disabled_processor_is_skipped_not_an_error() {
     assert_eq!(done.status, RequestStatus::Completed);
     let r = report::build(&env.ledger, &id, "org").unwrap();
     assert_eq!(r.processors[0].status, "skipped");
-    assert_eq!(env.fake.requests_seen(), 0);
+    assert_eq!(env.fake.log().requests_seen(), 0);
 }
 
 #[tokio::test]

@@ -49,7 +49,11 @@ async fn deletable_contacts_go_in_one_bulk_call_and_synced_ones_are_left_to_thei
         .await
         .unwrap();
     assert_eq!(done.status, RequestStatus::Completed);
-    assert_eq!(fake.calls_to("DELETE", "/contacts"), 1, "one bulk delete");
+    assert_eq!(
+        fake.log().calls_to("DELETE", "/contacts"),
+        1,
+        "one bulk delete"
+    );
     let r = report::build(&env.ledger, &id, "org").unwrap();
     let records = &r.processors[0].records;
     assert_eq!(records.iter().filter(|x| x.outcome == "deleted").count(), 2);

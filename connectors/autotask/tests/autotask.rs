@@ -182,7 +182,7 @@ async fn autotask_refuses_to_delete_a_contact_on_tickets_and_anonymising_works()
 async fn never_more_than_three_requests_in_flight() {
     let options = FakeOptions::default();
     let h = AutotaskHarness::with_options(options, fast_http_settings()).await;
-    h.fake.set_slow(Some(Duration::from_millis(40)));
+    h.fake.faults().set_slow(Some(Duration::from_millis(40)));
     let subjects: Vec<Subject> = [
         "sanne@bakkerfotografie.example",
         "jan.jansen@hofstad.example",
@@ -216,7 +216,7 @@ async fn a_storm_of_429s_ends_in_completion() {
     let mut http = fast_http_settings();
     http.max_retries = 8;
     let h = AutotaskHarness::with_options(FakeOptions::default(), http).await;
-    h.fake.fail_next(429, 6);
+    h.fake.faults().fail_next(429, 6, None);
     let records = h.connector.discover(&sanne()).await.unwrap();
     assert_eq!(exact_contacts(&records).len(), 2);
 }
@@ -241,7 +241,10 @@ async fn the_hourly_limit_is_respected_and_the_slowdown_absorbed() {
             2
         );
     }
-    assert!(h.fake.requests_seen() > 12, "the test must cross a window");
+    assert!(
+        h.fake.log().requests_seen() > 12,
+        "the test must cross a window"
+    );
     assert_eq!(
         h.fake.quota_rejections(),
         0,
@@ -287,9 +290,9 @@ async fn a_batch_of_subjects_shares_one_query() {
         .map(|c| email(c["emailAddress"].as_str().unwrap()))
         .collect();
     assert!(subjects.len() > 20);
-    let before = h.fake.calls().len();
+    let before = h.fake.log().calls().len();
     let results = h.connector.discover_batch(&subjects).await.unwrap();
-    let calls: Vec<_> = h.fake.calls()[before..].to_vec();
+    let calls: Vec<_> = h.fake.log().calls()[before..].to_vec();
     let contact_queries = calls
         .iter()
         .filter(|(m, p)| m == "POST" && p.ends_with("/Contacts/query"))
@@ -317,6 +320,7 @@ async fn more_than_500_conditions_are_split_into_several_queries() {
     assert_eq!(exact_contacts(results.last().unwrap()).len(), 2);
     let queries = h
         .fake
+        .log()
         .calls()
         .iter()
         .filter(|(m, p)| m == "POST" && p.ends_with("/Contacts/query"))
@@ -349,8 +353,8 @@ async fn a_wrong_user_name_is_an_auth_error_not_a_retry() {
     config.base_url = Some(h.fake.base_url());
     config.username = "someone-else@voorbeeld-it.example".into();
     let connector = dsrhub_autotask::Autotask::new(config, &h.secrets).unwrap();
-    let before = h.fake.requests_seen();
+    let before = h.fake.log().requests_seen();
     let err = connector.discover(&sanne()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Auth, "{err}");
-    assert_eq!(h.fake.requests_seen() - before, 1);
+    assert_eq!(h.fake.log().requests_seen() - before, 1);
 }

@@ -71,7 +71,11 @@ async fn one_bulk_delete_removes_both_and_rediscovery_proves_it() {
             .all(|o| matches!(o, Ok(EraseOutcome::Deleted))),
         "{outcomes:?}"
     );
-    assert_eq!(h.fake.calls_to("DELETE", "/contacts"), 1, "one bulk call");
+    assert_eq!(
+        h.fake.log().calls_to("DELETE", "/contacts"),
+        1,
+        "one bulk call"
+    );
     assert!(h.connector.discover(&sanne()).await.unwrap().is_empty());
     // Again: both are already gone, still one answer per record.
     let again = h.connector.erase_batch(&items).await;
@@ -144,10 +148,10 @@ async fn a_hundred_subjects_take_one_scan() {
         .map(|i| email(&format!("nobody{i}@example.nl")))
         .collect();
     subjects.push(sanne());
-    let before = h.fake.requests_seen();
+    let before = h.fake.log().requests_seen();
     let results = h.connector.discover_batch(&subjects).await.unwrap();
     assert_eq!(
-        h.fake.requests_seen() - before,
+        h.fake.log().requests_seen() - before,
         1,
         "one page of up to 1000 contacts, for all 100 subjects"
     );
@@ -161,14 +165,14 @@ async fn a_storm_of_429s_ends_in_completion() {
     let mut http = fast_http_settings();
     http.max_retries = 8;
     let h = ItGlueHarness::with_options(FakeOptions::default(), http).await;
-    h.fake.fail_next(429, 7);
+    h.fake.faults().fail_next(429, 7, None);
     assert_eq!(h.connector.discover(&sanne()).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn a_bad_key_says_so() {
     let h = ItGlueHarness::start().await;
-    h.fake.revoke_key();
+    h.fake.faults().expire_credentials();
     let err = h.connector.discover(&sanne()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Auth);
     assert!(err.message.contains("90 days"), "{err}");

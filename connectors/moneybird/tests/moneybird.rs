@@ -197,7 +197,7 @@ async fn tampered_ids_never_reach_a_path() {
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidInput, "{id:?}");
     }
-    assert_eq!(h.fake.requests_seen(), 0);
+    assert_eq!(h.fake.log().requests_seen(), 0);
 }
 
 #[tokio::test]
@@ -229,14 +229,16 @@ async fn the_client_stays_within_the_quota_through_429s_and_500s() {
         &secrets,
     )
     .unwrap();
-    h.fake.fail_next(429, 2, Some(Duration::from_millis(200)));
-    h.fake.fail_next(500, 2, None);
+    h.fake
+        .faults()
+        .fail_next(429, 2, Some(Duration::from_millis(200)));
+    h.fake.faults().fail_next(500, 2, None);
     for _ in 0..6 {
         // Two contacts and three invoices, every time.
         assert_eq!(connector.discover(&sanne()).await.unwrap().len(), 5);
     }
     assert!(
-        h.fake.requests_seen() > 2 * 12,
+        h.fake.log().requests_seen() > 2 * 12,
         "the test must cross several windows"
     );
     assert_eq!(

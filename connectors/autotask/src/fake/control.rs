@@ -1,27 +1,19 @@
 //! [`FakeControl`] for the SDK's connector test kit.
 
-use dsrhub_connector::testkit::{FakeControl, Fault};
+use dsrhub_connector::fakekit::{CallLog, Faults};
+use dsrhub_connector::testkit::FakeControl;
 use dsrhub_connector::RecordRef;
 
 use super::FakeAutotask;
 use crate::mapping::{CONTACT, TICKET};
 
 impl FakeControl for FakeAutotask {
-    fn inject(&self, fault: Fault) {
-        match fault {
-            // Autotask sends no Retry-After; a hint in the fault cannot be rendered.
-            Fault::Status { status, count, .. } => self.fail_next(status, count),
-            Fault::Slow(delay) => self.set_slow(Some(delay)),
-            Fault::ExpireCredentials => self.expire_secret(),
-        }
+    fn faults(&self) -> &Faults {
+        FakeAutotask::faults(self)
     }
 
-    fn clear_faults(&self) {
-        FakeAutotask::clear_faults(self);
-    }
-
-    fn requests_seen(&self) -> u64 {
-        FakeAutotask::requests_seen(self)
+    fn call_log(&self) -> &CallLog {
+        self.log()
     }
 
     fn contains(&self, record: &RecordRef) -> bool {

@@ -178,24 +178,19 @@ impl FakeAutotask {
         &self.inner.options.integration_code
     }
 
+    /// The fault switch: 429s, 5xx, slow answers, rejected credentials.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// Every request received.
+    pub fn log(&self) -> &CallLog {
+        &self.inner.log
+    }
+
     /// A copy of the state.
     pub fn state(&self) -> State {
         self.inner.state.lock().expect("fake state").clone()
-    }
-
-    /// The next `count` requests answer `status` (Autotask sends no `Retry-After`).
-    pub fn fail_next(&self, status: u16, count: u32) {
-        self.inner.faults.fail_next(status, count, None);
-    }
-
-    /// Delay every answer (`None` to stop).
-    pub fn set_slow(&self, delay: Option<Duration>) {
-        self.inner.faults.set_slow(delay);
-    }
-
-    /// The current secret stops working until [`FakeAutotask::rotate_secret`].
-    pub fn expire_secret(&self) {
-        self.inner.faults.expire_credentials();
     }
 
     /// Issue a new secret; the old one stops working.
@@ -207,19 +202,9 @@ impl FakeAutotask {
         secret
     }
 
-    /// Switch every fault off.
-    pub fn clear_faults(&self) {
-        self.inner.faults.clear();
-    }
-
     /// Serve at most `size` records per page (`None`: as asked).
     pub fn set_page_size(&self, size: Option<usize>) {
         *self.inner.page_size.lock().expect("page size") = size;
-    }
-
-    /// Requests received (zone lookups included).
-    pub fn requests_seen(&self) -> u64 {
-        self.inner.log.requests_seen()
     }
 
     /// The most requests in flight at once on one endpoint.
@@ -235,16 +220,6 @@ impl FakeAutotask {
     /// Requests refused by the hourly limit.
     pub fn quota_rejections(&self) -> u64 {
         self.inner.quota_rejections.load(Ordering::SeqCst)
-    }
-
-    /// How many `method` requests reached `path`.
-    pub fn calls_to(&self, method: &str, path: &str) -> usize {
-        self.inner.log.calls_to(method, path)
-    }
-
-    /// Every `(method, path)` received, in order.
-    pub fn calls(&self) -> Vec<(String, String)> {
-        self.inner.log.calls()
     }
 }
 

@@ -1,26 +1,18 @@
 //! [`FakeControl`] for the SDK's connector test kit.
 
-use dsrhub_connector::testkit::{FakeControl, Fault};
+use dsrhub_connector::fakekit::{CallLog, Faults};
+use dsrhub_connector::testkit::FakeControl;
 use dsrhub_connector::RecordRef;
 
 use super::FakeItGlue;
 
 impl FakeControl for FakeItGlue {
-    fn inject(&self, fault: Fault) {
-        match fault {
-            // IT Glue sends no Retry-After; a hint in the fault cannot be rendered.
-            Fault::Status { status, count, .. } => self.fail_next(status, count),
-            Fault::Slow(delay) => self.set_slow(Some(delay)),
-            Fault::ExpireCredentials => self.revoke_key(),
-        }
+    fn faults(&self) -> &Faults {
+        FakeItGlue::faults(self)
     }
 
-    fn clear_faults(&self) {
-        FakeItGlue::clear_faults(self);
-    }
-
-    fn requests_seen(&self) -> u64 {
-        FakeItGlue::requests_seen(self)
+    fn call_log(&self) -> &CallLog {
+        self.log()
     }
 
     fn contains(&self, record: &RecordRef) -> bool {

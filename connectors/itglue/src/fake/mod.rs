@@ -134,24 +134,19 @@ impl FakeItGlue {
         self.inner.api_key.lock().expect("key").clone()
     }
 
+    /// The fault switch: 429s, 5xx, slow answers, rejected credentials.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// Every request received.
+    pub fn log(&self) -> &CallLog {
+        &self.inner.log
+    }
+
     /// A copy of the state.
     pub fn state(&self) -> State {
         self.inner.state.lock().expect("fake state").clone()
-    }
-
-    /// The next `count` requests answer `status` (IT Glue sends no `Retry-After`).
-    pub fn fail_next(&self, status: u16, count: u32) {
-        self.inner.faults.fail_next(status, count, None);
-    }
-
-    /// Delay every answer (`None` to stop).
-    pub fn set_slow(&self, delay: Option<Duration>) {
-        self.inner.faults.set_slow(delay);
-    }
-
-    /// The current key stops working until [`FakeItGlue::rotate_key`].
-    pub fn revoke_key(&self) {
-        self.inner.faults.expire_credentials();
     }
 
     /// Issue a new key; the old one stops working.
@@ -163,34 +158,14 @@ impl FakeItGlue {
         key
     }
 
-    /// Switch every fault off.
-    pub fn clear_faults(&self) {
-        self.inner.faults.clear();
-    }
-
     /// Serve at most `size` records per page.
     pub fn set_page_size(&self, size: Option<usize>) {
         *self.inner.page_size.lock().expect("page size") = size;
     }
 
-    /// Requests received.
-    pub fn requests_seen(&self) -> u64 {
-        self.inner.log.requests_seen()
-    }
-
     /// Requests refused by the 5-minute limit.
     pub fn quota_rejections(&self) -> u64 {
         self.inner.quota_rejections.load(Ordering::SeqCst)
-    }
-
-    /// Every `(method, path)` received, in order.
-    pub fn calls(&self) -> Vec<(String, String)> {
-        self.inner.log.calls()
-    }
-
-    /// How many `method` requests reached `path`.
-    pub fn calls_to(&self, method: &str, path: &str) -> usize {
-        self.inner.log.calls_to(method, path)
     }
 }
 

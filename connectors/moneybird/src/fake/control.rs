@@ -1,30 +1,19 @@
 //! [`FakeControl`] for the SDK's connector test kit.
 
-use dsrhub_connector::testkit::{FakeControl, Fault};
+use dsrhub_connector::fakekit::{CallLog, Faults};
+use dsrhub_connector::testkit::FakeControl;
 use dsrhub_connector::RecordRef;
 
 use super::FakeMoneybird;
 use crate::mapping::{CONTACT, CONTACT_PERSON, SALES_INVOICE};
 
 impl FakeControl for FakeMoneybird {
-    fn inject(&self, fault: Fault) {
-        match fault {
-            Fault::Status {
-                status,
-                count,
-                retry_after,
-            } => self.fail_next(status, count, retry_after),
-            Fault::Slow(delay) => self.set_slow(Some(delay)),
-            Fault::ExpireCredentials => self.expire_token(),
-        }
+    fn faults(&self) -> &Faults {
+        FakeMoneybird::faults(self)
     }
 
-    fn clear_faults(&self) {
-        FakeMoneybird::clear_faults(self);
-    }
-
-    fn requests_seen(&self) -> u64 {
-        FakeMoneybird::requests_seen(self)
+    fn call_log(&self) -> &CallLog {
+        self.log()
     }
 
     fn contains(&self, record: &RecordRef) -> bool {

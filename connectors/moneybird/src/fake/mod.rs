@@ -166,24 +166,19 @@ impl FakeMoneybird {
         &self.administration
     }
 
+    /// The fault switch: 429s, 5xx, slow answers, rejected credentials.
+    pub fn faults(&self) -> &Faults {
+        &self.inner.faults
+    }
+
+    /// Every request received.
+    pub fn log(&self) -> &CallLog {
+        &self.inner.log
+    }
+
     /// A copy of the current state.
     pub fn state(&self) -> State {
         self.inner.state.lock().expect("fake state").clone()
-    }
-
-    /// The next `count` requests answer `status`; with `retry_after`, 429s carry the wait.
-    pub fn fail_next(&self, status: u16, count: u32, retry_after: Option<Duration>) {
-        self.inner.faults.fail_next(status, count, retry_after);
-    }
-
-    /// Delay every answer by `delay` (`None` to stop).
-    pub fn set_slow(&self, delay: Option<Duration>) {
-        self.inner.faults.set_slow(delay);
-    }
-
-    /// The current token stops working until [`FakeMoneybird::rotate_token`].
-    pub fn expire_token(&self) {
-        self.inner.faults.expire_credentials();
     }
 
     /// Issue a new token; the old one stops working.
@@ -195,35 +190,14 @@ impl FakeMoneybird {
         token
     }
 
-    /// Switch every fault off.
-    pub fn clear_faults(&self) {
-        self.inner.faults.clear();
-    }
-
     /// Serve at most `size` items per page, whatever `per_page` asks (`None`: normal).
     pub fn set_page_size(&self, size: Option<usize>) {
         *self.inner.page_size.lock().expect("page size") = size;
     }
 
-    /// Requests received.
-    pub fn requests_seen(&self) -> u64 {
-        self.inner.log.requests_seen()
-    }
-
     /// Requests refused because the client went over the quota (not injected faults).
     pub fn quota_rejections(&self) -> u64 {
         self.inner.quota_rejections.load(Ordering::SeqCst)
-    }
-
-    /// How many `method` requests reached `path` (e.g. `DELETE`,
-    /// `/api/v2/1/contacts/2.json`), whatever they were answered.
-    pub fn calls_to(&self, method: &str, path: &str) -> usize {
-        self.inner.log.calls_to(method, path)
-    }
-
-    /// Every `(method, path)` received, in order.
-    pub fn calls(&self) -> Vec<(String, String)> {
-        self.inner.log.calls()
     }
 }
 

@@ -41,14 +41,13 @@ pub enum Fault {
     ExpireCredentials,
 }
 
-/// What the suite needs from a fake vendor.
+/// What the suite needs from a fake vendor. Faults and the call log are the shared
+/// [`crate::fakekit`] pieces every fake holds; the rest is the vendor's own.
 pub trait FakeControl: Send + Sync {
-    /// Switch a fault on.
-    fn inject(&self, fault: Fault);
-    /// Switch all faults off.
-    fn clear_faults(&self);
-    /// Requests received so far (all endpoints, all answers).
-    fn requests_seen(&self) -> u64;
+    /// The fake's fault switch.
+    fn faults(&self) -> &crate::fakekit::Faults;
+    /// The fake's log of received calls.
+    fn call_log(&self) -> &crate::fakekit::CallLog;
     /// Whether the record still exists in the fake's state.
     fn contains(&self, record: &RecordRef) -> bool;
     /// A digest of the whole state, to prove nothing changed.
@@ -57,6 +56,29 @@ pub trait FakeControl: Send + Sync {
     fn set_page_size(&self, size: Option<usize>);
     /// Issue a new credential (the old one stops working) and return it.
     fn rotate_credentials(&self) -> String;
+
+    /// Switch a fault on. Vendors without a `Retry-After` header ignore the hint.
+    fn inject(&self, fault: Fault) {
+        match fault {
+            Fault::Status {
+                status,
+                count,
+                retry_after,
+            } => self.faults().fail_next(status, count, retry_after),
+            Fault::Slow(delay) => self.faults().set_slow(Some(delay)),
+            Fault::ExpireCredentials => self.faults().expire_credentials(),
+        }
+    }
+
+    /// Switch all faults off.
+    fn clear_faults(&self) {
+        self.faults().clear();
+    }
+
+    /// Requests received so far (all endpoints, all answers).
+    fn requests_seen(&self) -> u64 {
+        self.call_log().requests_seen()
+    }
 }
 
 /// Glue between the suite and one connector.
