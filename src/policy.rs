@@ -24,22 +24,8 @@ pub const CORRESPONDENCE_BASIS: &str = "contract performance; kept 12 months aft
 
 /// The planned action for one record in an erasure request.
 pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
-    let mut item = NewItem {
-        reference: record.reference.clone(),
-        matched_by: record.matched_by.as_str().to_string(),
-        categories: record.categories.clone(),
-        linked_to: record.linked_to.as_ref().map(ToString::to_string),
-        action: Action::Review,
-        fields: record.erasability.anonymize_fields.clone(),
-        basis: None,
-        retain_until: None,
-        note: None,
-    };
+    let mut item = review_item(record);
     if !record.matched_by.allows_erasure() {
-        item.note = Some(format!(
-            "matched by {} only: a person must check whether this is the subject",
-            record.matched_by.as_str()
-        ));
         return item;
     }
     if let Some((basis, until)) = retention(record.retention.as_ref(), policy) {
@@ -81,14 +67,32 @@ pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
 /// The planned action for one record in an access request: exact matches are exported,
 /// loose ones only listed for review (disclosing a stranger's data would be a breach).
 pub fn access_item(record: &Record) -> NewItem {
-    let mut item = plan(record, &PolicyConfig::default(), Date::MIN);
-    item.basis = None;
-    item.retain_until = None;
+    let mut item = review_item(record);
     if record.matched_by.allows_erasure() {
         item.action = Action::Export;
         item.note = None;
     }
     item
+}
+
+/// The record as a review item: no action, with a note saying why when the match is loose.
+fn review_item(record: &Record) -> NewItem {
+    NewItem {
+        reference: record.reference.clone(),
+        matched_by: record.matched_by.as_str().to_string(),
+        categories: record.categories.clone(),
+        linked_to: record.linked_to.as_ref().map(ToString::to_string),
+        action: Action::Review,
+        fields: record.erasability.anonymize_fields.clone(),
+        basis: None,
+        retain_until: None,
+        note: (!record.matched_by.allows_erasure()).then(|| {
+            format!(
+                "matched by {} only: a person must check whether this is the subject",
+                record.matched_by.as_str()
+            )
+        }),
+    }
 }
 
 fn retention(
