@@ -43,8 +43,11 @@ const IDENTITY: &str =
 /// What the demo produced.
 #[derive(Debug)]
 pub struct DemoResult {
+    /// The access request's report.
     pub access: Report,
+    /// The erasure request's report.
     pub erasure: Report,
+    /// The files written.
     pub files: Vec<PathBuf>,
 }
 

@@ -15,8 +15,11 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("{context} {}: {source}", path.display())]
     Io {
+        /// What we were doing.
         context: &'static str,
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -30,8 +33,11 @@ pub enum Error {
          with `--max-records {planned}` if it is right"
     )]
     BlastRadius {
+        /// The request.
         request: String,
+        /// Records the plan would delete or anonymise.
         planned: usize,
+        /// The cap in force.
         cap: usize,
     },
 }

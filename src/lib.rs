@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # dsrhub
 //!
 //! A data-subject-request hub: it fans a GDPR access or erasure request out to every

@@ -31,6 +31,7 @@ pub struct Cli {
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
+    /// What to do.
     pub command: Command,
 }
 
@@ -51,6 +52,7 @@ pub enum Command {
     Access(RequestArgs),
     /// Erasure request (art. 17): a dry run that shows the plan, unless --yes.
     Erase {
+        /// Who, or which existing request.
         #[command(flatten)]
         request: RequestArgs,
         /// Carry out the plan (without it nothing is changed).

@@ -35,21 +35,36 @@ macro_rules! string_enum {
 
 string_enum!(
     /// Access (art. 15/20) or erasure (art. 17).
-    RequestKind { Access => "access", Erasure => "erasure" }
+    RequestKind {
+        /// Art. 15 (and 20): what is held, exported.
+        Access => "access",
+        /// Art. 17: erase what may be erased.
+        Erasure => "erasure",
+    }
 );
 
 string_enum!(
     /// Where a request is in its life cycle.
     RequestStatus {
+        /// Recorded, identity not yet verified.
         Received => "received",
+        /// Identity verified; nothing run yet.
         IdentityVerified => "identity_verified",
+        /// Searching the processors.
         Discovering => "discovering",
+        /// Plan recorded; waiting for approval (dry run).
         Planned => "planned",
+        /// Carrying out the plan.
         Executing => "executing",
+        /// Searching again after erasure.
         Verifying => "verifying",
+        /// Every processor finished.
         Completed => "completed",
+        /// Some processors finished, others failed or wait; resumable.
         PartiallyCompleted => "partially_completed",
+        /// No processor finished; resumable.
         Failed => "failed",
+        /// Forwarded to the controller instead of executed.
         ForwardedToController => "forwarded_to_controller",
     }
 );
@@ -67,13 +82,21 @@ impl RequestStatus {
 string_enum!(
     /// One processor's task state, as reports show it.
     TaskState {
+        /// Not started.
         Pending => "pending",
+        /// In progress.
         Running => "running",
+        /// Finished; nothing kept.
         Done => "done",
+        /// Finished; some records kept under a legal basis.
         Retained => "retained",
+        /// Waiting for a processor without an API to answer.
         ManualPending => "manual_pending",
+        /// Waiting on the vendor (e.g. a daily limit).
         Waiting => "waiting",
+        /// Processor disabled or not configured.
         Skipped => "skipped",
+        /// Failed; see the error (retryable ones resume).
         Failed => "failed",
     }
 );
@@ -101,10 +124,15 @@ string_enum!(
 string_enum!(
     /// What the plan does with one record.
     Action {
+        /// Delete the record.
         Delete => "delete",
+        /// Clear its personal fields.
         Anonymize => "anonymize",
+        /// Keep it, under a legal basis.
         Retain => "retain",
+        /// No action: a person must check the match.
         Review => "review",
+        /// Export it (access).
         Export => "export",
     }
 );
@@ -112,10 +140,13 @@ string_enum!(
 string_enum!(
     /// Where one planned action stands.
     ItemState {
+        /// Not run yet.
         Planned => "planned",
         /// The call was sent; if the run died here, erasure's idempotence makes a repeat safe.
         Started => "started",
+        /// Ran; see the outcome.
         Done => "done",
+        /// The call failed; retried by the next run.
         Failed => "failed",
         /// Deselected by a reviewer before execution.
         Skipped => "skipped",
@@ -125,67 +156,110 @@ string_enum!(
 /// One request.
 #[derive(Debug, Clone)]
 pub struct RequestRow {
+    /// Its id.
     pub id: String,
+    /// Access or erasure.
     pub kind: RequestKind,
+    /// Where it is in its life cycle.
     pub status: RequestStatus,
+    /// When the request was received.
     pub received_at: Timestamp,
+    /// When the answer is due (received + the policy's response months).
     pub due_at: Timestamp,
+    /// The extended deadline, when one was recorded.
     pub extended_due_at: Option<Timestamp>,
+    /// Why the deadline was extended.
     pub extension_reason: Option<String>,
+    /// When verification last ran.
     pub verification_ran_at: Option<Timestamp>,
+    /// What verification still found.
     pub verification_remaining: Vec<Remaining>,
+    /// When the request closed.
     pub closed_at: Option<Timestamp>,
 }
 
 /// A record still present after erasure, found by verification.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Remaining {
+    /// The processor id.
     pub processor: String,
+    /// The vendor's object type.
     pub object: String,
+    /// Its id.
     pub id: String,
+    /// Why, in words.
     pub reason: String,
 }
 
 /// One processor's task within a request.
 #[derive(Debug, Clone)]
 pub struct TaskRow {
+    /// The processor id.
     pub processor: String,
+    /// Its state.
     pub state: TaskState,
+    /// How far it got, for resuming.
     pub stage: Stage,
+    /// One line a person can read.
     pub summary: String,
+    /// The last error, personal-data-free.
     pub error: Option<String>,
+    /// The last error's kind.
     pub error_kind: Option<String>,
 }
 
 /// A record to store with its planned action.
 #[derive(Debug, Clone)]
 pub struct NewItem {
+    /// Which record.
     pub reference: RecordRef,
+    /// How it matched the subject.
     pub matched_by: String,
+    /// Categories of personal data in it.
     pub categories: Vec<Category>,
+    /// The record it was found through.
     pub linked_to: Option<String>,
+    /// What the plan does with it.
     pub action: Action,
+    /// Fields anonymisation clears.
     pub fields: Vec<String>,
+    /// The legal basis for keeping it.
     pub basis: Option<String>,
+    /// Until when it is kept.
     pub retain_until: Option<Date>,
+    /// Why, in words.
     pub note: Option<String>,
 }
 
 /// A stored record with its action and result.
 #[derive(Debug, Clone)]
 pub struct ItemRow {
+    /// Its id.
     pub id: i64,
+    /// The processor id.
     pub processor: String,
+    /// Which record.
     pub reference: RecordRef,
+    /// How it matched the subject.
     pub matched_by: String,
+    /// Categories of personal data in it.
     pub categories: Vec<Category>,
+    /// The record it was found through.
     pub linked_to: Option<String>,
+    /// What the plan does with it.
     pub action: Action,
+    /// Fields anonymisation clears.
     pub fields: Vec<String>,
+    /// The legal basis for keeping it.
     pub basis: Option<String>,
+    /// Until when it is kept.
     pub retain_until: Option<Date>,
+    /// Why, in words.
     pub note: Option<String>,
+    /// Its state.
     pub state: ItemState,
+    /// What happened to it.
     pub outcome: Option<String>,
+    /// More about the outcome, personal-data-free.
     pub detail: Option<String>,
 }

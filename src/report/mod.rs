@@ -19,8 +19,11 @@ use crate::ledger::{Action, ItemRow, ItemState, Ledger, Remaining, RequestKind};
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The request.
     pub request: RequestInfo,
+    /// One entry per processor.
     pub processors: Vec<ProcessorReport>,
+    /// The verification after erasure.
     pub verification: Verification,
     /// Who holds the data (extension).
     pub organisation: String,
@@ -31,11 +34,16 @@ pub struct Report {
 /// `request`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestInfo {
+    /// Its id.
     pub id: String,
     #[serde(rename = "type")]
+    /// Access or erasure.
     pub kind: String,
+    /// When the request was received.
     pub received_at: String,
+    /// When the answer is due (received + the policy's response months).
     pub due_at: String,
+    /// Where it is in its life cycle.
     pub status: String,
     /// Extended deadline, when one was recorded (extension).
     pub extended_due_at: Option<String>,
@@ -46,24 +54,33 @@ pub struct RequestInfo {
 /// One processor's part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessorReport {
+    /// Its id.
     pub id: String,
     /// Display name (extension).
     pub name: String,
+    /// Where it is in its life cycle.
     pub status: String,
+    /// One line a person can read.
     pub summary: String,
+    /// The last error, personal-data-free.
     pub error: Option<String>,
+    /// Its records.
     pub records: Vec<RecordReport>,
 }
 
 /// One record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordReport {
+    /// The vendor's object type.
     pub object: String,
+    /// Its id.
     pub id: String,
     /// found | deleted | anonymized | retained | review | failed; before execution
     /// planned | deselected.
     pub outcome: String,
+    /// The legal basis for keeping it.
     pub basis: Option<String>,
+    /// Until when it is kept.
     pub retain_until: Option<String>,
     /// The planned action (extension).
     pub action: String,
@@ -78,7 +95,9 @@ pub struct RecordReport {
 /// `verification`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
+    /// When verification ran.
     pub ran_at: Option<String>,
+    /// Records still present.
     pub remaining: Vec<Remaining>,
 }
 

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # Autotask connector
 //!
 //! Autotask PSA (Datto/Kaseya) holds the organisation's customers' contacts and the tickets

@@ -10,8 +10,11 @@ use url::Url;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Region {
+    /// United States (`api.itglue.com`).
     Us,
+    /// European Union (`api.eu.itglue.com`).
     Eu,
+    /// Australia (`api.au.itglue.com`).
     Au,
 }
 

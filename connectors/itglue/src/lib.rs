@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # IT Glue connector
 //!
 //! IT Glue (Kaseya) is the organisation's documentation platform: contacts of customers' staff,

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # Moneybird connector
 //!
 //! Moneybird (API v2) holds the organisation's invoicing: contacts (customers, with their

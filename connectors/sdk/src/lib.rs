@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # dsrhub connector SDK
 //!
 //! Everything a processor connector needs that is not specific to its vendor:

@@ -90,15 +90,25 @@ fn normalize_name(s: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
+    /// Names.
     Name,
+    /// Postal addresses.
     Address,
+    /// Gender.
     Gender,
+    /// Dates of birth.
     BirthDate,
+    /// Phone numbers.
     Phone,
+    /// E-mail addresses.
     Email,
+    /// Bank account numbers (IBAN).
     Iban,
+    /// Job titles.
     JobTitle,
+    /// Company information.
     Company,
+    /// Content of correspondence.
     Correspondence,
     /// Amounts, invoice lines and other bookkeeping data.
     Financial,
@@ -197,11 +207,21 @@ impl fmt::Display for RecordRef {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RetentionHint {
     /// A fiscally relevant document (invoice) dated `document_date`.
-    Fiscal { document_date: Date },
+    Fiscal {
+        /// The document's date.
+        document_date: Date,
+    },
     /// Contract data; `ended` is when the contract ended, `None` while it runs.
-    Contract { ended: Option<Date> },
+    Contract {
+        /// When the contract ended; `None` while it runs.
+        ended: Option<Date>,
+    },
     /// Questions and correspondence; `closed` is when the matter closed, `None` while open.
-    Correspondence { closed: Option<Date> },
+    /// Content of correspondence.
+    Correspondence {
+        /// When the matter closed; `None` while it is open.
+        closed: Option<Date>,
+    },
 }
 
 /// What the vendor lets us do with a record.
@@ -274,7 +294,11 @@ pub enum EraseAction {
     /// Remove the record.
     Delete,
     /// Clear or replace these personal fields and, where the vendor has one, deactivate it.
-    Anonymize { fields: Vec<String> },
+    /// Anonymise instead of deleting.
+    Anonymize {
+        /// The personal fields to clear or replace.
+        fields: Vec<String>,
+    },
 }
 
 /// What an erase call achieved.
@@ -286,7 +310,10 @@ pub enum EraseOutcome {
     /// The record was already gone (404/410): erasure is idempotent.
     AlreadyGone,
     /// These fields were cleared or replaced.
-    Anonymized { fields: Vec<String> },
+    Anonymized {
+        /// The fields that were cleared or replaced.
+        fields: Vec<String>,
+    },
 }
 
 /// One record's full content, for an access request. Holds personal data: it goes to the
@@ -311,10 +338,15 @@ impl fmt::Debug for Exported {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
+    /// Find and export (art. 15/20).
     Access,
+    /// Delete (art. 17).
     Erase,
+    /// Anonymise instead of deleting.
     Anonymize,
+    /// Restrict processing (art. 18).
     Restrict,
+    /// Correct data (art. 16).
     Rectify,
 }
 

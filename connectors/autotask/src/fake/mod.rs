@@ -30,6 +30,7 @@ pub use state::{Seed, State};
 /// How the fake is set up.
 #[derive(Debug, Clone)]
 pub struct FakeOptions {
+    /// Initial data.
     pub seed: Seed,
     /// The API user (`UserName`).
     pub username: String,

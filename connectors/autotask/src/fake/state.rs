@@ -10,9 +10,13 @@ use super::query::{self, Invalid};
 /// Seed data, as in `fixtures/autotask/seed.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Seed {
+    /// The zone answer for zoneInformation.
     pub zone: Value,
+    /// Companies by id.
     pub companies: Vec<Value>,
+    /// Contacts by id.
     pub contacts: Vec<Value>,
+    /// Tickets by id.
     pub tickets: Vec<Value>,
 }
 
@@ -35,9 +39,13 @@ pub enum Refusal {
 /// All records, by entity and id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
+    /// The zone answer for zoneInformation.
     pub zone: Value,
+    /// Companies by id.
     pub companies: BTreeMap<u64, Value>,
+    /// Contacts by id.
     pub contacts: BTreeMap<u64, Value>,
+    /// Tickets by id.
     pub tickets: BTreeMap<u64, Value>,
 }
 
@@ -68,6 +76,7 @@ const CONTACT_WRITABLE: &[&str] = &[
 const TICKET_WRITABLE: &[&str] = &["contactID", "title", "description", "status"];
 
 impl State {
+    /// Index seed data by id.
     pub fn from_seed(seed: Seed) -> State {
         let index = |items: Vec<Value>| items.into_iter().map(|v| (id(&v), v)).collect();
         State {
@@ -139,6 +148,7 @@ impl State {
         Ok(())
     }
 
+    /// Apply a PATCH to a contact, with the vendor's rules.
     pub fn update_contact(&mut self, company: Option<u64>, body: &Value) -> Result<u64, Refusal> {
         let contact_id = body
             .get("id")
@@ -156,6 +166,7 @@ impl State {
         Ok(contact_id)
     }
 
+    /// Apply a PATCH to a ticket.
     pub fn update_ticket(&mut self, body: &Value) -> Result<u64, Refusal> {
         let ticket_id = body
             .get("id")

@@ -27,6 +27,7 @@ pub use state::{Seed, State};
 /// How the fake is set up.
 #[derive(Debug, Clone)]
 pub struct FakeOptions {
+    /// Initial data.
     pub seed: Seed,
     /// The API key it accepts.
     pub api_key: String,

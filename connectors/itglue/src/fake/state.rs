@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 /// Seed data, as in `fixtures/itglue/seed.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Seed {
+    /// Organizations by id.
     pub organizations: Vec<Value>,
+    /// Contacts by id.
     pub contacts: Vec<Value>,
 }
 
@@ -27,7 +29,9 @@ pub struct Refusal(pub u16, pub &'static str, pub String);
 /// All records by id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
+    /// Organizations by id.
     pub organizations: BTreeMap<u64, Value>,
+    /// Contacts by id.
     pub contacts: BTreeMap<u64, Value>,
 }
 
@@ -58,6 +62,7 @@ pub fn synced(contact: &Value) -> bool {
 }
 
 impl State {
+    /// Index seed data by id.
     pub fn from_seed(seed: Seed) -> State {
         let index = |items: Vec<Value>| items.into_iter().map(|v| (id(&v), v)).collect();
         State {
@@ -137,6 +142,7 @@ impl State {
         Ok(ids.iter().filter_map(|i| self.contacts.remove(i)).collect())
     }
 
+    /// Apply a PATCH to a contact, with the vendor's rules.
     pub fn update_contact(&mut self, contact_id: u64, body: &Value) -> Result<Value, Refusal> {
         let attributes = body["data"]["attributes"]
             .as_object()

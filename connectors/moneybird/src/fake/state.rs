@@ -10,8 +10,11 @@ use serde_json::{Map, Value};
 /// Seed data, as in `fixtures/moneybird/seed.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Seed {
+    /// Moneybird administrations.
     pub administrations: Vec<Value>,
+    /// Contacts by id.
     pub contacts: Vec<Value>,
+    /// Sales invoices by id.
     pub sales_invoices: Vec<Value>,
 }
 
@@ -81,8 +84,11 @@ pub enum Refusal {
 /// All records, keyed by id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
+    /// Moneybird administrations.
     pub administrations: Vec<Value>,
+    /// Contacts by id.
     pub contacts: BTreeMap<String, Value>,
+    /// Sales invoices by id.
     pub sales_invoices: BTreeMap<String, Value>,
 }
 
@@ -99,6 +105,7 @@ fn text<'a>(value: &'a Value, field: &str) -> &'a str {
 }
 
 impl State {
+    /// Index seed data by id.
     pub fn from_seed(seed: Seed) -> State {
         State {
             administrations: seed.administrations,
@@ -111,12 +118,14 @@ impl State {
         }
     }
 
+    /// Load state saved by an earlier run.
     pub fn load(path: &Path) -> std::io::Result<State> {
         let text = std::fs::read_to_string(path)?;
         serde_json::from_str(&text)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
+    /// Whether the administration exists.
     pub fn has_administration(&self, adm: &str) -> bool {
         self.administrations.iter().any(|a| id(a) == adm)
     }
@@ -173,6 +182,7 @@ impl State {
             .collect())
     }
 
+    /// Number of invoices of a contact.
     pub fn invoices_of(&self, contact_id: &str) -> usize {
         self.sales_invoices
             .values()
@@ -196,6 +206,7 @@ impl State {
         Ok(())
     }
 
+    /// Apply a PATCH to a contact, with the vendor's rules.
     pub fn update_contact(&mut self, contact_id: &str, body: &Value) -> Result<Value, Refusal> {
         let changes = body
             .get("contact")
@@ -225,6 +236,7 @@ impl State {
         Ok(contact.clone())
     }
 
+    /// Archive a contact.
     pub fn archive_contact(&mut self, contact_id: &str) -> Result<(), Refusal> {
         let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
         contact["archived"] = Value::Bool(true);
@@ -232,6 +244,7 @@ impl State {
         Ok(())
     }
 
+    /// One contact person.
     pub fn person(&self, contact_id: &str, person_id: &str) -> Option<Value> {
         let people = self
             .contacts
@@ -241,6 +254,7 @@ impl State {
         people.iter().find(|p| id(p) == person_id).cloned()
     }
 
+    /// Delete a contact person.
     pub fn delete_person(&mut self, contact_id: &str, person_id: &str) -> Result<(), Refusal> {
         let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
         let people = contact
@@ -256,6 +270,7 @@ impl State {
         Ok(())
     }
 
+    /// Delete a sales invoice.
     pub fn delete_invoice(&mut self, invoice_id: &str) -> Result<(), Refusal> {
         self.sales_invoices
             .remove(invoice_id)

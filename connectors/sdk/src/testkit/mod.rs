@@ -30,8 +30,11 @@ pub enum Fault {
     /// The next `count` requests are answered with `status`; with `retry_after`, the answer
     /// carries the vendor's wait header (in the vendor's own format).
     Status {
+        /// The HTTP status to answer.
         status: u16,
+        /// How many requests get it.
         count: u32,
+        /// The wait a 429 announces.
         retry_after: Option<Duration>,
     },
     /// Every answer is delayed by this much.
