@@ -352,6 +352,10 @@ impl HttpClient {
 
     /// Send `request` with pacing, auth, retries and logging. Any non-2xx answer that is
     /// left after retries is an error.
+    ///
+    /// Retryable failures are retried whatever the method, so only send requests that are
+    /// safe to repeat: reads, queries, deletes and updates that set absolute values (every
+    /// call a connector makes today). A create would need an idempotency key first.
     pub async fn send(&self, request: Request) -> Result<Response, ConnectorError> {
         self.ensure_same_origin(&request.url)?;
         let backoff = ExponentialBuilder::default()
