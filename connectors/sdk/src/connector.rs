@@ -6,7 +6,8 @@ use async_trait::async_trait;
 
 use crate::error::ConnectorError;
 use crate::model::{
-    Description, EraseAction, EraseOutcome, Exported, Health, Inventory, Record, RecordRef, Subject,
+    Description, EraseAction, EraseOutcome, Exported, Health, Inventory, Letter, LetterRequest,
+    Record, RecordRef, Subject,
 };
 
 /// One processor. A connector knows nothing about other connectors, the ledger, the policy or
@@ -68,4 +69,13 @@ pub trait Connector: Send + Sync + Debug {
 
     /// Counts per object type, for the processor register.
     async fn inventory(&self) -> Result<Inventory, ConnectorError>;
+
+    /// For a processor without an API: the letter that asks it to carry out the request.
+    /// `None` (the default) for processors the hub reaches through their API.
+    async fn request_letter(
+        &self,
+        _request: &LetterRequest<'_>,
+    ) -> Result<Option<Letter>, ConnectorError> {
+        Ok(None)
+    }
 }

@@ -393,3 +393,47 @@ pub struct Inventory {
     /// Where the data lives.
     pub location: DataLocation,
 }
+
+/// What a processor without an API needs to be asked by letter (see
+/// [`crate::Connector::request_letter`]).
+#[derive(Debug, Clone)]
+pub struct LetterRequest<'a> {
+    /// The organisation asking (the controller, or the processor passing the request on).
+    pub organisation: &'a str,
+    /// Where answers go.
+    pub reply_to: &'a str,
+    /// The request's id, to quote in the answer.
+    pub request_id: &'a str,
+    /// Erasure (`true`) or access (`false`).
+    pub erasure: bool,
+    /// Who it is about. A letter carries the minimum: the e-mail addresses.
+    pub subject: &'a Subject,
+    /// The request's own deadline; a letter never asks for later.
+    pub request_due: Date,
+    /// Today, in the organisation's time zone.
+    pub today: Date,
+}
+
+/// A request letter, ready to send or to write as an `.eml` file.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Letter {
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// The date the answer is needed by.
+    pub answer_by: Date,
+    /// `nl` or `en`.
+    pub language: String,
+}
+
+impl fmt::Debug for Letter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Letter")
+            .field("recipients", &self.to.len())
+            .field("answer_by", &self.answer_by)
+            .finish_non_exhaustive()
+    }
+}

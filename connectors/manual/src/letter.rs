@@ -1,0 +1,161 @@
+//! Request letters: Dutch and English templates, rendered with minijinja (plain text, so the
+//! templates' names end in `.txt` and nothing is HTML-escaped).
+
+use dsrhub_connector::{ConnectorError, Letter, LetterRequest};
+use jiff::civil::{Date, Weekday};
+use minijinja::{context, Environment};
+
+use crate::config::{Language, ManualConfig};
+
+const NL: &str = include_str!("templates/letter.nl.txt");
+const EN: &str = include_str!("templates/letter.en.txt");
+
+/// `today` plus `days` working days (Monday to Friday).
+pub fn add_working_days(today: Date, days: u32) -> Date {
+    let mut date = today;
+    let mut left = days;
+    while left > 0 {
+        date = date.tomorrow().expect("a date within range");
+        if !matches!(date.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            left -= 1;
+        }
+    }
+    date
+}
+
+/// The letter for `request` to the processor in `config`.
+pub fn render(
+    config: &ManualConfig,
+    request: &LetterRequest<'_>,
+) -> Result<Letter, ConnectorError> {
+    let answer_by =
+        add_working_days(request.today, config.answer_working_days).min(request.request_due);
+    let (template, language) = match config.language {
+        Language::Nl => (NL, "nl"),
+        Language::En => (EN, "en"),
+    };
+    let mut env = Environment::new();
+    env.add_template("letter.txt", template)
+        .map_err(|e| ConnectorError::permanent(format!("letter template: {e}")))?;
+    let text = env
+        .get_template("letter.txt")
+        .and_then(|t| {
+            t.render(context! {
+                processor => &config.name,
+                organisation => request.organisation,
+                reply_to => request.reply_to,
+                request_id => request.request_id,
+                erasure => request.erasure,
+                emails => &request.subject.emails,
+                answer_by => answer_by.to_string(),
+            })
+        })
+        .map_err(|e| ConnectorError::permanent(format!("letter template: {e}")))?;
+    // The first line of a template is the subject.
+    let (subject, body) = text.split_once('\n').unwrap_or((&text, ""));
+    Ok(Letter {
+        to: config.contacts.clone(),
+        subject: subject.trim().to_string(),
+        body: body.trim_start_matches('\n').to_string(),
+        answer_by,
+        language: language.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn working_days_skip_weekends() {
+        // Wednesday 25 November 2026 + 10 working days = Wednesday 9 December.
+        assert_eq!(add_working_days(date(2026, 11, 25), 10), date(2026, 12, 9));
+        // Friday + 1 = Monday.
+        assert_eq!(add_working_days(date(2026, 11, 27), 1), date(2026, 11, 30));
+    }
+}
+
+#[cfg(test)]
+mod letter_tests {
+    use super::*;
+    use crate::config::Language;
+    use dsrhub_connector::Subject;
+    use jiff::civil::date;
+
+    fn config(language: Language) -> ManualConfig {
+        ManualConfig {
+            name: "Applicatielink".into(),
+            contacts: vec!["privacy@applicatielink.example".into()],
+            language,
+            categories: vec![],
+            answer_working_days: 10,
+            location: "Netherlands".into(),
+            eea: true,
+        }
+    }
+
+    fn subject() -> Subject {
+        Subject {
+            emails: vec!["sanne.bakker@example.nl".into()],
+            phones: vec!["06-12345678".into()],
+            names: vec!["Sanne Bakker".into()],
+        }
+    }
+
+    fn request<'a>(subject: &'a Subject, erasure: bool, due: Date) -> LetterRequest<'a> {
+        LetterRequest {
+            organisation: "Voorbeeld IT Diensten B.V.",
+            reply_to: "privacy@voorbeeld-it.example",
+            request_id: "req-42",
+            erasure,
+            subject,
+            request_due: due,
+            today: date(2026, 11, 25),
+        }
+    }
+
+    #[test]
+    fn dutch_and_english_letters_carry_what_is_needed_and_no_more() {
+        let s = subject();
+        for (language, erasure, asked) in [
+            (Language::Nl, true, "te wissen"),
+            (Language::Nl, false, "een kopie te sturen"),
+            (Language::En, true, "Please erase"),
+            (Language::En, false, "Please send us a copy"),
+        ] {
+            let letter =
+                render(&config(language), &request(&s, erasure, date(2026, 12, 25))).unwrap();
+            let text = format!("{}\n{}", letter.subject, letter.body);
+            assert!(letter.subject.contains("req-42"), "{text}");
+            assert!(text.contains("sanne.bakker@example.nl"));
+            assert!(text.contains("2026-12-09"), "the answer date: {text}");
+            assert!(text.contains(asked), "{text}");
+            assert!(
+                !text.contains("06-12345678") && !text.contains("Sanne Bakker"),
+                "beyond the minimum: {text}"
+            );
+            assert_eq!(
+                letter.to,
+                vec!["privacy@applicatielink.example".to_string()]
+            );
+        }
+        let letter = render(
+            &config(Language::Nl),
+            &request(&s, true, date(2026, 12, 25)),
+        )
+        .unwrap();
+        assert!(letter.body.contains("art. 52 lid 4 AWR"));
+    }
+
+    #[test]
+    fn the_answer_date_never_passes_the_requests_own_deadline() {
+        let s = subject();
+        let letter = render(
+            &config(Language::En),
+            &request(&s, false, date(2026, 12, 1)),
+        )
+        .unwrap();
+        assert_eq!(letter.answer_by, date(2026, 12, 1));
+    }
+}
