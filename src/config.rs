@@ -41,6 +41,8 @@ pub struct HubConfig {
     pub reports_dir: PathBuf,
     /// Time zone for deadlines (calendar months are counted in it).
     pub timezone: String,
+    /// The privacy contact's e-mail address: letters are sent from it and answers go to it.
+    pub contact_email: String,
 }
 
 impl Default for HubConfig {
@@ -50,6 +52,7 @@ impl Default for HubConfig {
             ledger: "dsrhub.db".into(),
             reports_dir: "reports".into(),
             timezone: "Europe/Amsterdam".into(),
+            contact_email: String::new(),
         }
     }
 }
@@ -135,13 +138,26 @@ impl Config {
                 "policy.max_records_per_erasure must be at least 1".into(),
             ));
         }
-        for id in self.processors.keys() {
-            if !crate::registry::is_known(id) {
+        let mut letters = false;
+        for (id, table) in &self.processors {
+            let kind = crate::registry::kind_of(id, table)?;
+            if !crate::registry::is_known(kind) {
+                let what = if kind == id {
+                    format!("unknown processor `{id}`")
+                } else {
+                    format!("unknown connector `{kind}`")
+                };
                 return Err(Error::Config(format!(
-                    "unknown processor `{id}` in [processors.{id}]; known processors: {}",
+                    "{what} in [processors.{id}]; known connectors: {} (name another with `connector = \"…\"`)",
                     crate::registry::known_ids().join(", ")
                 )));
             }
+            letters |= kind == "manual";
+        }
+        if letters && !self.hub.contact_email.contains('@') {
+            return Err(Error::Config(
+                "hub.contact_email: letters to processors without an API need the address answers go to".into(),
+            ));
         }
         Ok(())
     }

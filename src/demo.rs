@@ -128,12 +128,35 @@ impl Fakes {
         itglue.insert("base_url".into(), self.itglue.base_url().to_string().into());
         itglue.insert("api_key".into(), reference("itglue-api-key").into());
         BTreeMap::from([
+            (
+                "applicatielink".to_string(),
+                manual("Applicatielink", "privacy@applicatielink.example", "nl"),
+            ),
             ("autotask".to_string(), autotask),
+            (
+                "ekco".to_string(),
+                manual("Ekco Nederland", "dpo@ekco.example", "en"),
+            ),
             ("itglue".to_string(), itglue),
             ("moneybird".to_string(), moneybird),
         ])
     }
 }
+
+/// A processor without an API (fictitious contact addresses).
+fn manual(name: &str, contact: &str, language: &str) -> toml::Table {
+    let mut table = toml::Table::new();
+    table.insert("connector".into(), "manual".into());
+    table.insert("name".into(), name.into());
+    table.insert("contacts".into(), toml::Value::Array(vec![contact.into()]));
+    table.insert("language".into(), language.into());
+    table.insert("location".into(), "Netherlands".into());
+    table.insert("eea".into(), true.into());
+    table
+}
+
+/// The demo organisation's privacy contact (fictitious).
+const CONTACT_EMAIL: &str = "privacy@voorbeeld-it.example";
 
 /// Run the demo, writing into `out`.
 pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
@@ -160,11 +183,13 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
             organisation: ORGANISATION.into(),
             ledger: ledger_path.clone(),
             reports_dir: out.to_path_buf(),
+            contact_email: CONTACT_EMAIL.into(),
             ..HubConfig::default()
         },
         policy: Default::default(),
         processors: fakes.processors(|name| format!("keyring:{name}")),
-        base_dir: out.to_path_buf(),
+        // Paths above are already relative to the current folder, like `--out`.
+        base_dir: PathBuf::new(),
     };
     let processors = crate::registry::build(&config, &secrets)?;
     let ledger = Arc::new(Ledger::open(&ledger_path)?);
@@ -195,13 +220,19 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
     let erasure = report::build(&ledger, &erasure_id, ORGANISATION)?;
     let (erasure_json, erasure_html) = report::write(&erasure, out)?;
 
-    let files = vec![
+    let mut files = vec![
         access_json,
         access_html,
         out.join("access-export.zip"),
         erasure_json,
         erasure_html,
     ];
+    // The letters to the processors without an API, one folder per request.
+    for id in [&access_id, &erasure_id] {
+        for processor in ["applicatielink", "ekco"] {
+            files.push(out.join(id).join(format!("{processor}-request.eml")));
+        }
+    }
     if json {
         let summary = serde_json::json!({ "access": access, "erasure": erasure, "files": files });
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
@@ -297,6 +328,7 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     }
     let mut hub = toml::Table::new();
     hub.insert("organisation".into(), ORGANISATION.into());
+    hub.insert("contact_email".into(), CONTACT_EMAIL.into());
     hub.insert(
         "ledger".into(),
         dir.join("dsrhub.db").display().to_string().into(),

@@ -1,8 +1,13 @@
-//! Which connectors exist, and building the configured ones.
+//! Which connectors exist, and building the configured processors.
 //!
-//! Adding a processor: add its crate, one [`Factory`] line in [`FACTORIES`], its section in
+//! A processor section names its connector with `connector = "<kind>"`; without it the
+//! section's own name is the connector (`[processors.moneybird]`). Several processors can share
+//! one connector kind (two processors without an API, both `connector = "manual"`).
+//!
+//! Adding a connector: add its crate, one [`Factory`] line in [`FACTORIES`], its section in
 //! `config.example.toml`, and its docs page.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use dsrhub_connector::secrets::Secrets;
@@ -12,14 +17,22 @@ use serde::Deserialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
-/// Builds a connector from its config table, the secret resolver and the config's folder;
-/// errors are messages naming the setting.
-pub type BuildFn =
-    fn(toml::Table, &Secrets, &std::path::Path) -> Result<Arc<dyn Connector>, String>;
+/// What a factory gets besides the processor's table.
+pub struct BuildContext<'a> {
+    /// The processor's section name.
+    pub id: &'a str,
+    /// Resolves secret references.
+    pub secrets: &'a Secrets,
+    /// The config file's folder, for relative `file:` references.
+    pub base: &'a Path,
+}
 
-/// Builds one connector from its config table.
+/// Builds a connector from its config table; errors are messages naming the setting.
+pub type BuildFn = fn(toml::Table, &BuildContext<'_>) -> Result<Arc<dyn Connector>, String>;
+
+/// Builds one kind of connector.
 pub struct Factory {
-    /// Connector id, as used in `[processors.<id>]`.
+    /// Connector kind, as used in `connector = "<kind>"` or as the section name.
     pub id: &'static str,
     /// Display name.
     pub display_name: &'static str,
@@ -39,52 +52,59 @@ pub const FACTORIES: &[Factory] = &[
         build: build_itglue,
     },
     Factory {
+        id: "manual",
+        display_name: "Processor without an API",
+        build: build_manual,
+    },
+    Factory {
         id: "moneybird",
         display_name: "Moneybird",
         build: build_moneybird,
     },
 ];
 
-fn build_itglue(
-    table: toml::Table,
-    secrets: &Secrets,
-    base: &std::path::Path,
-) -> Result<Arc<dyn Connector>, String> {
-    let mut config = dsrhub_itglue::ItGlueConfig::deserialize(toml::Value::Table(table))
-        .map_err(|e| e.to_string())?;
-    config.api_key = config.api_key.relative_to(base);
-    let connector = dsrhub_itglue::ItGlue::new(config, secrets).map_err(|e| e.message)?;
-    Ok(Arc::new(connector))
+fn parse<T: for<'de> Deserialize<'de>>(table: toml::Table) -> Result<T, String> {
+    T::deserialize(toml::Value::Table(table)).map_err(|e| e.to_string())
 }
 
-fn build_autotask(
-    table: toml::Table,
-    secrets: &Secrets,
-    base: &std::path::Path,
-) -> Result<Arc<dyn Connector>, String> {
-    let mut config = dsrhub_autotask::AutotaskConfig::deserialize(toml::Value::Table(table))
-        .map_err(|e| e.to_string())?;
-    config.secret = config.secret.relative_to(base);
-    config.integration_code = config.integration_code.relative_to(base);
-    let connector = dsrhub_autotask::Autotask::new(config, secrets).map_err(|e| e.message)?;
-    Ok(Arc::new(connector))
+fn build_autotask(table: toml::Table, cx: &BuildContext<'_>) -> Result<Arc<dyn Connector>, String> {
+    let mut config: dsrhub_autotask::AutotaskConfig = parse(table)?;
+    config.secret = config.secret.relative_to(cx.base);
+    config.integration_code = config.integration_code.relative_to(cx.base);
+    Ok(Arc::new(
+        dsrhub_autotask::Autotask::new(config, cx.secrets).map_err(|e| e.message)?,
+    ))
+}
+
+fn build_itglue(table: toml::Table, cx: &BuildContext<'_>) -> Result<Arc<dyn Connector>, String> {
+    let mut config: dsrhub_itglue::ItGlueConfig = parse(table)?;
+    config.api_key = config.api_key.relative_to(cx.base);
+    Ok(Arc::new(
+        dsrhub_itglue::ItGlue::new(config, cx.secrets).map_err(|e| e.message)?,
+    ))
+}
+
+fn build_manual(table: toml::Table, cx: &BuildContext<'_>) -> Result<Arc<dyn Connector>, String> {
+    let config: dsrhub_manual::ManualConfig = parse(table)?;
+    Ok(Arc::new(
+        dsrhub_manual::Manual::new(cx.id, config).map_err(|e| e.message)?,
+    ))
 }
 
 fn build_moneybird(
     table: toml::Table,
-    secrets: &Secrets,
-    base: &std::path::Path,
+    cx: &BuildContext<'_>,
 ) -> Result<Arc<dyn Connector>, String> {
-    let mut config = dsrhub_moneybird::MoneybirdConfig::deserialize(toml::Value::Table(table))
-        .map_err(|e| e.to_string())?;
-    config.token = config.token.relative_to(base);
-    let connector = dsrhub_moneybird::Moneybird::new(config, secrets).map_err(|e| e.message)?;
-    Ok(Arc::new(connector))
+    let mut config: dsrhub_moneybird::MoneybirdConfig = parse(table)?;
+    config.token = config.token.relative_to(cx.base);
+    Ok(Arc::new(
+        dsrhub_moneybird::Moneybird::new(config, cx.secrets).map_err(|e| e.message)?,
+    ))
 }
 
-/// Whether `id` names a known connector.
-pub fn is_known(id: &str) -> bool {
-    FACTORIES.iter().any(|f| f.id == id)
+/// Whether `kind` names a known connector.
+pub fn is_known(kind: &str) -> bool {
+    FACTORIES.iter().any(|f| f.id == kind)
 }
 
 /// Ids of all known connectors.
@@ -92,11 +112,24 @@ pub fn known_ids() -> Vec<&'static str> {
     FACTORIES.iter().map(|f| f.id).collect()
 }
 
+/// The connector kind of processor `id` with section `table`, or an error naming the setting.
+pub fn kind_of<'a>(id: &'a str, table: &'a toml::Table) -> Result<&'a str> {
+    match table.get("connector") {
+        None => Ok(id),
+        Some(toml::Value::String(kind)) => Ok(kind),
+        Some(_) => Err(Error::Config(format!(
+            "processors.{id}.connector must be a connector name"
+        ))),
+    }
+}
+
 /// One configured processor.
 #[derive(Debug, Clone)]
 pub struct Processor {
-    /// Connector id.
+    /// The processor's section name.
     pub id: String,
+    /// How reports name it.
+    pub display_name: String,
     /// The connector, `None` when the processor is disabled (its tasks are `skipped`).
     pub connector: Option<Arc<dyn Connector>>,
 }
@@ -106,10 +139,15 @@ pub struct Processor {
 pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
     let mut processors = Vec::new();
     for (id, table) in &config.processors {
-        let factory = FACTORIES.iter().find(|f| f.id == id).ok_or_else(|| {
-            Error::Config(format!("unknown processor `{id}` in [processors.{id}]"))
+        let kind = kind_of(id, table)?;
+        let factory = FACTORIES.iter().find(|f| f.id == kind).ok_or_else(|| {
+            Error::Config(format!(
+                "unknown connector `{kind}` for [processors.{id}]; known connectors: {}",
+                known_ids().join(", ")
+            ))
         })?;
         let mut table = table.clone();
+        table.remove("connector");
         let enabled = match table.remove("enabled") {
             None => true,
             Some(toml::Value::Boolean(b)) => b,
@@ -119,8 +157,17 @@ pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
                 )))
             }
         };
+        let named = table
+            .get("name")
+            .and_then(toml::Value::as_str)
+            .map(str::to_string);
         let connector = if enabled {
-            let connector = (factory.build)(table, secrets, &config.base_dir).map_err(|e| {
+            let cx = BuildContext {
+                id,
+                secrets,
+                base: &config.base_dir,
+            };
+            let connector = (factory.build)(table, &cx).map_err(|e| {
                 if e.starts_with("processors.") {
                     Error::Config(e)
                 } else {
@@ -131,8 +178,14 @@ pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
         } else {
             None
         };
+        let display_name = connector
+            .as_ref()
+            .map(|c| c.describe().display_name)
+            .or(named)
+            .unwrap_or_else(|| factory.display_name.to_string());
         processors.push(Processor {
             id: id.clone(),
+            display_name,
             connector,
         });
     }
@@ -142,13 +195,4 @@ pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
         ));
     }
     Ok(processors)
-}
-
-/// The display name of a connector id.
-pub fn display_name(id: &str) -> &str {
-    FACTORIES
-        .iter()
-        .find(|f| f.id == id)
-        .map(|f| f.display_name)
-        .unwrap_or(id)
 }

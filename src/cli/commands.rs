@@ -44,6 +44,20 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Status { id } => status(&cli, id.as_deref()),
         Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
         Command::Extend { id, months, reason } => extend(&cli, id, *months, reason),
+        Command::Confirm {
+            id,
+            processor,
+            outcome,
+            evidence,
+            note,
+        } => confirm(
+            &cli,
+            id,
+            processor,
+            *outcome,
+            evidence.as_deref(),
+            note.as_deref(),
+        ),
         Command::Demo {
             out,
             sandbox: false,
@@ -299,6 +313,28 @@ fn status(cli: &Cli, id: Option<&str>) -> Result<u8> {
                 print_requests(&ledger, &requests);
             }
         }
+    }
+    Ok(0)
+}
+
+fn confirm(
+    cli: &Cli,
+    id: &str,
+    processor: &str,
+    outcome: crate::orchestrator::Answer,
+    evidence: Option<&Path>,
+    note: Option<&str>,
+) -> Result<u8> {
+    let Loaded { config, hub } = load(cli)?;
+    let status = hub.confirm(id, processor, outcome, evidence, note)?;
+    let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+    let (json_path, html_path) = report::write(&built, &config.reports_dir().join(id))?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+    } else {
+        println!("recorded {processor}'s answer; request {id} is now {status}");
+        println!("report: {}", html_path.display());
+        println!("        {}", json_path.display());
     }
     Ok(0)
 }

@@ -70,6 +70,23 @@ pub enum Command {
         /// A request id; without it, all requests.
         id: Option<String>,
     },
+    /// Record the answer of a processor without an API to a request.
+    Confirm {
+        /// The request id.
+        id: String,
+        /// The processor (its section name in the config).
+        processor: String,
+        /// What the processor answered.
+        #[arg(long, value_enum)]
+        outcome: crate::orchestrator::Answer,
+        /// The processor's answer or export, hashed into the audit log (an export is added to
+        /// the request's ZIP).
+        #[arg(long, value_name = "FILE")]
+        evidence: Option<PathBuf>,
+        /// A short note for the report (no personal data).
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Extend a request's deadline (at most policy.extension_months), recording the reason.
     Extend {
         /// The request id.

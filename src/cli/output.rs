@@ -14,6 +14,9 @@ pub fn print_report(report: &Report) {
     );
     for p in &report.processors {
         println!("\n  {} [{}] {}", p.name, p.status, p.summary);
+        if let (Some(due), "manual_pending") = (&p.answer_due, p.status.as_str()) {
+            println!("    answer due {due}");
+        }
         if let Some(error) = &p.error {
             println!("    error: {error}");
         }
@@ -67,10 +70,8 @@ pub fn print_requests(ledger: &Ledger, requests: &[RequestRow]) {
         let due = r.extended_due_at.unwrap_or(r.due_at);
         let overdue = !r.status.is_closed() && due < now;
         let tasks = ledger.tasks(&r.id).unwrap_or_default();
-        let states: Vec<String> = tasks
-            .iter()
-            .map(|t| format!("{}={}", t.processor, t.state))
-            .collect();
+        let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+        let states: Vec<String> = tasks.iter().map(|t| task_state(t, today)).collect();
         println!(
             "{:<36}  {:<8}  {:<20}  {:<20}  {}",
             r.id,
@@ -83,5 +84,46 @@ pub fn print_requests(ledger: &Ledger, requests: &[RequestRow]) {
             ),
             states.join(" ")
         );
+    }
+}
+
+/// `processor=state`, flagging a processor without an API that is late with its answer.
+fn task_state(task: &crate::ledger::TaskRow, today: jiff::civil::Date) -> String {
+    match task.answer_due {
+        Some(due) if task.state == crate::ledger::TaskState::ManualPending && due < today => {
+            format!("{}={} (OVERDUE since {due})", task.processor, task.state)
+        }
+        _ => format!("{}={}", task.processor, task.state),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Stage, TaskRow, TaskState};
+    use jiff::civil::date;
+
+    #[test]
+    fn a_late_answer_is_flagged() {
+        let task = TaskRow {
+            processor: "ekco".into(),
+            state: TaskState::ManualPending,
+            stage: Stage::AwaitingAnswer,
+            summary: String::new(),
+            error: None,
+            error_kind: None,
+            display_name: "Ekco Nederland".into(),
+            answer_due: Some(date(2026, 12, 9)),
+        };
+        assert_eq!(task_state(&task, date(2026, 12, 9)), "ekco=manual_pending");
+        assert_eq!(
+            task_state(&task, date(2026, 12, 10)),
+            "ekco=manual_pending (OVERDUE since 2026-12-09)"
+        );
+        let answered = TaskRow {
+            state: TaskState::Done,
+            ..task
+        };
+        assert_eq!(task_state(&answered, date(2027, 1, 1)), "ekco=done");
     }
 }

@@ -87,7 +87,7 @@ impl Ledger {
         identity_verification: &str,
         received_at: Timestamp,
         due_at: Timestamp,
-        processors: &[(String, bool)],
+        processors: &[NewTask],
     ) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut conn = self.conn();
@@ -113,8 +113,8 @@ impl Ledger {
                 serde_json::to_string(subject).expect("subject serialises")
             ],
         )?;
-        for (processor, enabled) in processors {
-            let (state, stage, summary) = if *enabled {
+        for task in processors {
+            let (state, stage, summary) = if task.enabled {
                 (TaskState::Pending, Stage::New, "")
             } else {
                 (
@@ -124,15 +124,16 @@ impl Ledger {
                 )
             };
             tx.execute(
-                "INSERT INTO tasks (request_id, processor, state, stage, summary, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, processor, state.as_str(), stage.as_str(), summary, at],
+                "INSERT INTO tasks (request_id, processor, state, stage, summary, updated_at, display_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, task.processor, state.as_str(), stage.as_str(), summary, at, task.display_name],
             )?;
         }
         let detail = serde_json::json!({
             "kind": kind.as_str(),
             "identifiers": { "emails": subject.emails.len(), "phones": subject.phones.len(), "names": subject.names.len() },
             "identity_verification_sha256": audit::sha256_hex(identity_verification.as_bytes()),
-            "processors": processors.iter().map(|(p, _)| p).collect::<Vec<_>>(),
+            "processors": processors.iter().map(|t| &t.processor).collect::<Vec<_>>(),
         });
         audit::append(&tx, Some(&id), "request.received", &detail)?;
         tx.commit()?;
@@ -238,7 +239,8 @@ impl Ledger {
     pub fn tasks(&self, id: &str) -> Result<Vec<TaskRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT processor, state, stage, summary, error, error_kind FROM tasks WHERE request_id = ?1 ORDER BY processor",
+            "SELECT processor, state, stage, summary, error, error_kind, display_name, answer_due
+             FROM tasks WHERE request_id = ?1 ORDER BY processor",
         )?;
         let rows = stmt
             .query_map([id], |r| {
@@ -249,6 +251,8 @@ impl Ledger {
                     summary: r.get(3)?,
                     error: r.get(4)?,
                     error_kind: r.get(5)?,
+                    display_name: r.get(6)?,
+                    answer_due: r.get::<_, Option<String>>(7)?.and_then(|d| d.parse().ok()),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -286,6 +290,66 @@ impl Ledger {
             detail["error_kind"] = e.kind.as_str().into();
         }
         audit::append(&tx, Some(id), "task.state", &detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A processor without an API was asked by letter: the answer is due on `answer_due`.
+    pub fn letter_sent(
+        &self,
+        id: &str,
+        processor: &str,
+        answer_due: jiff::civil::Date,
+        summary: &str,
+        letter_sha256: &str,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, answer_due = ?6, error = NULL, error_kind = NULL, updated_at = ?7
+             WHERE request_id = ?1 AND processor = ?2",
+            params![
+                id,
+                processor,
+                TaskState::ManualPending.as_str(),
+                Stage::AwaitingAnswer.as_str(),
+                summary,
+                answer_due.to_string(),
+                now().to_string()
+            ],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "letter.sent",
+            &serde_json::json!({ "processor": processor, "answer_due": answer_due.to_string(), "letter_sha256": letter_sha256 }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A processor without an API answered: record its outcome, the evidence's hash and a
+    /// note (which must hold no personal data).
+    pub fn answer_received(
+        &self,
+        id: &str,
+        processor: &str,
+        state: TaskState,
+        summary: &str,
+        evidence_sha256: Option<&str>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, updated_at = ?6 WHERE request_id = ?1 AND processor = ?2",
+            params![id, processor, state.as_str(), Stage::Answered.as_str(), summary, now().to_string()],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "answer.received",
+            &serde_json::json!({ "processor": processor, "state": state.as_str(), "evidence_sha256": evidence_sha256 }),
+        )?;
         tx.commit()?;
         Ok(())
     }

@@ -73,6 +73,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: how reports name a processor; when a processor without an API must have answered.
+    r#"
+    ALTER TABLE tasks ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tasks ADD COLUMN answer_due TEXT;
+    "#,
 ];
 
 /// Bring the schema up to date.

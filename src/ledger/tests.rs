@@ -16,7 +16,18 @@ fn open_request(ledger: &Ledger) -> String {
             "passport seen by the service desk",
             now(),
             now(),
-            &[("moneybird".into(), true), ("autotask".into(), false)],
+            &[
+                NewTask {
+                    processor: "moneybird".into(),
+                    enabled: true,
+                    display_name: "Moneybird".into(),
+                },
+                NewTask {
+                    processor: "autotask".into(),
+                    enabled: false,
+                    display_name: "Autotask".into(),
+                },
+            ],
         )
         .unwrap()
 }

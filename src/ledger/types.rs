@@ -64,6 +64,8 @@ string_enum!(
         PartiallyCompleted => "partially_completed",
         /// No processor finished; resumable.
         Failed => "failed",
+        /// Waiting for processors without an API to answer; nothing failed.
+        AwaitingProcessors => "awaiting_processors",
         /// Forwarded to the controller instead of executed.
         ForwardedToController => "forwarded_to_controller",
     }
@@ -118,6 +120,10 @@ string_enum!(
         Exported => "exported",
         /// Nothing to do (disabled processor).
         Skipped => "skipped",
+        /// A processor without an API was asked by letter; its answer is awaited.
+        AwaitingAnswer => "awaiting_answer",
+        /// A processor without an API answered (`dsrhub confirm`).
+        Answered => "answered",
     }
 );
 
@@ -206,6 +212,21 @@ pub struct TaskRow {
     pub error: Option<String>,
     /// The last error's kind.
     pub error_kind: Option<String>,
+    /// How reports name the processor (empty in ledgers from before it was recorded).
+    pub display_name: String,
+    /// When a processor without an API must have answered.
+    pub answer_due: Option<jiff::civil::Date>,
+}
+
+/// A processor's task, as a new request records it.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// The processor's section name.
+    pub processor: String,
+    /// Whether it takes part (`false`: skipped).
+    pub enabled: bool,
+    /// How reports name it.
+    pub display_name: String,
 }
 
 /// A record to store with its planned action.

@@ -27,8 +27,13 @@ impl Hub {
         join_all(
             tasks
                 .iter()
-                .filter(|t| !matches!(t.stage, Stage::Exported | Stage::Skipped))
-                .map(|t| self.export_task(id, t, &subject, &staging)),
+                .filter(|t| {
+                    !matches!(
+                        t.stage,
+                        Stage::Exported | Stage::Skipped | Stage::AwaitingAnswer | Stage::Answered
+                    )
+                })
+                .map(|t| self.export_task(request, t, &subject, &staging)),
         )
         .await
         .into_iter()
@@ -42,15 +47,21 @@ impl Hub {
 
     async fn export_task(
         &self,
-        id: &str,
+        request: &RequestRow,
         task: &TaskRow,
         subject: &Subject,
         staging: &Staging,
     ) -> Result<()> {
+        let id = request.id.as_str();
         let processor = task.processor.as_str();
         let Some(connector) = self.connector_or_skip(id, processor)? else {
             return Ok(());
         };
+        if connector.by_letter() {
+            return self
+                .ask_by_letter(request, processor, connector, subject)
+                .await;
+        }
         let Some(records) = self.discover_for(id, processor, connector, subject).await? else {
             return Ok(());
         };

@@ -29,7 +29,7 @@ impl Hub {
             tasks
                 .iter()
                 .filter(|t| t.stage == Stage::New)
-                .map(|t| self.plan_task(id, t, &subject)),
+                .map(|t| self.plan_task(request, t, &subject)),
         )
         .await
         .into_iter()
@@ -98,11 +98,29 @@ impl Hub {
         Ok(())
     }
 
-    async fn plan_task(&self, id: &str, task: &TaskRow, subject: &Subject) -> Result<()> {
+    async fn plan_task(
+        &self,
+        request: &RequestRow,
+        task: &TaskRow,
+        subject: &Subject,
+    ) -> Result<()> {
+        let id = request.id.as_str();
         let processor = task.processor.as_str();
         let Some(connector) = self.connector_or_skip(id, processor)? else {
             return Ok(());
         };
+        if connector.by_letter() {
+            // The letter asks for erasure, so it waits for the plan's approval.
+            let summary = "no API: will be asked by letter when the erasure is approved";
+            return self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Pending,
+                Stage::Planned,
+                summary,
+                None,
+            );
+        }
         let Some(records) = self.discover_for(id, processor, connector, subject).await? else {
             return Ok(());
         };
@@ -139,6 +157,12 @@ impl Hub {
         let Some(connector) = self.connector_or_skip(id, processor)? else {
             return Ok(None);
         };
+        if connector.by_letter() {
+            let request = self.ledger.request(id)?;
+            self.ask_by_letter(&request, processor, connector, subject)
+                .await?;
+            return Ok(None);
+        }
         if task.stage != Stage::Executed {
             self.progress.update(processor, "erasing");
             self.ledger.set_task(

@@ -9,6 +9,9 @@
 mod access;
 mod erasure;
 mod failpoint;
+mod letters;
+
+pub use letters::Answer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,7 +21,9 @@ use dsrhub_connector::{Connector, ConnectorError, Subject};
 use crate::config::Config;
 pub use crate::config::PolicyConfig;
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, RequestKind, RequestRow, RequestStatus, Stage, TaskRow, TaskState};
+use crate::ledger::{
+    Ledger, NewTask, RequestKind, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
+};
 use crate::registry::Processor;
 
 /// Live progress for people watching (progress bars in the CLI, nothing in tests).
@@ -57,6 +62,9 @@ pub struct Hub {
     timezone: String,
     progress: Arc<dyn Progress>,
     fixed_today: Option<jiff::civil::Date>,
+    organisation: String,
+    contact_email: String,
+    reports_dir: PathBuf,
 }
 
 impl Hub {
@@ -69,6 +77,9 @@ impl Hub {
             timezone: config.hub.timezone.clone(),
             progress: Arc::new(Silent),
             fixed_today: None,
+            organisation: config.hub.organisation.clone(),
+            contact_email: config.hub.contact_email.clone(),
+            reports_dir: config.reports_dir(),
         }
     }
 
@@ -119,10 +130,14 @@ impl Hub {
         let received = crate::ledger::now();
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
-        let processors: Vec<(String, bool)> = self
+        let processors: Vec<NewTask> = self
             .processors
             .iter()
-            .map(|p| (p.id.clone(), p.connector.is_some()))
+            .map(|p| NewTask {
+                processor: p.id.clone(),
+                enabled: p.connector.is_some(),
+                display_name: p.display_name.clone(),
+            })
             .collect();
         self.ledger.create_request(
             kind,
@@ -244,17 +259,15 @@ fn conclusion(tasks: &[TaskRow]) -> RequestStatus {
         .iter()
         .filter(|t| t.state != TaskState::Skipped)
         .collect();
-    let failed = active
-        .iter()
-        .filter(|t| t.state == TaskState::Failed)
-        .count();
-    let finished = active
-        .iter()
-        .filter(|t| matches!(t.state, TaskState::Done | TaskState::Retained))
-        .count();
+    let count = |states: &[TaskState]| active.iter().filter(|t| states.contains(&t.state)).count();
+    let failed = count(&[TaskState::Failed]);
+    let finished = count(&[TaskState::Done, TaskState::Retained]);
+    let awaiting = count(&[TaskState::ManualPending]);
     if failed == 0 && finished == active.len() {
         RequestStatus::Completed
-    } else if finished > 0 || failed < active.len() {
+    } else if failed == 0 && finished + awaiting == active.len() {
+        RequestStatus::AwaitingProcessors
+    } else if finished + awaiting > 0 || failed < active.len() {
         RequestStatus::PartiallyCompleted
     } else {
         RequestStatus::Failed
@@ -306,6 +319,8 @@ mod tests {
             summary: String::new(),
             error: None,
             error_kind: None,
+            display_name: String::new(),
+            answer_due: None,
         }
     }
 

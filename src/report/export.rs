@@ -244,6 +244,44 @@ fn zip_time_now() -> zip::DateTime {
     .unwrap_or_default()
 }
 
+impl ExportWriter {
+    /// Add `file` to an existing export ZIP as `name` (an export a processor without an API
+    /// sent); creates the ZIP when there is none yet.
+    pub fn append(zip_path: &Path, name: &str, file: &Path) -> Result<String> {
+        let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
+        let zip_err = |e: zip::result::ZipError| Error::Io {
+            context: "cannot write the export",
+            path: zip_path.to_path_buf(),
+            source: std::io::Error::other(e),
+        };
+        if let Some(dir) = zip_path.parent() {
+            std::fs::create_dir_all(dir).map_err(err(dir))?;
+        }
+        let mut writer = if zip_path.exists() {
+            let archive = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(zip_path)
+                .map_err(err(zip_path))?;
+            zip::ZipWriter::new_append(archive).map_err(zip_err)?
+        } else {
+            zip::ZipWriter::new(create_private(zip_path)?)
+        };
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip_time_now());
+        writer.start_file(name, options).map_err(zip_err)?;
+        let mut source = File::open(file).map_err(Error::io("cannot read", file))?;
+        std::io::copy(&mut source, &mut writer).map_err(err(zip_path))?;
+        writer
+            .finish()
+            .map_err(zip_err)?
+            .sync_all()
+            .map_err(err(zip_path))?;
+        sha256_file(zip_path)
+    }
+}
+
 /// SHA-256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut file = File::open(path).map_err(Error::io("cannot read", path))?;

@@ -43,6 +43,7 @@ mod tests {
                 name: "Moneybird".into(),
                 status: "done".into(),
                 summary: "<script>alert(1)</script>".into(),
+                answer_due: None,
                 error: None,
                 records: vec![RecordReport {
                     object: "contact".into(),

@@ -62,6 +62,8 @@ pub struct ProcessorReport {
     pub status: String,
     /// One line a person can read.
     pub summary: String,
+    /// When a processor without an API must answer (extension).
+    pub answer_due: Option<String>,
     /// The last error, personal-data-free.
     pub error: Option<String>,
     /// Its records.
@@ -148,7 +150,12 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
                 })
                 .collect();
             ProcessorReport {
-                name: crate::registry::display_name(&task.processor).to_string(),
+                name: if task.display_name.is_empty() {
+                    task.processor.clone()
+                } else {
+                    task.display_name.clone()
+                },
+                answer_due: task.answer_due.map(|d| d.to_string()),
                 id: task.processor,
                 status: task.state.as_str().into(),
                 summary: task.summary,

@@ -50,6 +50,10 @@ impl Connector for Manual {
         }
     }
 
+    fn by_letter(&self) -> bool {
+        true
+    }
+
     async fn check(&self) -> Result<Health, ConnectorError> {
         Ok(Health {
             authenticated: true,

@@ -70,6 +70,12 @@ pub trait Connector: Send + Sync + Debug {
     /// Counts per object type, for the processor register.
     async fn inventory(&self) -> Result<Inventory, ConnectorError>;
 
+    /// Whether this processor is asked by letter instead of through an API (then
+    /// [`Connector::request_letter`] gives the letter, and discovery finds nothing).
+    fn by_letter(&self) -> bool {
+        false
+    }
+
     /// For a processor without an API: the letter that asks it to carry out the request.
     /// `None` (the default) for processors the hub reaches through their API.
     async fn request_letter(

@@ -1,0 +1,222 @@
+//! Processors without an API: the request goes out as a letter, written as an `.eml` file next
+//! to the report (ready to send), and the task waits for the processor's answer, which
+//! `dsrhub confirm` records.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dsrhub_connector::{Connector, Letter, LetterRequest, Subject};
+
+use super::Hub;
+use crate::error::{Error, Result};
+use crate::ledger::RequestRow;
+
+impl Hub {
+    /// Ask `processor`, which has no API, by letter; the task then waits for its answer.
+    pub(super) async fn ask_by_letter(
+        &self,
+        request: &RequestRow,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        subject: &Subject,
+    ) -> Result<()> {
+        let today = self.today()?;
+        let request_due = request
+            .extended_due_at
+            .unwrap_or(request.due_at)
+            .in_tz(&self.timezone)
+            .map(|z| z.date())
+            .unwrap_or(today);
+        let ask = LetterRequest {
+            organisation: &self.organisation,
+            reply_to: &self.contact_email,
+            request_id: &request.id,
+            erasure: request.kind == crate::ledger::RequestKind::Erasure,
+            subject,
+            request_due,
+            today,
+        };
+        let letter = match connector.request_letter(&ask).await {
+            Ok(Some(letter)) => letter,
+            Ok(None) => {
+                let e = dsrhub_connector::ConnectorError::permanent(
+                    "the processor has no API but gave no letter",
+                );
+                return self.task_failed(
+                    &request.id,
+                    processor,
+                    crate::ledger::Stage::New,
+                    "no request letter",
+                    &e,
+                );
+            }
+            Err(e) => {
+                return self.task_failed(
+                    &request.id,
+                    processor,
+                    crate::ledger::Stage::New,
+                    "the request letter could not be written",
+                    &e,
+                );
+            }
+        };
+        let path = self.write_eml(&request.id, processor, &letter)?;
+        let digest = crate::report::export::sha256_file(&path)?;
+        let summary = format!(
+            "no API: request letter written on {today} to {} contact(s) ({}); answer due {}",
+            letter.to.len(),
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default(),
+            letter.answer_by
+        );
+        self.ledger
+            .letter_sent(&request.id, processor, letter.answer_by, &summary, &digest)?;
+        self.progress.finish(processor, &summary);
+        Ok(())
+    }
+
+    /// The letter as an RFC 5322 message, owner-readable only (it names the subject).
+    fn write_eml(&self, request_id: &str, processor: &str, letter: &Letter) -> Result<PathBuf> {
+        let dir = self.reports_dir.join(request_id);
+        std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
+        let path = dir.join(format!("{processor}-request.eml"));
+        let date = jiff::Timestamp::now()
+            .strftime("%a, %d %b %Y %H:%M:%S +0000")
+            .to_string();
+        let body = format!("{}\n", letter.body.trim_end())
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n");
+        let message = format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{request_id}.{processor}@dsrhub>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
+             Content-Language: {language}\r\n\r\n{body}",
+            from = self.contact_email,
+            to = letter.to.join(", "),
+            subject = letter.subject,
+            language = letter.language,
+        );
+        dsrhub_connector::secrets::write_private_file(&path, &message)
+            .map_err(Error::io("cannot write", &path))?;
+        Ok(path)
+    }
+}
+
+/// What a processor without an API answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Answer {
+    /// It erased the subject's data.
+    Deleted,
+    /// It keeps (some of) the data under a legal basis.
+    Retained,
+    /// It holds nothing about the subject.
+    NotFound,
+    /// It sent the subject's data (access).
+    Exported,
+}
+
+impl Answer {
+    fn as_str(self) -> &'static str {
+        match self {
+            Answer::Deleted => "deleted",
+            Answer::Retained => "retained",
+            Answer::NotFound => "not found",
+            Answer::Exported => "exported",
+        }
+    }
+}
+
+impl Hub {
+    /// Record the answer of processor `processor` (one without an API) to request `id`. The
+    /// evidence file, if any, is hashed into the audit log; an access export it sent is added
+    /// to the request's ZIP. Everything is checked before anything is written.
+    pub fn confirm(
+        &self,
+        id: &str,
+        processor: &str,
+        answer: Answer,
+        evidence: Option<&std::path::Path>,
+        note: Option<&str>,
+    ) -> Result<crate::ledger::RequestStatus> {
+        use crate::ledger::{RequestKind, Stage, TaskState};
+        let request = self.ledger.request(id)?;
+        let tasks = self.ledger.tasks(id)?;
+        let waiting: Vec<&str> = tasks
+            .iter()
+            .filter(|t| t.stage == Stage::AwaitingAnswer)
+            .map(|t| t.processor.as_str())
+            .collect();
+        let Some(task) = tasks.iter().find(|t| t.processor == processor) else {
+            return Err(Error::Usage(format!(
+                "request {id} has no processor `{processor}`; awaiting an answer: {}",
+                if waiting.is_empty() {
+                    "none".to_string()
+                } else {
+                    waiting.join(", ")
+                }
+            )));
+        };
+        if task.stage != Stage::AwaitingAnswer {
+            return Err(Error::Usage(format!(
+                "`{processor}` is not awaiting an answer for request {id} (its task is {}); awaiting: {}",
+                task.state,
+                if waiting.is_empty() { "none".to_string() } else { waiting.join(", ") }
+            )));
+        }
+        let allowed: &[Answer] = match request.kind {
+            RequestKind::Erasure => &[Answer::Deleted, Answer::Retained, Answer::NotFound],
+            RequestKind::Access => &[Answer::Exported, Answer::NotFound],
+        };
+        if !allowed.contains(&answer) {
+            let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "--outcome: an {} request takes {}",
+                request.kind,
+                names.join(", ")
+            )));
+        }
+        let evidence_hash = match evidence {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Error::Usage(format!(
+                        "--evidence: {} is not a readable file",
+                        path.display()
+                    )));
+                }
+                Some(crate::report::export::sha256_file(path)?)
+            }
+            None => None,
+        };
+        if answer == Answer::Exported {
+            let Some(path) = evidence else {
+                return Err(Error::Usage(
+                    "--evidence: an exported answer needs the file the processor sent".into(),
+                ));
+            };
+            let zip = self.reports_dir.join(id).join("access-export.zip");
+            let name = format!(
+                "{processor}/{}",
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("export")
+            );
+            crate::report::export::ExportWriter::append(&zip, &name, path)?;
+        }
+        let today = self.today()?;
+        let mut summary = format!("answered on {today}: {}", answer.as_str());
+        if let Some(hash) = &evidence_hash {
+            summary.push_str(&format!("; evidence sha256 {}", &hash[..16]));
+        }
+        if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+            summary.push_str(&format!("; {note}"));
+        }
+        let state = if answer == Answer::Retained {
+            TaskState::Retained
+        } else {
+            TaskState::Done
+        };
+        self.ledger
+            .answer_received(id, processor, state, &summary, evidence_hash.as_deref())?;
+        self.conclude(id)
+    }
+}
