@@ -43,6 +43,8 @@ pub struct HubConfig {
     pub timezone: String,
     /// The privacy contact's e-mail address: letters are sent from it and answers go to it.
     pub contact_email: String,
+    /// Send letters by e-mail through this server; unset: letters are only written as files.
+    pub smtp: Option<crate::mail::SmtpConfig>,
 }
 
 impl Default for HubConfig {
@@ -53,6 +55,7 @@ impl Default for HubConfig {
             reports_dir: "reports".into(),
             timezone: "Europe/Amsterdam".into(),
             contact_email: String::new(),
+            smtp: None,
         }
     }
 }
@@ -154,7 +157,7 @@ impl Config {
             }
             letters |= kind == "manual";
         }
-        if letters && !self.hub.contact_email.contains('@') {
+        if (letters || self.hub.smtp.is_some()) && !self.hub.contact_email.contains('@') {
             return Err(Error::Config(
                 "hub.contact_email: letters to processors without an API need the address answers go to".into(),
             ));

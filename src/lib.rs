@@ -16,6 +16,7 @@ pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod ledger;
+pub mod mail;
 pub mod orchestrator;
 pub mod policy;
 pub mod registry;

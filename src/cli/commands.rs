@@ -125,7 +125,14 @@ fn load(cli: &Cli) -> Result<Loaded> {
     let config = Config::load(&cli.config)?;
     let processors = registry::build(&config, &Secrets::default())?;
     let ledger = Arc::new(Ledger::open(&config.ledger_path())?);
-    let hub = Hub::new(ledger, processors, &config);
+    let mut hub = Hub::new(ledger, processors, &config);
+    if let Some(smtp) = &config.hub.smtp {
+        hub = hub.with_mailer(crate::mail::Mailer::new(
+            smtp,
+            &config.hub.contact_email,
+            &Secrets::default(),
+        )?);
+    }
     let hub = if cli.json {
         hub
     } else {

@@ -62,12 +62,34 @@ impl Hub {
         };
         let path = self.write_eml(&request.id, processor, &letter)?;
         let digest = crate::report::export::sha256_file(&path)?;
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let how = match &self.mailer {
+            Some(mailer) => {
+                let message_id = format!("<{}.{processor}@dsrhub>", request.id);
+                if let Err(why) = mailer.send(&letter, &message_id).await {
+                    let e = dsrhub_connector::ConnectorError::new(
+                        dsrhub_connector::ErrorKind::Retryable,
+                        format!("the letter could not be sent by e-mail: {why}"),
+                    );
+                    // The task keeps its stage, so the next run sends the letter again.
+                    let stage = self
+                        .ledger
+                        .tasks(&request.id)?
+                        .into_iter()
+                        .find(|t| t.processor == processor)
+                        .map_or(crate::ledger::Stage::New, |t| t.stage);
+                    return self.task_failed(&request.id, processor, stage, "letter not sent", &e);
+                }
+                format!("sent by e-mail on {today} (copy: {file})")
+            }
+            None => format!("written on {today} as {file}, to be sent"),
+        };
         let summary = format!(
-            "no API: request letter written on {today} to {} contact(s) ({}); answer due {}",
+            "no API: request letter to {} contact(s) {how}; answer due {}",
             letter.to.len(),
-            path.file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default(),
             letter.answer_by
         );
         self.ledger

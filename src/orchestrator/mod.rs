@@ -65,6 +65,7 @@ pub struct Hub {
     organisation: String,
     contact_email: String,
     reports_dir: PathBuf,
+    mailer: Option<crate::mail::Mailer>,
 }
 
 impl Hub {
@@ -80,7 +81,14 @@ impl Hub {
             organisation: config.hub.organisation.clone(),
             contact_email: config.hub.contact_email.clone(),
             reports_dir: config.reports_dir(),
+            mailer: None,
         }
+    }
+
+    /// Send letters to processors without an API by e-mail through `mailer`.
+    pub fn with_mailer(mut self, mailer: crate::mail::Mailer) -> Hub {
+        self.mailer = Some(mailer);
+        self
     }
 
     /// Report progress to `progress`.

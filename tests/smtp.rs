@@ -1,0 +1,196 @@
+//! Letters to processors without an API, delivered by SMTP to a real SMTP exchange on
+//! loopback: a small server in this test speaks the protocol over TCP and keeps what it got.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use common::hub_for;
+use dsrhub::ledger::{RequestKind, RequestStatus, TaskState};
+use dsrhub::mail::{Mailer, Security, SmtpConfig};
+use dsrhub::orchestrator::RunOptions;
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::Subject;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// One SMTP session at a time: greeting, EHLO, MAIL, RCPT, DATA, QUIT. Stores every message.
+async fn smtp_server() -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = Arc::new(Mutex::new(Vec::new()));
+    let store = inbox.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write
+                    .write_all(b"220 test.local ESMTP ready\r\n")
+                    .await
+                    .unwrap();
+                let mut recipients = Vec::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") {
+                        b"250-test.local\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("MAIL FROM") {
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("RCPT TO") {
+                        recipients.push(line[8..].trim().to_string());
+                        b"250 OK\r\n"
+                    } else if upper == "DATA" {
+                        write
+                            .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                            .await
+                            .unwrap();
+                        let mut data = String::new();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if line == "." {
+                                break;
+                            }
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        store
+                            .lock()
+                            .unwrap()
+                            .push((std::mem::take(&mut recipients), data));
+                        b"250 OK queued\r\n"
+                    } else if upper == "QUIT" {
+                        write.write_all(b"221 Bye\r\n").await.unwrap();
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, inbox)
+}
+
+fn manual(name: &str, contact: &str) -> toml::Table {
+    let mut table = toml::Table::new();
+    table.insert("connector".into(), "manual".into());
+    table.insert("name".into(), name.into());
+    table.insert("contacts".into(), toml::Value::Array(vec![contact.into()]));
+    table
+}
+
+#[tokio::test]
+async fn letters_go_out_by_smtp() {
+    let (port, inbox) = smtp_server().await;
+    let env = hub_for(
+        BTreeMap::from([(
+            "ekco".to_string(),
+            manual("Ekco Nederland", "dpo@ekco.example"),
+        )]),
+        &Secrets::in_memory(),
+    );
+    let smtp = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        security: Security::None,
+        username: None,
+        password: None,
+        timeout_seconds: 5,
+    };
+    let mailer = Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory()).unwrap();
+    let hub = env.hub.with_mailer(mailer);
+    let subject = Subject {
+        emails: vec!["sanne.bakker@example.nl".into()],
+        ..Subject::default()
+    };
+    let id = hub.open(RequestKind::Access, &subject, "passport").unwrap();
+    let out = env.dir.path().join("reports").join(&id);
+    let done = hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(out),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::AwaitingProcessors);
+
+    let inbox = inbox.lock().unwrap().clone();
+    assert_eq!(inbox.len(), 1, "one letter, one message");
+    let (recipients, message) = &inbox[0];
+    assert_eq!(recipients, &vec!["<dpo@ekco.example>".to_string()]);
+    assert!(message.contains(&id), "the request id is in the message");
+    assert!(message.contains("sanne.bakker@example.nl"));
+    let task = &env.ledger.tasks(&id).unwrap()[0];
+    assert_eq!(task.state, TaskState::ManualPending);
+    assert!(task.summary.contains("sent by e-mail"), "{}", task.summary);
+}
+
+#[tokio::test]
+async fn an_unreachable_mail_server_fails_the_task_for_a_later_retry() {
+    // A port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let env = hub_for(
+        BTreeMap::from([(
+            "ekco".to_string(),
+            manual("Ekco Nederland", "dpo@ekco.example"),
+        )]),
+        &Secrets::in_memory(),
+    );
+    let smtp = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        security: Security::None,
+        username: None,
+        password: None,
+        timeout_seconds: 2,
+    };
+    let hub = env.hub.with_mailer(
+        Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory()).unwrap(),
+    );
+    let subject = Subject {
+        emails: vec!["sanne.bakker@example.nl".into()],
+        ..Subject::default()
+    };
+    let id = hub.open(RequestKind::Access, &subject, "passport").unwrap();
+    let out = env.dir.path().join("reports").join(&id);
+    let done = hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(out),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Failed);
+    let task = &env.ledger.tasks(&id).unwrap()[0];
+    assert_eq!(task.error_kind.as_deref(), Some("retryable"));
+    assert!(
+        !task.error.as_deref().unwrap_or("").contains("sanne"),
+        "no identifier in the error"
+    );
+}
+
+#[test]
+fn an_unencrypted_relay_must_be_local() {
+    let smtp = SmtpConfig {
+        host: "mail.example.com".into(),
+        port: None,
+        security: Security::None,
+        username: None,
+        password: None,
+        timeout_seconds: 5,
+    };
+    let err = Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("hub.smtp.security"), "{err}");
+}
