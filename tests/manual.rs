@@ -4,29 +4,23 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{hub_for, HubEnv};
+use common::{hub_for, manual_section, HubEnv};
 use dsrhub::ledger::{RequestKind, RequestStatus, TaskState};
 use dsrhub::orchestrator::{Answer, RunOptions};
 use dsrhub::report;
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::Subject;
 
-fn manual(name: &str, language: &str) -> toml::Table {
-    let mut table = toml::Table::new();
-    table.insert("connector".into(), "manual".into());
-    table.insert("name".into(), name.into());
-    table.insert(
-        "contacts".into(),
-        toml::Value::Array(vec!["privacy@processor.example".into()]),
-    );
-    table.insert("language".into(), language.into());
-    table
-}
-
 fn env() -> HubEnv {
     let processors = BTreeMap::from([
-        ("applicatielink".to_string(), manual("Applicatielink", "nl")),
-        ("ekco".to_string(), manual("Ekco Nederland", "en")),
+        (
+            "applicatielink".to_string(),
+            manual_section("Applicatielink", "privacy@processor.example", "nl"),
+        ),
+        (
+            "ekco".to_string(),
+            manual_section("Ekco Nederland", "privacy@processor.example", "en"),
+        ),
     ]);
     hub_for(processors, &Secrets::in_memory())
 }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use common::hub_for;
+use common::{hub_for, manual_section};
 use dsrhub::ledger::{RequestKind, RequestStatus, TaskState};
 use dsrhub::mail::{Mailer, Security, SmtpConfig};
 use dsrhub::orchestrator::RunOptions;
@@ -72,21 +72,13 @@ async fn smtp_server() -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
     (port, inbox)
 }
 
-fn manual(name: &str, contact: &str) -> toml::Table {
-    let mut table = toml::Table::new();
-    table.insert("connector".into(), "manual".into());
-    table.insert("name".into(), name.into());
-    table.insert("contacts".into(), toml::Value::Array(vec![contact.into()]));
-    table
-}
-
-#[tokio::test]
-async fn letters_go_out_by_smtp() {
-    let (port, inbox) = smtp_server().await;
+/// A hub with Ekco as a processor without an API, sending through an SMTP server on `port`,
+/// and an access request for Sanne Bakker run on it.
+async fn run_with_smtp(port: u16, timeout_seconds: u64) -> (common::HubEnv, String, RequestStatus) {
     let env = hub_for(
         BTreeMap::from([(
             "ekco".to_string(),
-            manual("Ekco Nederland", "dpo@ekco.example"),
+            manual_section("Ekco Nederland", "dpo@ekco.example", "nl"),
         )]),
         &Secrets::in_memory(),
     );
@@ -96,17 +88,18 @@ async fn letters_go_out_by_smtp() {
         security: Security::None,
         username: None,
         password: None,
-        timeout_seconds: 5,
+        timeout_seconds,
     };
     let mailer = Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory()).unwrap();
-    let hub = env.hub.with_mailer(mailer);
+    let common::HubEnv { hub, ledger, dir } = env;
+    let hub = hub.with_mailer(mailer);
     let subject = Subject {
         emails: vec!["sanne.bakker@example.nl".into()],
         ..Subject::default()
     };
     let id = hub.open(RequestKind::Access, &subject, "passport").unwrap();
-    let out = env.dir.path().join("reports").join(&id);
-    let done = hub
+    let out = dir.path().join("reports").join(&id);
+    let status = hub
         .run(
             &id,
             &RunOptions {
@@ -115,9 +108,16 @@ async fn letters_go_out_by_smtp() {
             },
         )
         .await
-        .unwrap();
-    assert_eq!(done.status, RequestStatus::AwaitingProcessors);
+        .unwrap()
+        .status;
+    (common::HubEnv { hub, ledger, dir }, id, status)
+}
 
+#[tokio::test]
+async fn letters_go_out_by_smtp() {
+    let (port, inbox) = smtp_server().await;
+    let (env, id, status) = run_with_smtp(port, 5).await;
+    assert_eq!(status, RequestStatus::AwaitingProcessors);
     let inbox = inbox.lock().unwrap().clone();
     assert_eq!(inbox.len(), 1, "one letter, one message");
     let (recipients, message) = &inbox[0];
@@ -132,45 +132,13 @@ async fn letters_go_out_by_smtp() {
 #[tokio::test]
 async fn an_unreachable_mail_server_fails_the_task_for_a_later_retry() {
     // A port nobody listens on.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let env = hub_for(
-        BTreeMap::from([(
-            "ekco".to_string(),
-            manual("Ekco Nederland", "dpo@ekco.example"),
-        )]),
-        &Secrets::in_memory(),
-    );
-    let smtp = SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: Some(port),
-        security: Security::None,
-        username: None,
-        password: None,
-        timeout_seconds: 2,
-    };
-    let hub = env.hub.with_mailer(
-        Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory()).unwrap(),
-    );
-    let subject = Subject {
-        emails: vec!["sanne.bakker@example.nl".into()],
-        ..Subject::default()
-    };
-    let id = hub.open(RequestKind::Access, &subject, "passport").unwrap();
-    let out = env.dir.path().join("reports").join(&id);
-    let done = hub
-        .run(
-            &id,
-            &RunOptions {
-                export_dir: Some(out),
-                ..RunOptions::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(done.status, RequestStatus::Failed);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (env, id, status) = run_with_smtp(port, 2).await;
+    assert_eq!(status, RequestStatus::Failed);
     let task = &env.ledger.tasks(&id).unwrap()[0];
     assert_eq!(task.error_kind.as_deref(), Some("retryable"));
     assert!(

@@ -151,3 +151,13 @@ pub fn hub_for(processors: BTreeMap<String, toml::Table>, secrets: &Secrets) -> 
     let hub = Hub::new(ledger.clone(), built, &config).with_today(jiff::civil::date(2026, 11, 25));
     HubEnv { hub, ledger, dir }
 }
+
+/// A `[processors.<id>]` section for a processor without an API.
+pub fn manual_section(name: &str, contact: &str, language: &str) -> toml::Table {
+    let mut table = toml::Table::new();
+    table.insert("connector".into(), "manual".into());
+    table.insert("name".into(), name.into());
+    table.insert("contacts".into(), toml::Value::Array(vec![contact.into()]));
+    table.insert("language".into(), language.into());
+    table
+}
