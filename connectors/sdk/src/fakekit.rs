@@ -176,6 +176,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stored_state_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fake.json");
+        let store = Store::open(Some(file.clone()), || vec![1, 2, 3]).unwrap();
+        store.mutate(|v: &mut Vec<i32>| v.retain(|x| *x != 2));
+        drop(store);
+        let again = Store::open(Some(file), || vec![9]).unwrap();
+        assert_eq!(*again.lock(), vec![1, 3]);
+        let memory = Store::open(None, || vec![7]).unwrap();
+        memory.mutate(|v: &mut Vec<i32>| v.push(8));
+        assert_eq!(*memory.lock(), vec![7, 8]);
+    }
+
+    #[test]
     fn status_faults_run_in_order_and_expire() {
         let faults = Faults::default();
         faults.fail_next(429, 2, Some(Duration::from_secs(1)));
@@ -190,5 +204,52 @@ mod tests {
         );
         assert_eq!(faults.next_status(), Some((500, None)));
         assert_eq!(faults.next_status(), None);
+    }
+}
+
+/// A fake's state: behind a lock, and saved to a file after every change when the fake keeps
+/// its state between runs (`dsrhub demo --sandbox`).
+#[derive(Debug)]
+pub struct Store<S> {
+    state: Mutex<S>,
+    file: Option<std::path::PathBuf>,
+}
+
+impl<S: serde::Serialize + serde::de::DeserializeOwned> Store<S> {
+    /// The state saved in `file` when there is one, otherwise `seed()` (saved at once when a
+    /// file is given).
+    pub fn open(
+        file: Option<std::path::PathBuf>,
+        seed: impl FnOnce() -> S,
+    ) -> std::io::Result<Store<S>> {
+        let state = match &file {
+            Some(path) if path.exists() => serde_json::from_slice(&std::fs::read(path)?)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+            _ => seed(),
+        };
+        if let Some(path) = &file {
+            save_json(path, &state)?;
+        }
+        Ok(Store {
+            state: Mutex::new(state),
+            file,
+        })
+    }
+
+    /// Read access.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, S> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Change the state and save it.
+    pub fn mutate<T>(&self, change: impl FnOnce(&mut S) -> T) -> T {
+        let mut state = self.lock();
+        let out = change(&mut state);
+        if let Some(path) = &self.file {
+            if let Err(e) = save_json(path, &*state) {
+                tracing::error!(error = %e, "a fake vendor could not save its state");
+            }
+        }
+        out
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{save_json, CallLog, Faults, Server};
+use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -85,7 +85,7 @@ struct Paging {
 #[derive(Debug)]
 struct Inner {
     options: FakeOptions,
-    state: Mutex<State>,
+    state: Store<State>,
     secret: Mutex<String>,
     secret_generation: AtomicU64,
     faults: Faults,
@@ -98,19 +98,6 @@ struct Inner {
     page_size: Mutex<Option<usize>>,
     paging: Mutex<HashMap<String, Paging>>,
     next_token: AtomicU64,
-}
-
-impl Inner {
-    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
-        let mut state = self.state.lock().expect("fake state");
-        let out = change(&mut state);
-        if let Some(path) = &self.options.state_file {
-            if let Err(e) = save_json(path, &*state) {
-                tracing::error!(error = %e, "the Autotask fake could not save its state");
-            }
-        }
-        out
-    }
 }
 
 /// A running fake. Dropping it stops the server.
@@ -128,16 +115,13 @@ impl FakeAutotask {
 
     /// Start with `options`.
     pub async fn start_with(options: FakeOptions) -> std::io::Result<Self> {
-        let state = match &options.state_file {
-            Some(path) if path.exists() => serde_json::from_slice(&std::fs::read(path)?)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
-            _ => State::from_seed(options.seed.clone()),
-        };
+        let seed = options.seed.clone();
+        let state = Store::open(options.state_file.clone(), || State::from_seed(seed))?;
         let listen = options.listen;
         let inner = Arc::new(Inner {
             secret: Mutex::new(options.secret.clone()),
             options,
-            state: Mutex::new(state),
+            state,
             secret_generation: AtomicU64::new(1),
             faults: Faults::default(),
             log: CallLog::default(),
@@ -191,7 +175,7 @@ impl FakeAutotask {
 
     /// A copy of the state.
     pub fn state(&self) -> State {
-        self.inner.state.lock().expect("fake state").clone()
+        self.inner.state.lock().clone()
     }
 
     /// Issue a new secret; the old one stops working.

@@ -180,7 +180,7 @@ async fn zone_information(
         );
     }
     let host = header(&headers, "host").to_string();
-    let mut zone = inner.state.lock().expect("fake state").zone.clone();
+    let mut zone = inner.state.lock().zone.clone();
     zone["url"] = json!(format!("http://{host}/atservicesrest/"));
     zone["webUrl"] = json!(format!("http://{host}/"));
     Json(zone).into_response()
@@ -243,18 +243,13 @@ async fn dispatch(
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            match inner
-                .state
-                .lock()
-                .expect("fake state")
-                .query(entity, &filter)
-            {
+            match inner.state.lock().query(entity, &filter) {
                 Ok(ids) => Json(json!({ "queryCount": ids.len() })).into_response(),
                 Err(Invalid(message)) => errors(StatusCode::INTERNAL_SERVER_ERROR, &message),
             }
         }
         (Method::GET, [entity, id]) => {
-            let state = inner.state.lock().expect("fake state");
+            let state = inner.state.lock();
             let Some(table) = state.table(entity) else {
                 return errors(StatusCode::NOT_FOUND, "Unknown entity.");
             };
@@ -269,7 +264,7 @@ async fn dispatch(
             let (Ok(company), Ok(contact)) = (company.parse(), contact.parse()) else {
                 return errors(StatusCode::NOT_FOUND, "Not found.");
             };
-            match inner.mutate(|s| s.delete_contact(company, contact)) {
+            match inner.state.mutate(|s| s.delete_contact(company, contact)) {
                 Ok(()) => Json(json!({ "itemId": contact })).into_response(),
                 Err(r) => refusal(r),
             }
@@ -279,15 +274,19 @@ async fn dispatch(
                 return errors(StatusCode::NOT_FOUND, "Not found.");
             };
             let body = body.unwrap_or(Value::Null);
-            item_id(inner.mutate(|s| s.update_contact(Some(company), &body)))
+            item_id(
+                inner
+                    .state
+                    .mutate(|s| s.update_contact(Some(company), &body)),
+            )
         }
         (Method::PATCH, ["Contacts"]) => {
             let body = body.unwrap_or(Value::Null);
-            item_id(inner.mutate(|s| s.update_contact(None, &body)))
+            item_id(inner.state.mutate(|s| s.update_contact(None, &body)))
         }
         (Method::PATCH, ["Tickets"]) => {
             let body = body.unwrap_or(Value::Null);
-            item_id(inner.mutate(|s| s.update_ticket(&body)))
+            item_id(inner.state.mutate(|s| s.update_ticket(&body)))
         }
         _ => errors(
             StatusCode::NOT_FOUND,
@@ -346,12 +345,7 @@ fn start_query(inner: &Inner, host: &str, entity: &str, body: Value) -> Response
                 .collect()
         })
         .unwrap_or_default();
-    let ids = match inner
-        .state
-        .lock()
-        .expect("fake state")
-        .query(entity, &filter)
-    {
+    let ids = match inner.state.lock().query(entity, &filter) {
         Ok(ids) => ids,
         Err(Invalid(message)) => return errors(StatusCode::INTERNAL_SERVER_ERROR, &message),
     };
@@ -374,7 +368,7 @@ fn next_page(inner: &Inner, host: &str, entity: &str, token: Option<&String>) ->
 }
 
 fn page(inner: &Inner, host: &str, mut paging: Paging) -> Response {
-    let state = inner.state.lock().expect("fake state");
+    let state = inner.state.lock();
     let table = state.table(&paging.entity).cloned().unwrap_or_default();
     drop(state);
     let end = (paging.position + paging.max_records).min(paging.ids.len());

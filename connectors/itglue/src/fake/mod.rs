@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{save_json, CallLog, Faults, Server};
+use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -63,7 +63,7 @@ struct Window {
 #[derive(Debug)]
 struct Inner {
     options: FakeOptions,
-    state: Mutex<State>,
+    state: Store<State>,
     api_key: Mutex<String>,
     key_generation: AtomicU64,
     faults: Faults,
@@ -71,19 +71,6 @@ struct Inner {
     window: Mutex<Window>,
     quota_rejections: AtomicU64,
     page_size: Mutex<Option<usize>>,
-}
-
-impl Inner {
-    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
-        let mut state = self.state.lock().expect("fake state");
-        let out = change(&mut state);
-        if let Some(path) = &self.options.state_file {
-            if let Err(e) = save_json(path, &*state) {
-                tracing::error!(error = %e, "the IT Glue fake could not save its state");
-            }
-        }
-        out
-    }
 }
 
 /// A running fake. Dropping it stops the server.
@@ -101,16 +88,13 @@ impl FakeItGlue {
 
     /// Start with `options`.
     pub async fn start_with(options: FakeOptions) -> std::io::Result<Self> {
-        let state = match &options.state_file {
-            Some(path) if path.exists() => serde_json::from_slice(&std::fs::read(path)?)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
-            _ => State::from_seed(options.seed.clone()),
-        };
+        let seed = options.seed.clone();
+        let state = Store::open(options.state_file.clone(), || State::from_seed(seed))?;
         let listen = options.listen;
         let inner = Arc::new(Inner {
             api_key: Mutex::new(options.api_key.clone()),
             options,
-            state: Mutex::new(state),
+            state,
             key_generation: AtomicU64::new(1),
             faults: Faults::default(),
             log: CallLog::default(),
@@ -147,7 +131,7 @@ impl FakeItGlue {
 
     /// A copy of the state.
     pub fn state(&self) -> State {
-        self.inner.state.lock().expect("fake state").clone()
+        self.inner.state.lock().clone()
     }
 
     /// Issue a new key; the old one stops working.

@@ -169,11 +169,7 @@ fn filters(query: &[(String, String)]) -> Vec<(String, String)> {
 
 async fn list_contacts(AxState(inner): AxState<Shared>, RawQuery(query): RawQuery) -> Response {
     let query = params(&query);
-    let result = inner
-        .state
-        .lock()
-        .expect("fake state")
-        .filter_contacts(&filters(&query));
+    let result = inner.state.lock().filter_contacts(&filters(&query));
     match result {
         Ok(items) => paged(&inner, "/contacts", &query, items),
         Err(r) => error(r),
@@ -185,14 +181,7 @@ async fn list_organizations(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = params(&query);
-    let items: Vec<Value> = inner
-        .state
-        .lock()
-        .expect("fake state")
-        .organizations
-        .values()
-        .cloned()
-        .collect();
+    let items: Vec<Value> = inner.state.lock().organizations.values().cloned().collect();
     paged(&inner, "/organizations", &query, items)
 }
 
@@ -208,28 +197,18 @@ fn shown(record: Option<Value>, what: &str, id: &str) -> Response {
 }
 
 async fn show_contact(AxState(inner): AxState<Shared>, Path(id): Path<String>) -> Response {
-    let record = id.parse::<u64>().ok().and_then(|i| {
-        inner
-            .state
-            .lock()
-            .expect("fake state")
-            .contacts
-            .get(&i)
-            .cloned()
-    });
+    let record = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|i| inner.state.lock().contacts.get(&i).cloned());
     shown(record, "Contact", &id)
 }
 
 async fn show_organization(AxState(inner): AxState<Shared>, Path(id): Path<String>) -> Response {
-    let record = id.parse::<u64>().ok().and_then(|i| {
-        inner
-            .state
-            .lock()
-            .expect("fake state")
-            .organizations
-            .get(&i)
-            .cloned()
-    });
+    let record = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|i| inner.state.lock().organizations.get(&i).cloned());
     shown(record, "Organization", &id)
 }
 
@@ -260,7 +239,7 @@ async fn update_contact(
         let id = id
             .parse::<u64>()
             .map_err(|_| Refusal(404, "Record not found", "No such contact".into()))?;
-        inner.mutate(|s| s.update_contact(id, &body))
+        inner.state.mutate(|s| s.update_contact(id, &body))
     });
     match result {
         Ok(contact) => Json(json!({ "data": contact })).into_response(),
@@ -290,7 +269,7 @@ async fn delete_contacts(
                 "data must list contacts as {type, attributes: {id}}".into(),
             )
         })?;
-        inner.mutate(|s| s.delete_contacts(&ids))
+        inner.state.mutate(|s| s.delete_contacts(&ids))
     });
     match result {
         Ok(deleted) => Json(json!({ "data": deleted })).into_response(),

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{save_json, CallLog, Faults, Server};
+use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -65,7 +65,7 @@ struct Window {
 /// Shared between the handlers and the test's handle.
 #[derive(Debug)]
 struct Inner {
-    state: Mutex<State>,
+    state: Store<State>,
     token: Mutex<String>,
     token_generation: AtomicU64,
     faults: Faults,
@@ -75,21 +75,6 @@ struct Inner {
     quota_window: Duration,
     page_size: Mutex<Option<usize>>,
     quota_rejections: AtomicU64,
-    state_file: Option<PathBuf>,
-}
-
-impl Inner {
-    /// Run `change` on the state and persist it when a state file is set.
-    fn mutate<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
-        let mut state = self.state.lock().expect("fake state");
-        let out = change(&mut state);
-        if let Some(path) = &self.state_file {
-            if let Err(e) = save_json(path, &*state) {
-                tracing::error!(error = %e, "the Moneybird fake could not save its state");
-            }
-        }
-        out
-    }
 }
 
 /// A running fake. Dropping it stops the server.
@@ -108,22 +93,18 @@ impl FakeMoneybird {
 
     /// Start with `options`.
     pub async fn start_with(options: FakeOptions) -> std::io::Result<Self> {
-        let state = match &options.state_file {
-            Some(path) if path.exists() => State::load(path)?,
-            _ => State::from_seed(options.seed.clone()),
-        };
+        let seed = options.seed.clone();
+        let state = Store::open(options.state_file.clone(), || State::from_seed(seed))?;
         let administration = state
+            .lock()
             .administrations
             .first()
             .and_then(|a| a.get("id"))
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_string();
-        if let Some(path) = &options.state_file {
-            save_json(path, &state)?;
-        }
         let inner = Arc::new(Inner {
-            state: Mutex::new(state),
+            state,
             token: Mutex::new(options.token),
             token_generation: AtomicU64::new(1),
             faults: Faults::default(),
@@ -136,7 +117,6 @@ impl FakeMoneybird {
             quota_window: options.quota_window,
             page_size: Mutex::new(None),
             quota_rejections: AtomicU64::new(0),
-            state_file: options.state_file,
         });
         let server = Server::start(options.listen, routes::router(inner.clone())).await?;
         Ok(FakeMoneybird {
@@ -178,7 +158,7 @@ impl FakeMoneybird {
 
     /// A copy of the current state.
     pub fn state(&self) -> State {
-        self.inner.state.lock().expect("fake state").clone()
+        self.inner.state.lock().clone()
     }
 
     /// Issue a new token; the old one stops working.

@@ -249,23 +249,11 @@ fn no_content(result: Result<(), Refusal>) -> Response {
 }
 
 fn known_adm(inner: &Inner, adm: &str) -> bool {
-    inner
-        .state
-        .lock()
-        .expect("fake state")
-        .has_administration(adm)
+    inner.state.lock().has_administration(adm)
 }
 
 async fn administrations(AxState(inner): AxState<Shared>) -> Response {
-    Json(Value::Array(
-        inner
-            .state
-            .lock()
-            .expect("fake state")
-            .administrations
-            .clone(),
-    ))
-    .into_response()
+    Json(Value::Array(inner.state.lock().administrations.clone())).into_response()
 }
 
 async fn list_contacts(
@@ -282,7 +270,6 @@ async fn list_contacts(
     let items = inner
         .state
         .lock()
-        .expect("fake state")
         .search_contacts(params.get("query").map(String::as_str), include_archived);
     paged(&inner, &headers, request_path.path(), &params, items)
 }
@@ -300,7 +287,6 @@ async fn list_invoices(
     let result = inner
         .state
         .lock()
-        .expect("fake state")
         .filter_invoices(params.get("filter").map(String::as_str));
     match result {
         Ok(items) => paged(&inner, &headers, request_path.path(), &params, items),
@@ -319,21 +305,14 @@ async fn contacts_sync(AxState(inner): AxState<Shared>, Path(adm): Path<String>)
     if !known_adm(&inner, &adm) {
         return not_found();
     }
-    sync_list(inner.state.lock().expect("fake state").contacts.values())
+    sync_list(inner.state.lock().contacts.values())
 }
 
 async fn invoices_sync(AxState(inner): AxState<Shared>, Path(adm): Path<String>) -> Response {
     if !known_adm(&inner, &adm) {
         return not_found();
     }
-    sync_list(
-        inner
-            .state
-            .lock()
-            .expect("fake state")
-            .sales_invoices
-            .values(),
-    )
+    sync_list(inner.state.lock().sales_invoices.values())
 }
 
 async fn show_contact(
@@ -343,15 +322,7 @@ async fn show_contact(
     let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    shown(
-        inner
-            .state
-            .lock()
-            .expect("fake state")
-            .contacts
-            .get(id)
-            .cloned(),
-    )
+    shown(inner.state.lock().contacts.get(id).cloned())
 }
 
 async fn update_contact(
@@ -368,7 +339,7 @@ async fn update_contact(
             json!({"error": "body is not valid JSON"}),
         );
     };
-    match inner.mutate(|s| s.update_contact(id, &body)) {
+    match inner.state.mutate(|s| s.update_contact(id, &body)) {
         Ok(contact) => Json(contact).into_response(),
         Err(r) => refusal(r),
     }
@@ -381,7 +352,7 @@ async fn archive_contact(
     if !known_adm(&inner, &adm) {
         return not_found();
     }
-    no_content(inner.mutate(|s| s.archive_contact(&id)))
+    no_content(inner.state.mutate(|s| s.archive_contact(&id)))
 }
 
 async fn delete_contact(
@@ -391,7 +362,7 @@ async fn delete_contact(
     let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    no_content(inner.mutate(|s| s.delete_contact(id)))
+    no_content(inner.state.mutate(|s| s.delete_contact(id)))
 }
 
 async fn show_person(
@@ -401,7 +372,7 @@ async fn show_person(
     let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    shown(inner.state.lock().expect("fake state").person(&cid, id))
+    shown(inner.state.lock().person(&cid, id))
 }
 
 async fn delete_person(
@@ -411,7 +382,7 @@ async fn delete_person(
     let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    no_content(inner.mutate(|s| s.delete_person(&cid, id)))
+    no_content(inner.state.mutate(|s| s.delete_person(&cid, id)))
 }
 
 async fn show_invoice(
@@ -421,15 +392,7 @@ async fn show_invoice(
     let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    shown(
-        inner
-            .state
-            .lock()
-            .expect("fake state")
-            .sales_invoices
-            .get(id)
-            .cloned(),
-    )
+    shown(inner.state.lock().sales_invoices.get(id).cloned())
 }
 
 async fn delete_invoice(
@@ -439,5 +402,5 @@ async fn delete_invoice(
     let Some(id) = target(&inner, &adm, &id) else {
         return not_found();
     };
-    no_content(inner.mutate(|s| s.delete_invoice(id)))
+    no_content(inner.state.mutate(|s| s.delete_invoice(id)))
 }
