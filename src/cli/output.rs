@@ -14,9 +14,6 @@ pub fn print_report(report: &Report) {
     );
     for p in &report.processors {
         println!("\n  {} [{}] {}", p.name, p.status, p.summary);
-        if let (Some(due), "manual_pending") = (&p.answer_due, p.status.as_str()) {
-            println!("    answer due {due}");
-        }
         if let Some(error) = &p.error {
             println!("    error: {error}");
         }
