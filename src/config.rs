@@ -24,9 +24,39 @@ pub struct Config {
     /// One table per processor, keyed by connector id.
     #[serde(default)]
     pub processors: BTreeMap<String, toml::Table>,
+    /// Customers on whose behalf the organisation processes personal data (it is their
+    /// processor): requests of their data subjects about that data go to them.
+    #[serde(default)]
+    pub controllers: Vec<ControllerConfig>,
     /// The folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[[controllers]]`: a customer for whom the organisation is a processor.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// The customer's name.
+    pub name: String,
+    /// Its privacy contact: forwarded requests go there.
+    pub privacy_contact: String,
+    /// Language of the forwarding letter and the reply to the requester: `nl` or `en`.
+    #[serde(default = "dutch")]
+    pub language: String,
+    /// A subject with an address in one of these domains is the customer's data subject.
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    /// So is a subject found as a contact of one of these Autotask companies.
+    #[serde(default)]
+    pub autotask_company_ids: Vec<u64>,
+    /// Or of one of these IT Glue organizations.
+    #[serde(default)]
+    pub itglue_organization_ids: Vec<u64>,
+}
+
+fn dutch() -> String {
+    "nl".into()
 }
 
 /// `[hub]`.
@@ -157,7 +187,34 @@ impl Config {
             }
             letters |= kind == "manual";
         }
-        if (letters || self.hub.smtp.is_some()) && !self.hub.contact_email.contains('@') {
+        for (i, c) in self.controllers.iter().enumerate() {
+            let field = format!("controllers[{i}]");
+            if c.name.trim().is_empty() {
+                return Err(Error::Config(format!("{field}.name must not be empty")));
+            }
+            if !c.privacy_contact.contains('@') {
+                return Err(Error::Config(format!(
+                    "{field}.privacy_contact must be an e-mail address"
+                )));
+            }
+            if !matches!(c.language.as_str(), "nl" | "en") {
+                return Err(Error::Config(format!(
+                    "{field}.language must be \"nl\" or \"en\""
+                )));
+            }
+            if c.email_domains.is_empty()
+                && c.autotask_company_ids.is_empty()
+                && c.itglue_organization_ids.is_empty()
+            {
+                return Err(Error::Config(format!(
+                    "{field}: give email_domains, autotask_company_ids or itglue_organization_ids to recognise its data subjects"
+                )));
+            }
+        }
+        let forwarding = !self.controllers.is_empty();
+        if (letters || forwarding || self.hub.smtp.is_some())
+            && !self.hub.contact_email.contains('@')
+        {
             return Err(Error::Config(
                 "hub.contact_email: letters to processors without an API need the address answers go to".into(),
             ));
@@ -197,6 +254,28 @@ mod tests {
         let config = Config::parse(EXAMPLE).unwrap();
         assert!(config.processors.contains_key("moneybird"));
         assert_eq!(config.policy, PolicyConfig::default());
+    }
+
+    #[test]
+    fn controllers_need_a_contact_and_a_rule() {
+        let base = "[hub]\ncontact_email = \"p@x.example\"\n[[controllers]]\nname = \"C\"\n";
+        let err = Config::parse(&format!("{base}privacy_contact = \"c@c.example\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("controllers[0]:") && err.contains("email_domains"),
+            "{err}"
+        );
+        let err = Config::parse(&format!(
+            "{base}privacy_contact = \"nobody\"\nemail_domains = [\"c.example\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("controllers[0].privacy_contact"), "{err}");
+        assert!(Config::parse(&format!(
+            "{base}privacy_contact = \"c@c.example\"\nemail_domains = [\"c.example\"]\n"
+        ))
+        .is_ok());
     }
 
     #[test]

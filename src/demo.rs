@@ -47,6 +47,8 @@ pub struct DemoResult {
     pub access: Report,
     /// The erasure request's report.
     pub erasure: Report,
+    /// The report of an erasure request of a customer's staff member (split and forwarded).
+    pub forwarded: Report,
     /// The files written.
     pub files: Vec<PathBuf>,
 }
@@ -127,6 +129,8 @@ impl Fakes {
         let mut itglue = toml::Table::new();
         itglue.insert("base_url".into(), self.itglue.base_url().to_string().into());
         itglue.insert("api_key".into(), reference("itglue-api-key").into());
+        // IT Glue documents customers' environments on their behalf.
+        itglue.insert("on_behalf_of_customers".into(), true.into());
         BTreeMap::from([
             (
                 "applicatielink".to_string(),
@@ -187,6 +191,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
             ..HubConfig::default()
         },
         policy: Default::default(),
+        controllers: vec![demo_controller()],
         processors: fakes.processors(|name| format!("keyring:{name}")),
         // Paths above are already relative to the current folder, like `--out`.
         base_dir: PathBuf::new(),
@@ -220,12 +225,34 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
     let erasure = report::build(&ledger, &erasure_id, ORGANISATION)?;
     let (erasure_json, erasure_html) = report::write(&erasure, out)?;
 
+    // A customer's staff member: his contact in the organisation's own Autotask is erased,
+    // what IT Glue holds for the customer goes to the customer.
+    let forwarded_subject = Subject {
+        emails: vec!["jan.devries@noorderlicht.example".into()],
+        ..Subject::default()
+    };
+    let forwarded_id = hub.open(RequestKind::Erasure, &forwarded_subject, IDENTITY)?;
+    hub.run(
+        &forwarded_id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+    )
+    .await?;
+    let forwarded = report::build(&ledger, &forwarded_id, ORGANISATION)?;
+    let (forwarded_json, forwarded_html) = report::write(&forwarded, &out.join(&forwarded_id))?;
+
     let mut files = vec![
         access_json,
         access_html,
         out.join("access-export.zip"),
         erasure_json,
         erasure_html,
+        forwarded_json,
+        forwarded_html,
+        out.join(&forwarded_id).join("controller-forward.eml"),
+        out.join(&forwarded_id).join("requester-reply.eml"),
     ];
     // The letters to the processors without an API, one folder per request.
     for id in [&access_id, &erasure_id] {
@@ -234,21 +261,41 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         }
     }
     if json {
-        let summary = serde_json::json!({ "access": access, "erasure": erasure, "files": files });
+        let summary = serde_json::json!({ "access": access, "erasure": erasure, "forwarded": forwarded, "files": files });
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
     } else {
-        print_summary(&access, &erasure, &files);
+        print_summary(
+            &[
+                ("access ", &access),
+                ("erasure", &erasure),
+                ("customer", &forwarded),
+            ],
+            &files,
+        );
     }
     Ok(DemoResult {
         access,
         erasure,
+        forwarded,
         files,
     })
 }
 
-fn print_summary(access: &Report, erasure: &Report, files: &[PathBuf]) {
+/// The demo's customer, for whom the organisation is a processor (fictitious).
+fn demo_controller() -> crate::config::ControllerConfig {
+    crate::config::ControllerConfig {
+        name: "Noorderlicht Zorg B.V.".into(),
+        privacy_contact: "privacy@noorderlicht.example".into(),
+        language: "nl".into(),
+        email_domains: vec!["noorderlicht.example".into()],
+        autotask_company_ids: Vec::new(),
+        itglue_organization_ids: Vec::new(),
+    }
+}
+
+fn print_summary(reports: &[(&str, &Report)], files: &[PathBuf]) {
     println!("dsrhub demo: fictitious subject Sanne Bakker, fake vendors on loopback\n");
-    for (label, r) in [("access ", access), ("erasure", erasure)] {
+    for (label, r) in reports {
         println!("{label} request {}: {}", r.request.id, r.request.status);
         for p in &r.processors {
             println!("  {:<12} {:<9} {}", p.name, p.status, p.summary);
@@ -266,7 +313,10 @@ fn print_summary(access: &Report, erasure: &Report, files: &[PathBuf]) {
         }
         println!();
     }
-    let remaining = erasure.verification.remaining.len();
+    let remaining: usize = reports
+        .iter()
+        .map(|(_, r)| r.verification.remaining.len())
+        .sum();
     println!(
         "verification after erasure: {}",
         if remaining == 0 {
@@ -340,6 +390,19 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let mut root = toml::Table::new();
     root.insert("hub".into(), toml::Value::Table(hub));
     root.insert("processors".into(), toml::Value::Table(processors));
+    let c = demo_controller();
+    let mut controller = toml::Table::new();
+    controller.insert("name".into(), c.name.into());
+    controller.insert("privacy_contact".into(), c.privacy_contact.into());
+    controller.insert("language".into(), c.language.into());
+    controller.insert(
+        "email_domains".into(),
+        toml::Value::Array(c.email_domains.into_iter().map(toml::Value::from).collect()),
+    );
+    root.insert(
+        "controllers".into(),
+        toml::Value::Array(vec![toml::Value::Table(controller)]),
+    );
     let text = format!(
         "{SANDBOX_MARKER}: fake vendors on loopback, state in {}.\n\n{}",
         dir.display(),

@@ -128,8 +128,13 @@ pub fn kind_of<'a>(id: &'a str, table: &'a toml::Table) -> Result<&'a str> {
 pub struct Processor {
     /// The processor's section name.
     pub id: String,
+    /// The connector kind (`autotask`, `manual`, …).
+    pub kind: String,
     /// How reports name it.
     pub display_name: String,
+    /// What it holds about customers' staff it holds for those customers (the organisation is
+    /// their processor): such data is forwarded to the customer, not acted on.
+    pub on_behalf_of_customers: bool,
     /// The connector, `None` when the processor is disabled (its tasks are `skipped`).
     pub connector: Option<Arc<dyn Connector>>,
 }
@@ -148,15 +153,15 @@ pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
         })?;
         let mut table = table.clone();
         table.remove("connector");
-        let enabled = match table.remove("enabled") {
-            None => true,
-            Some(toml::Value::Boolean(b)) => b,
-            Some(_) => {
-                return Err(Error::Config(format!(
-                    "processors.{id}.enabled must be true or false"
-                )))
-            }
+        let flag = |table: &mut toml::Table, name: &str, default: bool| match table.remove(name) {
+            None => Ok(default),
+            Some(toml::Value::Boolean(b)) => Ok(b),
+            Some(_) => Err(Error::Config(format!(
+                "processors.{id}.{name} must be true or false"
+            ))),
         };
+        let enabled = flag(&mut table, "enabled", true)?;
+        let on_behalf_of_customers = flag(&mut table, "on_behalf_of_customers", false)?;
         let named = table
             .get("name")
             .and_then(toml::Value::as_str)
@@ -185,7 +190,9 @@ pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
             .unwrap_or_else(|| factory.display_name.to_string());
         processors.push(Processor {
             id: id.clone(),
+            kind: kind.to_string(),
             display_name,
+            on_behalf_of_customers,
             connector,
         });
     }

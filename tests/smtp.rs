@@ -91,7 +91,12 @@ async fn run_with_smtp(port: u16, timeout_seconds: u64) -> (common::HubEnv, Stri
         timeout_seconds,
     };
     let mailer = Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory()).unwrap();
-    let common::HubEnv { hub, ledger, dir } = env;
+    let common::HubEnv {
+        hub,
+        ledger,
+        dir,
+        config,
+    } = env;
     let hub = hub.with_mailer(mailer);
     let subject = Subject {
         emails: vec!["sanne.bakker@example.nl".into()],
@@ -110,7 +115,16 @@ async fn run_with_smtp(port: u16, timeout_seconds: u64) -> (common::HubEnv, Stri
         .await
         .unwrap()
         .status;
-    (common::HubEnv { hub, ledger, dir }, id, status)
+    (
+        common::HubEnv {
+            hub,
+            ledger,
+            dir,
+            config,
+        },
+        id,
+        status,
+    )
 }
 
 #[tokio::test]

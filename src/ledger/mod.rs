@@ -450,6 +450,61 @@ impl Ledger {
         )
     }
 
+    /// The subject was recognised as a data subject of `controller`: what `processors` hold
+    /// is theirs, and the not yet executed actions on it become `forward`.
+    pub fn set_forwarding(
+        &self,
+        id: &str,
+        controller: &str,
+        processors: &[String],
+        note: &str,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE requests SET controller = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, controller, now().to_string()],
+        )?;
+        let mut forwarded = 0;
+        for processor in processors {
+            forwarded += tx.execute(
+                "UPDATE items SET action = 'forward', note = ?3, updated_at = ?4
+                 WHERE request_id = ?1 AND processor = ?2
+                   AND action IN ('delete', 'anonymize', 'retain', 'export')
+                   -- never rewrite history: an executed action stays what it was
+                   AND (state != 'done' OR action = 'export')",
+                params![id, processor, note, now().to_string()],
+            )?;
+        }
+        audit::append(
+            &tx,
+            Some(id),
+            "forwarding.decided",
+            &serde_json::json!({ "controller_sha256": audit::sha256_hex(controller.as_bytes()), "records": forwarded }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The forwarding and reply letters went out.
+    pub fn forwarded(&self, id: &str, letters_sha256: &[String]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        tx.execute(
+            "UPDATE requests SET forwarded_at = ?2, updated_at = ?2 WHERE id = ?1",
+            params![id, at],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "forwarding.sent",
+            &serde_json::json!({ "letters_sha256": letters_sha256 }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Record a verification run.
     pub fn set_verification(
         &self,
@@ -513,7 +568,7 @@ impl Ledger {
 
 const REQUEST_SELECT: &str =
     "SELECT id, kind, status, received_at, due_at, extended_due_at, extension_reason,
-    verification_ran_at, verification_remaining, closed_at FROM requests";
+    verification_ran_at, verification_remaining, closed_at, controller, forwarded_at FROM requests";
 
 fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
     let parse_ts = |i: usize| -> rusqlite::Result<Timestamp> {
@@ -533,6 +588,8 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
         verification_ran_at: ts(r.get(7)?),
         verification_remaining: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
         closed_at: ts(r.get(9)?),
+        controller: r.get(10)?,
+        forwarded_at: ts(r.get(11)?),
     })
 }
 

@@ -78,6 +78,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE tasks ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
     ALTER TABLE tasks ADD COLUMN answer_due TEXT;
     "#,
+    // 3: forwarding to the controller.
+    r#"
+    ALTER TABLE requests ADD COLUMN controller TEXT;
+    ALTER TABLE requests ADD COLUMN forwarded_at TEXT;
+    "#,
 ];
 
 /// Bring the schema up to date.

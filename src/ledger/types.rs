@@ -100,6 +100,8 @@ string_enum!(
         Skipped => "skipped",
         /// Failed; see the error (retryable ones resume).
         Failed => "failed",
+        /// What it holds for a customer was forwarded to that customer (the controller).
+        Forwarded => "forwarded",
     }
 );
 
@@ -140,6 +142,8 @@ string_enum!(
         Review => "review",
         /// Export it (access).
         Export => "export",
+        /// Held on behalf of a customer: the request goes to that customer (the controller).
+        Forward => "forward",
     }
 );
 
@@ -182,6 +186,10 @@ pub struct RequestRow {
     pub verification_remaining: Vec<Remaining>,
     /// When the request closed.
     pub closed_at: Option<Timestamp>,
+    /// The customer (controller) whose data subject this is, when recognised.
+    pub controller: Option<String>,
+    /// When the request was forwarded to that controller.
+    pub forwarded_at: Option<Timestamp>,
 }
 
 /// A record still present after erasure, found by verification.

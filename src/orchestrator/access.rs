@@ -38,6 +38,40 @@ impl Hub {
         .await
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
+        // A customer's data subject: what is held for the customer is not disclosed by us but
+        // forwarded to the customer (the controller).
+        if let Some(controller) = self.decide_forwarding(request, &subject)? {
+            for item in self
+                .ledger
+                .items(id, None)?
+                .iter()
+                .filter(|i| i.action == Action::Forward && i.state == ItemState::Done)
+            {
+                self.ledger
+                    .mark_item(item, ItemState::Done, Some("forwarded"), None)?;
+            }
+            for task in self.ledger.tasks(id)? {
+                let items = self.ledger.items(id, Some(&task.processor))?;
+                if task.stage == Stage::Exported
+                    && items.iter().any(|i| i.action == Action::Forward)
+                {
+                    let summary = format!(
+                        "found {} record(s) held for {}: forwarded to them",
+                        items.len(),
+                        controller.name
+                    );
+                    self.ledger.set_task(
+                        id,
+                        &task.processor,
+                        TaskState::Forwarded,
+                        Stage::Exported,
+                        &summary,
+                        None,
+                    )?;
+                }
+            }
+            self.forward(id, &controller, &subject).await?;
+        }
         let status = self.conclude_access(id, &export_dir, &staging)?;
         if status.is_closed() {
             staging.remove()?;
@@ -125,7 +159,7 @@ impl Hub {
         let tasks = self.ledger.tasks(id)?;
         let exported: Vec<&str> = tasks
             .iter()
-            .filter(|t| t.stage == Stage::Exported)
+            .filter(|t| t.stage == Stage::Exported && t.state != TaskState::Forwarded)
             .map(|t| t.processor.as_str())
             .collect();
         let zip_path = export_dir.join("access-export.zip");

@@ -34,6 +34,9 @@ impl Hub {
         .await
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
+        // Is this a customer's data subject? Then what is held for the customer is forwarded
+        // (shown in the dry run, sent only after approval).
+        let controller = self.decide_forwarding(request, &subject)?;
         failpoint::after_plan();
 
         // 2. The blast-radius cap, over everything still to be changed.
@@ -94,6 +97,9 @@ impl Hub {
             .collect();
         remaining.extend(verified.into_iter().flatten().flatten());
         self.ledger.set_verification(id, now(), &remaining)?;
+        if let Some(controller) = &controller {
+            self.forward(id, controller, &subject).await?;
+        }
         self.conclude(id)?;
         Ok(())
     }
@@ -214,6 +220,10 @@ impl Hub {
                 Action::Review | Action::Export => {
                     self.ledger
                         .mark_item(&item, ItemState::Done, Some("review"), None)?
+                }
+                Action::Forward => {
+                    self.ledger
+                        .mark_item(&item, ItemState::Done, Some("forwarded"), None)?
                 }
                 Action::Delete => deletions.push(item),
                 Action::Anonymize => {
@@ -350,9 +360,12 @@ impl Hub {
             .collect();
         let retained = actions.contains(&Action::Retain);
         let mut summary = outcome_summary(&items);
+        let forwarded = items.iter().any(|i| i.action == Action::Forward);
         let state = if !remaining.is_empty() {
             summary = format!("{summary}; {} record(s) still present", remaining.len());
             TaskState::Failed
+        } else if forwarded {
+            TaskState::Forwarded
         } else if retained {
             TaskState::Retained
         } else {
@@ -414,6 +427,7 @@ pub(crate) fn outcome_summary(items: &[ItemRow]) -> String {
         (anonymized, "anonymised"),
         (retained, "retained"),
         (review, "for review"),
+        (count("forwarded"), "forwarded to the controller"),
         (failed, "failed"),
     ] {
         if n > 0 {

@@ -60,33 +60,28 @@ impl Hub {
                 );
             }
         };
-        let path = self.write_eml(&request.id, processor, &letter)?;
-        let digest = crate::report::export::sha256_file(&path)?;
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let how = match &self.mailer {
-            Some(mailer) => {
-                let message_id = format!("<{}.{processor}@dsrhub>", request.id);
-                if let Err(why) = mailer.send(&letter, &message_id).await {
-                    let e = dsrhub_connector::ConnectorError::new(
-                        dsrhub_connector::ErrorKind::Retryable,
-                        format!("the letter could not be sent by e-mail: {why}"),
-                    );
-                    // The task keeps its stage, so the next run sends the letter again.
-                    let stage = self
-                        .ledger
-                        .tasks(&request.id)?
-                        .into_iter()
-                        .find(|t| t.processor == processor)
-                        .map_or(crate::ledger::Stage::New, |t| t.stage);
-                    return self.task_failed(&request.id, processor, stage, "letter not sent", &e);
-                }
-                format!("sent by e-mail on {today} (copy: {file})")
+        let delivery = self
+            .deliver(&request.id, &format!("{processor}-request"), &letter)
+            .await?;
+        let how = match &delivery.sent {
+            Ok(true) => format!("sent by e-mail on {today} (copy: {})", delivery.file_name()),
+            Ok(false) => format!("written on {today} as {}, to be sent", delivery.file_name()),
+            Err(why) => {
+                let e = dsrhub_connector::ConnectorError::new(
+                    dsrhub_connector::ErrorKind::Retryable,
+                    format!("the letter could not be sent by e-mail: {why}"),
+                );
+                // The task keeps its stage, so the next run sends the letter again.
+                let stage = self
+                    .ledger
+                    .tasks(&request.id)?
+                    .into_iter()
+                    .find(|t| t.processor == processor)
+                    .map_or(crate::ledger::Stage::New, |t| t.stage);
+                return self.task_failed(&request.id, processor, stage, "letter not sent", &e);
             }
-            None => format!("written on {today} as {file}, to be sent"),
         };
+        let digest = delivery.sha256;
         let summary = format!(
             "no API: request letter to {} contact(s) {how}; answer due {}",
             letter.to.len(),
@@ -98,11 +93,30 @@ impl Hub {
         Ok(())
     }
 
+    /// Write `letter` as `<reports_dir>/<request>/<stem>.eml` and, with a mailer, send it.
+    pub(super) async fn deliver(
+        &self,
+        request_id: &str,
+        stem: &str,
+        letter: &Letter,
+    ) -> Result<Delivery> {
+        let path = self.write_eml(request_id, stem, letter)?;
+        let sha256 = crate::report::export::sha256_file(&path)?;
+        let sent = match &self.mailer {
+            Some(mailer) => mailer
+                .send(letter, &format!("<{request_id}.{stem}@dsrhub>"))
+                .await
+                .map(|()| true),
+            None => Ok(false),
+        };
+        Ok(Delivery { path, sha256, sent })
+    }
+
     /// The letter as an RFC 5322 message, owner-readable only (it names the subject).
-    fn write_eml(&self, request_id: &str, processor: &str, letter: &Letter) -> Result<PathBuf> {
+    fn write_eml(&self, request_id: &str, stem: &str, letter: &Letter) -> Result<PathBuf> {
         let dir = self.reports_dir.join(request_id);
         std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
-        let path = dir.join(format!("{processor}-request.eml"));
+        let path = dir.join(format!("{stem}.eml"));
         let date = jiff::Timestamp::now()
             .strftime("%a, %d %b %Y %H:%M:%S +0000")
             .to_string();
@@ -110,7 +124,7 @@ impl Hub {
             .replace("\r\n", "\n")
             .replace('\n', "\r\n");
         let message = format!(
-            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{request_id}.{processor}@dsrhub>\r\n\
+            "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{request_id}.{stem}@dsrhub>\r\n\
              MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\
              Content-Language: {language}\r\n\r\n{body}",
             from = self.contact_email,
@@ -121,6 +135,26 @@ impl Hub {
         dsrhub_connector::secrets::write_private_file(&path, &message)
             .map_err(Error::io("cannot write", &path))?;
         Ok(path)
+    }
+}
+
+/// A written (and perhaps sent) letter.
+pub(super) struct Delivery {
+    /// The `.eml` file.
+    pub path: PathBuf,
+    /// Its SHA-256, for the audit log.
+    pub sha256: String,
+    /// `Ok(true)`: sent by e-mail; `Ok(false)`: only written; `Err`: sending failed (scrubbed).
+    pub sent: std::result::Result<bool, String>,
+}
+
+impl Delivery {
+    /// The file's name.
+    pub fn file_name(&self) -> &str {
+        self.path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
     }
 }
 

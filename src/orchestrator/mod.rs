@@ -9,6 +9,7 @@
 mod access;
 mod erasure;
 mod failpoint;
+mod forwarding;
 mod letters;
 
 pub use letters::Answer;
@@ -66,6 +67,7 @@ pub struct Hub {
     contact_email: String,
     reports_dir: PathBuf,
     mailer: Option<crate::mail::Mailer>,
+    controllers: Vec<crate::config::ControllerConfig>,
 }
 
 impl Hub {
@@ -82,6 +84,7 @@ impl Hub {
             contact_email: config.hub.contact_email.clone(),
             reports_dir: config.reports_dir(),
             mailer: None,
+            controllers: config.controllers.clone(),
         }
     }
 
@@ -252,7 +255,19 @@ impl Hub {
     /// Set the request's final status from its tasks; purge the subject when it is closed.
     fn conclude(&self, id: &str) -> Result<RequestStatus> {
         let tasks = self.ledger.tasks(id)?;
-        let status = conclusion(&tasks);
+        let mut status = conclusion(&tasks);
+        // Everything there was went to the controller: the organisation's part is closed.
+        if status == RequestStatus::Completed && self.ledger.request(id)?.forwarded_at.is_some() {
+            let items = self.ledger.items(id, None)?;
+            if !items.iter().any(|i| {
+                !matches!(
+                    i.action,
+                    crate::ledger::Action::Forward | crate::ledger::Action::Review
+                )
+            }) {
+                status = RequestStatus::ForwardedToController;
+            }
+        }
         self.ledger.set_status(id, status)?;
         if status.is_closed() {
             self.ledger.purge_subject(id)?;
@@ -269,7 +284,7 @@ fn conclusion(tasks: &[TaskRow]) -> RequestStatus {
         .collect();
     let count = |states: &[TaskState]| active.iter().filter(|t| states.contains(&t.state)).count();
     let failed = count(&[TaskState::Failed]);
-    let finished = count(&[TaskState::Done, TaskState::Retained]);
+    let finished = count(&[TaskState::Done, TaskState::Retained, TaskState::Forwarded]);
     let awaiting = count(&[TaskState::ManualPending]);
     if failed == 0 && finished == active.len() {
         RequestStatus::Completed

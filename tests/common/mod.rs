@@ -65,6 +65,7 @@ impl Env {
                 ..HubConfig::default()
             },
             policy: Default::default(),
+            controllers: Vec::new(),
             processors: BTreeMap::from([("moneybird".to_string(), section)]),
             base_dir: dir.path().to_path_buf(),
         };
@@ -133,6 +134,19 @@ pub struct HubEnv {
     pub hub: Hub,
     pub ledger: Arc<Ledger>,
     pub dir: tempfile::TempDir,
+    pub config: Config,
+}
+
+impl HubEnv {
+    /// Change the config and rebuild the hub over the same ledger.
+    pub fn rebuild(&mut self, change: impl FnOnce(&mut Config), secrets: &Secrets) {
+        let mut config = self.config.clone();
+        change(&mut config);
+        let built = dsrhub::registry::build(&config, secrets).unwrap();
+        self.hub = Hub::new(self.ledger.clone(), built, &config)
+            .with_today(jiff::civil::date(2026, 11, 25));
+        self.config = config;
+    }
 }
 
 pub fn hub_for(processors: BTreeMap<String, toml::Table>, secrets: &Secrets) -> HubEnv {
@@ -143,13 +157,19 @@ pub fn hub_for(processors: BTreeMap<String, toml::Table>, secrets: &Secrets) -> 
             ..HubConfig::default()
         },
         policy: Default::default(),
+        controllers: Vec::new(),
         processors,
         base_dir: dir.path().to_path_buf(),
     };
     let ledger = Arc::new(Ledger::open(&config.ledger_path()).unwrap());
     let built = dsrhub::registry::build(&config, secrets).unwrap();
     let hub = Hub::new(ledger.clone(), built, &config).with_today(jiff::civil::date(2026, 11, 25));
-    HubEnv { hub, ledger, dir }
+    HubEnv {
+        hub,
+        ledger,
+        dir,
+        config,
+    }
 }
 
 /// A `[processors.<id>]` section for a processor without an API.

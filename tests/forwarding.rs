@@ -1,0 +1,292 @@
+//! Forwarding to the controller: a customer's data subject, data held for the customer.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{hub_for, moneybird_table, HubEnv};
+use dsrhub::config::ControllerConfig;
+use dsrhub::ledger::{RequestKind, RequestStatus};
+use dsrhub::orchestrator::RunOptions;
+use dsrhub::report;
+use dsrhub_autotask::fake::FakeAutotask;
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::Subject;
+use dsrhub_itglue::fake::FakeItGlue;
+use dsrhub_moneybird::fake::FakeMoneybird;
+
+struct Fakes {
+    autotask: FakeAutotask,
+    itglue: FakeItGlue,
+    moneybird: FakeMoneybird,
+    secrets: Secrets,
+}
+
+async fn fakes() -> Fakes {
+    let autotask = FakeAutotask::start().await.unwrap();
+    let itglue = FakeItGlue::start().await.unwrap();
+    let moneybird = FakeMoneybird::start().await.unwrap();
+    let secrets = Secrets::in_memory();
+    secrets
+        .store(&"keyring:at-secret".parse().unwrap(), &autotask.secret())
+        .unwrap();
+    secrets
+        .store(
+            &"keyring:at-code".parse().unwrap(),
+            autotask.integration_code(),
+        )
+        .unwrap();
+    secrets
+        .store(&"keyring:itg".parse().unwrap(), &itglue.api_key())
+        .unwrap();
+    secrets
+        .store(&"keyring:mb".parse().unwrap(), &moneybird.token())
+        .unwrap();
+    Fakes {
+        autotask,
+        itglue,
+        moneybird,
+        secrets,
+    }
+}
+
+/// Autotask and Moneybird are the organisation's own processing; IT Glue documents customers'
+/// environments on their behalf.
+fn env(f: &Fakes, controller: ControllerConfig) -> HubEnv {
+    let mut autotask = toml::Table::new();
+    autotask.insert("username".into(), f.autotask.username().into());
+    autotask.insert("secret".into(), "keyring:at-secret".into());
+    autotask.insert("integration_code".into(), "keyring:at-code".into());
+    autotask.insert(
+        "zone_lookup_url".into(),
+        f.autotask.zone_lookup_url().to_string().into(),
+    );
+    let mut itglue = toml::Table::new();
+    itglue.insert("base_url".into(), f.itglue.base_url().to_string().into());
+    itglue.insert("api_key".into(), "keyring:itg".into());
+    itglue.insert("on_behalf_of_customers".into(), true.into());
+    let processors = BTreeMap::from([
+        ("autotask".to_string(), autotask),
+        ("itglue".to_string(), itglue),
+        (
+            "moneybird".to_string(),
+            moneybird_table(&f.moneybird, "keyring:mb"),
+        ),
+    ]);
+    let mut env = hub_for(processors, &f.secrets);
+    env.rebuild(
+        |config| config.controllers = vec![controller.clone()],
+        &f.secrets,
+    );
+    env
+}
+
+fn noorderlicht(domains: &[&str], itglue_orgs: &[u64]) -> ControllerConfig {
+    ControllerConfig {
+        name: "Noorderlicht Zorg B.V.".into(),
+        privacy_contact: "privacy@noorderlicht.example".into(),
+        language: "nl".into(),
+        email_domains: domains.iter().map(|d| d.to_string()).collect(),
+        autotask_company_ids: vec![],
+        itglue_organization_ids: itglue_orgs.to_vec(),
+    }
+}
+
+fn email(address: &str) -> Subject {
+    Subject {
+        emails: vec![address.into()],
+        ..Subject::default()
+    }
+}
+
+fn read(env: &HubEnv, id: &str, file: &str) -> Option<String> {
+    std::fs::read_to_string(env.dir.path().join("reports").join(id).join(file)).ok()
+}
+
+#[tokio::test]
+async fn split_case_own_data_is_erased_customer_data_is_forwarded() {
+    let f = fakes().await;
+    let env = env(&f, noorderlicht(&["noorderlicht.example"], &[]));
+    let itglue_before = serde_json::to_string(&f.itglue.state()).unwrap();
+    let id = env
+        .hub
+        .open(
+            RequestKind::Erasure,
+            &email("jan.devries@noorderlicht.example"),
+            "passport",
+        )
+        .unwrap();
+
+    // The dry run shows the decision and sends nothing.
+    let planned = env.hub.run(&id, &RunOptions::default()).await.unwrap();
+    assert_eq!(planned.status, RequestStatus::Planned);
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let itglue = r.processors.iter().find(|p| p.id == "itglue").unwrap();
+    assert!(
+        itglue.records.iter().all(|x| x.action == "forward"),
+        "{:?}",
+        itglue.records
+    );
+    assert!(read(&env, &id, "controller-forward.eml").is_none());
+
+    let done = env
+        .hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done.status,
+        RequestStatus::Completed,
+        "the organisation's own part is done"
+    );
+    assert_eq!(done.controller.as_deref(), Some("Noorderlicht Zorg B.V."));
+    // Own processing: the Autotask contact is gone. Customer's data: IT Glue untouched.
+    assert!(!f
+        .autotask
+        .state()
+        .contacts
+        .values()
+        .any(|c| c["emailAddress"] == "jan.devries@noorderlicht.example"));
+    assert_eq!(
+        serde_json::to_string(&f.itglue.state()).unwrap(),
+        itglue_before
+    );
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    assert_eq!(
+        r.processors
+            .iter()
+            .find(|p| p.id == "itglue")
+            .unwrap()
+            .status,
+        "forwarded"
+    );
+    assert!(r
+        .processors
+        .iter()
+        .find(|p| p.id == "itglue")
+        .unwrap()
+        .records
+        .iter()
+        .all(|x| x.outcome == "forwarded"));
+    let forward = read(&env, &id, "controller-forward.eml").expect("the forwarding letter");
+    assert!(forward.contains("To: privacy@noorderlicht.example"));
+    assert!(
+        forward.contains("jan.devries@noorderlicht.example")
+            && forward.contains("IT Glue: 1 record(s)"),
+        "{forward}"
+    );
+    let reply = read(&env, &id, "requester-reply.eml").expect("the reply to the requester");
+    assert!(reply.contains("To: jan.devries@noorderlicht.example"));
+    assert!(
+        reply.contains("Noorderlicht Zorg B.V.") && reply.contains("eigen doeleinden"),
+        "the split is explained: {reply}"
+    );
+}
+
+#[tokio::test]
+async fn access_recognised_by_it_glue_organization_exports_own_data_and_forwards_the_rest() {
+    let f = fakes().await;
+    // Recognised by the IT Glue organization the contact matched in, not by the address.
+    let org = f
+        .itglue
+        .state()
+        .contacts
+        .values()
+        .find(|c| c["attributes"]["name"] == "Johan de Vries")
+        .and_then(|c| c["attributes"]["organization-id"].as_u64())
+        .unwrap();
+    let env = env(&f, noorderlicht(&[], &[org]));
+    let id = env
+        .hub
+        .open(
+            RequestKind::Access,
+            &email("johan.devries@noorderlicht.example"),
+            "passport",
+        )
+        .unwrap();
+    let out = env.dir.path().join("reports").join(&id);
+    let done = env
+        .hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(out.clone()),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    // He is also a contact in the organisation's own Autotask: that part is answered.
+    assert_eq!(done.status, RequestStatus::Completed);
+    assert_eq!(done.controller.as_deref(), Some("Noorderlicht Zorg B.V."));
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    assert_eq!(
+        r.processors
+            .iter()
+            .find(|p| p.id == "itglue")
+            .unwrap()
+            .status,
+        "forwarded"
+    );
+    assert_eq!(
+        r.processors
+            .iter()
+            .find(|p| p.id == "autotask")
+            .unwrap()
+            .status,
+        "done"
+    );
+    // The export holds the organisation's own data, not what it holds for the customer.
+    let zip = std::fs::File::open(out.join("access-export.zip")).unwrap();
+    let mut archive = zip::ZipArchive::new(zip).unwrap();
+    let names: Vec<String> = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"autotask.json".to_string()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("itglue")), "{names:?}");
+    assert!(read(&env, &id, "controller-forward.eml")
+        .unwrap()
+        .contains("IT Glue: 1 record(s)"));
+}
+
+#[tokio::test]
+async fn only_customer_data_means_the_request_is_forwarded_to_the_controller() {
+    let f = fakes().await;
+    let env = env(&f, noorderlicht(&["fotoclub.example"], &[]));
+    // s.bakker@fotoclub.example: in IT Glue (the customer's documentation) and as Autotask's
+    // primary address of the Fotoclub contact; use a subject address only IT Glue holds.
+    let subject = email("sanne.bakker@fotoclub.example");
+    let id = env
+        .hub
+        .open(RequestKind::Erasure, &subject, "passport")
+        .unwrap();
+    let done = env
+        .hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Nothing found anywhere, but the address is the customer's: forwarded, nothing executed.
+    assert_eq!(done.status, RequestStatus::ForwardedToController);
+    assert!(read(&env, &id, "controller-forward.eml").is_some());
+    let reply = read(&env, &id, "requester-reply.eml").unwrap();
+    assert!(
+        !reply.contains("eigen doeleinden"),
+        "no split to explain: {reply}"
+    );
+    assert!(
+        env.ledger.subject(&id).is_err(),
+        "closed: identifiers purged"
+    );
+}
