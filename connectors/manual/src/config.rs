@@ -82,3 +82,43 @@ impl ManualConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(contacts: &[&str]) -> ManualConfig {
+        ManualConfig {
+            name: "Ekco Nederland".into(),
+            contacts: contacts.iter().map(|c| c.to_string()).collect(),
+            language: Language::En,
+            categories: vec![],
+            answer_working_days: 10,
+            location: "Netherlands".into(),
+            eea: true,
+        }
+    }
+
+    #[test]
+    fn malformed_contact_addresses_are_named() {
+        assert!(config(&["dpo@ekco.example"]).validate("ekco").is_ok());
+        for bad in [
+            "dpo",
+            "dpo@ekco",
+            "a b@ekco.example",
+            "x@y.example>, evil@z.example",
+        ] {
+            let err = config(&["dpo@ekco.example", bad])
+                .validate("ekco")
+                .unwrap_err();
+            assert_eq!(
+                err, "processors.ekco.contacts[1] is not an e-mail address",
+                "{bad}"
+            );
+        }
+        assert!(config(&[])
+            .validate("ekco")
+            .unwrap_err()
+            .contains("processors.ekco.contacts"));
+    }
+}
