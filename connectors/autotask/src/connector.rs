@@ -165,12 +165,6 @@ impl Autotask {
     }
 }
 
-fn numeric(record: &RecordRef, what: &str, value: Option<&str>) -> Result<u64, ConnectorError> {
-    value
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ConnectorError::invalid(format!("{} needs a numeric {what}", record.object)))
-}
-
 #[async_trait]
 impl Connector for Autotask {
     fn describe(&self) -> Description {
@@ -279,7 +273,7 @@ impl Connector for Autotask {
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
         let api = self.api().await?;
-        let id = numeric(record, "id", Some(&record.id))?;
+        let id = record.numeric_id()?;
         let not_found = || {
             ConnectorError::new(
                 ErrorKind::NotFound,
@@ -314,14 +308,14 @@ impl Connector for Autotask {
         action: &EraseAction,
     ) -> Result<EraseOutcome, ConnectorError> {
         let api = self.api().await?;
-        let id = numeric(record, "id", Some(&record.id))?;
+        let id = record.numeric_id()?;
         let gone_is_ok = |result: Result<(), ConnectorError>, outcome: EraseOutcome| {
             not_found_as_none(result)
                 .map(|done| done.map_or(EraseOutcome::AlreadyGone, |()| outcome))
         };
         match (record.object.as_str(), action) {
             (CONTACT, EraseAction::Delete) => {
-                let company = numeric(record, "company id as scope", record.scope.as_deref())?;
+                let company = record.numeric_scope()?;
                 Ok(if api.delete_contact(company, id).await? {
                     EraseOutcome::Deleted
                 } else {
@@ -329,7 +323,7 @@ impl Connector for Autotask {
                 })
             }
             (CONTACT, EraseAction::Anonymize { fields }) => {
-                let company = numeric(record, "company id as scope", record.scope.as_deref())?;
+                let company = record.numeric_scope()?;
                 let body = mapping::anonymized_contact(id, fields);
                 let cleared = body
                     .as_object()

@@ -49,13 +49,6 @@ impl ItGlue {
     }
 }
 
-fn numeric_id(record: &RecordRef) -> Result<u64, ConnectorError> {
-    record
-        .id
-        .parse()
-        .map_err(|_| ConnectorError::invalid(format!("{} needs a numeric id", record.object)))
-}
-
 #[async_trait]
 impl Connector for ItGlue {
     fn describe(&self) -> Description {
@@ -123,7 +116,7 @@ impl Connector for ItGlue {
                 record.object
             )));
         }
-        let mut data = self.api.show("contacts", numeric_id(record)?).await?;
+        let mut data = self.api.show("contacts", record.numeric_id()?).await?;
         if let Some(org) = data["attributes"]["organization-id"].as_u64() {
             data["organization"] =
                 not_found_as_none(self.api.show("organizations", org).await)?.unwrap_or_default();
@@ -154,7 +147,7 @@ impl Connector for ItGlue {
             vec![None; items.len()];
         let mut deletions: BTreeMap<u64, usize> = BTreeMap::new();
         for (i, (record, action)) in items.iter().enumerate() {
-            let id = match (record.object.as_str(), numeric_id(record)) {
+            let id = match (record.object.as_str(), record.numeric_id()) {
                 (CONTACT, Ok(id)) => id,
                 (CONTACT, Err(e)) => {
                     results[i] = Some(Err(e));

@@ -190,6 +190,26 @@ impl RecordRef {
         self.scope = Some(scope.into());
         self
     }
+
+    /// The id as a number, for vendors with numeric ids; a tampered id is refused.
+    pub fn numeric_id(&self) -> Result<u64, crate::ConnectorError> {
+        self.id.parse().map_err(|_| {
+            crate::ConnectorError::invalid(format!("{} needs a numeric id", self.object))
+        })
+    }
+
+    /// The scope (parent id) as a number, for vendors that address records under a parent.
+    pub fn numeric_scope(&self) -> Result<u64, crate::ConnectorError> {
+        self.scope
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                crate::ConnectorError::invalid(format!(
+                    "{} needs its numeric parent id as scope",
+                    self.object
+                ))
+            })
+    }
 }
 
 impl fmt::Display for RecordRef {
