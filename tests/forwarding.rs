@@ -242,6 +242,15 @@ async fn access_recognised_by_it_glue_organization_exports_own_data_and_forwards
             .status,
         "done"
     );
+    let itglue = r.processors.iter().find(|p| p.id == "itglue").unwrap();
+    assert!(
+        itglue
+            .records
+            .iter()
+            .all(|x| x.outcome == "forwarded" && x.action == "forward"),
+        "{:?}",
+        itglue.records
+    );
     // The export holds the organisation's own data, not what it holds for the customer.
     let zip = std::fs::File::open(out.join("access-export.zip")).unwrap();
     let mut archive = zip::ZipArchive::new(zip).unwrap();

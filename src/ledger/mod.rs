@@ -468,7 +468,9 @@ impl Ledger {
         let mut forwarded = 0;
         for processor in processors {
             forwarded += tx.execute(
-                "UPDATE items SET action = 'forward', note = ?3, updated_at = ?4
+                // An access export already read is now forwarded, not disclosed.
+                "UPDATE items SET action = 'forward', note = ?3, updated_at = ?4,
+                        outcome = CASE WHEN state = 'done' THEN 'forwarded' ELSE outcome END
                  WHERE request_id = ?1 AND processor = ?2
                    AND action IN ('delete', 'anonymize', 'retain', 'export')
                    -- never rewrite history: an executed action stays what it was

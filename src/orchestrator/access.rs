@@ -41,23 +41,18 @@ impl Hub {
         // A customer's data subject: what is held for the customer is not disclosed by us but
         // forwarded to the customer (the controller).
         if let Some(controller) = self.decide_forwarding(request, &subject)? {
-            for item in self
-                .ledger
-                .items(id, None)?
-                .iter()
-                .filter(|i| i.action == Action::Forward && i.state == ItemState::Done)
-            {
-                self.ledger
-                    .mark_item(item, ItemState::Done, Some("forwarded"), None)?;
-            }
+            let items = self.ledger.items(id, None)?;
             for task in self.ledger.tasks(id)? {
-                let items = self.ledger.items(id, Some(&task.processor))?;
-                if task.stage == Stage::Exported
-                    && items.iter().any(|i| i.action == Action::Forward)
+                let held: Vec<_> = items
+                    .iter()
+                    .filter(|i| i.processor == task.processor)
+                    .collect();
+                let forwarded = held.iter().any(|i| i.action == Action::Forward);
+                if task.stage == Stage::Exported && task.state != TaskState::Forwarded && forwarded
                 {
                     let summary = format!(
                         "found {} record(s) held for {}: forwarded to them",
-                        items.len(),
+                        held.len(),
                         controller.name
                     );
                     self.ledger.set_task(
