@@ -32,6 +32,7 @@ pub fn profile() -> VendorProfile {
         max_concurrency: Some(THREADS),
         throttle_wait: Some(Duration::from_secs(30)),
         reset_headers: None,
+        daily_headers: None,
         reauth_statuses: &[401],
     }
 }

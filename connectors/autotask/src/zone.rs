@@ -62,6 +62,7 @@ pub async fn lookup(
         max_concurrency: None,
         throttle_wait: None,
         reset_headers: None,
+        daily_headers: None,
         reauth_statuses: &[401],
     };
     let mut base = lookup_url.clone();

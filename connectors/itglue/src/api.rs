@@ -25,6 +25,7 @@ pub fn profile() -> VendorProfile {
         max_concurrency: None,
         throttle_wait: Some(Duration::from_secs(60)),
         reset_headers: None,
+        daily_headers: None,
         reauth_statuses: &[401, 403],
     }
 }

@@ -192,6 +192,7 @@ async fn the_fake_wants_the_json_api_media_type() {
             max_concurrency: None,
             throttle_wait: None,
             reset_headers: None,
+            daily_headers: None,
             reauth_statuses: &[],
         },
         fast_http_settings(),

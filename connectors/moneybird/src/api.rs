@@ -35,6 +35,7 @@ pub fn profile() -> VendorProfile {
             remaining: "RateLimit-Remaining",
             reset: "RateLimit-Reset",
         }),
+        daily_headers: None,
         reauth_statuses: &[401],
     }
 }

@@ -65,6 +65,9 @@ pub struct ConnectorError {
     pub status: Option<u16>,
     /// How long the vendor asked us to wait, when it said so.
     pub retry_after: Option<Duration>,
+    /// The vendor refuses every call until then (a spent daily quota): retrying sooner is
+    /// pointless, so the task waits and is resumed from the ledger after this moment.
+    pub resume_at: Option<jiff::Timestamp>,
 }
 
 impl ConnectorError {
@@ -75,6 +78,7 @@ impl ConnectorError {
             message: message.into(),
             status: None,
             retry_after: None,
+            resume_at: None,
         }
     }
 
@@ -97,6 +101,12 @@ impl ConnectorError {
     /// Attach the wait the vendor asked for.
     pub fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
         self.retry_after = wait;
+        self
+    }
+
+    /// Mark the failure as "the vendor refuses until `at`".
+    pub fn with_resume_at(mut self, at: jiff::Timestamp) -> Self {
+        self.resume_at = Some(at);
         self
     }
 

@@ -13,6 +13,8 @@
 //!   request logging, paging);
 //! - [`secrets`]: `keyring:` / `env:` / `file:` secret references, resolved in one place;
 //! - [`escape`]: the escaping functions every filter value goes through;
+//! - [`oauth`]: OAuth 2.0 token calls, rotating refresh tokens persisted before use, and the
+//!   authorization-code login;
 //! - [`redact`]: scrubbing personal data from anything that may reach a log or an error;
 //! - `testkit` (feature `testkit`): the compliance suite every connector runs against its fake.
 
@@ -23,6 +25,7 @@ pub mod escape;
 pub mod fakekit;
 pub mod http;
 pub mod model;
+pub mod oauth;
 pub mod redact;
 pub mod secrets;
 #[cfg(feature = "testkit")]

@@ -270,7 +270,12 @@ pub fn write_private_file(path: &std::path::Path, value: &str) -> std::io::Resul
     let mut file = options.open(&tmp)?;
     file.write_all(value.as_bytes())?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    // The rename is durable only once the folder's entry is on disk (rotating OAuth tokens
+    // must survive a power cut between two runs).
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
 }
 
 #[cfg(test)]

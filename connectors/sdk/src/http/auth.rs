@@ -2,7 +2,8 @@
 //!
 //! The HTTP client calls [`Auth::apply`] on every attempt and, on a 401, [`Auth::refresh`]
 //! exactly once before sending again. A scheme that cannot refresh answers with an
-//! [`ErrorKind::Auth`] error telling a person how to re-authorise.
+//! [`ErrorKind::Auth`] error telling a person how to re-authorise. OAuth schemes live in
+//! [`crate::oauth`].
 
 use std::fmt;
 
@@ -21,8 +22,17 @@ pub trait Auth: Send + Sync + fmt::Debug {
     /// Add credentials to one attempt.
     async fn apply(&self, request: RequestBuilder) -> Result<RequestBuilder, ConnectorError>;
 
-    /// The vendor answered 401: get fresh credentials, or explain how a person can.
-    async fn refresh(&self) -> Result<(), ConnectorError>;
+    /// The vendor answered 401 to credentials of `rejected` generation: get fresh ones, or
+    /// explain how a person can. When the credentials already moved past `rejected` (another
+    /// task refreshed them meanwhile), there is nothing to do.
+    async fn refresh(&self, rejected: u64) -> Result<(), ConnectorError>;
+
+    /// Which credentials [`Auth::apply`] adds now; changes with every refresh. Read right
+    /// after `apply`, it tells [`Auth::refresh`] which credentials were rejected, so ten tasks that
+    /// all got a 401 cause one refresh, not ten.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// No credentials (public endpoints, zone discovery).
@@ -35,7 +45,7 @@ impl Auth for NoAuth {
         Ok(request)
     }
 
-    async fn refresh(&self) -> Result<(), ConnectorError> {
+    async fn refresh(&self, _rejected: u64) -> Result<(), ConnectorError> {
         Err(ConnectorError::new(
             ErrorKind::Auth,
             "the endpoint requires credentials",
@@ -95,7 +105,7 @@ impl Auth for BearerSecret {
         Ok(request.header(AUTHORIZATION, value))
     }
 
-    async fn refresh(&self) -> Result<(), ConnectorError> {
+    async fn refresh(&self, _rejected: u64) -> Result<(), ConnectorError> {
         let rejected = || {
             ConnectorError::new(
                 ErrorKind::Auth,
@@ -187,7 +197,7 @@ impl Auth for SecretHeaders {
         Ok(request)
     }
 
-    async fn refresh(&self) -> Result<(), ConnectorError> {
+    async fn refresh(&self, _rejected: u64) -> Result<(), ConnectorError> {
         let fresh = Self::resolve_all(&self.secrets, &self.headers)
             .map_err(|e| ConnectorError::new(ErrorKind::Auth, e.to_string()))?;
         let mut current = self.resolved.write().await;

@@ -119,8 +119,13 @@ pub struct VendorProfile {
     pub max_concurrency: Option<usize>,
     /// Wait after a 429 without any hint; `None` = exponential backoff.
     pub throttle_wait: Option<Duration>,
-    /// Rate-limit headers, if the vendor sends them.
+    /// Rate-limit headers of the short window the client paces itself to, if the vendor
+    /// sends them: when they say nothing remains, every caller waits for the reset.
     pub reset_headers: Option<ResetHeaders>,
+    /// Headers of a long-window quota (Exact Online's calls per day): when they say nothing
+    /// remains, calls fail at once with [`ConnectorError::resume_at`] set to the reset, so the
+    /// task waits in the ledger instead of hammering or sleeping for hours.
+    pub daily_headers: Option<ResetHeaders>,
     /// Statuses that mean "these credentials were rejected" and trigger one refresh
     /// (401 everywhere; IT Glue answers a bad key with 403).
     pub reauth_statuses: &'static [u16],
@@ -256,6 +261,8 @@ pub struct HttpClient {
     limiter: Arc<RateLimiter>,
     concurrency: Option<Arc<Semaphore>>,
     classifier: Arc<dyn Classifier>,
+    /// Until when the vendor's long-window quota is spent.
+    exhausted_until: Arc<std::sync::Mutex<Option<jiff::Timestamp>>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -304,6 +311,7 @@ impl HttpClient {
             auth,
             profile: Arc::new(profile),
             classifier: Arc::new(DefaultClassifier),
+            exhausted_until: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
@@ -371,7 +379,8 @@ impl HttpClient {
         (|| self.attempt(&request))
             .retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|e: &ConnectorError| e.is_retryable())
+            // A spent daily quota is not retried here: the task resumes after the reset.
+            .when(|e: &ConnectorError| e.is_retryable() && e.resume_at.is_none())
             .adjust(|e: &ConnectorError, computed: Option<Duration>| {
                 // `None` means retries are exhausted: keep it that way.
                 computed.map(|computed| {
@@ -435,9 +444,35 @@ impl HttpClient {
         )))
     }
 
+    /// The moment the vendor's long-window quota resets, while it is spent.
+    pub fn quota_spent_until(&self) -> Option<jiff::Timestamp> {
+        let mut until = self.exhausted_until.lock().expect("quota lock");
+        if until.is_some_and(|t| t <= jiff::Timestamp::now()) {
+            *until = None;
+        }
+        *until
+    }
+
+    fn quota_spent_error(&self, until: jiff::Timestamp) -> ConnectorError {
+        let wait = until.duration_since(jiff::Timestamp::now());
+        ConnectorError::new(
+            ErrorKind::Throttled,
+            format!(
+                "the {} call limit is spent; resumes at {}",
+                self.profile.processor,
+                until.strftime("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        )
+        .with_retry_after(Duration::try_from(wait).ok())
+        .with_resume_at(until)
+    }
+
     async fn attempt(&self, request: &Request) -> Result<Response, ConnectorError> {
         let mut refreshed = false;
         loop {
+            if let Some(until) = self.quota_spent_until() {
+                return Err(self.quota_spent_error(until));
+            }
             self.limiter.acquire().await;
             let _permit = match &self.concurrency {
                 Some(semaphore) => Some(
@@ -460,6 +495,8 @@ impl HttpClient {
                     .body(body.clone());
             }
             let builder = self.auth.apply(builder).await?;
+            // Read after `apply`, which may itself have renewed the credentials.
+            let generation = self.auth.generation();
             let started = tokio::time::Instant::now();
             let result = builder.send().await;
             let response = match result {
@@ -519,10 +556,15 @@ impl HttpClient {
             }
             if self.profile.reauth_statuses.contains(&status.as_u16()) && !refreshed {
                 refreshed = true;
-                self.auth.refresh().await?;
+                self.auth.refresh(generation).await?;
                 continue;
             }
             let kind = self.classifier.kind(status.as_u16(), &body);
+            if kind == ErrorKind::Throttled {
+                if let Some(until) = self.quota_spent_until() {
+                    return Err(self.quota_spent_error(until).with_status(status.as_u16()));
+                }
+            }
             let message = self.classifier.message(status.as_u16(), &body);
             // The vendor's hint, capped: a hostile or broken header must not stall us for days.
             let retry_after = headers
@@ -562,6 +604,23 @@ impl HttpClient {
             .and_then(|v| v.trim().parse::<u64>().ok());
         if let (Some(0), Some(wait)) = (remaining, reset) {
             self.limiter.pause_for(wait.min(self.max_server_wait()));
+        }
+        if let Some(daily) = &self.profile.daily_headers {
+            let spent = headers
+                .get(daily.remaining)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                == Some(0);
+            let reset = headers
+                .get(daily.reset)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after::parse_wait(v, jiff::Timestamp::now()));
+            if let (true, Some(wait)) = (spent, reset) {
+                let until = jiff::Timestamp::now()
+                    .checked_add(jiff::SignedDuration::try_from(wait).unwrap_or_default())
+                    .unwrap_or(jiff::Timestamp::MAX);
+                *self.exhausted_until.lock().expect("quota lock") = Some(until);
+            }
         }
         reset
     }
