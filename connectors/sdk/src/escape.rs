@@ -51,6 +51,29 @@ pub fn odata_string(value: &str) -> Result<String, EscapeError> {
     Ok(format!("'{}'", value.replace('\'', "''")))
 }
 
+/// An OData v2 GUID literal, `guid'…'` (Exact Online ids). Only the canonical
+/// `8-4-4-4-12` hexadecimal form is accepted, so nothing can close the literal.
+pub fn odata_guid(value: &str) -> Result<String, EscapeError> {
+    if is_guid(value) {
+        Ok(format!("guid'{value}'"))
+    } else {
+        Err(EscapeError {
+            syntax: "OData GUID literal",
+            reason: "not a GUID",
+        })
+    }
+}
+
+/// Whether `value` is a GUID in canonical `8-4-4-4-12` hexadecimal form.
+pub fn is_guid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 /// A KQL phrase for Microsoft Graph `$search`: `"…"` with `\` and `"` backslash-escaped.
 pub fn kql_phrase(value: &str) -> Result<String, EscapeError> {
     refuse_controls(value, "KQL phrase")?;
@@ -101,6 +124,20 @@ pub fn search_term(value: &str) -> Result<&str, EscapeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guid_literals_take_only_guids() {
+        let id = "3f2b1c4d-0a1b-4c2d-9e3f-0123456789ab";
+        assert_eq!(odata_guid(id).unwrap(), format!("guid'{id}'"));
+        for bad in [
+            "",
+            "3f2b1c4d-0a1b-4c2d-9e3f-0123456789a'",
+            "x' or 1 eq 1",
+            "3f2b1c4d0a1b4c2d9e3f0123456789ab",
+        ] {
+            assert!(odata_guid(bad).is_err(), "{bad}");
+        }
+    }
     use proptest::prelude::*;
 
     /// A reference OData string-literal parser: returns the value and the rest after the

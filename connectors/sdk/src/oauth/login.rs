@@ -191,6 +191,54 @@ impl AuthorizationRequest {
     }
 }
 
+/// A login in progress: the authorization request, and what turns its code into a stored
+/// token set.
+#[derive(Debug)]
+pub struct Login {
+    request: AuthorizationRequest,
+    endpoint: super::TokenEndpoint,
+    store: std::sync::Arc<dyn super::TokenStore>,
+}
+
+impl Login {
+    /// A login that exchanges its code at `endpoint` and saves the tokens in `store`.
+    pub fn new(
+        request: AuthorizationRequest,
+        endpoint: super::TokenEndpoint,
+        store: std::sync::Arc<dyn super::TokenStore>,
+    ) -> Self {
+        Login {
+            request,
+            endpoint,
+            store,
+        }
+    }
+
+    /// The authorization request (its URL is what the person opens).
+    pub fn request(&self) -> &AuthorizationRequest {
+        &self.request
+    }
+
+    /// Exchange `code` and save the tokens. Codes are single-use and short-lived (Exact
+    /// Online: 3 minutes), so this is called at once.
+    pub async fn finish(&self, code: &str) -> Result<(), crate::ConnectorError> {
+        let response = self
+            .endpoint
+            .exchange_code(code, self.request.redirect_uri())
+            .await?;
+        let tokens = super::TokenSet::from_response(response, None, jiff::Timestamp::now())
+            .ok_or_else(|| {
+                crate::ConnectorError::permanent(
+                    "the token endpoint issued no refresh token, so the hub could not work \
+                     unattended",
+                )
+            })?;
+        self.store.save(&tokens).map_err(|e| {
+            crate::ConnectorError::permanent(format!("the sign-in could not be saved: {e}"))
+        })
+    }
+}
+
 /// The target of an HTTP request line (`GET /callback?code=… HTTP/1.1`).
 async fn read_request_target(stream: &mut tokio::net::TcpStream) -> Option<String> {
     let mut buffer = Vec::with_capacity(2048);

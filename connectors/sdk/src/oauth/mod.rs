@@ -21,6 +21,7 @@ pub mod store;
 pub mod token;
 
 pub use endpoint::{ClientSecret, TokenEndpoint};
+pub use login::{AuthorizationRequest, Login, LoginError};
 pub use rotating::RotatingRefreshToken;
 pub use store::{SecretTokenStore, TokenStore};
 pub use token::{TokenResponse, TokenSet};

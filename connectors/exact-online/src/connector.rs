@@ -1,0 +1,381 @@
+//! The [`Connector`] implementation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dsrhub_connector::http::HttpClient;
+use dsrhub_connector::oauth::{SecretTokenStore, TokenStore};
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::{
+    async_trait, Capability, Category, Connector, ConnectorError, Description, EraseAction,
+    EraseOutcome, Exported, Findings, Health, Inventory, Record, RecordRef, Subject,
+};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use crate::api::{self, Api, Entity, ACCOUNTS, CONTACTS, SALES_INVOICES, TRANSACTION_LINES};
+use crate::config::ExactOnlineConfig;
+use crate::mapping::{self, ACCOUNT, CONTACT, IDS_PER_FILTER, SALES_INVOICE, TRANSACTION_LINE};
+
+/// Addresses per `or`-filter in one discovery call.
+const EMAILS_PER_FILTER: usize = 10;
+
+/// The Exact Online connector for one user, across their divisions.
+#[derive(Debug)]
+pub struct ExactOnline {
+    api: Api,
+    config: ExactOnlineConfig,
+    divisions: OnceCell<Vec<u32>>,
+}
+
+impl ExactOnline {
+    /// Build from settings. No call is made yet: the first one reads the stored sign-in.
+    pub fn new(config: ExactOnlineConfig, secrets: &Secrets) -> Result<Self, ConnectorError> {
+        let store = SecretTokenStore::new(secrets.clone(), config.tokens.clone());
+        Self::with_token_store(config, secrets, Arc::new(store))
+    }
+
+    /// Build with the tokens kept in `store` instead of `config.tokens` (tests that simulate
+    /// crashes, embedders with their own vault).
+    pub fn with_token_store(
+        config: ExactOnlineConfig,
+        secrets: &Secrets,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Self, ConnectorError> {
+        config.validate().map_err(ConnectorError::invalid)?;
+        let auth = crate::login::auth(&config, secrets, store)?;
+        let http = HttpClient::new(
+            config.api_root(),
+            api::profile(),
+            config.http.clone(),
+            Arc::new(auth),
+        )?;
+        Ok(ExactOnline {
+            api: Api::new(http),
+            config,
+            divisions: OnceCell::new(),
+        })
+    }
+
+    /// The divisions discovery covers: the configured ones, or all the user can access.
+    async fn divisions(&self) -> Result<&[u32], ConnectorError> {
+        self.divisions
+            .get_or_try_init(|| async {
+                if !self.config.divisions.is_empty() {
+                    return Ok(self.config.divisions.clone());
+                }
+                let current = self.api.current_division().await?;
+                let mut all = self.api.divisions(current).await?;
+                if !all.contains(&current) {
+                    all.push(current);
+                }
+                Ok(all)
+            })
+            .await
+            .map(Vec::as_slice)
+    }
+
+    async fn discover_division(
+        &self,
+        division: u32,
+        subject: &Subject,
+        found: &mut Findings,
+    ) -> Result<(), ConnectorError> {
+        let mut contacts = Vec::new();
+        let mut accounts = Vec::new();
+        for emails in subject.emails.chunks(EMAILS_PER_FILTER) {
+            let filter = mapping::any_equal(&["Email", "BusinessEmail"], emails)?;
+            for contact in self
+                .api
+                .list(division, CONTACTS, &filter, mapping::CONTACT_SELECT)
+                .await?
+            {
+                if mapping::email_matches(&contact, &["Email", "BusinessEmail"], emails) {
+                    contacts.push(mapping::contact_record(division, &contact).ok_or_else(bad)?);
+                }
+            }
+            let filter = mapping::any_equal(&["Email"], emails)?;
+            for account in self
+                .api
+                .list(division, ACCOUNTS, &filter, mapping::ACCOUNT_SELECT)
+                .await?
+            {
+                if mapping::email_matches(&account, &["Email"], emails) {
+                    accounts.push(mapping::account_record(division, &account).ok_or_else(bad)?);
+                }
+            }
+        }
+        let account_ids: Vec<String> = accounts.iter().map(|r| r.reference.id.clone()).collect();
+        let contact_ids: Vec<String> = contacts.iter().map(|r| r.reference.id.clone()).collect();
+        let mut linked: BTreeMap<RecordRef, (usize, usize)> = BTreeMap::new();
+
+        // Sales invoices addressed to a matched account, or naming a matched contact.
+        let parents: Vec<(&str, &str)> = account_ids
+            .iter()
+            .map(|id| (ACCOUNT, id.as_str()))
+            .chain(contact_ids.iter().map(|id| (CONTACT, id.as_str())))
+            .collect();
+        for chunk in parents.chunks(IDS_PER_FILTER) {
+            let of = |object: &str| -> Vec<&str> {
+                chunk
+                    .iter()
+                    .filter(|(o, _)| *o == object)
+                    .map(|(_, id)| *id)
+                    .collect()
+            };
+            let (accounts_here, contacts_here) = (of(ACCOUNT), of(CONTACT));
+            let mut terms = Vec::new();
+            if !accounts_here.is_empty() {
+                terms.push(mapping::any_guid(
+                    &["InvoiceTo", "OrderedBy"],
+                    &accounts_here,
+                )?);
+            }
+            if !contacts_here.is_empty() {
+                terms.push(mapping::any_guid(
+                    &["InvoiceToContactPerson", "OrderedByContactPerson"],
+                    &contacts_here,
+                )?);
+            }
+            let filter = terms.join(" or ");
+            for invoice in self
+                .api
+                .list(division, SALES_INVOICES, &filter, mapping::INVOICE_SELECT)
+                .await?
+            {
+                let owner = ["InvoiceTo", "OrderedBy"]
+                    .iter()
+                    .filter_map(|f| mapping::guid(&invoice, f))
+                    .find(|id| accounts_here.contains(&id.as_str()))
+                    .map(|id| (ACCOUNT, id))
+                    .or_else(|| {
+                        ["InvoiceToContactPerson", "OrderedByContactPerson"]
+                            .iter()
+                            .filter_map(|f| mapping::guid(&invoice, f))
+                            .find(|id| contacts_here.contains(&id.as_str()))
+                            .map(|id| (CONTACT, id))
+                    });
+                let Some((object, id)) = owner else { continue };
+                let parent = RecordRef::new(object, id).scoped(division.to_string());
+                linked.entry(parent.clone()).or_default().0 += 1;
+                found.add(mapping::invoice_record(division, &invoice, parent).ok_or_else(bad)?);
+            }
+        }
+        // Other transactions (payments, memorial entries) of a matched account.
+        for chunk in account_ids.chunks(IDS_PER_FILTER) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let filter = mapping::any_guid(&["Account"], &ids)?;
+            for line in self
+                .api
+                .list(division, TRANSACTION_LINES, &filter, mapping::LINE_SELECT)
+                .await?
+            {
+                let Some(account) = mapping::guid(&line, "Account") else {
+                    continue;
+                };
+                let parent = RecordRef::new(ACCOUNT, account).scoped(division.to_string());
+                linked.entry(parent.clone()).or_default().1 += 1;
+                found.add(mapping::line_record(division, &line, parent).ok_or_else(bad)?);
+            }
+        }
+        for mut record in contacts.into_iter().chain(accounts) {
+            if let Some((invoices, lines)) = linked.get(&record.reference) {
+                record.erasability.delete_blocked = Some(match lines {
+                    0 => format!("used on {invoices} sales invoice(s)"),
+                    _ => format!("{invoices} sales invoice(s) and {lines} transaction line(s)"),
+                });
+            }
+            found.add(record);
+        }
+        Ok(())
+    }
+
+    /// Whether deleting `record` would be refused: checked before a delete is tried, because
+    /// every failed call counts towards Exact's 10-errors-per-hour block.
+    async fn linkage(
+        &self,
+        division: u32,
+        record: &RecordRef,
+    ) -> Result<Option<String>, ConnectorError> {
+        let id = [record.id.as_str()];
+        let checks: Vec<(Entity, String, &str)> = match record.object.as_str() {
+            CONTACT => vec![(
+                SALES_INVOICES,
+                mapping::any_guid(&["InvoiceToContactPerson", "OrderedByContactPerson"], &id)?,
+                "used on sales invoices",
+            )],
+            ACCOUNT => vec![
+                (
+                    SALES_INVOICES,
+                    mapping::any_guid(&["InvoiceTo", "OrderedBy"], &id)?,
+                    "has sales invoices",
+                ),
+                (
+                    TRANSACTION_LINES,
+                    mapping::any_guid(&["Account"], &id)?,
+                    "has transactions",
+                ),
+                (
+                    CONTACTS,
+                    mapping::any_guid(&["Account"], &id)?,
+                    "still has contact persons",
+                ),
+            ],
+            _ => Vec::new(),
+        };
+        for (entity, filter, why) in checks {
+            if self.api.any(division, entity, &filter).await? {
+                return Ok(Some(why.to_string()));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn entity_of(record: &RecordRef) -> Result<Entity, ConnectorError> {
+    match record.object.as_str() {
+        CONTACT => Ok(CONTACTS),
+        ACCOUNT => Ok(ACCOUNTS),
+        SALES_INVOICE => Ok(SALES_INVOICES),
+        TRANSACTION_LINE => Ok(TRANSACTION_LINES),
+        other => Err(ConnectorError::invalid(format!(
+            "Exact Online has no object type `{other}`"
+        ))),
+    }
+}
+
+fn division_of(record: &RecordRef) -> Result<u32, ConnectorError> {
+    record
+        .scope
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            ConnectorError::invalid(format!("{} needs its division as scope", record.object))
+        })
+}
+
+fn bad() -> ConnectorError {
+    ConnectorError::permanent("Exact Online returned an entity without a valid id")
+}
+
+#[async_trait]
+impl Connector for ExactOnline {
+    fn describe(&self) -> Description {
+        Description {
+            id: crate::ID.into(),
+            display_name: "Exact Online".into(),
+            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            categories: vec![
+                Category::Name,
+                Category::Address,
+                Category::Phone,
+                Category::Email,
+                Category::Iban,
+                Category::Company,
+                Category::Financial,
+            ],
+            location: self.config.location(),
+        }
+    }
+
+    async fn check(&self) -> Result<Health, ConnectorError> {
+        let divisions = self.divisions().await?;
+        Ok(Health {
+            authenticated: true,
+            rate_limit_remaining: None,
+            detail: format!("signed in; {} division(s) reachable", divisions.len()),
+        })
+    }
+
+    async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
+        let mut found = Findings::default();
+        for &division in self.divisions().await? {
+            self.discover_division(division, subject, &mut found)
+                .await?;
+        }
+        Ok(found.into_vec())
+    }
+
+    async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
+        let entity = entity_of(record)?;
+        let data = self
+            .api
+            .get(division_of(record)?, entity, &record.id)
+            .await?
+            .ok_or_else(|| {
+                ConnectorError::new(
+                    dsrhub_connector::ErrorKind::NotFound,
+                    format!("the {} no longer exists", record.object),
+                )
+            })?;
+        Ok(Exported {
+            reference: record.clone(),
+            data: Value::Object(data),
+        })
+    }
+
+    async fn erase(
+        &self,
+        record: &RecordRef,
+        action: &EraseAction,
+    ) -> Result<EraseOutcome, ConnectorError> {
+        let division = division_of(record)?;
+        let entity = entity_of(record)?;
+        if matches!(record.object.as_str(), SALES_INVOICE | TRANSACTION_LINE) {
+            return Err(ConnectorError::invalid(format!(
+                "a {} is a booked document: Exact Online keeps it in the books",
+                record.object
+            )));
+        }
+        match action {
+            EraseAction::Delete => {
+                if let Some(why) = self.linkage(division, record).await? {
+                    return Err(ConnectorError::new(
+                        dsrhub_connector::ErrorKind::Conflict,
+                        format!(
+                            "Exact Online would refuse the delete: the {} {why}",
+                            record.object
+                        ),
+                    ));
+                }
+                let existed = self.api.delete(division, entity, &record.id).await?;
+                Ok(if existed {
+                    EraseOutcome::Deleted
+                } else {
+                    EraseOutcome::AlreadyGone
+                })
+            }
+            EraseAction::Anonymize { fields } => {
+                if self.api.get(division, entity, &record.id).await?.is_none() {
+                    return Ok(EraseOutcome::AlreadyGone);
+                }
+                let changes = mapping::anonymized_changes(&record.object, fields);
+                self.api
+                    .update(division, entity, &record.id, &changes)
+                    .await?;
+                Ok(EraseOutcome::Anonymized {
+                    fields: changes.keys().cloned().collect(),
+                })
+            }
+        }
+    }
+
+    async fn inventory(&self) -> Result<Inventory, ConnectorError> {
+        let mut counts = BTreeMap::new();
+        for &division in self.divisions().await? {
+            for (object, entity) in [
+                (ACCOUNT, ACCOUNTS),
+                (CONTACT, CONTACTS),
+                (SALES_INVOICE, SALES_INVOICES),
+            ] {
+                let n = self.api.count(division, entity).await?;
+                *counts.entry(object.to_string()).or_insert(0) += n;
+                counts.insert(format!("{object}@{division}"), n);
+            }
+        }
+        Ok(Inventory {
+            counts,
+            location: self.config.location(),
+        })
+    }
+}

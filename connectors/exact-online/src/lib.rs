@@ -1,0 +1,40 @@
+#![warn(missing_docs)]
+//! # Exact Online connector
+//!
+//! Exact Online is the bookkeeping: customer accounts (companies and private persons),
+//! contact persons, sales invoices and the transaction lines behind them, per division
+//! (administration).
+//!
+//! - **Auth**: OAuth 2.0 authorization code, run once with `dsrhub auth login exact-online`.
+//!   Refresh tokens rotate; the SDK's [`RotatingRefreshToken`] saves every new one durably
+//!   before the new access token is used, so a crash never strands the hub.
+//! - **Discover**: in every division the user can reach (or the configured ones), contacts
+//!   (`Email`/`BusinessEmail`) and accounts (`Email`) equal to one of the subject's addresses,
+//!   by OData `$filter` with escaped literals; then the sales invoices and transaction lines of
+//!   the matched accounts, and the invoices that name a matched contact.
+//! - **Erase**: records without transactions are deleted, after checking linkage first (every
+//!   failed call counts towards Exact's "10 errors per endpoint per hour" block); linked ones
+//!   are anonymised (accounts also `Blocked`). Invoices and transaction lines are kept: the
+//!   hub's policy retains them 7 years from their date (art. 52(4) AWR).
+//! - **Limits**: 60 calls per minute, paced by the SDK with the `X-RateLimit-Minutely-*`
+//!   headers; when the daily cap (`X-RateLimit-*`) is spent the task waits in the ledger
+//!   until the reset instead of hammering.
+//!
+//! See `docs/connectors/exact-online.md` for app registration, login and what is retained.
+//!
+//! [`RotatingRefreshToken`]: dsrhub_connector::oauth::RotatingRefreshToken
+
+mod api;
+mod config;
+mod connector;
+pub mod login;
+mod mapping;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+pub use config::ExactOnlineConfig;
+pub use connector::ExactOnline;
+
+/// The connector id used in config sections and reports.
+pub const ID: &str = "exact-online";

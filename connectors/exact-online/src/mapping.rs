@@ -1,0 +1,262 @@
+//! From Exact Online's entities to the SDK's records, and the filters that find them.
+
+use dsrhub_connector::escape;
+use dsrhub_connector::{
+    Category, ConnectorError, Erasability, MatchKind, Record, RecordRef, RetentionHint,
+};
+use jiff::civil::Date;
+use serde_json::{Map, Value};
+
+pub const CONTACT: &str = "contact";
+pub const ACCOUNT: &str = "account";
+pub const SALES_INVOICE: &str = "sales_invoice";
+pub const TRANSACTION_LINE: &str = "transaction_line";
+
+pub const CONTACT_SELECT: &str = "ID,Account,Email,BusinessEmail";
+pub const ACCOUNT_SELECT: &str = "ID,Email,IsSales";
+pub const INVOICE_SELECT: &str =
+    "InvoiceID,InvoiceDate,InvoiceTo,OrderedBy,InvoiceToContactPerson,OrderedByContactPerson";
+pub const LINE_SELECT: &str = "ID,Date,Account";
+
+/// Personal fields cleared (or replaced) when a contact cannot be deleted.
+pub const CONTACT_FIELDS: &[&str] = &[
+    "FirstName",
+    "MiddleName",
+    "LastName",
+    "Initials",
+    "Email",
+    "BusinessEmail",
+    "Phone",
+    "Mobile",
+    "BusinessPhone",
+    "BusinessMobile",
+    "BirthDate",
+    "Notes",
+];
+
+/// Personal fields cleared (or replaced) when an account cannot be deleted; it is also
+/// `Blocked` so nobody invoices the anonymised account again.
+pub const ACCOUNT_FIELDS: &[&str] = &[
+    "Name",
+    "Email",
+    "Phone",
+    "AddressLine1",
+    "AddressLine2",
+    "Postcode",
+    "City",
+    "Website",
+    "Remarks",
+];
+
+/// Chunk of ids per `or`-filter: keeps URLs well under common limits.
+pub const IDS_PER_FILTER: usize = 20;
+
+/// `(Email eq 'a' or Email eq 'b' …)` over `fields` and `values`, every literal escaped.
+pub fn any_equal(fields: &[&str], values: &[String]) -> Result<String, ConnectorError> {
+    let mut terms = Vec::new();
+    for value in values {
+        let literal = escape::odata_string(value)?;
+        for field in fields {
+            terms.push(format!("{field} eq {literal}"));
+        }
+    }
+    Ok(terms.join(" or "))
+}
+
+/// `(InvoiceTo eq guid'…' or …)` over `fields` and GUID `ids`.
+pub fn any_guid(fields: &[&str], ids: &[&str]) -> Result<String, ConnectorError> {
+    let mut terms = Vec::new();
+    for id in ids {
+        let literal = escape::odata_guid(id)?;
+        for field in fields {
+            terms.push(format!("{field} eq {literal}"));
+        }
+    }
+    Ok(terms.join(" or "))
+}
+
+pub fn text<'a>(entity: &'a Value, field: &str) -> Option<&'a str> {
+    entity
+        .get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// The entity's GUID in `field`, checked.
+pub fn guid(entity: &Value, field: &str) -> Option<String> {
+    text(entity, field)
+        .filter(|id| escape::is_guid(id))
+        .map(str::to_ascii_lowercase)
+}
+
+/// Whether one of `fields` holds one of the subject's addresses (Exact compares
+/// case-insensitively; so do we, but only whole addresses).
+pub fn email_matches(entity: &Value, fields: &[&str], emails: &[String]) -> bool {
+    fields.iter().filter_map(|f| text(entity, f)).any(|value| {
+        emails
+            .iter()
+            .any(|e| e.trim().eq_ignore_ascii_case(value.trim()))
+    })
+}
+
+/// An OData v2 JSON date, `/Date(1489536000000)/` (epoch milliseconds), as the calendar date in
+/// the Netherlands (Exact stores midnight local time).
+pub fn odata_date(value: &str) -> Option<Date> {
+    let millis: i64 = value
+        .strip_prefix("/Date(")?
+        .strip_suffix(")/")?
+        .split(['+', '-'])
+        .next()?
+        .parse()
+        .ok()?;
+    let at = jiff::Timestamp::from_millisecond(millis).ok()?;
+    Some(at.in_tz("Europe/Amsterdam").ok()?.date())
+}
+
+/// `/Date(…)/` for a calendar date (midnight UTC), as Exact writes it (used by the fake).
+#[cfg_attr(not(feature = "fake"), allow(dead_code))]
+pub fn to_odata_date(date: Date) -> String {
+    let ms = date
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or_default();
+    format!("/Date({ms})/")
+}
+
+fn reference(object: &str, id: String, division: u32) -> RecordRef {
+    RecordRef::new(object, id).scoped(division.to_string())
+}
+
+pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
+    Some(Record {
+        reference: reference(CONTACT, guid(contact, "ID")?, division),
+        matched_by: MatchKind::ExactEmail,
+        categories: vec![
+            Category::Name,
+            Category::Email,
+            Category::Phone,
+            Category::Company,
+        ],
+        linked_to: guid(contact, "Account").map(|a| reference(ACCOUNT, a, division)),
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: CONTACT_FIELDS.iter().map(|f| f.to_string()).collect(),
+        },
+    })
+}
+
+pub fn account_record(division: u32, account: &Value) -> Option<Record> {
+    Some(Record {
+        reference: reference(ACCOUNT, guid(account, "ID")?, division),
+        matched_by: MatchKind::ExactEmail,
+        categories: vec![
+            Category::Name,
+            Category::Email,
+            Category::Phone,
+            Category::Address,
+            Category::Iban,
+            Category::Financial,
+        ],
+        linked_to: None,
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: ACCOUNT_FIELDS.iter().map(|f| f.to_string()).collect(),
+        },
+    })
+}
+
+/// A fiscal document of a matched record: kept 7 years from its date (the hub's policy);
+/// Exact offers no deletion of booked documents through the API.
+fn fiscal_record(
+    object: &str,
+    id: String,
+    division: u32,
+    date: Option<Date>,
+    linked_to: RecordRef,
+) -> Record {
+    Record {
+        reference: reference(object, id, division),
+        matched_by: MatchKind::Linked,
+        categories: vec![Category::Name, Category::Address, Category::Financial],
+        linked_to: Some(linked_to),
+        retention: date.map(|document_date| RetentionHint::Fiscal { document_date }),
+        erasability: Erasability {
+            delete: false,
+            delete_blocked: Some("a booked document; Exact keeps it in the books".into()),
+            anonymize_fields: Vec::new(),
+        },
+    }
+}
+
+pub fn invoice_record(division: u32, invoice: &Value, linked_to: RecordRef) -> Option<Record> {
+    let date = text(invoice, "InvoiceDate").and_then(odata_date);
+    Some(fiscal_record(
+        SALES_INVOICE,
+        guid(invoice, "InvoiceID")?,
+        division,
+        date,
+        linked_to,
+    ))
+}
+
+pub fn line_record(division: u32, line: &Value, linked_to: RecordRef) -> Option<Record> {
+    let date = text(line, "Date").and_then(odata_date);
+    Some(fiscal_record(
+        TRANSACTION_LINE,
+        guid(line, "ID")?,
+        division,
+        date,
+        linked_to,
+    ))
+}
+
+/// The changes that anonymise an entity: names replaced by a marker (Exact requires a name),
+/// every other requested field cleared. `fields` come from the plan; unknown ones are ignored.
+pub fn anonymized_changes(object: &str, fields: &[String]) -> Map<String, Value> {
+    let allowed = if object == ACCOUNT {
+        ACCOUNT_FIELDS
+    } else {
+        CONTACT_FIELDS
+    };
+    let mut changes = Map::new();
+    for field in fields.iter().filter(|f| allowed.contains(&f.as_str())) {
+        let value = match field.as_str() {
+            "Name" | "LastName" => Value::from("Geanonimiseerd"),
+            "FirstName" => Value::from("-"),
+            _ => Value::Null,
+        };
+        changes.insert(field.clone(), value);
+    }
+    if object == ACCOUNT {
+        changes.insert("Blocked".into(), Value::Bool(true));
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odata_dates_are_dutch_calendar_dates() {
+        let date: Date = "2017-03-15".parse().unwrap();
+        assert_eq!(odata_date(&to_odata_date(date)), Some(date));
+        // Midnight in Amsterdam, as Exact writes many dates.
+        assert_eq!(
+            odata_date("/Date(1489532400000)/"),
+            Some("2017-03-15".parse().unwrap())
+        );
+        assert_eq!(odata_date("2017-03-15"), None);
+    }
+
+    #[test]
+    fn filters_escape_every_value() {
+        let f = any_equal(&["Email"], &["o'brien@example.nl".into()]).unwrap();
+        assert_eq!(f, "Email eq 'o''brien@example.nl'");
+        assert!(any_guid(&["InvoiceTo"], &["x' or 1 eq 1"]).is_err());
+    }
+}

@@ -1,0 +1,392 @@
+//! Exact Online's own behaviour, against its fake: what discovery finds across divisions,
+//! deletes checked before they are tried, token rotation (concurrency, two processes, a crash
+//! between refresh and save), pacing and the daily cap.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{pieter, test_options, ExactHarness};
+use dsrhub_connector::http::Quota;
+use dsrhub_connector::oauth::{TokenSet, TokenStore};
+use dsrhub_connector::secrets::SecretError;
+use dsrhub_connector::testkit::FakeControl;
+use dsrhub_connector::{
+    Connector, EraseAction, EraseOutcome, ErrorKind, MatchKind, Record, RecordRef, RetentionHint,
+};
+use dsrhub_exact_online::fake::{FakeOptions, Set};
+use dsrhub_exact_online::ExactOnline;
+use futures_util::future::join_all;
+
+const PV_ACCOUNT: &str = "07ac8858-68a1-57fc-8758-32af8283687c";
+const PV_CONTACT: &str = "c80d0cc3-1868-50c6-8510-072a358c4ae0";
+
+fn find<'a>(records: &'a [Record], object: &str, division: &str) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.reference.object == object && r.reference.scope.as_deref() == Some(division))
+        .collect()
+}
+
+fn exact(records: &[Record]) -> BTreeSet<RecordRef> {
+    records
+        .iter()
+        .filter(|r| r.matched_by == MatchKind::ExactEmail)
+        .map(|r| r.reference.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn discovery_covers_every_division_and_only_the_subject() {
+    let h = ExactHarness::start_default().await;
+    let records = h.connector.discover(&pieter()).await.unwrap();
+    // Division 1001: the private account and its contact, the bakery contact.
+    assert_eq!(find(&records, "account", "1001").len(), 1);
+    assert_eq!(find(&records, "contact", "1001").len(), 2);
+    // Division 1002: the gardener's contact, matched on BusinessEmail.
+    assert_eq!(find(&records, "contact", "1002").len(), 1);
+    // Invoices: two of the private account, one naming the bakery contact; not the bakery's
+    // other invoice (another contact person) and not the gardener's.
+    let invoices = find(&records, "sales_invoice", "1001");
+    assert_eq!(invoices.len(), 3, "{invoices:?}");
+    assert!(find(&records, "sales_invoice", "1002").is_empty());
+    assert_eq!(find(&records, "transaction_line", "1001").len(), 2);
+    // The lookalike address (pieter.de.vries@) is not matched.
+    let state = h.fake.state();
+    let lookalike = state.divisions[&1001]
+        .contacts
+        .values()
+        .find(|c| c["Email"] == "pieter.de.vries@example.nl")
+        .unwrap();
+    assert!(!records
+        .iter()
+        .any(|r| Some(r.reference.id.as_str()) == lookalike["ID"].as_str()));
+    // Linkage is known before anything is tried.
+    let account = find(&records, "account", "1001")[0];
+    assert!(account.erasability.delete_blocked.is_some());
+    let private_contact = records
+        .iter()
+        .find(|r| r.reference.id == PV_CONTACT)
+        .unwrap();
+    assert!(private_contact.erasability.delete_blocked.is_none());
+    // Invoices carry their dates for the retention rule.
+    let dates: BTreeSet<String> = invoices
+        .iter()
+        .filter_map(|r| match &r.retention {
+            Some(RetentionHint::Fiscal { document_date }) => Some(document_date.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        dates,
+        ["2017-03-15", "2024-11-02", "2025-06-10"]
+            .into_iter()
+            .map(String::from)
+            .collect()
+    );
+}
+
+#[tokio::test]
+async fn configured_divisions_limit_the_search() {
+    let mut h = ExactHarness::start_default().await;
+    h.config.divisions = vec![1002];
+    let connector = h.another_process();
+    let records = connector.discover(&pieter()).await.unwrap();
+    assert!(records
+        .iter()
+        .all(|r| r.reference.scope.as_deref() == Some("1002")));
+    assert_eq!(exact(&records).len(), 1);
+}
+
+#[tokio::test]
+async fn login_discover_erase_verify() {
+    let h = ExactHarness::start_default().await;
+    let c = &h.connector;
+    let records = c.discover(&pieter()).await.unwrap();
+    for r in records
+        .iter()
+        .filter(|r| r.matched_by == MatchKind::ExactEmail)
+    {
+        let outcome = match c.erase(&r.reference, &EraseAction::Delete).await {
+            Ok(outcome) => outcome,
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                let fields = r.erasability.anonymize_fields.clone();
+                c.erase(&r.reference, &EraseAction::Anonymize { fields })
+                    .await
+                    .unwrap()
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let expected_deleted = r.erasability.delete_blocked.is_none();
+        assert_eq!(
+            matches!(outcome, EraseOutcome::Deleted),
+            expected_deleted,
+            "{}: {outcome:?}",
+            r.reference
+        );
+    }
+    // Verified by a second discovery: nothing of the subject's own left, the books kept.
+    let again = c.discover(&pieter()).await.unwrap();
+    assert!(exact(&again).is_empty(), "{again:?}");
+    let state = h.fake.state();
+    let account = state.find(Set::Accounts, PV_ACCOUNT).unwrap();
+    assert_eq!(account["Name"], "Geanonimiseerd");
+    assert_eq!(account["Blocked"], true);
+    assert!(account["Email"].is_null() && account["Phone"].is_null());
+    assert!(account["AddressLine1"].is_null() && account["City"].is_null());
+    assert!(state.find(Set::Contacts, PV_CONTACT).is_none());
+    assert_eq!(state.divisions[&1001].sales_invoices.len(), 5);
+    assert_eq!(state.divisions[&1001].transaction_lines.len(), 3);
+    // Every delete was checked first: Exact never had to refuse one.
+    assert_eq!(h.fake.errors_answered(), 0);
+}
+
+#[tokio::test]
+async fn linked_records_are_never_tried_so_no_error_storm() {
+    let h = ExactHarness::start_default().await;
+    let account = RecordRef::new("account", PV_ACCOUNT).scoped("1001");
+    for _ in 0..15 {
+        let err = h
+            .connector
+            .erase(&account, &EraseAction::Delete)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+    }
+    assert_eq!(
+        h.fake.log().calls_to(
+            "DELETE",
+            &format!("/api/v1/1001/crm/Accounts(guid'{PV_ACCOUNT}')")
+        ),
+        0
+    );
+    assert_eq!(h.fake.errors_answered(), 0);
+    // The endpoint is not blocked: a later lookup still works.
+    h.connector.export(&account).await.unwrap();
+}
+
+#[tokio::test]
+async fn booked_documents_are_not_erased() {
+    let h = ExactHarness::start_default().await;
+    let records = h.connector.discover(&pieter()).await.unwrap();
+    let invoice = find(&records, "sales_invoice", "1001")[0];
+    assert!(!invoice.erasability.delete);
+    let err = h
+        .connector
+        .erase(&invoice.reference, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(h.fake.contains(&invoice.reference));
+    let exported = h.connector.export(&invoice.reference).await.unwrap();
+    assert!(exported.data["InvoiceDate"]
+        .as_str()
+        .unwrap()
+        .starts_with("/Date("));
+}
+
+/// Ten tasks start at once on an expired token: one refresh, and the token is reused until
+/// shortly before it expires.
+#[tokio::test]
+async fn rotation_under_concurrency_is_single_flight() {
+    let h = ExactHarness::with_options(FakeOptions {
+        access_lifetime: Duration::from_secs(3),
+        ..test_options()
+    })
+    .await;
+    let after_login = h.fake.token_calls();
+    let subject = pieter();
+    let run = || join_all((0..10).map(|_| h.connector.discover(&subject)));
+    // The login's access token is still fresh: reused, no token call.
+    assert!(run().await.iter().all(Result::is_ok));
+    assert_eq!(h.fake.token_calls(), after_login);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(run().await.iter().all(Result::is_ok));
+    assert_eq!(
+        h.fake.token_calls(),
+        after_login + 1,
+        "one refresh for ten tasks"
+    );
+    assert!(run().await.iter().all(Result::is_ok));
+    assert_eq!(
+        h.fake.token_calls(),
+        after_login + 1,
+        "the new token is reused"
+    );
+    assert_eq!(h.fake.old_refresh_token_uses(), 0);
+}
+
+/// Two processes on one stored sign-in, across several expiries: each reads the store before
+/// refreshing, so neither ever presents a refresh token the other already retired.
+#[tokio::test]
+async fn a_retired_refresh_token_is_never_sent() {
+    let h = ExactHarness::with_options(FakeOptions {
+        access_lifetime: Duration::from_millis(1500),
+        ..test_options()
+    })
+    .await;
+    let other = h.another_process();
+    let subject = pieter();
+    for round in 0..4 {
+        let (a, b) = tokio::join!(h.connector.discover(&subject), other.discover(&subject));
+        a.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        b.unwrap_or_else(|e| panic!("round {round}: {e}"));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    assert!(h.fake.token_calls() >= 4);
+    assert_eq!(h.fake.old_refresh_token_uses(), 0);
+}
+
+/// A store whose save "crashes" once: the process dies after Exact answered the refresh and
+/// before the new tokens reached the disk.
+#[derive(Debug)]
+struct CrashingStore {
+    inner: Arc<dyn TokenStore>,
+    crashed: AtomicBool,
+}
+
+impl TokenStore for CrashingStore {
+    fn load(&self) -> Result<TokenSet, SecretError> {
+        self.inner.load()
+    }
+
+    fn save(&self, tokens: &TokenSet) -> Result<(), SecretError> {
+        if !self.crashed.swap(true, Ordering::SeqCst) {
+            panic!("simulated crash between refresh and save");
+        }
+        self.inner.save(tokens)
+    }
+}
+
+#[tokio::test]
+async fn a_crash_between_refresh_and_save_is_survived() {
+    let h = ExactHarness::with_options(FakeOptions {
+        access_lifetime: Duration::from_millis(1000),
+        ..test_options()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let before = h.fake.token_calls();
+    let crashing = Arc::new(CrashingStore {
+        inner: Arc::new(h.store()),
+        crashed: AtomicBool::new(false),
+    });
+    let doomed =
+        Arc::new(ExactOnline::with_token_store(h.config.clone(), &h.secrets, crashing).unwrap());
+    let crash = tokio::spawn(async move { doomed.discover(&pieter()).await }).await;
+    assert!(crash.unwrap_err().is_panic());
+    assert_eq!(
+        h.fake.token_calls(),
+        before + 1,
+        "Exact did issue new tokens"
+    );
+    // The next process starts from what is on disk: the refresh token Exact still honours,
+    // because none of the lost tokens was ever used. No new login needed.
+    let next = h.another_process();
+    let records = next.discover(&pieter()).await.expect("no login needed");
+    assert!(!exact(&records).is_empty());
+    assert_eq!(h.fake.old_refresh_token_uses(), 0);
+}
+
+/// A save that fails (disk full, keyring locked) is reported and the new tokens are dropped
+/// unused, so the stored chain stays valid.
+#[tokio::test]
+async fn a_failed_save_leaves_the_stored_sign_in_valid() {
+    #[derive(Debug)]
+    struct ReadOnly(Arc<dyn TokenStore>);
+    impl TokenStore for ReadOnly {
+        fn load(&self) -> Result<TokenSet, SecretError> {
+            self.0.load()
+        }
+        fn save(&self, _: &TokenSet) -> Result<(), SecretError> {
+            Err(SecretError {
+                reference: "file:/readonly/exact.tokens".into(),
+                reason: "could not be written: read-only file system".into(),
+            })
+        }
+    }
+    let h = ExactHarness::with_options(FakeOptions {
+        access_lifetime: Duration::from_millis(1000),
+        ..test_options()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let read_only = ExactOnline::with_token_store(
+        h.config.clone(),
+        &h.secrets,
+        Arc::new(ReadOnly(Arc::new(h.store()))),
+    )
+    .unwrap();
+    let err = read_only.discover(&pieter()).await.unwrap_err();
+    assert!(err.message.contains("could not be saved"), "{err}");
+    assert!(err.is_retryable());
+    h.another_process()
+        .discover(&pieter())
+        .await
+        .expect("the stored sign-in still works");
+    assert_eq!(h.fake.old_refresh_token_uses(), 0);
+}
+
+/// With Exact's minute limit (scaled down to 10 calls per second here), the SDK paces the
+/// connector so the fake never has to refuse a call.
+#[tokio::test]
+async fn the_minutely_pace_holds() {
+    let mut h = ExactHarness::with_options(FakeOptions {
+        minutely_limit: 10,
+        minute: Duration::from_secs(1),
+        ..FakeOptions::default()
+    })
+    .await;
+    h.config.http.rate_limit = Some(Quota {
+        requests: 10,
+        per_seconds: 1.0,
+    });
+    let connector = h.another_process();
+    let before = h.fake.requests_seen();
+    for _ in 0..4 {
+        connector.discover(&pieter()).await.unwrap();
+    }
+    assert!(
+        h.fake.requests_seen() - before > 20,
+        "too few calls to test pacing"
+    );
+    assert_eq!(h.fake.limit_rejections(), 0, "the fake had to refuse calls");
+}
+
+/// The daily cap: the call that spends it succeeds, the next fails at once with the reset
+/// time, and nothing more reaches Exact until then.
+#[tokio::test]
+async fn the_daily_cap_becomes_a_resumable_wait() {
+    let h = ExactHarness::start_default().await;
+    h.connector.discover(&pieter()).await.unwrap();
+    h.fake.set_daily_limit(3);
+    let err = h.connector.discover(&pieter()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
+    let resume = err.resume_at.expect("resume_at set");
+    assert!(resume > jiff::Timestamp::now());
+    assert!(err.message.contains("resumes at"), "{err}");
+    let seen = h.fake.requests_seen();
+    let again = h.connector.discover(&pieter()).await.unwrap_err();
+    assert_eq!(again.resume_at, Some(resume));
+    assert_eq!(h.fake.requests_seen(), seen, "a spent quota was hammered");
+}
+
+#[tokio::test]
+async fn a_revoked_grant_asks_for_a_login() {
+    let h = ExactHarness::with_options(FakeOptions {
+        access_lifetime: Duration::from_millis(500),
+        ..test_options()
+    })
+    .await;
+    h.fake.faults().expire_credentials();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let err = h.connector.discover(&pieter()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth, "{err}");
+    assert!(
+        err.message.contains("dsrhub auth login exact-online"),
+        "{err}"
+    );
+}
