@@ -54,11 +54,16 @@ pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
             .as_ref()
             .map(|why| format!("cannot be deleted ({why}): anonymised instead"));
     } else {
-        item.note = Some(match &e.delete_blocked {
+        let refusal = match &e.delete_blocked {
             Some(why) => {
                 format!("the processor refuses deletion ({why}) and offers no anonymisation")
             }
             None => "the processor offers no erasure for this object".into(),
+        };
+        // Keep "retention ended" in front: it is why a person must now act on the record.
+        item.note = Some(match item.note.take() {
+            Some(ended) => format!("{ended}; {refusal}: remove it in the processor by hand"),
+            None => refusal,
         });
     }
     item

@@ -30,6 +30,10 @@ pub struct BuildContext<'a> {
 /// Builds a connector from its config table; errors are messages naming the setting.
 pub type BuildFn = fn(toml::Table, &BuildContext<'_>) -> Result<Arc<dyn Connector>, String>;
 
+/// Starts the interactive sign-in of a connector that needs one (`dsrhub auth login`).
+pub type LoginFn =
+    fn(toml::Table, &BuildContext<'_>) -> Result<dsrhub_connector::oauth::Login, String>;
+
 /// Builds one kind of connector.
 pub struct Factory {
     /// Connector kind, as used in `connector = "<kind>"` or as the section name.
@@ -37,6 +41,7 @@ pub struct Factory {
     /// Display name.
     pub display_name: &'static str,
     build: BuildFn,
+    login: Option<LoginFn>,
 }
 
 /// Every connector this build knows.
@@ -45,21 +50,31 @@ pub const FACTORIES: &[Factory] = &[
         id: "autotask",
         display_name: "Autotask",
         build: build_autotask,
+        login: None,
+    },
+    Factory {
+        id: "exact-online",
+        display_name: "Exact Online",
+        build: build_exact_online,
+        login: Some(login_exact_online),
     },
     Factory {
         id: "itglue",
         display_name: "IT Glue",
         build: build_itglue,
+        login: None,
     },
     Factory {
         id: "manual",
         display_name: "Processor without an API",
         build: build_manual,
+        login: None,
     },
     Factory {
         id: "moneybird",
         display_name: "Moneybird",
         build: build_moneybird,
+        login: None,
     },
 ];
 
@@ -74,6 +89,34 @@ fn build_autotask(table: toml::Table, cx: &BuildContext<'_>) -> Result<Arc<dyn C
     Ok(Arc::new(
         dsrhub_autotask::Autotask::new(config, cx.secrets).map_err(|e| e.message)?,
     ))
+}
+
+fn exact_online_config(
+    table: toml::Table,
+    cx: &BuildContext<'_>,
+) -> Result<dsrhub_exact_online::ExactOnlineConfig, String> {
+    let mut config: dsrhub_exact_online::ExactOnlineConfig = parse(table)?;
+    config.client_secret = config.client_secret.relative_to(cx.base);
+    config.tokens = config.tokens.relative_to(cx.base);
+    Ok(config)
+}
+
+fn build_exact_online(
+    table: toml::Table,
+    cx: &BuildContext<'_>,
+) -> Result<Arc<dyn Connector>, String> {
+    let config = exact_online_config(table, cx)?;
+    Ok(Arc::new(
+        dsrhub_exact_online::ExactOnline::new(config, cx.secrets).map_err(|e| e.message)?,
+    ))
+}
+
+fn login_exact_online(
+    table: toml::Table,
+    cx: &BuildContext<'_>,
+) -> Result<dsrhub_connector::oauth::Login, String> {
+    let config = exact_online_config(table, cx)?;
+    dsrhub_exact_online::login::start(&config, cx.secrets).map_err(|e| e.message)
 }
 
 fn build_itglue(table: toml::Table, cx: &BuildContext<'_>) -> Result<Arc<dyn Connector>, String> {
@@ -139,47 +182,108 @@ pub struct Processor {
     pub connector: Option<Arc<dyn Connector>>,
 }
 
+/// One processor section, split into the hub's keys and the connector's own table.
+struct Section {
+    factory: &'static Factory,
+    /// The connector's settings (without `connector`, `enabled`, `on_behalf_of_customers`).
+    table: toml::Table,
+    enabled: bool,
+    on_behalf_of_customers: bool,
+    named: Option<String>,
+}
+
+fn section(id: &str, table: &toml::Table) -> Result<Section> {
+    let kind = kind_of(id, table)?;
+    let factory = FACTORIES.iter().find(|f| f.id == kind).ok_or_else(|| {
+        Error::Config(format!(
+            "unknown connector `{kind}` for [processors.{id}]; known connectors: {}",
+            known_ids().join(", ")
+        ))
+    })?;
+    let mut table = table.clone();
+    table.remove("connector");
+    let flag = |table: &mut toml::Table, name: &str, default: bool| match table.remove(name) {
+        None => Ok(default),
+        Some(toml::Value::Boolean(b)) => Ok(b),
+        Some(_) => Err(Error::Config(format!(
+            "processors.{id}.{name} must be true or false"
+        ))),
+    };
+    let enabled = flag(&mut table, "enabled", true)?;
+    let on_behalf_of_customers = flag(&mut table, "on_behalf_of_customers", false)?;
+    let named = table
+        .get("name")
+        .and_then(toml::Value::as_str)
+        .map(str::to_string);
+    Ok(Section {
+        factory,
+        table,
+        enabled,
+        on_behalf_of_customers,
+        named,
+    })
+}
+
+fn setting_error(id: &str, e: String) -> Error {
+    if e.starts_with("processors.") {
+        Error::Config(e)
+    } else {
+        Error::Config(format!("processors.{id}: {e}"))
+    }
+}
+
+/// Start the interactive sign-in of processor `id` (`dsrhub auth login <id>`).
+pub fn login(
+    config: &Config,
+    id: &str,
+    secrets: &Secrets,
+) -> Result<dsrhub_connector::oauth::Login> {
+    let table = config.processors.get(id).ok_or_else(|| {
+        Error::Usage(format!(
+            "no processor `{id}` in the config; configured: {}",
+            config
+                .processors
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let section = section(id, table)?;
+    let login = section.factory.login.ok_or_else(|| {
+        Error::Usage(format!(
+            "processor `{id}` ({}) signs in with a stored secret, not an interactive login",
+            section.factory.display_name
+        ))
+    })?;
+    let cx = BuildContext {
+        id,
+        secrets,
+        base: &config.base_dir,
+    };
+    login(section.table, &cx).map_err(|e| setting_error(id, e))
+}
+
 /// Build every configured processor. A bad setting or a missing secret is an error naming
 /// the setting; nothing is contacted yet.
 pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
     let mut processors = Vec::new();
     for (id, table) in &config.processors {
-        let kind = kind_of(id, table)?;
-        let factory = FACTORIES.iter().find(|f| f.id == kind).ok_or_else(|| {
-            Error::Config(format!(
-                "unknown connector `{kind}` for [processors.{id}]; known connectors: {}",
-                known_ids().join(", ")
-            ))
-        })?;
-        let mut table = table.clone();
-        table.remove("connector");
-        let flag = |table: &mut toml::Table, name: &str, default: bool| match table.remove(name) {
-            None => Ok(default),
-            Some(toml::Value::Boolean(b)) => Ok(b),
-            Some(_) => Err(Error::Config(format!(
-                "processors.{id}.{name} must be true or false"
-            ))),
-        };
-        let enabled = flag(&mut table, "enabled", true)?;
-        let on_behalf_of_customers = flag(&mut table, "on_behalf_of_customers", false)?;
-        let named = table
-            .get("name")
-            .and_then(toml::Value::as_str)
-            .map(str::to_string);
+        let Section {
+            factory,
+            table,
+            enabled,
+            on_behalf_of_customers,
+            named,
+        } = section(id, table)?;
+        let kind = factory.id;
         let connector = if enabled {
             let cx = BuildContext {
                 id,
                 secrets,
                 base: &config.base_dir,
             };
-            let connector = (factory.build)(table, &cx).map_err(|e| {
-                if e.starts_with("processors.") {
-                    Error::Config(e)
-                } else {
-                    Error::Config(format!("processors.{id}: {e}"))
-                }
-            })?;
-            Some(connector)
+            Some((factory.build)(table, &cx).map_err(|e| setting_error(id, e))?)
         } else {
             None
         };

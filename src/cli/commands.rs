@@ -8,7 +8,7 @@ use dsrhub_connector::RecordRef;
 
 use super::output::{print_report, print_requests};
 use super::progress::Bars;
-use super::{Cli, Command, RequestArgs};
+use super::{AuthAction, Cli, Command, RequestArgs};
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RequestKind, RequestStatus};
@@ -25,6 +25,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Init { force } => init(&cli.config, *force),
         Command::Connectors => connectors(&cli),
         Command::Check => check(&cli).await,
+        Command::Auth {
+            action:
+                AuthAction::Login {
+                    processor,
+                    no_browser,
+                    timeout,
+                },
+        } => auth_login(&cli, processor, *no_browser, *timeout).await,
         Command::Access(args) => {
             request(&cli, RequestKind::Access, args, RunOptions::default(), &[]).await
         }
@@ -145,6 +153,81 @@ fn open_ledger(cli: &Cli) -> Result<(Config, Ledger)> {
     let config = Config::load(&cli.config)?;
     let ledger = Ledger::open(&config.ledger_path())?;
     Ok((config, ledger))
+}
+
+async fn auth_login(cli: &Cli, processor: &str, no_browser: bool, timeout: u64) -> Result<u8> {
+    let config = Config::load(&cli.config)?;
+    let login = registry::login(&config, processor, &Secrets::default())?;
+    let request = login.request();
+    eprintln!(
+        "Open this address in a browser and sign in to {processor}:\n\n  {}\n",
+        request.url()
+    );
+    if !no_browser {
+        open_browser(request.url().as_str());
+    }
+    let timeout = std::time::Duration::from_secs(timeout);
+    let paste = || async {
+        let line = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        })
+        .await
+        .map_err(|e| Error::Usage(format!("reading the pasted address failed: {e}")))?
+        .map_err(|e| Error::Usage(format!("reading the pasted address failed: {e}")))?;
+        request
+            .code_from_pasted(&line)
+            .map_err(|e| Error::Usage(e.to_string()))
+    };
+    let code = match request.loopback_addr() {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                Error::Usage(format!("cannot listen on {addr} for the redirect: {e}"))
+            })?;
+            eprintln!(
+                "Waiting for the redirect on {addr} (or paste the address you were sent to):"
+            );
+            tokio::select! {
+                code = request.receive(listener, timeout) => code.map_err(|e| Error::Usage(e.to_string()))?,
+                code = paste() => code?,
+            }
+        }
+        None => {
+            eprintln!(
+                "After signing in, your browser is sent to {}…; paste that whole address here:",
+                request.redirect_uri()
+            );
+            tokio::time::timeout(timeout, paste()).await.map_err(|_| {
+                Error::Usage("no address was pasted in time; run the login again".into())
+            })??
+        }
+    };
+    login
+        .finish(&code)
+        .await
+        .map_err(|e| Error::Usage(format!("{processor}: {e}")))?;
+    println!("signed in to {processor}; the tokens are stored where processors.{processor}.tokens points");
+    Ok(0)
+}
+
+/// Try to show `url` in the desktop's browser; on a server nothing happens.
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        Some("open")
+    } else if cfg!(target_os = "linux")
+        && (std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some())
+    {
+        Some("xdg-open")
+    } else {
+        None
+    };
+    if let Some(opener) = opener {
+        let _ = std::process::Command::new(opener)
+            .arg(url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
 }
 
 async fn check(cli: &Cli) -> Result<u8> {

@@ -46,6 +46,12 @@ pub enum Command {
     },
     /// Check every configured processor: credentials, reachability, rate-limit headroom.
     Check,
+    /// Sign in to a processor that uses an interactive OAuth login (Exact Online).
+    Auth {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuthAction,
+    },
     /// List the connectors this build knows and which are configured.
     Connectors,
     /// Access request (art. 15/20): find and export everything held about a person.
@@ -118,6 +124,24 @@ pub enum Command {
         /// First port for the sandbox's fakes.
         #[arg(long, default_value_t = 18081)]
         port: u16,
+    },
+}
+
+/// `dsrhub auth …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthAction {
+    /// Run the authorization-code login once and store the tokens where the processor's
+    /// `tokens` setting points. Prints the address to open; takes the redirect on a loopback
+    /// redirect URI, or the redirect address pasted on stdin.
+    Login {
+        /// The processor (its section name), e.g. `exact-online`.
+        processor: String,
+        /// Do not try to open a browser; only print the address.
+        #[arg(long)]
+        no_browser: bool,
+        /// How long to wait for the redirect, in seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
     },
 }
 

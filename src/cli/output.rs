@@ -111,6 +111,7 @@ mod tests {
             error_kind: None,
             display_name: "Ekco Nederland".into(),
             answer_due: Some(date(2026, 12, 9)),
+            resume_after: None,
         };
         assert_eq!(task_state(&task, date(2026, 12, 9)), "ekco=manual_pending");
         assert_eq!(

@@ -239,7 +239,8 @@ impl Ledger {
     pub fn tasks(&self, id: &str) -> Result<Vec<TaskRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT processor, state, stage, summary, error, error_kind, display_name, answer_due
+            "SELECT processor, state, stage, summary, error, error_kind, display_name, answer_due,
+                    resume_after
              FROM tasks WHERE request_id = ?1 ORDER BY processor",
         )?;
         let rows = stmt
@@ -253,6 +254,7 @@ impl Ledger {
                     error_kind: r.get(5)?,
                     display_name: r.get(6)?,
                     answer_due: r.get::<_, Option<String>>(7)?.and_then(|d| d.parse().ok()),
+                    resume_after: r.get::<_, Option<String>>(8)?.and_then(|d| d.parse().ok()),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -272,7 +274,8 @@ impl Ledger {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, error = ?6, error_kind = ?7, updated_at = ?8
+            "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, error = ?6, error_kind = ?7, updated_at = ?8,
+                    resume_after = ?9
              WHERE request_id = ?1 AND processor = ?2",
             params![
                 id,
@@ -282,7 +285,8 @@ impl Ledger {
                 summary,
                 error.map(|e| e.to_string()),
                 error.map(|e| e.kind.as_str()),
-                now().to_string()
+                now().to_string(),
+                error.and_then(|e| e.resume_at).map(|t| t.to_string()),
             ],
         )?;
         let mut detail = serde_json::json!({ "processor": processor, "state": state.as_str(), "stage": stage.as_str() });

@@ -83,6 +83,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE requests ADD COLUMN controller TEXT;
     ALTER TABLE requests ADD COLUMN forwarded_at TEXT;
     "#,
+    // 4: a task waiting for a vendor's spent daily limit resumes after this moment.
+    r#"
+    ALTER TABLE tasks ADD COLUMN resume_after TEXT;
+    "#,
 ];
 
 /// Bring the schema up to date.

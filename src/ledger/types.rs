@@ -224,6 +224,15 @@ pub struct TaskRow {
     pub display_name: String,
     /// When a processor without an API must have answered.
     pub answer_due: Option<jiff::civil::Date>,
+    /// A `waiting` task is not resumed before this moment (the vendor's limit resets then).
+    pub resume_after: Option<jiff::Timestamp>,
+}
+
+impl TaskRow {
+    /// Whether the task waits for a vendor's limit to reset and must not be run yet.
+    pub fn waits_at(&self, now: jiff::Timestamp) -> bool {
+        self.state == TaskState::Waiting && self.resume_after.is_some_and(|at| at > now)
+    }
 }
 
 /// A processor's task, as a new request records it.

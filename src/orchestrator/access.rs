@@ -31,7 +31,7 @@ impl Hub {
                     !matches!(
                         t.stage,
                         Stage::Exported | Stage::Skipped | Stage::AwaitingAnswer | Stage::Answered
-                    )
+                    ) && !self.waiting(t)
                 })
                 .map(|t| self.export_task(request, t, &subject, &staging)),
         )

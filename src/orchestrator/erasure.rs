@@ -28,7 +28,7 @@ impl Hub {
         join_all(
             tasks
                 .iter()
-                .filter(|t| t.stage == Stage::New)
+                .filter(|t| t.stage == Stage::New && !self.waiting(t))
                 .map(|t| self.plan_task(request, t, &subject)),
         )
         .await
@@ -78,6 +78,7 @@ impl Hub {
             .tasks(id)?
             .into_iter()
             .filter(|t| matches!(t.stage, Stage::Planned | Stage::Executing | Stage::Executed))
+            .filter(|t| !self.waiting(t))
             .collect();
         let verified = join_all(
             tasks

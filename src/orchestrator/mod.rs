@@ -182,6 +182,24 @@ impl Hub {
         what: &str,
         e: &ConnectorError,
     ) -> Result<()> {
+        if let Some(at) = e.resume_at {
+            // The vendor's daily limit is spent: wait, and do not call it before the reset.
+            let local = at
+                .in_tz(&self.timezone)
+                .map(|z| z.strftime("%Y-%m-%d %H:%M %Z").to_string())
+                .unwrap_or_else(|_| at.to_string());
+            let summary =
+                format!("{what}: the processor's call limit is spent; resumes after {local}");
+            self.progress.finish(processor, &summary);
+            return self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Waiting,
+                stage,
+                &summary,
+                Some(e),
+            );
+        }
         let resume = if e.is_retryable() {
             "; will resume on the next run"
         } else {
@@ -191,6 +209,15 @@ impl Hub {
         self.progress.finish(processor, &format!("{what}: {e}"));
         self.ledger
             .set_task(id, processor, TaskState::Failed, stage, &summary, Some(e))
+    }
+
+    /// Whether `task` waits for a vendor's limit to reset; says so to people watching.
+    fn waiting(&self, task: &TaskRow) -> bool {
+        let waits = task.waits_at(jiff::Timestamp::now());
+        if waits {
+            self.progress.finish(&task.processor, &task.summary);
+        }
+        waits
     }
 
     /// The task's connector; `None` (and the task marked skipped) when the processor is no
@@ -285,7 +312,7 @@ fn conclusion(tasks: &[TaskRow]) -> RequestStatus {
     let count = |states: &[TaskState]| active.iter().filter(|t| states.contains(&t.state)).count();
     let failed = count(&[TaskState::Failed]);
     let finished = count(&[TaskState::Done, TaskState::Retained, TaskState::Forwarded]);
-    let awaiting = count(&[TaskState::ManualPending]);
+    let awaiting = count(&[TaskState::ManualPending, TaskState::Waiting]);
     if failed == 0 && finished == active.len() {
         RequestStatus::Completed
     } else if failed == 0 && finished + awaiting == active.len() {
@@ -344,6 +371,7 @@ mod tests {
             error_kind: None,
             display_name: String::new(),
             answer_due: None,
+            resume_after: None,
         }
     }
 
