@@ -13,6 +13,7 @@ use std::sync::Arc;
 use dsrhub_autotask::fake::{FakeAutotask, FakeOptions as AutotaskOptions};
 use dsrhub_connector::secrets::{write_private_file, Secrets};
 use dsrhub_connector::Subject;
+use dsrhub_exact_online::fake::{FakeExactOnline, FakeOptions as ExactOptions};
 use dsrhub_itglue::fake::{FakeItGlue, FakeOptions as ItGlueOptions};
 use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions as MoneybirdOptions};
 
@@ -24,7 +25,8 @@ use crate::report::{self, Report};
 
 /// The demo's subject: Sanne Bakker (fictitious). Moneybird has a private contact and a
 /// business contact with invoices; Autotask a contact with an open and an old ticket, and one
-/// in another company that lists her private address second.
+/// in another company that lists her private address second; Exact Online a private account
+/// with invoices from 2018 and 2025 and, in a second division, a contact at her studio.
 pub fn demo_subject() -> Subject {
     Subject {
         emails: vec![
@@ -58,6 +60,7 @@ struct Fakes {
     moneybird: FakeMoneybird,
     autotask: FakeAutotask,
     itglue: FakeItGlue,
+    exact: FakeExactOnline,
 }
 
 impl Fakes {
@@ -65,10 +68,12 @@ impl Fakes {
         moneybird: MoneybirdOptions,
         autotask: AutotaskOptions,
         itglue: ItGlueOptions,
+        exact: ExactOptions,
     ) -> Result<Fakes> {
         let m_addr = moneybird.listen;
         let a_addr = autotask.listen;
         let i_addr = itglue.listen;
+        let e_addr = exact.listen;
         let moneybird = FakeMoneybird::start_with(moneybird)
             .await
             .map_err(Error::io(
@@ -83,16 +88,22 @@ impl Fakes {
             "cannot start the IT Glue fake (is the port free? try --port)",
             i_addr.to_string(),
         ))?;
+        let exact = FakeExactOnline::start_with(exact).await.map_err(Error::io(
+            "cannot start the Exact Online fake (is the port free? try --port)",
+            e_addr.to_string(),
+        ))?;
         Ok(Fakes {
             moneybird,
             autotask,
             itglue,
+            exact,
         })
     }
 
     /// The secrets the fakes accept, by name.
-    fn secrets(&self) -> [(&'static str, String); 4] {
+    fn secrets(&self) -> [(&'static str, String); 5] {
         [
+            ("exact-online-client-secret", self.exact.client_secret()),
             ("itglue-api-key", self.itglue.api_key()),
             ("moneybird-token", self.moneybird.token()),
             ("autotask-secret", self.autotask.secret()),
@@ -131,12 +142,31 @@ impl Fakes {
         itglue.insert("api_key".into(), reference("itglue-api-key").into());
         // IT Glue documents customers' environments on their behalf.
         itglue.insert("on_behalf_of_customers".into(), true.into());
+        let mut exact = toml::Table::new();
+        exact.insert("host".into(), self.exact.host().to_string().into());
+        exact.insert("client_id".into(), self.exact.client_id().into());
+        exact.insert(
+            "client_secret".into(),
+            reference("exact-online-client-secret").into(),
+        );
+        exact.insert(
+            "redirect_uri".into(),
+            self.exact.redirect_uri().to_string().into(),
+        );
+        exact.insert("tokens".into(), reference("exact-online-tokens").into());
+        // The demo makes more calls in a few seconds than Exact's 60 a minute; the fake is
+        // told the same (pacing is proven in the connector's tests).
+        exact.insert(
+            "http".into(),
+            toml::Value::Table(toml::toml! { rate_limit = { requests = 600, per_seconds = 60 } }),
+        );
         BTreeMap::from([
             (
                 "applicatielink".to_string(),
                 manual("Applicatielink", "privacy@applicatielink.example", "nl"),
             ),
             ("autotask".to_string(), autotask),
+            ("exact-online".to_string(), exact),
             (
                 "ekco".to_string(),
                 manual("Ekco Nederland", "dpo@ekco.example", "en"),
@@ -145,6 +175,31 @@ impl Fakes {
             ("moneybird".to_string(), moneybird),
         ])
     }
+}
+
+/// Options of the Exact Online fake for the demo: its minute limit raised like the demo's
+/// pace (see [`Fakes::processors`]).
+fn exact_options() -> ExactOptions {
+    ExactOptions {
+        minutely_limit: 600,
+        ..ExactOptions::default()
+    }
+}
+
+/// `dsrhub auth login exact-online`, with the fake playing the person at the consent page.
+async fn exact_login(fakes: &Fakes, config: &Config, secrets: &Secrets) -> Result<()> {
+    let login = crate::registry::login(config, "exact-online", secrets)?;
+    let fail = |e: String| Error::Usage(format!("exact-online demo login: {e}"));
+    let redirect = fakes
+        .exact
+        .approve(login.request().url())
+        .await
+        .map_err(fail)?;
+    let code = login
+        .request()
+        .code_from_pasted(redirect.as_str())
+        .map_err(|e| fail(e.to_string()))?;
+    login.finish(&code).await.map_err(|e| fail(e.to_string()))
 }
 
 /// A processor without an API (fictitious contact addresses).
@@ -173,6 +228,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         MoneybirdOptions::default(),
         AutotaskOptions::default(),
         ItGlueOptions::default(),
+        exact_options(),
     )
     .await?;
     let secrets = Secrets::in_memory();
@@ -197,6 +253,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         base_dir: PathBuf::new(),
     };
     let processors = crate::registry::build(&config, &secrets)?;
+    exact_login(&fakes, &config, &secrets).await?;
     let ledger = Arc::new(Ledger::open(&ledger_path)?);
     let hub = Hub::new(ledger.clone(), processors, &config);
     let subject = demo_subject();
@@ -336,7 +393,7 @@ const SANDBOX_MARKER: &str = "# Written by `dsrhub demo --sandbox`";
 
 /// Keep the fakes running with state in `out/sandbox`, write `config_path` pointing at them,
 /// and wait for Ctrl-C. Moneybird listens on `port`, Autotask on `port + 1`, IT Glue on
-/// `port + 2`.
+/// `port + 2`, Exact Online on `port + 3`.
 pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let dir = std::path::absolute(out.join("sandbox")).map_err(Error::io("cannot resolve", out))?;
     std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
@@ -365,6 +422,11 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
             listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(2))),
             ..ItGlueOptions::default()
         },
+        ExactOptions {
+            state_file: Some(dir.join("exact-online.json")),
+            listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(3))),
+            ..exact_options()
+        },
     )
     .await?;
     for (name, value) in fakes.secrets() {
@@ -372,8 +434,15 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
         write_private_file(&file, &value).map_err(Error::io("cannot write", &file))?;
     }
 
+    let sections = fakes.processors(|name| format!("file:{}", dir.join(name).display()));
+    // Sign in to the Exact Online fake once, as `dsrhub auth login exact-online` would.
+    let login_config = Config {
+        processors: sections.clone(),
+        ..Config::default()
+    };
+    exact_login(&fakes, &login_config, &Secrets::in_memory()).await?;
     let mut processors = toml::Table::new();
-    for (id, section) in fakes.processors(|name| format!("file:{}", dir.join(name).display())) {
+    for (id, section) in sections {
         processors.insert(id, toml::Value::Table(section));
     }
     let mut hub = toml::Table::new();
@@ -413,10 +482,11 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let s = demo_subject();
     let c = config_path.display();
     println!(
-        "Sandbox running: Moneybird fake at {}, Autotask fake at {}, IT Glue fake at {} (state kept in {}).",
+        "Sandbox running: Moneybird fake at {}, Autotask fake at {}, IT Glue fake at {}, Exact Online fake at {} (state kept in {}).",
         fakes.moneybird.base_url(),
         fakes.autotask.base_url(),
         fakes.itglue.base_url(),
+        fakes.exact.host(),
         dir.display()
     );
     println!("Wrote {c}. In another terminal, try:");

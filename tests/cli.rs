@@ -281,7 +281,7 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
         let id = erasure["request"]["id"].as_str().unwrap();
         assert!(out.join(id).join(format!("{manual}-request.eml")).exists());
     }
-    for processor in ["autotask", "moneybird"] {
+    for processor in ["autotask", "exact-online", "moneybird"] {
         let p = erasure["processors"]
             .as_array()
             .unwrap()
@@ -314,6 +314,9 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
     );
     let html = std::fs::read_to_string(out.join("access-report.html")).unwrap();
     assert!(html.contains("Moneybird") && html.contains("Autotask") && html.contains("IT Glue"));
+    assert!(html.contains("Exact Online"));
+    let html = std::fs::read_to_string(out.join("erasure-report.html")).unwrap();
+    assert!(html.contains("Exact Online") && html.contains("art. 52(4) AWR"));
     assert!(
         !stderr(&o).to_lowercase().contains("sanne"),
         "the person appears in logs: {}",
