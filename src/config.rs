@@ -253,6 +253,11 @@ mod tests {
     fn the_example_config_parses() {
         let config = Config::parse(EXAMPLE).unwrap();
         assert!(config.processors.contains_key("moneybird"));
+        let mut section = config.processors["exact-online"].clone();
+        section.remove("enabled");
+        let exact: dsrhub_exact_online::ExactOnlineConfig =
+            toml::Value::Table(section).try_into().unwrap();
+        exact.validate().unwrap();
         assert_eq!(config.policy, PolicyConfig::default());
     }
 

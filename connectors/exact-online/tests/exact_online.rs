@@ -390,3 +390,22 @@ async fn a_revoked_grant_asks_for_a_login() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn inventory_counts_per_division() {
+    let h = ExactHarness::start_default().await;
+    let inventory = h.connector.inventory().await.unwrap();
+    let state = h.fake.state();
+    let accounts: usize = state.divisions.values().map(|d| d.accounts.len()).sum();
+    assert_eq!(inventory.counts["account"], accounts as u64);
+    assert_eq!(
+        inventory.counts["contact@1002"],
+        state.divisions[&1002].contacts.len() as u64
+    );
+    assert_eq!(
+        inventory.counts["sales_invoice@1001"],
+        state.divisions[&1001].sales_invoices.len() as u64
+    );
+    // A loopback fake is no Exact country host: not claimed to be in the EEA.
+    assert!(!inventory.location.eea);
+}
