@@ -40,18 +40,23 @@ fn dsrhub(dir: &Path) -> Command {
     cmd
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn login_by_pasting_the_redirect_then_check() {
-    let fake = FakeExactOnline::start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &fake);
-    let mut child = dsrhub(dir.path())
+/// `dsrhub auth login exact-online` with stdin, stdout and stderr piped.
+fn spawn_login(dir: &Path) -> std::process::Child {
+    dsrhub(dir)
         .args(["auth", "login", "exact-online", "--no-browser"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_by_pasting_the_redirect_then_check() {
+    let fake = FakeExactOnline::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let mut child = spawn_login(dir.path());
     // Read stderr to the end (closing it early would break the child's pipe); hand over the
     // authorize address as soon as it is printed.
     let stderr = child.stderr.take().unwrap();
@@ -107,13 +112,7 @@ async fn a_forged_redirect_is_refused_and_nothing_is_stored() {
     let fake = FakeExactOnline::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &fake);
-    let mut child = dsrhub(dir.path())
-        .args(["auth", "login", "exact-online", "--no-browser"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_login(dir.path());
     let mut stdin = child.stdin.take().unwrap();
     writeln!(
         stdin,

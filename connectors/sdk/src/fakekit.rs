@@ -128,6 +128,14 @@ impl CallLog {
     }
 }
 
+/// What every fake does first with a request: log it, then apply the slow-answer fault.
+pub async fn arrive(log: &CallLog, faults: &Faults, method: &str, path: &str) {
+    log.record(method, path);
+    if let Some(delay) = faults.slow() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// A router being served; dropping it stops the server.
 #[derive(Debug)]
 pub struct Server {

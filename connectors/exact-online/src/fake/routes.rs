@@ -111,12 +111,13 @@ fn endpoint_of(path: &str) -> (u32, String) {
 /// Every API call: logged, faults applied, token checked, error block and limits enforced;
 /// every answer carries the `X-RateLimit-*` headers.
 async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
-    inner
-        .log
-        .record(request.method().as_str(), request.uri().path());
-    if let Some(delay) = inner.faults.slow() {
-        tokio::time::sleep(delay).await;
-    }
+    dsrhub_connector::fakekit::arrive(
+        &inner.log,
+        &inner.faults,
+        request.method().as_str(),
+        request.uri().path(),
+    )
+    .await;
     let options = inner.options();
     let (division, endpoint) = endpoint_of(request.uri().path());
 

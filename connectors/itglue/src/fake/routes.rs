@@ -37,12 +37,13 @@ fn error(Refusal(status, title, detail): Refusal) -> Response {
 }
 
 async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
-    inner
-        .log
-        .record(request.method().as_str(), request.uri().path());
-    if let Some(delay) = inner.faults.slow() {
-        tokio::time::sleep(delay).await;
-    }
+    dsrhub_connector::fakekit::arrive(
+        &inner.log,
+        &inner.faults,
+        request.method().as_str(),
+        request.uri().path(),
+    )
+    .await;
     let key = request
         .headers()
         .get("x-api-key")

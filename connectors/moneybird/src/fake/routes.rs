@@ -78,13 +78,13 @@ fn refusal(r: Refusal) -> Response {
 /// Every request: counted and logged, paced by the quota, faults applied, token checked;
 /// every answer gets the `RateLimit-*` headers.
 async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
-    inner
-        .log
-        .record(request.method().as_str(), request.uri().path());
-
-    if let Some(delay) = inner.faults.slow() {
-        tokio::time::sleep(delay).await;
-    }
+    dsrhub_connector::fakekit::arrive(
+        &inner.log,
+        &inner.faults,
+        request.method().as_str(),
+        request.uri().path(),
+    )
+    .await;
 
     // Fixed window, as Moneybird's RateLimit-Reset suggests.
     let (remaining, reset_at, over) = {
