@@ -7,9 +7,11 @@
 //! reset header when it gives one; and logs method, redacted URL, status and timing through
 //! `tracing`, never query values, bodies or credentials.
 //!
-//! Connectors never write retry loops or sleeps of their own.
+//! Connectors never write retry loops or sleeps of their own; JSON batches, whose
+//! sub-requests are throttled one by one, are retried here too ([`batch`]).
 
 pub mod auth;
+pub mod batch;
 pub mod classify;
 pub mod limiter;
 pub mod paging;
@@ -27,6 +29,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 pub use auth::{Auth, BearerSecret, HeaderSource, NoAuth, SecretHeaders};
+pub use batch::{BatchRequest, BatchResponse};
 pub use classify::{Classifier, DefaultClassifier};
 pub use limiter::{Quota, RateLimiter};
 pub use paging::{link_next, Page};

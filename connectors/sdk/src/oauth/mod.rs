@@ -6,6 +6,7 @@
 //! - [`RotatingRefreshToken`]: an [`crate::http::Auth`] for vendors whose refresh tokens
 //!   rotate (Exact Online): single-flight refreshes, tokens reused until shortly before expiry,
 //!   and every new refresh token persisted durably *before* the new access token is used;
+//! - [`ClientCredentials`]: app-only tokens (Microsoft Graph), renewed before they expire;
 //! - [`TokenStore`]: where the tokens live ([`SecretTokenStore`]: a secret reference);
 //! - [`login`]: the authorization-code login a person runs once (`dsrhub auth login …`).
 //!
@@ -14,12 +15,14 @@
 //! rotation rules (persist before use, re-read the store before refreshing) are ours to get
 //! right anyway.
 
+pub mod client_credentials;
 pub mod endpoint;
 pub mod login;
 pub mod rotating;
 pub mod store;
 pub mod token;
 
+pub use client_credentials::ClientCredentials;
 pub use endpoint::{ClientSecret, TokenEndpoint};
 pub use login::{AuthorizationRequest, Login, LoginError};
 pub use rotating::RotatingRefreshToken;

@@ -109,6 +109,26 @@ struct Stored {
 /// Never refresh earlier than this before expiry (Exact Online: "about 30 seconds").
 const MAX_MARGIN: Duration = Duration::from_secs(30);
 
+/// Whether an access token issued at `issued_at` and expiring at `expires_at` can still be
+/// used at `now`: it is renewed shortly before it expires (30 seconds, or a fifth of its
+/// lifetime when that is shorter), never earlier, because token calls are capped.
+pub(crate) fn usable(
+    issued_at: Option<Timestamp>,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> bool {
+    let Some(expires) = expires_at else {
+        return false;
+    };
+    let lifetime = issued_at
+        .map(|issued| expires.duration_since(issued))
+        .and_then(|d| Duration::try_from(d).ok())
+        .unwrap_or(MAX_MARGIN * 10);
+    let margin = MAX_MARGIN.min(lifetime / 5);
+    let margin = SignedDuration::try_from(margin).unwrap_or_default();
+    expires.duration_since(now) > margin
+}
+
 impl TokenSet {
     /// Just a refresh token (a fresh login, or a token pasted by a person).
     pub fn from_refresh_token(refresh_token: SecretString) -> Self {
@@ -144,17 +164,7 @@ impl TokenSet {
     /// expires (30 seconds, or a fifth of its lifetime when that is shorter), never earlier,
     /// because token calls are capped per day.
     pub fn access_usable(&self, now: Timestamp) -> bool {
-        let (Some(_), Some(expires)) = (&self.access_token, self.expires_at) else {
-            return false;
-        };
-        let lifetime = self
-            .issued_at
-            .map(|issued| expires.duration_since(issued))
-            .and_then(|d| Duration::try_from(d).ok())
-            .unwrap_or(MAX_MARGIN * 10);
-        let margin = MAX_MARGIN.min(lifetime / 5);
-        let margin = SignedDuration::try_from(margin).unwrap_or_default();
-        expires.duration_since(now) > margin
+        self.access_token.is_some() && usable(self.issued_at, self.expires_at, now)
     }
 
     /// The JSON kept in the secret store.

@@ -1,0 +1,288 @@
+//! Microsoft Graph endpoints, one method each, over the SDK's HTTP client.
+//!
+//! Lists answer `{"value":[…],"@odata.nextLink":"…"}`; next links are followed verbatim.
+//! Filter values go through [`escape::odata_string`], search phrases through
+//! [`escape::kql_phrase`], path segments are encoded by the SDK.
+
+use dsrhub_connector::error::not_found_as_none;
+use dsrhub_connector::escape;
+use dsrhub_connector::http::{
+    BatchRequest, HttpClient, Page, Quota, Request, Response, VendorProfile,
+};
+use dsrhub_connector::ConnectorError;
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::Value;
+use url::Url;
+
+/// Outlook's published limit: 10,000 requests per 10 minutes per app and mailbox. The whole
+/// connector is paced to it (stricter than per mailbox).
+pub const QUOTA: Quota = Quota {
+    requests: 10_000,
+    per_seconds: 600.0,
+};
+
+/// Sub-requests per `$batch` call (Graph's maximum).
+pub const BATCH_SIZE: usize = 20;
+
+/// Addresses per filter or search (Graph limits the number of `or` clauses).
+pub const ADDRESSES_PER_QUERY: usize = 5;
+
+/// Graph's limits and headers, for the SDK.
+pub fn profile() -> VendorProfile {
+    VendorProfile {
+        processor: crate::ID,
+        quota: QUOTA,
+        // Outlook allows 4 concurrent requests per mailbox; the connector keeps to 4 in all.
+        max_concurrency: Some(4),
+        // Graph nearly always sends Retry-After; without it, exponential backoff.
+        throttle_wait: None,
+        reset_headers: None,
+        daily_headers: None,
+        reauth_statuses: &[401],
+    }
+}
+
+/// What a mailbox query looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxQuery {
+    Contacts,
+    Messages,
+}
+
+/// Fields read for matching and listing; bodies are fetched only for exports.
+pub const USER_SELECT: &str = "id,displayName,mail,userPrincipalName,proxyAddresses,accountEnabled";
+pub const CONTACT_SELECT: &str = "id,displayName,emailAddresses";
+pub const MESSAGE_SELECT: &str =
+    "id,subject,receivedDateTime,from,toRecipients,ccRecipients,bccRecipients,parentFolderId";
+/// Messages per page when listing (Graph allows up to 1000).
+pub const MESSAGE_PAGE: &str = "250";
+
+/// One tenant's Graph API.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: HttpClient,
+}
+
+pub fn page(response: &Response) -> Result<Page<Value>, ConnectorError> {
+    parse_page(&response.json()?)
+}
+
+fn parse_page(body: &Value) -> Result<Page<Value>, ConnectorError> {
+    let items = body
+        .get("value")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| ConnectorError::permanent("Graph answered without `value`"))?;
+    let next = match body.get("@odata.nextLink").and_then(Value::as_str) {
+        Some(link) => Some(
+            Url::parse(link)
+                .map_err(|_| ConnectorError::permanent("Graph's nextLink is not a URL"))?,
+        ),
+        None => None,
+    };
+    Ok(Page { items, next })
+}
+
+fn eventual(request: Request) -> Request {
+    request.header(
+        HeaderName::from_static("consistencylevel"),
+        HeaderValue::from_static("eventual"),
+    )
+}
+
+impl Api {
+    pub fn new(http: HttpClient) -> Self {
+        Api { http }
+    }
+
+    /// The URL relative to Graph's root, as `$batch` wants it.
+    fn relative(&self, url: &Url) -> String {
+        let base = self.http.base().as_str().trim_end_matches('/');
+        url.as_str()
+            .strip_prefix(base)
+            .unwrap_or(url.path())
+            .to_string()
+    }
+
+    /// Directory users with one of `emails` as mail, UPN or proxy address.
+    pub async fn users_matching(&self, emails: &[String]) -> Result<Vec<Value>, ConnectorError> {
+        let mut terms = Vec::new();
+        for email in emails {
+            let literal = escape::odata_string(email)?;
+            let proxy = escape::odata_string(&format!("smtp:{email}"))?;
+            terms.push(format!("mail eq {literal}"));
+            terms.push(format!("userPrincipalName eq {literal}"));
+            terms.push(format!("proxyAddresses/any(p:p eq {proxy})"));
+        }
+        // `any` on proxyAddresses is an advanced query: eventual consistency and $count.
+        let request = eventual(
+            Request::get(self.http.url(&["users"])?)
+                .query("$filter", &terms.join(" or "))
+                .query("$count", "true")
+                .query("$select", USER_SELECT),
+        );
+        self.http.collect_pages(request, page).await
+    }
+
+    /// The URL of one mailbox query for `emails`.
+    fn mailbox_url(
+        &self,
+        mailbox: &str,
+        query: MailboxQuery,
+        emails: &[String],
+    ) -> Result<Url, ConnectorError> {
+        let request = match query {
+            MailboxQuery::Contacts => {
+                let terms = emails
+                    .iter()
+                    .map(|e| Ok(format!("a/address eq {}", escape::odata_string(e)?)))
+                    .collect::<Result<Vec<_>, ConnectorError>>()?;
+                Request::get(self.http.url(&["users", mailbox, "contacts"])?)
+                    .query(
+                        "$filter",
+                        &format!("emailAddresses/any(a:{})", terms.join(" or ")),
+                    )
+                    .query("$select", CONTACT_SELECT)
+                    .query("$top", "100")
+            }
+            MailboxQuery::Messages => {
+                let phrases = emails
+                    .iter()
+                    .map(|e| escape::kql_phrase(&format!("participants:{e}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Request::get(self.http.url(&["users", mailbox, "messages"])?)
+                    .query("$search", &phrases.join(" OR "))
+                    .query("$select", MESSAGE_SELECT)
+                    .query("$top", MESSAGE_PAGE)
+            }
+        };
+        Ok(request.url().clone())
+    }
+
+    /// Run `queries` (index in the config's `mailboxes`, mailbox, kind) for `emails` through
+    /// `$batch`, following each answer's next links; one list per query, in order. A mailbox
+    /// that no longer exists (a former employee's, deleted) holds nothing to find: it is
+    /// skipped with a warning naming the setting; `check` reports it as an error.
+    pub async fn mailbox_queries(
+        &self,
+        queries: &[(usize, &str, MailboxQuery)],
+        emails: &[String],
+    ) -> Result<Vec<Vec<Value>>, ConnectorError> {
+        let requests = queries
+            .iter()
+            .enumerate()
+            .map(|(i, (_, mailbox, kind))| {
+                Ok(BatchRequest::get(
+                    i.to_string(),
+                    self.relative(&self.mailbox_url(mailbox, *kind, emails)?),
+                ))
+            })
+            .collect::<Result<Vec<_>, ConnectorError>>()?;
+        let batch_url = self.http.url(&["$batch"])?;
+        let answers = self
+            .http
+            .send_batch(&batch_url, &requests, BATCH_SIZE)
+            .await?;
+        let mut lists = Vec::with_capacity(answers.len());
+        for (i, answer) in answers.into_iter().enumerate() {
+            if let Err(e) = &answer {
+                if e.kind == dsrhub_connector::ErrorKind::NotFound {
+                    tracing::warn!(
+                        processor = crate::ID,
+                        setting = %format!("mailboxes[{}]", queries[i].0),
+                        "mailbox not found; skipped (a deleted user, or a typo: see `dsrhub check`)"
+                    );
+                    lists.push(Vec::new());
+                    continue;
+                }
+            }
+            let answer = answer.map_err(|e| ConnectorError {
+                message: format!(
+                    "processors.{}.mailboxes[{}]: {}",
+                    crate::ID,
+                    queries[i].0,
+                    e.message
+                ),
+                ..e
+            })?;
+            let first = parse_page(&answer.body)?;
+            let mut items = first.items;
+            if let Some(next) = first.next {
+                self.http.ensure_same_origin(&next)?;
+                items.extend(self.http.collect_pages(Request::get(next), page).await?);
+            }
+            lists.push(items);
+        }
+        Ok(lists)
+    }
+
+    /// `GET url` and its JSON; `None` when it does not exist.
+    async fn get(&self, url: Url) -> Result<Option<Value>, ConnectorError> {
+        match not_found_as_none(self.http.send(Request::get(url)).await)? {
+            Some(response) => Ok(Some(response.json()?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<Value>, ConnectorError> {
+        let mut url = self.http.url(&["users", id])?;
+        url.query_pairs_mut().append_pair(
+            "$select",
+            "id,displayName,givenName,surname,mail,userPrincipalName,proxyAddresses,accountEnabled,jobTitle,mobilePhone,officeLocation",
+        );
+        self.get(url).await
+    }
+
+    pub async fn contact(&self, mailbox: &str, id: &str) -> Result<Option<Value>, ConnectorError> {
+        self.get(self.http.url(&["users", mailbox, "contacts", id])?)
+            .await
+    }
+
+    /// A whole message for an access export: headers, body and the attachments' names and
+    /// sizes (not their content).
+    pub async fn message(&self, mailbox: &str, id: &str) -> Result<Option<Value>, ConnectorError> {
+        let mut url = self.http.url(&["users", mailbox, "messages", id])?;
+        url.query_pairs_mut()
+            .append_pair("$expand", "attachments($select=name,size,contentType)");
+        self.get(url).await
+    }
+
+    /// `DELETE`; `false` when it was already gone.
+    pub async fn delete(&self, segments: &[&str]) -> Result<bool, ConnectorError> {
+        let url = self.http.url(segments)?;
+        Ok(not_found_as_none(self.http.send(Request::delete(url)).await)?.is_some())
+    }
+
+    /// Whether the mailbox (a user) exists.
+    pub async fn mailbox_exists(&self, mailbox: &str) -> Result<bool, ConnectorError> {
+        let mut url = self.http.url(&["users", mailbox])?;
+        url.query_pairs_mut().append_pair("$select", "id");
+        Ok(self.get(url).await?.is_some())
+    }
+
+    /// `GET /users/$count`.
+    pub async fn user_count(&self) -> Result<u64, ConnectorError> {
+        let request = eventual(Request::get(self.http.url(&["users", "$count"])?));
+        let response = self.http.send(request).await?;
+        String::from_utf8_lossy(&response.body)
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .parse()
+            .map_err(|_| ConnectorError::permanent("Graph's $count is not a number"))
+    }
+
+    /// `GET /organization`: the tenant's country.
+    pub async fn country(&self) -> Result<Option<String>, ConnectorError> {
+        let mut url = self.http.url(&["organization"])?;
+        url.query_pairs_mut()
+            .append_pair("$select", "countryLetterCode");
+        let body: Value = self.http.get_json(url).await?;
+        Ok(body
+            .get("value")
+            .and_then(Value::as_array)
+            .and_then(|v| v.first())
+            .and_then(|o| o.get("countryLetterCode"))
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+}

@@ -1,0 +1,272 @@
+//! The [`Connector`] implementation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dsrhub_connector::http::{HttpClient, Quota};
+use dsrhub_connector::oauth::{ClientCredentials, ClientSecret, TokenEndpoint};
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::{
+    async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Record, RecordRef,
+    Subject,
+};
+use serde_json::Value;
+
+use crate::api::{self, Api, MailboxQuery, ADDRESSES_PER_QUERY};
+use crate::config::GraphConfig;
+use crate::mapping::{self, CONTACT, MESSAGE, USER};
+
+/// The scope of app-only Graph tokens.
+pub const SCOPE: &str = "https://graph.microsoft.com/.default";
+
+/// What to tell a person whose app credentials were refused.
+const HOW_TO_FIX: &str = "check the app registration's client secret (it may have expired) \
+     and the tenant id, and store a valid secret where processors.microsoft-graph.client_secret points";
+
+/// The Microsoft Graph connector for one tenant.
+#[derive(Debug)]
+pub struct MicrosoftGraph {
+    api: Api,
+    config: GraphConfig,
+}
+
+impl MicrosoftGraph {
+    /// Build from settings; the client secret is read at every token call, so a rotated
+    /// secret is picked up without a restart.
+    pub fn new(config: GraphConfig, secrets: &Secrets) -> Result<Self, ConnectorError> {
+        config.validate().map_err(ConnectorError::invalid)?;
+        // Fail at start-up, not mid-request, when the secret is missing.
+        secrets.resolve(&config.client_secret).map_err(|e| {
+            ConnectorError::new(
+                ErrorKind::Auth,
+                format!("processors.{}.client_secret: {e}", crate::ID),
+            )
+        })?;
+        let endpoint = TokenEndpoint::new(
+            crate::ID,
+            config.token_url(),
+            config.client_id.clone(),
+            Some(ClientSecret::new(
+                secrets.clone(),
+                config.client_secret.clone(),
+            )),
+            config.http.clone(),
+            Quota {
+                requests: 30,
+                per_seconds: 60.0,
+            },
+            HOW_TO_FIX,
+        )?;
+        let auth = ClientCredentials::new(endpoint, SCOPE);
+        let http = HttpClient::new(
+            config.graph_url.clone(),
+            api::profile(),
+            config.http.clone(),
+            Arc::new(auth),
+        )?;
+        Ok(MicrosoftGraph {
+            api: Api::new(http),
+            config,
+        })
+    }
+
+    fn mailbox<'a>(&self, record: &'a RecordRef) -> Result<&'a str, ConnectorError> {
+        record.scope.as_deref().ok_or_else(|| {
+            ConnectorError::invalid(format!("a {} needs its mailbox as scope", record.object))
+        })
+    }
+}
+
+fn unknown(record: &RecordRef) -> ConnectorError {
+    ConnectorError::invalid(format!(
+        "Microsoft Graph has no object type `{}`",
+        record.object
+    ))
+}
+
+fn bad() -> ConnectorError {
+    ConnectorError::permanent("Graph returned an object without an id")
+}
+
+fn gone(record: &RecordRef) -> ConnectorError {
+    ConnectorError::new(
+        ErrorKind::NotFound,
+        format!("the {} no longer exists", record.object),
+    )
+}
+
+/// EEA member states by ISO country code, for the tenant's data location.
+const EEA: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+#[async_trait]
+impl Connector for MicrosoftGraph {
+    fn describe(&self) -> Description {
+        Description {
+            id: crate::ID.into(),
+            display_name: "Microsoft 365".into(),
+            capabilities: vec![Capability::Access, Capability::Erase],
+            categories: vec![
+                Category::Name,
+                Category::Email,
+                Category::Phone,
+                Category::JobTitle,
+                Category::Correspondence,
+            ],
+            location: DataLocation {
+                region: "per tenant (see `dsrhub check` / inventory)".into(),
+                eea: false,
+            },
+        }
+    }
+
+    async fn check(&self) -> Result<Health, ConnectorError> {
+        let users = self.api.user_count().await?;
+        for (i, mailbox) in self.config.mailboxes.iter().enumerate() {
+            if !self.api.mailbox_exists(mailbox).await? {
+                return Err(ConnectorError::invalid(format!(
+                    "processors.{}.mailboxes[{i}] is not a user of the tenant (deleted, or a typo)",
+                    crate::ID
+                )));
+            }
+        }
+        Ok(Health {
+            authenticated: true,
+            rate_limit_remaining: None,
+            detail: format!(
+                "{users} directory user(s); {} mailbox(es) configured",
+                self.config.mailboxes.len()
+            ),
+        })
+    }
+
+    async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
+        let mut found = Findings::default();
+        for emails in subject.emails.chunks(ADDRESSES_PER_QUERY) {
+            for user in self.api.users_matching(emails).await? {
+                if mapping::user_matches(&user, emails) {
+                    found.add(mapping::user_record(&user).ok_or_else(bad)?);
+                }
+            }
+            let queries: Vec<(usize, &str, MailboxQuery)> = self
+                .config
+                .mailboxes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, m)| {
+                    [MailboxQuery::Contacts, MailboxQuery::Messages]
+                        .map(|kind| (i, m.as_str(), kind))
+                })
+                .collect();
+            let lists = self.api.mailbox_queries(&queries, emails).await?;
+            for ((_, mailbox, kind), items) in queries.iter().zip(lists) {
+                for item in &items {
+                    let record = match kind {
+                        MailboxQuery::Contacts if mapping::contact_matches(item, emails) => {
+                            mapping::contact_record(mailbox, item)
+                        }
+                        MailboxQuery::Messages if mapping::message_matches(item, emails) => {
+                            mapping::message_record(mailbox, item, self.config.delete_mail)
+                        }
+                        _ => continue,
+                    };
+                    found.add(record.ok_or_else(bad)?);
+                }
+            }
+        }
+        Ok(found.into_vec())
+    }
+
+    async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
+        let data: Option<Value> = match record.object.as_str() {
+            USER => self.api.user(&record.id).await?,
+            CONTACT => self.api.contact(self.mailbox(record)?, &record.id).await?,
+            MESSAGE => self.api.message(self.mailbox(record)?, &record.id).await?,
+            _ => return Err(unknown(record)),
+        };
+        let data = data.ok_or_else(|| gone(record))?;
+        Ok(Exported {
+            reference: record.clone(),
+            data,
+        })
+    }
+
+    async fn erase(
+        &self,
+        record: &RecordRef,
+        action: &EraseAction,
+    ) -> Result<EraseOutcome, ConnectorError> {
+        if !matches!(action, EraseAction::Delete) {
+            return Err(ConnectorError::invalid(format!(
+                "Microsoft Graph offers no anonymisation of a {}; delete it instead",
+                record.object
+            )));
+        }
+        let existed = match record.object.as_str() {
+            USER => {
+                // Never delete an active account, whatever the plan says.
+                let Some(user) = self.api.user(&record.id).await? else {
+                    return Ok(EraseOutcome::AlreadyGone);
+                };
+                if user.get("accountEnabled").and_then(Value::as_bool) != Some(false) {
+                    return Err(ConnectorError::new(
+                        ErrorKind::Conflict,
+                        "the account is active: offboard the employee first",
+                    ));
+                }
+                let existed = self.api.delete(&["users", &record.id]).await?;
+                if self.config.purge_deleted_users {
+                    self.api
+                        .delete(&["directory", "deletedItems", &record.id])
+                        .await?;
+                }
+                existed
+            }
+            CONTACT => {
+                self.api
+                    .delete(&["users", self.mailbox(record)?, "contacts", &record.id])
+                    .await?
+            }
+            MESSAGE => {
+                if !self.config.delete_mail {
+                    return Err(ConnectorError::invalid(format!(
+                        "mail is kept: processors.{}.delete_mail is off",
+                        crate::ID
+                    )));
+                }
+                self.api
+                    .delete(&["users", self.mailbox(record)?, "messages", &record.id])
+                    .await?
+            }
+            _ => return Err(unknown(record)),
+        };
+        Ok(if existed {
+            EraseOutcome::Deleted
+        } else {
+            EraseOutcome::AlreadyGone
+        })
+    }
+
+    async fn inventory(&self) -> Result<Inventory, ConnectorError> {
+        let mut counts = BTreeMap::new();
+        counts.insert(USER.to_string(), self.api.user_count().await?);
+        counts.insert(
+            "configured_mailbox".to_string(),
+            self.config.mailboxes.len() as u64,
+        );
+        let location = match self.api.country().await? {
+            Some(code) => DataLocation {
+                eea: EEA.contains(&code.as_str()),
+                region: format!("tenant country {code}"),
+            },
+            None => DataLocation {
+                region: "unknown".into(),
+                eea: false,
+            },
+        };
+        Ok(Inventory { counts, location })
+    }
+}

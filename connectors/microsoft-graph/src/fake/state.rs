@@ -1,0 +1,159 @@
+//! The fake tenant: users, their Outlook contacts and messages, soft-deleted users, and an
+//! optional generated mailbox of many messages (computed on demand, so 100,000 messages cost
+//! no memory).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Many generated messages between one mailbox and one outside address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Generated {
+    /// The mailbox's user id.
+    pub mailbox: String,
+    /// The outside correspondent.
+    pub correspondent: String,
+    /// How many.
+    pub count: usize,
+    /// Body size of each, in bytes.
+    pub body_bytes: usize,
+    /// Indexes deleted since.
+    #[serde(default)]
+    pub deleted: BTreeSet<usize>,
+}
+
+impl Generated {
+    /// Message id of index `i`.
+    pub fn id(i: usize) -> String {
+        format!("AAMkGEN-{i:08}")
+    }
+
+    /// Index of a generated id.
+    pub fn index(id: &str) -> Option<usize> {
+        id.strip_prefix("AAMkGEN-")?.parse().ok()
+    }
+
+    /// Message `i`, built on demand.
+    pub fn message(&self, i: usize, owner: &str) -> Value {
+        let minute = i % 60;
+        let hour = (i / 60) % 24;
+        let day = 1 + (i / 1440) % 28;
+        let month = 1 + (i / 40320) % 12;
+        let when = format!("2025-{month:02}-{day:02}T{hour:02}:{minute:02}:00Z");
+        let line = "Dit is een gegenereerd bericht voor de exporttest. ";
+        let mut content = String::with_capacity(self.body_bytes);
+        while content.len() < self.body_bytes {
+            content.push_str(line);
+        }
+        content.truncate(self.body_bytes);
+        json!({
+            "id": Self::id(i),
+            "subject": format!("Bericht {i}"),
+            "receivedDateTime": when,
+            "sentDateTime": when,
+            "from": {"emailAddress": {"name": "Correspondent", "address": self.correspondent}},
+            "toRecipients": [{"emailAddress": {"name": "Mailbox", "address": owner}}],
+            "ccRecipients": [],
+            "bccRecipients": [],
+            "parentFolderId": "inbox",
+            "hasAttachments": false,
+            "body": {"contentType": "text", "content": content},
+            "attachments": [],
+        })
+    }
+}
+
+/// Seed and state share one shape.
+pub type Seed = State;
+
+/// The whole tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// `/organization`.
+    pub tenant: Value,
+    /// Users by id.
+    pub users: BTreeMap<String, Value>,
+    /// Outlook contacts by mailbox (user id), then contact id.
+    pub contacts: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Messages by mailbox (user id), then message id.
+    pub messages: BTreeMap<String, BTreeMap<String, Value>>,
+    /// `directory/deletedItems`, by id.
+    pub deleted_users: BTreeMap<String, Value>,
+    /// A generated mailbox, if any.
+    #[serde(default)]
+    pub generated: Option<Generated>,
+}
+
+impl State {
+    /// The shipped fixtures (`fixtures/microsoft-graph/seed.json`).
+    pub fn fixture() -> State {
+        serde_json::from_str(include_str!(
+            "../../../../fixtures/microsoft-graph/seed.json"
+        ))
+        .expect("the Microsoft Graph fixture is valid")
+    }
+
+    /// The id of the user `key` names (id or user principal name, any case).
+    pub fn user_id(&self, key: &str) -> Option<String> {
+        if self.users.contains_key(key) {
+            return Some(key.to_string());
+        }
+        self.users
+            .values()
+            .find(|u| {
+                u.get("userPrincipalName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|upn| upn.eq_ignore_ascii_case(key))
+            })
+            .and_then(|u| u.get("id").and_then(Value::as_str).map(str::to_owned))
+    }
+
+    /// Every message of a mailbox in listing order, generated ones last (built on demand).
+    pub fn mailbox_messages<'a>(&'a self, user: &'a str) -> impl Iterator<Item = Value> + 'a {
+        let stored = self
+            .messages
+            .get(user)
+            .into_iter()
+            .flat_map(|m| m.values().cloned());
+        let owner = self.users[user]["mail"].as_str().unwrap_or("").to_string();
+        let generated = self
+            .generated
+            .as_ref()
+            .filter(|g| g.mailbox == user)
+            .into_iter()
+            .flat_map(move |g| {
+                let owner = owner.clone();
+                (0..g.count)
+                    .filter(|i| !g.deleted.contains(i))
+                    .map(move |i| g.message(i, &owner))
+            });
+        stored.chain(generated)
+    }
+
+    /// One message, stored or generated.
+    pub fn message(&self, user: &str, id: &str) -> Option<Value> {
+        if let Some(m) = self.messages.get(user).and_then(|m| m.get(id)) {
+            return Some(m.clone());
+        }
+        let g = self.generated.as_ref().filter(|g| g.mailbox == user)?;
+        let i = Generated::index(id).filter(|i| *i < g.count && !g.deleted.contains(i))?;
+        Some(g.message(i, self.users[user]["mail"].as_str().unwrap_or("")))
+    }
+
+    /// Delete one message; `false` when there was none.
+    pub fn delete_message(&mut self, user: &str, id: &str) -> bool {
+        if self
+            .messages
+            .get_mut(user)
+            .and_then(|m| m.remove(id))
+            .is_some()
+        {
+            return true;
+        }
+        match (&mut self.generated, Generated::index(id)) {
+            (Some(g), Some(i)) if g.mailbox == user && i < g.count => g.deleted.insert(i),
+            _ => false,
+        }
+    }
+}

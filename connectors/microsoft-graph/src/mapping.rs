@@ -1,0 +1,170 @@
+//! From Graph's JSON to the SDK's records, and the exact matching that search only
+//! pre-filters for.
+
+use dsrhub_connector::{Category, Erasability, MatchKind, Record, RecordRef, RetentionHint};
+use jiff::civil::Date;
+use serde_json::Value;
+
+pub const USER: &str = "user";
+pub const CONTACT: &str = "contact";
+pub const MESSAGE: &str = "message";
+
+fn same(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+fn any_is(values: impl IntoIterator<Item = String>, emails: &[String]) -> bool {
+    values
+        .into_iter()
+        .any(|v| emails.iter().any(|e| same(&v, e)))
+}
+
+fn text(value: &Value, field: &str) -> Option<String> {
+    value.get(field).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// A directory user whose mail, UPN or one proxy address (`smtp:`/`SMTP:` stripped) is one of
+/// `emails`.
+pub fn user_matches(user: &Value, emails: &[String]) -> bool {
+    let proxies = user
+        .get("proxyAddresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|p| {
+            p.split_once(':')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("smtp"))
+                .map(|(_, address)| address.to_string())
+        });
+    let own = ["mail", "userPrincipalName"]
+        .into_iter()
+        .filter_map(|f| text(user, f));
+    any_is(own.chain(proxies), emails)
+}
+
+/// An Outlook contact with one of `emails` among its addresses.
+pub fn contact_matches(contact: &Value, emails: &[String]) -> bool {
+    let addresses = contact
+        .get("emailAddresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| text(a, "address"));
+    any_is(addresses, emails)
+}
+
+/// A message whose sender or a recipient (to, cc, bcc) has one of `emails` as its address.
+/// Display names do not count: "jan.jansen@example.nl" <someone@else> is someone else.
+pub fn message_matches(message: &Value, emails: &[String]) -> bool {
+    let address = |recipient: &Value| {
+        recipient
+            .get("emailAddress")
+            .and_then(|e| text(e, "address"))
+    };
+    let from = message.get("from").and_then(address);
+    let recipients = ["toRecipients", "ccRecipients", "bccRecipients"]
+        .into_iter()
+        .flat_map(|f| {
+            message
+                .get(f)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|r| address(&r));
+    any_is(from.into_iter().chain(recipients), emails)
+}
+
+/// A Graph timestamp (`2026-10-01T14:03:00Z`) as the date in the Netherlands.
+pub fn date_of(value: &Value, field: &str) -> Option<Date> {
+    let at: jiff::Timestamp = value.get(field)?.as_str()?.parse().ok()?;
+    Some(at.in_tz("Europe/Amsterdam").ok()?.date())
+}
+
+pub fn user_record(user: &Value) -> Option<Record> {
+    let enabled = user
+        .get("accountEnabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    Some(Record {
+        reference: RecordRef::new(USER, text(user, "id")?),
+        matched_by: MatchKind::ExactEmail,
+        categories: vec![
+            Category::Name,
+            Category::Email,
+            Category::JobTitle,
+            Category::Phone,
+        ],
+        linked_to: None,
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            // Deleting an active account locks a colleague out: offboarding comes first.
+            delete_blocked: enabled.then(|| {
+                "an active account: offboard the employee (block sign-in) first".to_string()
+            }),
+            anonymize_fields: Vec::new(),
+        },
+    })
+}
+
+pub fn contact_record(mailbox: &str, contact: &Value) -> Option<Record> {
+    Some(Record {
+        reference: RecordRef::new(CONTACT, text(contact, "id")?).scoped(mailbox),
+        matched_by: MatchKind::ExactEmail,
+        categories: vec![
+            Category::Name,
+            Category::Email,
+            Category::Phone,
+            Category::Address,
+        ],
+        linked_to: None,
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: Vec::new(),
+        },
+    })
+}
+
+/// A message is correspondence: the policy keeps it for the correspondence period after its
+/// date; past that, it is deleted only when `delete_mail` allows it.
+pub fn message_record(mailbox: &str, message: &Value, delete_mail: bool) -> Option<Record> {
+    Some(Record {
+        reference: RecordRef::new(MESSAGE, text(message, "id")?).scoped(mailbox),
+        matched_by: MatchKind::ExactEmail,
+        categories: vec![Category::Name, Category::Email, Category::Correspondence],
+        linked_to: None,
+        retention: Some(RetentionHint::Correspondence {
+            closed: date_of(message, "receivedDateTime"),
+        }),
+        erasability: Erasability {
+            delete: delete_mail,
+            delete_blocked: (!delete_mail)
+                .then(|| format!("mail is kept: processors.{}.delete_mail is off", crate::ID)),
+            anonymize_fields: Vec::new(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn matching_is_exact_and_ignores_display_names() {
+        let emails = vec!["jan.jansen@example.nl".to_string()];
+        let user =
+            json!({"mail": "x@y", "proxyAddresses": ["SMTP:x@y", "smtp:Jan.Jansen@example.nl"]});
+        assert!(user_matches(&user, &emails));
+        let lookalike = json!({"mail": "jan.janssen@example.nl", "proxyAddresses": ["x500:/o=jan.jansen@example.nl"]});
+        assert!(!user_matches(&lookalike, &emails));
+        let spoof = json!({"from": {"emailAddress": {"name": "jan.jansen@example.nl", "address": "phish@other.example"}}});
+        assert!(!message_matches(&spoof, &emails));
+        let cc = json!({"from": {"emailAddress": {"address": "a@b"}}, "ccRecipients": [{"emailAddress": {"address": "JAN.JANSEN@example.nl"}}]});
+        assert!(message_matches(&cc, &emails));
+    }
+}

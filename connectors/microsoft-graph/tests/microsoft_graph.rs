@@ -1,0 +1,207 @@
+//! Microsoft Graph's own behaviour, against its fake: exact matching (no lookalikes, no
+//! display-name spoofs), former staff deleted and purged, active accounts refused, throttled
+//! batch sub-requests, the mailbox concurrency limit, mail kept by default.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{email, jan, GraphHarness};
+use dsrhub_connector::testkit::FakeControl;
+use dsrhub_connector::{
+    Connector, EraseAction, EraseOutcome, ErrorKind, MatchKind, Record, RecordRef,
+};
+use dsrhub_microsoft_graph::fake::FakeOptions;
+use futures_util::future::join_all;
+
+fn of<'a>(records: &'a [Record], object: &str) -> Vec<&'a Record> {
+    records
+        .iter()
+        .filter(|r| r.reference.object == object)
+        .collect()
+}
+
+#[tokio::test]
+async fn exactly_the_subjects_contacts_and_messages_are_found() {
+    let h = GraphHarness::start_default().await;
+    let records = h.connector.discover(&jan()).await.unwrap();
+    assert!(records
+        .iter()
+        .all(|r| r.matched_by == MatchKind::ExactEmail));
+    assert!(of(&records, "user").is_empty());
+    // Contacts at Bram's and Chantal's (the latter with the address in capitals); not the
+    // lookalike Jan Janssen.
+    let contacts: BTreeSet<&str> = of(&records, "contact")
+        .iter()
+        .map(|r| r.reference.scope.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        contacts,
+        BTreeSet::from([
+            "bram.visser@voorbeeld-it.example",
+            "chantal.meijer@voorbeeld-it.example"
+        ])
+    );
+    // From him (2024), to him (2026), cc him (2026); not from jan.janssen@ and not the
+    // message whose display name is his address.
+    let messages = of(&records, "message");
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    let state = h.fake.state();
+    for m in &messages {
+        let mailbox = state
+            .user_id(m.reference.scope.as_deref().unwrap())
+            .unwrap();
+        let msg = state.message(&mailbox, &m.reference.id).unwrap();
+        assert_ne!(
+            msg["subject"], "Uw gegevens",
+            "the display-name spoof matched"
+        );
+        assert_ne!(msg["subject"], "Factuur vraag", "the lookalike matched");
+        assert!(!m.erasability.delete, "mail is kept by default");
+    }
+    // The mailbox fan-out went through $batch, not one call per mailbox.
+    assert!(h.fake.batches() >= 1);
+}
+
+#[tokio::test]
+async fn a_former_employee_is_deleted_purged_and_verified_gone() {
+    let h = GraphHarness::start_default().await;
+    // Her old alias is a proxy address only.
+    let femke = email("f.deboer@voorbeeld-it.example");
+    let records = h.connector.discover(&femke).await.unwrap();
+    let users = of(&records, "user");
+    assert_eq!(users.len(), 1);
+    let user = users[0];
+    assert!(
+        user.erasability.delete_blocked.is_none(),
+        "a disabled account can go"
+    );
+    let outcome = h
+        .connector
+        .erase(&user.reference, &EraseAction::Delete)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EraseOutcome::Deleted);
+    let state = h.fake.state();
+    assert!(!state.users.contains_key(&user.reference.id));
+    assert!(
+        !state.deleted_users.contains_key(&user.reference.id),
+        "not purged from deletedItems"
+    );
+    let again = h.connector.discover(&femke).await.unwrap();
+    assert!(of(&again, "user").is_empty());
+}
+
+#[tokio::test]
+async fn an_active_account_is_never_deleted() {
+    let h = GraphHarness::start_default().await;
+    let records = h
+        .connector
+        .discover(&email("anna.dewit@voorbeeld-it.example"))
+        .await
+        .unwrap();
+    let user = of(&records, "user")[0];
+    assert!(user.erasability.delete_blocked.is_some());
+    let err = h
+        .connector
+        .erase(&user.reference, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(h.fake.contains(&user.reference));
+}
+
+#[tokio::test]
+async fn a_throttled_sub_request_is_retried_alone_and_answers_match_by_id() {
+    let h = GraphHarness::start_default().await;
+    let baseline = h.connector.discover(&jan()).await.unwrap();
+    let batches = h.fake.batches();
+    h.fake.throttle_sub_requests(3);
+    let records = h.connector.discover(&jan()).await.unwrap();
+    let refs =
+        |r: &[Record]| -> BTreeSet<RecordRef> { r.iter().map(|x| x.reference.clone()).collect() };
+    assert_eq!(refs(&records), refs(&baseline));
+    assert_eq!(
+        h.fake.batches() - batches,
+        2,
+        "one batch, then one with only the throttled sub-requests"
+    );
+}
+
+#[tokio::test]
+async fn no_mailbox_ever_sees_more_than_four_requests_at_once() {
+    let h = GraphHarness::start_default().await;
+    let subject = jan();
+    let results = join_all((0..10).map(|_| h.connector.discover(&subject))).await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(h.fake.concurrency_rejections(), 0);
+    assert!(h.fake.max_in_flight() <= 4);
+}
+
+#[tokio::test]
+async fn mail_is_kept_unless_the_policy_allows_deleting_it() {
+    let h = GraphHarness::start_default().await;
+    let records = h.connector.discover(&jan()).await.unwrap();
+    let message = of(&records, "message")[0];
+    let err = h
+        .connector
+        .erase(&message.reference, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput);
+    assert!(h.fake.contains(&message.reference));
+
+    let h = GraphHarness::with(FakeOptions::default(), |c| c.delete_mail = true).await;
+    let records = h.connector.discover(&jan()).await.unwrap();
+    let message = of(&records, "message")[0];
+    assert!(message.erasability.delete);
+    let outcome = h
+        .connector
+        .erase(&message.reference, &EraseAction::Delete)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EraseOutcome::Deleted);
+    assert!(!h.fake.contains(&message.reference));
+}
+
+#[tokio::test]
+async fn exports_carry_bodies_and_attachment_names_but_listings_do_not() {
+    let h = GraphHarness::start_default().await;
+    let records = h.connector.discover(&jan()).await.unwrap();
+    let mut seen_attachment = false;
+    for m in of(&records, "message") {
+        let exported = h.connector.export(&m.reference).await.unwrap();
+        assert!(exported.data["body"]["content"].is_string());
+        if let Some(a) = exported.data["attachments"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+        {
+            assert!(a[0]["name"].is_string() && a[0]["size"].is_number());
+            assert!(a[0].get("contentBytes").is_none());
+            seen_attachment = true;
+        }
+    }
+    assert!(seen_attachment);
+}
+
+#[tokio::test]
+async fn a_missing_mailbox_is_skipped_in_discovery_and_named_by_check() {
+    let h = GraphHarness::start_default().await;
+    let mut config = h.config.clone();
+    config.mailboxes.push("nobody@voorbeeld-it.example".into());
+    let connector = dsrhub_microsoft_graph::MicrosoftGraph::new(config, &h.secrets).unwrap();
+    let records = connector.discover(&jan()).await.unwrap();
+    assert_eq!(of(&records, "message").len(), 3);
+    let err = connector.check().await.unwrap_err();
+    assert!(err.message.contains("mailboxes[10]"), "{err}");
+    assert!(!err.message.contains("nobody"), "{err}");
+}
+
+#[tokio::test]
+async fn inventory_counts_users_and_locates_the_tenant() {
+    let h = GraphHarness::start_default().await;
+    let inventory = h.connector.inventory().await.unwrap();
+    assert_eq!(inventory.counts["user"], 10);
+    assert_eq!(inventory.counts["configured_mailbox"], 10);
+    assert!(inventory.location.eea);
+}
