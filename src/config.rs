@@ -258,6 +258,14 @@ mod tests {
         let exact: dsrhub_exact_online::ExactOnlineConfig =
             toml::Value::Table(section).try_into().unwrap();
         exact.validate().unwrap();
+        let graph: dsrhub_microsoft_graph::GraphConfig = toml::Value::Table({
+            let mut t = config.processors["microsoft-graph"].clone();
+            t.remove("enabled");
+            t
+        })
+        .try_into()
+        .unwrap();
+        graph.validate().unwrap();
         assert_eq!(config.policy, PolicyConfig::default());
     }
 

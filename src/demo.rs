@@ -15,6 +15,7 @@ use dsrhub_connector::secrets::{write_private_file, Secrets};
 use dsrhub_connector::Subject;
 use dsrhub_exact_online::fake::{FakeExactOnline, FakeOptions as ExactOptions};
 use dsrhub_itglue::fake::{FakeItGlue, FakeOptions as ItGlueOptions};
+use dsrhub_microsoft_graph::fake::{FakeGraph, FakeOptions as GraphOptions};
 use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions as MoneybirdOptions};
 
 use crate::config::{Config, HubConfig};
@@ -26,7 +27,8 @@ use crate::report::{self, Report};
 /// The demo's subject: Sanne Bakker (fictitious). Moneybird has a private contact and a
 /// business contact with invoices; Autotask a contact with an open and an old ticket, and one
 /// in another company that lists her private address second; Exact Online a private account
-/// with invoices from 2018 and 2025 and, in a second division, a contact at her studio.
+/// with invoices from 2018 and 2025 and, in a second division, a contact at her studio;
+/// Microsoft 365 Outlook contacts in two staff mailboxes and mail from 2025 and 2026.
 pub fn demo_subject() -> Subject {
     Subject {
         emails: vec![
@@ -61,6 +63,7 @@ struct Fakes {
     autotask: FakeAutotask,
     itglue: FakeItGlue,
     exact: FakeExactOnline,
+    graph: FakeGraph,
 }
 
 impl Fakes {
@@ -69,7 +72,9 @@ impl Fakes {
         autotask: AutotaskOptions,
         itglue: ItGlueOptions,
         exact: ExactOptions,
+        graph: GraphOptions,
     ) -> Result<Fakes> {
+        let g_addr = graph.listen;
         let m_addr = moneybird.listen;
         let a_addr = autotask.listen;
         let i_addr = itglue.listen;
@@ -92,17 +97,23 @@ impl Fakes {
             "cannot start the Exact Online fake (is the port free? try --port)",
             e_addr.to_string(),
         ))?;
+        let graph = FakeGraph::start_with(graph).await.map_err(Error::io(
+            "cannot start the Microsoft Graph fake (is the port free? try --port)",
+            g_addr.to_string(),
+        ))?;
         Ok(Fakes {
             moneybird,
             autotask,
             itglue,
             exact,
+            graph,
         })
     }
 
     /// The secrets the fakes accept, by name.
-    fn secrets(&self) -> [(&'static str, String); 5] {
+    fn secrets(&self) -> [(&'static str, String); 6] {
         [
+            ("microsoft-graph-client-secret", self.graph.client_secret()),
             ("exact-online-client-secret", self.exact.client_secret()),
             ("itglue-api-key", self.itglue.api_key()),
             ("moneybird-token", self.moneybird.token()),
@@ -142,6 +153,25 @@ impl Fakes {
         itglue.insert("api_key".into(), reference("itglue-api-key").into());
         // IT Glue documents customers' environments on their behalf.
         itglue.insert("on_behalf_of_customers".into(), true.into());
+        let mut graph = toml::Table::new();
+        graph.insert("tenant_id".into(), self.graph.tenant_id().into());
+        graph.insert("client_id".into(), self.graph.client_id().into());
+        graph.insert(
+            "client_secret".into(),
+            reference("microsoft-graph-client-secret").into(),
+        );
+        graph.insert(
+            "mailboxes".into(),
+            toml::Value::Array(self.graph.mailboxes().into_iter().map(Into::into).collect()),
+        );
+        graph.insert(
+            "graph_url".into(),
+            self.graph.graph_url().to_string().into(),
+        );
+        graph.insert(
+            "login_url".into(),
+            self.graph.login_url().to_string().into(),
+        );
         let mut exact = toml::Table::new();
         exact.insert("host".into(), self.exact.host().to_string().into());
         exact.insert("client_id".into(), self.exact.client_id().into());
@@ -167,6 +197,7 @@ impl Fakes {
             ),
             ("autotask".to_string(), autotask),
             ("exact-online".to_string(), exact),
+            ("microsoft-graph".to_string(), graph),
             (
                 "ekco".to_string(),
                 manual("Ekco Nederland", "dpo@ekco.example", "en"),
@@ -229,6 +260,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         AutotaskOptions::default(),
         ItGlueOptions::default(),
         exact_options(),
+        GraphOptions::default(),
     )
     .await?;
     let secrets = Secrets::in_memory();
@@ -393,7 +425,7 @@ const SANDBOX_MARKER: &str = "# Written by `dsrhub demo --sandbox`";
 
 /// Keep the fakes running with state in `out/sandbox`, write `config_path` pointing at them,
 /// and wait for Ctrl-C. Moneybird listens on `port`, Autotask on `port + 1`, IT Glue on
-/// `port + 2`, Exact Online on `port + 3`.
+/// `port + 2`, Exact Online on `port + 3`, Microsoft Graph on `port + 4`.
 pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let dir = std::path::absolute(out.join("sandbox")).map_err(Error::io("cannot resolve", out))?;
     std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
@@ -426,6 +458,11 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
             state_file: Some(dir.join("exact-online.json")),
             listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(3))),
             ..exact_options()
+        },
+        GraphOptions {
+            state_file: Some(dir.join("microsoft-graph.json")),
+            listen: SocketAddr::from(([127, 0, 0, 1], port.saturating_add(4))),
+            ..GraphOptions::default()
         },
     )
     .await?;
@@ -482,11 +519,12 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let s = demo_subject();
     let c = config_path.display();
     println!(
-        "Sandbox running: Moneybird fake at {}, Autotask fake at {}, IT Glue fake at {}, Exact Online fake at {} (state kept in {}).",
+        "Sandbox running: Moneybird fake at {}, Autotask fake at {}, IT Glue fake at {}, Exact Online fake at {}, Microsoft Graph fake at {} (state kept in {}).",
         fakes.moneybird.base_url(),
         fakes.autotask.base_url(),
         fakes.itglue.base_url(),
         fakes.exact.host(),
+        fakes.graph.graph_url(),
         dir.display()
     );
     println!("Wrote {c}. In another terminal, try:");

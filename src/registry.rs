@@ -71,6 +71,12 @@ pub const FACTORIES: &[Factory] = &[
         login: None,
     },
     Factory {
+        id: "microsoft-graph",
+        display_name: "Microsoft 365",
+        build: build_microsoft_graph,
+        login: None,
+    },
+    Factory {
         id: "moneybird",
         display_name: "Moneybird",
         build: build_moneybird,
@@ -117,6 +123,17 @@ fn login_exact_online(
 ) -> Result<dsrhub_connector::oauth::Login, String> {
     let config = exact_online_config(table, cx)?;
     dsrhub_exact_online::login::start(&config, cx.secrets).map_err(|e| e.message)
+}
+
+fn build_microsoft_graph(
+    table: toml::Table,
+    cx: &BuildContext<'_>,
+) -> Result<Arc<dyn Connector>, String> {
+    let mut config: dsrhub_microsoft_graph::GraphConfig = parse(table)?;
+    config.client_secret = config.client_secret.relative_to(cx.base);
+    Ok(Arc::new(
+        dsrhub_microsoft_graph::MicrosoftGraph::new(config, cx.secrets).map_err(|e| e.message)?,
+    ))
 }
 
 fn build_itglue(table: toml::Table, cx: &BuildContext<'_>) -> Result<Arc<dyn Connector>, String> {

@@ -317,6 +317,27 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
     assert!(html.contains("Exact Online"));
     let html = std::fs::read_to_string(out.join("erasure-report.html")).unwrap();
     assert!(html.contains("Exact Online") && html.contains("art. 52(4) AWR"));
+    assert!(html.contains("Microsoft 365") && html.contains("kept 12 months after closure"));
+    let access = std::fs::read_to_string(out.join("access-report.html")).unwrap();
+    assert!(access.contains("Microsoft 365"));
+    let graph = erasure["processors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "microsoft-graph")
+        .expect("microsoft-graph");
+    let outcomes: Vec<&str> = graph["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    for expected in ["deleted", "retained"] {
+        assert!(
+            outcomes.contains(&expected),
+            "microsoft-graph: {outcomes:?}"
+        );
+    }
     assert!(
         !stderr(&o).to_lowercase().contains("sanne"),
         "the person appears in logs: {}",

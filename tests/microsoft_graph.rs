@@ -1,0 +1,131 @@
+//! The hub with Microsoft 365, end to end against the Graph fake: contacts deleted, mail kept
+//! or deleted by the policy, with the basis and date in the report.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{http_table, hub_for, HubEnv};
+use dsrhub::ledger::RequestKind;
+use dsrhub::orchestrator::RunOptions;
+use dsrhub::report;
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::Subject;
+use dsrhub_microsoft_graph::fake::FakeGraph;
+
+struct Env {
+    fake: FakeGraph,
+    env: HubEnv,
+}
+
+async fn start(delete_mail: bool) -> Env {
+    let fake = FakeGraph::start().await.unwrap();
+    let secrets = Secrets::in_memory();
+    secrets
+        .store(&"keyring:graph".parse().unwrap(), &fake.client_secret())
+        .unwrap();
+    let mut section = toml::Table::new();
+    section.insert("tenant_id".into(), fake.tenant_id().into());
+    section.insert("client_id".into(), fake.client_id().into());
+    section.insert("client_secret".into(), "keyring:graph".into());
+    section.insert(
+        "mailboxes".into(),
+        toml::Value::Array(fake.mailboxes().into_iter().map(Into::into).collect()),
+    );
+    section.insert("delete_mail".into(), delete_mail.into());
+    section.insert("graph_url".into(), fake.graph_url().to_string().into());
+    section.insert("login_url".into(), fake.login_url().to_string().into());
+    section.insert("http".into(), http_table().into());
+    let env = hub_for(
+        BTreeMap::from([("microsoft-graph".to_string(), section)]),
+        &secrets,
+    );
+    Env { fake, env }
+}
+
+fn jan() -> Subject {
+    Subject {
+        emails: vec!["jan.jansen@example.nl".into()],
+        ..Subject::default()
+    }
+}
+
+type Row = (String, String, Option<String>, Option<String>);
+
+async fn erase(env: &Env) -> Vec<Row> {
+    let hub = &env.env.hub;
+    let id = hub.open(RequestKind::Erasure, &jan(), "passport").unwrap();
+    hub.run(
+        &id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
+    let mut rows: Vec<Row> = r.processors[0]
+        .records
+        .iter()
+        .map(|x| {
+            (
+                x.object.clone(),
+                x.outcome.clone(),
+                x.retain_until.clone(),
+                x.basis.clone(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[tokio::test]
+async fn by_default_mail_is_kept_and_old_mail_is_left_for_review() {
+    let env = start(false).await;
+    let rows = erase(&env).await;
+    let basis = Some(dsrhub::policy::CORRESPONDENCE_BASIS.to_string());
+    assert_eq!(
+        rows,
+        vec![
+            ("contact".into(), "deleted".into(), None, None),
+            ("contact".into(), "deleted".into(), None, None),
+            (
+                "message".into(),
+                "retained".into(),
+                Some("2027-09-15".into()),
+                basis.clone()
+            ),
+            (
+                "message".into(),
+                "retained".into(),
+                Some("2027-10-01".into()),
+                basis
+            ),
+            ("message".into(), "review".into(), None, None),
+        ]
+    );
+    // Nothing of the mail was deleted.
+    let state = env.fake.state();
+    assert_eq!(state.messages.values().map(|m| m.len()).sum::<usize>(), 10);
+}
+
+#[tokio::test]
+async fn with_delete_mail_old_mail_is_deleted_and_recent_mail_kept() {
+    let env = start(true).await;
+    let rows = erase(&env).await;
+    let outcomes: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("contact", "deleted"),
+            ("contact", "deleted"),
+            ("message", "deleted"),
+            ("message", "retained"),
+            ("message", "retained"),
+        ]
+    );
+    let state = env.fake.state();
+    assert_eq!(state.messages.values().map(|m| m.len()).sum::<usize>(), 9);
+}
