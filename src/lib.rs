@@ -10,6 +10,7 @@
 //! [`report`]. Connectors live in their own crates under `connectors/`, built on the SDK crate
 //! `dsrhub-connector`; [`registry`] lists them.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod deadline;

@@ -8,7 +8,7 @@ use dsrhub_connector::RecordRef;
 
 use super::output::{print_report, print_requests};
 use super::progress::Bars;
-use super::{AuthAction, Cli, Command, RequestArgs};
+use super::{AuthAction, BenchWhat, Cli, Command, RequestArgs};
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RequestKind, RequestStatus};
@@ -66,6 +66,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
             evidence.as_deref(),
             note.as_deref(),
         ),
+        Command::Bench {
+            what:
+                BenchWhat::Export {
+                    messages,
+                    body_bytes,
+                    max_peak_mib,
+                },
+        } => crate::bench::export(*messages, *body_bytes, *max_peak_mib, cli.json).await,
         Command::Demo {
             out,
             sandbox: false,

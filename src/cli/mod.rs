@@ -112,6 +112,12 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Measure the whole product in one process (run it with `--release`).
+    Bench {
+        /// Which measurement.
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
     /// Run a real access and erasure request against in-process fake vendors.
     Demo {
         /// Where to write the reports and the export.
@@ -124,6 +130,24 @@ pub enum Command {
         /// First port for the sandbox's fakes.
         #[arg(long, default_value_t = 18081)]
         port: u16,
+    },
+}
+
+/// `dsrhub bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Peak memory and time of an access export of many messages through Microsoft Graph
+    /// (a tenth of them first, then all, in one process).
+    Export {
+        /// Messages in the generated mailbox.
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Body size of each message, in bytes.
+        #[arg(long, default_value_t = 2048)]
+        body_bytes: usize,
+        /// Exit 1 when the peak RSS after the large run is over this many MiB.
+        #[arg(long)]
+        max_peak_mib: Option<f64>,
     },
 }
 

@@ -360,10 +360,24 @@ impl Ledger {
 
     /// Store discovered records with their planned actions. Records already stored for this
     /// request and processor are left as they are (a resumed run never re-plans them).
-    pub fn save_items(&self, id: &str, processor: &str, items: &[NewItem]) -> Result<()> {
+    ///
+    /// Items may come from an iterator that builds them one by one (an access request with
+    /// 100,000 messages never holds them all). Returns how many items per action.
+    pub fn save_items<I>(
+        &self,
+        id: &str,
+        processor: &str,
+        items: I,
+    ) -> Result<std::collections::BTreeMap<&'static str, usize>>
+    where
+        I: IntoIterator,
+        I::Item: std::borrow::Borrow<NewItem>,
+    {
+        use std::borrow::Borrow;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let at = now().to_string();
+        let mut counts = std::collections::BTreeMap::<&'static str, usize>::new();
         {
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO items (request_id, processor, object, record_id, scope, matched_by, categories,
@@ -371,6 +385,8 @@ impl Ledger {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             for item in items {
+                let item: &NewItem = item.borrow();
+                *counts.entry(item.action.as_str()).or_default() += 1;
                 stmt.execute(params![
                     id,
                     processor,
@@ -390,10 +406,6 @@ impl Ledger {
                 ])?;
             }
         }
-        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-        for item in items {
-            *counts.entry(item.action.as_str()).or_default() += 1;
-        }
         audit::append(
             &tx,
             Some(id),
@@ -401,7 +413,7 @@ impl Ledger {
             &serde_json::json!({ "processor": processor, "actions": counts }),
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(counts)
     }
 
     /// The items of a request (optionally of one processor), in a stable order.
@@ -414,6 +426,27 @@ impl Ledger {
         )?;
         let rows = stmt
             .query_map(params![id, processor], item_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// One processor's items with an id above `after`, at most `limit`, in id order: for
+    /// walking through many items without holding them all.
+    pub fn items_after(
+        &self,
+        id: &str,
+        processor: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<ItemRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
+                    basis, retain_until, note, state, outcome, detail
+             FROM items WHERE request_id = ?1 AND processor = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+        )?;
+        let rows = stmt
+            .query_map(params![id, processor, after, limit as i64], item_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -440,6 +473,33 @@ impl Ledger {
             "outcome": outcome,
         });
         audit::append(&tx, None, &event, &detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Mark several items with one state and outcome in one transaction (an export of many
+    /// records), each still with its own audit entry.
+    pub fn mark_items(&self, items: &[&ItemRow], state: ItemState, outcome: &str) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        let event = format!("item.{}", state.as_str());
+        for item in items {
+            tx.execute(
+                "UPDATE items SET state = ?2, outcome = ?3, updated_at = ?4 WHERE id = ?1",
+                params![item.id, state.as_str(), outcome, at],
+            )?;
+            let detail = serde_json::json!({
+                "processor": item.processor,
+                "record": item.reference.to_string(),
+                "action": item.action.as_str(),
+                "outcome": outcome,
+            });
+            audit::append(&tx, None, &event, &detail)?;
+        }
         tx.commit()?;
         Ok(())
     }

@@ -87,6 +87,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE tasks ADD COLUMN resume_after TEXT;
     "#,
+    // 5: walking one processor's items in id order (exports of many records).
+    r#"
+    CREATE INDEX items_by_processor ON items (request_id, processor, id);
+    "#,
 ];
 
 /// Bring the schema up to date.

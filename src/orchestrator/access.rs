@@ -1,13 +1,23 @@
 //! Access (art. 15, with art. 20 portability): discover → export → ZIP.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use dsrhub_connector::Subject;
+use dsrhub_connector::{Connector, ConnectorError, Record, Subject};
 use futures_util::future::join_all;
 
 use super::{Hub, RunOptions};
 use crate::error::{Error, Result};
-use crate::ledger::{Action, ItemState, RequestRow, RequestStatus, Stage, TaskRow, TaskState};
+use crate::ledger::{
+    Action, ItemRow, ItemState, NewItem, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
+};
+
+/// Records exported (and held in memory) at a time.
+const EXPORT_CHUNK: usize = 100;
+
+/// Discovered records stored in the ledger at a time.
+const SAVE_CHUNK: usize = 1000;
 use crate::report::export::{ExportWriter, Staging};
 
 impl Hub {
@@ -91,43 +101,47 @@ impl Hub {
                 .ask_by_letter(request, processor, connector, subject)
                 .await;
         }
-        let Some(records) = self.discover_for(id, processor, connector, subject).await? else {
+        // Records become ledger items as they arrive; the export then walks the items in
+        // chunks, so neither all records, all items nor all bodies are ever held at once.
+        let Some(counts) = self
+            .discover_and_save(id, processor, connector, subject)
+            .await?
+        else {
             return Ok(());
         };
-        let items: Vec<_> = records.iter().map(crate::policy::access_item).collect();
-        self.ledger.save_items(id, processor, &items)?;
+        let found = counts.get(Action::Export.as_str()).copied().unwrap_or(0);
+        let review = counts.values().sum::<usize>() - found;
+        self.progress
+            .update(processor, &format!("exporting {found} record(s)"));
         // Exporting is read-only, so a resumed run simply starts this processor's files over.
         let mut writer = staging.writer(processor)?;
-        let stored = self.ledger.items(id, Some(processor))?;
-        self.progress.update(
-            processor,
-            &format!(
-                "exporting {} record(s)",
-                stored.iter().filter(|i| i.action == Action::Export).count()
-            ),
-        );
-        for item in &stored {
-            match item.action {
-                Action::Export => match connector.export(&item.reference).await {
-                    Ok(exported) => {
-                        writer.write(&exported)?;
-                        self.ledger
-                            .mark_item(item, ItemState::Done, Some("found"), None)?;
-                    }
+        let mut after = 0;
+        loop {
+            let chunk = self
+                .ledger
+                .items_after(id, processor, after, EXPORT_CHUNK)?;
+            let Some(last) = chunk.last() else { break };
+            after = last.id;
+            let (to_export, loose): (Vec<&ItemRow>, Vec<&ItemRow>) =
+                chunk.iter().partition(|i| i.action == Action::Export);
+            self.ledger.mark_items(&loose, ItemState::Done, "review")?;
+            let references: Vec<_> = to_export.iter().map(|i| i.reference.clone()).collect();
+            let results = connector.export_batch(&references).await;
+            for (item, result) in to_export.iter().zip(results) {
+                match result {
+                    Ok(exported) => writer.write(&exported)?,
                     Err(e) => {
                         self.ledger.fail_item(item, &e)?;
                         writer.abandon()?;
                         return self.task_failed(id, processor, Stage::New, "export failed", &e);
                     }
-                },
-                _ => self
-                    .ledger
-                    .mark_item(item, ItemState::Done, Some("review"), None)?,
+                }
             }
+            // Written to the staging file before it is recorded as done.
+            self.ledger
+                .mark_items(&to_export, ItemState::Done, "found")?;
         }
         writer.finish()?;
-        let found = stored.iter().filter(|i| i.action == Action::Export).count();
-        let review = stored.len() - found;
         let summary = match (found, review) {
             (0, 0) => "nothing found: no match".to_string(),
             (f, 0) => format!("found {f} record(s)"),
@@ -142,6 +156,63 @@ impl Hub {
             &summary,
             None,
         )
+    }
+
+    /// Discovery for an access request, each record stored as an item as soon as it arrives
+    /// (in chunks of [`SAVE_CHUNK`]); the items per action, or `None` after recording a failure.
+    async fn discover_and_save(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        subject: &Subject,
+    ) -> Result<Option<BTreeMap<&'static str, usize>>> {
+        self.progress.update(processor, "discovering");
+        self.ledger.set_task(
+            id,
+            processor,
+            TaskState::Running,
+            Stage::New,
+            "discovering",
+            None,
+        )?;
+        let mut counts = BTreeMap::new();
+        let mut buffer = Vec::with_capacity(SAVE_CHUNK);
+        let mut ledger_error = None;
+        let mut flush = |buffer: &mut Vec<NewItem>| -> Result<()> {
+            for (action, n) in self.ledger.save_items(id, processor, buffer.drain(..))? {
+                *counts.entry(action).or_insert(0) += n;
+            }
+            Ok(())
+        };
+        let result = {
+            let mut sink = |record: Record| -> Result<(), ConnectorError> {
+                buffer.push(crate::policy::access_item(&record));
+                if buffer.len() >= SAVE_CHUNK {
+                    if let Err(e) = flush(&mut buffer) {
+                        ledger_error = Some(e);
+                        return Err(ConnectorError::permanent(
+                            "the ledger could not store the findings",
+                        ));
+                    }
+                }
+                Ok(())
+            };
+            connector.discover_each(subject, &mut sink).await
+        };
+        if let Some(e) = ledger_error {
+            return Err(e);
+        }
+        match result {
+            Ok(()) => {
+                flush(&mut buffer)?;
+                Ok(Some(counts))
+            }
+            Err(e) => {
+                self.task_failed(id, processor, Stage::New, "discovery failed", &e)?;
+                Ok(None)
+            }
+        }
     }
 
     /// Build the ZIP from every exported processor, then settle the request.

@@ -163,11 +163,15 @@ impl Api {
     /// `$batch`, following each answer's next links; one list per query, in order. A mailbox
     /// that no longer exists (a former employee's, deleted) holds nothing to find: it is
     /// skipped with a warning naming the setting; `check` reports it as an error.
+    ///
+    /// `keep` receives each listed item of query `i`, page by page: 100,000 listed messages
+    /// are never all held as JSON, nor twice as records.
     pub async fn mailbox_queries(
         &self,
         queries: &[(usize, &str, MailboxQuery)],
         emails: &[String],
-    ) -> Result<Vec<Vec<Value>>, ConnectorError> {
+        mut keep: impl FnMut(usize, &Value) -> Result<(), ConnectorError>,
+    ) -> Result<(), ConnectorError> {
         let requests = queries
             .iter()
             .enumerate()
@@ -183,7 +187,6 @@ impl Api {
             .http
             .send_batch(&batch_url, &requests, BATCH_SIZE)
             .await?;
-        let mut lists = Vec::with_capacity(answers.len());
         for (i, answer) in answers.into_iter().enumerate() {
             if let Err(e) = &answer {
                 if e.kind == dsrhub_connector::ErrorKind::NotFound {
@@ -192,7 +195,6 @@ impl Api {
                         setting = %format!("mailboxes[{}]", queries[i].0),
                         "mailbox not found; skipped (a deleted user, or a typo: see `dsrhub check`)"
                     );
-                    lists.push(Vec::new());
                     continue;
                 }
             }
@@ -206,14 +208,27 @@ impl Api {
                 ..e
             })?;
             let first = parse_page(&answer.body)?;
-            let mut items = first.items;
+            for item in &first.items {
+                keep(i, item)?;
+            }
             if let Some(next) = first.next {
                 self.http.ensure_same_origin(&next)?;
-                items.extend(self.http.collect_pages(Request::get(next), page).await?);
+                // Items are handed over as each page arrives; nothing is collected here.
+                self.http
+                    .collect_pages(Request::get(next), |response| {
+                        let p = page(response)?;
+                        for item in &p.items {
+                            keep(i, item)?;
+                        }
+                        Ok(Page {
+                            items: Vec::<()>::new(),
+                            next: p.next,
+                        })
+                    })
+                    .await?;
             }
-            lists.push(items);
         }
-        Ok(lists)
+        Ok(())
     }
 
     /// `GET url` and its JSON; `None` when it does not exist.
@@ -224,27 +239,53 @@ impl Api {
         }
     }
 
-    pub async fn user(&self, id: &str) -> Result<Option<Value>, ConnectorError> {
+    /// A user, with the fields an access export shows.
+    pub fn user_url(&self, id: &str) -> Result<Url, ConnectorError> {
         let mut url = self.http.url(&["users", id])?;
         url.query_pairs_mut().append_pair(
             "$select",
             "id,displayName,givenName,surname,mail,userPrincipalName,proxyAddresses,accountEnabled,jobTitle,mobilePhone,officeLocation",
         );
-        self.get(url).await
+        Ok(url)
     }
 
-    pub async fn contact(&self, mailbox: &str, id: &str) -> Result<Option<Value>, ConnectorError> {
-        self.get(self.http.url(&["users", mailbox, "contacts", id])?)
-            .await
+    /// An Outlook contact.
+    pub fn contact_url(&self, mailbox: &str, id: &str) -> Result<Url, ConnectorError> {
+        self.http.url(&["users", mailbox, "contacts", id])
     }
 
     /// A whole message for an access export: headers, body and the attachments' names and
     /// sizes (not their content).
-    pub async fn message(&self, mailbox: &str, id: &str) -> Result<Option<Value>, ConnectorError> {
+    pub fn message_url(&self, mailbox: &str, id: &str) -> Result<Url, ConnectorError> {
         let mut url = self.http.url(&["users", mailbox, "messages", id])?;
         url.query_pairs_mut()
             .append_pair("$expand", "attachments($select=name,size,contentType)");
-        self.get(url).await
+        Ok(url)
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<Value>, ConnectorError> {
+        self.get(self.user_url(id)?).await
+    }
+
+    /// Many GETs through `$batch`; one result per URL, in order (`None`: not found).
+    pub async fn get_many(
+        &self,
+        urls: &[Url],
+    ) -> Result<Vec<Result<Option<Value>, ConnectorError>>, ConnectorError> {
+        let requests: Vec<BatchRequest> = urls
+            .iter()
+            .enumerate()
+            .map(|(i, url)| BatchRequest::get(i.to_string(), self.relative(url)))
+            .collect();
+        let batch_url = self.http.url(&["$batch"])?;
+        let answers = self
+            .http
+            .send_batch(&batch_url, &requests, BATCH_SIZE)
+            .await?;
+        Ok(answers
+            .into_iter()
+            .map(|a| not_found_as_none(a.map(|a| a.body)))
+            .collect())
     }
 
     /// `DELETE`; `false` when it was already gone.

@@ -28,6 +28,22 @@ pub trait Connector: Send + Sync + Debug {
     /// reported for review.
     async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError>;
 
+    /// Discovery that hands each record to `sink` as soon as it is known, for processors where
+    /// one subject may have very many records (a mailbox with 100,000 messages): the hub stores
+    /// them as they come instead of holding them all. A record may be handed over twice (the
+    /// hub keeps the first); a sink error stops discovery. The default runs
+    /// [`Connector::discover`] and hands its records over.
+    async fn discover_each(
+        &self,
+        subject: &Subject,
+        sink: &mut (dyn FnMut(Record) -> Result<(), ConnectorError> + Send),
+    ) -> Result<(), ConnectorError> {
+        for record in self.discover(subject).await? {
+            sink(record)?;
+        }
+        Ok(())
+    }
+
     /// Discovery for several subjects at once, one result per subject in the same order.
     /// Connectors whose vendor can search many identifiers in one query (Autotask's `or`
     /// groups, IT Glue's full scan) override this; the default asks one by one.
@@ -44,6 +60,18 @@ pub trait Connector: Send + Sync + Debug {
 
     /// The full record, for an access request.
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError>;
+
+    /// Several full records, one result per record in the same order. The hub exports in
+    /// chunks and writes each chunk to the export before asking for the next, so memory stays
+    /// flat however many records match. Connectors whose vendor can fetch many records in one
+    /// call (Graph's `$batch`) override this; the default exports one by one.
+    async fn export_batch(&self, records: &[RecordRef]) -> Vec<Result<Exported, ConnectorError>> {
+        let mut results = Vec::with_capacity(records.len());
+        for record in records {
+            results.push(self.export(record).await);
+        }
+        results
+    }
 
     /// Delete or anonymise one record. Idempotent: a record that is already gone is
     /// [`EraseOutcome::AlreadyGone`], not an error. A vendor refusal is

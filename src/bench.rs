@@ -1,0 +1,162 @@
+//! `dsrhub bench`: measurements that need the whole product, in one process, in release mode.
+//!
+//! `bench export` runs a real access request against the Microsoft Graph fake with a mailbox
+//! of generated messages, twice (a tenth of the messages, then all of them), and reports the
+//! time and the process's peak resident memory after each run. Export bodies are streamed
+//! (fetched 100 at a time, written to staging files, zipped from there), so peak memory should
+//! grow with the number of record ids, not with the size of the mail. The results go in
+//! `docs/BENCHMARKS.md`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::Subject;
+use dsrhub_microsoft_graph::fake::{FakeGraph, FakeOptions};
+
+use crate::config::{Config, HubConfig};
+use crate::error::{Error, Result};
+use crate::ledger::{Ledger, RequestKind, RequestStatus};
+use crate::orchestrator::{Hub, RunOptions};
+
+const MAILBOX: &str = "anna.dewit@voorbeeld-it.example";
+const CORRESPONDENT: &str = "bulk.sender@example.nl";
+
+/// The process's peak resident set size in bytes (Linux `VmHWM`), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// One measured export.
+#[derive(Debug, serde::Serialize)]
+pub struct ExportRun {
+    /// Messages that matched and were exported.
+    pub messages: usize,
+    /// Wall-clock seconds for discovery, export and the ZIP.
+    pub seconds: f64,
+    /// Peak RSS of the process after the run, in MiB.
+    pub peak_rss_mib: Option<f64>,
+    /// Size of the ZIP, in MiB.
+    pub zip_mib: f64,
+}
+
+async fn export_once(messages: usize, body_bytes: usize) -> Result<ExportRun> {
+    let fake = FakeGraph::start_with(FakeOptions {
+        generated: Some((MAILBOX.into(), CORRESPONDENT.into(), messages, body_bytes)),
+        ..FakeOptions::default()
+    })
+    .await
+    .map_err(Error::io("cannot start the Graph fake on", "127.0.0.1"))?;
+    let dir = std::env::temp_dir().join(format!("dsrhub-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
+    let secrets = Secrets::in_memory();
+    let reference = "keyring:graph".parse().expect("valid reference");
+    secrets
+        .store(&reference, &fake.client_secret())
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let mut graph = toml::Table::new();
+    graph.insert("tenant_id".into(), fake.tenant_id().into());
+    graph.insert("client_id".into(), fake.client_id().into());
+    graph.insert("client_secret".into(), "keyring:graph".into());
+    graph.insert("mailboxes".into(), toml::Value::Array(vec![MAILBOX.into()]));
+    graph.insert("graph_url".into(), fake.graph_url().to_string().into());
+    graph.insert("login_url".into(), fake.login_url().to_string().into());
+    let config = Config {
+        hub: HubConfig {
+            ledger: dir.join("ledger.db"),
+            ..HubConfig::default()
+        },
+        processors: BTreeMap::from([("microsoft-graph".to_string(), graph)]),
+        base_dir: dir.clone(),
+        ..Config::default()
+    };
+    let processors = crate::registry::build(&config, &secrets)?;
+    let ledger = Arc::new(Ledger::open(&config.ledger_path())?);
+    let hub = Hub::new(ledger, processors, &config);
+    let subject = Subject {
+        emails: vec![CORRESPONDENT.into()],
+        ..Subject::default()
+    };
+    let started = Instant::now();
+    let id = hub.open(RequestKind::Access, &subject, "benchmark")?;
+    let request = hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(dir.clone()),
+                ..RunOptions::default()
+            },
+        )
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if request.status != RequestStatus::Completed {
+        return Err(Error::Usage(format!(
+            "the benchmark's access request ended {}",
+            request.status
+        )));
+    }
+    let zip = dir.join("access-export.zip");
+    let zip_mib = std::fs::metadata(&zip)
+        .map_err(Error::io("cannot read", &zip))?
+        .len() as f64
+        / 1048576.0;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(ExportRun {
+        messages,
+        seconds,
+        peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / 1048576.0),
+        zip_mib,
+    })
+}
+
+/// Run the export benchmark: `messages / 10`, then `messages`. With `max_peak_mib`, fail when
+/// the peak RSS after the large run is higher (a guard CI uses).
+pub async fn export(
+    messages: usize,
+    body_bytes: usize,
+    max_peak_mib: Option<f64>,
+    json: bool,
+) -> Result<u8> {
+    let small = export_once((messages / 10).max(1), body_bytes).await?;
+    let large = export_once(messages, body_bytes).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "runs": [small, large] }))
+                .expect("json")
+        );
+    } else {
+        println!(
+            "access export through Microsoft Graph ($batch, 20 per call), {body_bytes}-byte bodies"
+        );
+        for run in [&small, &large] {
+            println!(
+                "  {:>7} messages: {:>6.1} s, ZIP {:>7.1} MiB, peak RSS {}",
+                run.messages,
+                run.seconds,
+                run.zip_mib,
+                run.peak_rss_mib
+                    .map_or("unknown".to_string(), |m| format!("{m:.1} MiB"))
+            );
+        }
+        if let (Some(a), Some(b)) = (small.peak_rss_mib, large.peak_rss_mib) {
+            println!(
+                "  {}x the messages, {:.1}x the ZIP, {:.2}x the peak RSS",
+                large.messages / small.messages.max(1),
+                large.zip_mib / small.zip_mib.max(f64::MIN_POSITIVE),
+                b / a
+            );
+        }
+    }
+    match (max_peak_mib, large.peak_rss_mib) {
+        (Some(limit), Some(peak)) if peak > limit => {
+            eprintln!("peak RSS {peak:.1} MiB is over the limit of {limit} MiB");
+            Ok(1)
+        }
+        _ => Ok(0),
+    }
+}
