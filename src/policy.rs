@@ -91,6 +91,7 @@ fn review_item(record: &Record) -> NewItem {
         fields: record.erasability.anonymize_fields.clone(),
         basis: None,
         retain_until: None,
+        descriptor: record.descriptor.clone(),
         note: (!record.matched_by.allows_erasure()).then(|| {
             format!(
                 "matched by {} only: a person must check whether this is the subject",
@@ -141,6 +142,7 @@ mod tests {
         erasability: Erasability,
     ) -> Record {
         Record {
+            descriptor: Default::default(),
             reference: RecordRef::new("x", "1"),
             matched_by,
             categories: vec![],

@@ -186,3 +186,35 @@ async fn thousands_of_messages_are_exported_in_batches() {
         .unwrap();
     assert_eq!(graph["records"], N);
 }
+
+#[tokio::test]
+async fn reports_describe_messages_without_their_content() {
+    let env = start(false).await;
+    let hub = &env.env.hub;
+    let id = hub.open(RequestKind::Access, &jan(), "passport").unwrap();
+    hub.run(
+        &id,
+        &RunOptions {
+            export_dir: Some(env.env.dir.path().join("export")),
+            ..RunOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
+    let json = serde_json::to_value(&r).unwrap();
+    let messages: Vec<&serde_json::Value> = json["processors"][0]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["object"] == "message")
+        .collect();
+    assert_eq!(messages.len(), 3);
+    for m in messages {
+        let d = &m["descriptor"];
+        assert!(d["folder"].is_string() && d["date"].is_string(), "{m}");
+        assert!(d["subject_sha256"].is_string() && d["size_bytes"].is_string());
+    }
+    let text = json.to_string();
+    assert!(!text.contains("Offerte werkplekbeheer"), "a subject line leaked");
+}

@@ -381,8 +381,8 @@ impl Ledger {
         {
             let mut stmt = tx.prepare(
                 "INSERT OR IGNORE INTO items (request_id, processor, object, record_id, scope, matched_by, categories,
-                     linked_to, action, fields, basis, retain_until, note, state, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                     linked_to, action, fields, basis, retain_until, note, state, updated_at, descriptor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?;
             for item in items {
                 let item: &NewItem = item.borrow();
@@ -402,7 +402,8 @@ impl Ledger {
                     item.retain_until.map(|d| d.to_string()),
                     item.note,
                     ItemState::Planned.as_str(),
-                    at
+                    at,
+                    serde_json::to_string(&item.descriptor).expect("descriptor serialises"),
                 ])?;
             }
         }
@@ -421,7 +422,7 @@ impl Ledger {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
-                    basis, retain_until, note, state, outcome, detail
+                    basis, retain_until, note, state, outcome, detail, descriptor
              FROM items WHERE request_id = ?1 AND (?2 IS NULL OR processor = ?2) ORDER BY processor, id",
         )?;
         let rows = stmt
@@ -442,7 +443,7 @@ impl Ledger {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
-                    basis, retain_until, note, state, outcome, detail
+                    basis, retain_until, note, state, outcome, detail, descriptor
              FROM items WHERE request_id = ?1 AND processor = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
         )?;
         let rows = stmt
@@ -680,6 +681,7 @@ fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
         state: ItemState::parse(&r.get::<_, String>(13)?).unwrap_or(ItemState::Failed),
         outcome: r.get(14)?,
         detail: r.get(15)?,
+        descriptor: serde_json::from_str(&r.get::<_, String>(16)?).unwrap_or_default(),
     })
 }
 

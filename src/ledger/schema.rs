@@ -91,6 +91,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX items_by_processor ON items (request_id, processor, id);
     "#,
+    // 6: what identifies a record to a person without its content (folder, date, size).
+    r#"
+    ALTER TABLE items ADD COLUMN descriptor TEXT NOT NULL DEFAULT '{}';
+    "#,
 ];
 
 /// Bring the schema up to date.

@@ -43,6 +43,7 @@ fn item(id: &str) -> NewItem {
         basis: None,
         retain_until: None,
         note: None,
+        descriptor: [("folder".to_string(), "inbox".to_string())].into(),
     }
 }
 
@@ -79,6 +80,10 @@ fn saving_a_plan_twice_never_duplicates_or_resets_items() {
     assert_eq!(items.len(), 3);
     assert_eq!(items[0].state, ItemState::Done);
     assert_eq!(items[0].outcome.as_deref(), Some("deleted"));
+    assert_eq!(
+        items[2].descriptor["folder"], "inbox",
+        "the descriptor round-trips"
+    );
 }
 
 #[test]

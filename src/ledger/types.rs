@@ -267,6 +267,8 @@ pub struct NewItem {
     pub retain_until: Option<Date>,
     /// Why, in words.
     pub note: Option<String>,
+    /// What identifies the record to a person without its content (folder, date, size).
+    pub descriptor: std::collections::BTreeMap<String, String>,
 }
 
 /// A stored record with its action and result.
@@ -300,4 +302,6 @@ pub struct ItemRow {
     pub outcome: Option<String>,
     /// More about the outcome, personal-data-free.
     pub detail: Option<String>,
+    /// What identifies the record to a person without its content.
+    pub descriptor: std::collections::BTreeMap<String, String>,
 }

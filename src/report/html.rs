@@ -55,6 +55,7 @@ mod tests {
                     matched_by: "exact_email".into(),
                     categories: vec![],
                     note: None,
+                    descriptor: [("folder".to_string(), "<b>inbox</b>".to_string())].into(),
                 }],
             }],
             verification: Verification {
@@ -67,6 +68,8 @@ mod tests {
         let html = render(&report).unwrap();
         assert!(html.contains("&lt;script&gt;"));
         assert!(!html.contains("<script>alert"));
+        assert!(html.contains("folder: &lt;b&gt;inbox"), "{html}");
+        assert!(!html.contains("<b>inbox"));
         assert!(html.contains("Voorbeeld &amp; Zn"));
         assert!(
             !html.contains("http://") && !html.contains("https://"),

@@ -92,6 +92,10 @@ pub struct RecordReport {
     pub categories: Vec<dsrhub_connector::Category>,
     /// Why, in words (extension).
     pub note: Option<String>,
+    /// What identifies the record to a person without its content: folder, date, size, a
+    /// hash of the subject line (extension).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub descriptor: std::collections::BTreeMap<String, String>,
 }
 
 /// `verification`.
@@ -135,6 +139,7 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
                     action: i.action.as_str().into(),
                     matched_by: i.matched_by.clone(),
                     categories: i.categories.clone(),
+                    descriptor: i.descriptor.clone(),
                     note: [i.note.as_deref(), i.detail.as_deref()]
                         .into_iter()
                         .flatten()

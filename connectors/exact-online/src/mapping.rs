@@ -129,6 +129,7 @@ fn reference(object: &str, id: String, division: u32) -> RecordRef {
 
 pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
     Some(Record {
+        descriptor: Default::default(),
         reference: reference(CONTACT, guid(contact, "ID")?, division),
         matched_by: MatchKind::ExactEmail,
         categories: vec![
@@ -149,6 +150,7 @@ pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
 
 pub fn account_record(division: u32, account: &Value) -> Option<Record> {
     Some(Record {
+        descriptor: Default::default(),
         reference: reference(ACCOUNT, guid(account, "ID")?, division),
         matched_by: MatchKind::ExactEmail,
         categories: vec![
@@ -179,6 +181,7 @@ fn fiscal_record(
     linked_to: RecordRef,
 ) -> Record {
     Record {
+        descriptor: Default::default(),
         reference: reference(object, id, division),
         matched_by: MatchKind::Linked,
         categories: vec![Category::Name, Category::Address, Category::Financial],

@@ -54,6 +54,9 @@ pub const USER_SELECT: &str = "id,displayName,mail,userPrincipalName,proxyAddres
 pub const CONTACT_SELECT: &str = "id,displayName,emailAddresses";
 pub const MESSAGE_SELECT: &str =
     "id,subject,receivedDateTime,from,toRecipients,ccRecipients,bccRecipients,parentFolderId";
+/// The message size, an extended MAPI property (`PidTagMessageSize`): v1.0 has no plain
+/// size property.
+pub const MESSAGE_SIZE: &str = "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')";
 /// Messages per page when listing (Graph allows up to 1000).
 pub const MESSAGE_PAGE: &str = "250";
 
@@ -153,6 +156,7 @@ impl Api {
                 Request::get(self.http.url(&["users", mailbox, "messages"])?)
                     .query("$search", &phrases.join(" OR "))
                     .query("$select", MESSAGE_SELECT)
+                    .query("$expand", MESSAGE_SIZE)
                     .query("$top", MESSAGE_PAGE)
             }
         };

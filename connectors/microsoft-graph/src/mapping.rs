@@ -1,6 +1,8 @@
 //! From Graph's JSON to the SDK's records, and the exact matching that search only
 //! pre-filters for.
 
+use std::collections::BTreeMap;
+
 use dsrhub_connector::{Category, Erasability, MatchKind, Record, RecordRef, RetentionHint};
 use jiff::civil::Date;
 use serde_json::Value;
@@ -88,6 +90,7 @@ pub fn user_record(user: &Value) -> Option<Record> {
         .and_then(Value::as_bool)
         .unwrap_or(true);
     Some(Record {
+        descriptor: Default::default(),
         reference: RecordRef::new(USER, text(user, "id")?),
         matched_by: MatchKind::ExactEmail,
         categories: vec![
@@ -111,6 +114,7 @@ pub fn user_record(user: &Value) -> Option<Record> {
 
 pub fn contact_record(mailbox: &str, contact: &Value) -> Option<Record> {
     Some(Record {
+        descriptor: Default::default(),
         reference: RecordRef::new(CONTACT, text(contact, "id")?).scoped(mailbox),
         matched_by: MatchKind::ExactEmail,
         categories: vec![
@@ -129,10 +133,43 @@ pub fn contact_record(mailbox: &str, contact: &Value) -> Option<Record> {
     })
 }
 
+/// What lets a person recognise a message without its content: folder, date, size and the
+/// first 16 hex digits of the SHA-256 of its subject line (hash their own copy to compare).
+pub fn message_descriptor(message: &Value) -> BTreeMap<String, String> {
+    use sha2::Digest;
+    let mut d = BTreeMap::new();
+    if let Some(folder) = text(message, "parentFolderId") {
+        d.insert("folder".into(), folder);
+    }
+    if let Some(date) = text(message, "receivedDateTime") {
+        d.insert("date".into(), date);
+    }
+    let size = message
+        .get("singleValueExtendedProperties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|p| {
+            p.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| id.eq_ignore_ascii_case("Integer 0xe08"))
+        })
+        .and_then(|p| text(p, "value"));
+    if let Some(size) = size {
+        d.insert("size_bytes".into(), size);
+    }
+    if let Some(subject) = text(message, "subject") {
+        let digest = sha2::Sha256::digest(subject.as_bytes());
+        d.insert("subject_sha256".into(), hex::encode(&digest[..8]));
+    }
+    d
+}
+
 /// A message is correspondence: the policy keeps it for the correspondence period after its
 /// date; past that, it is deleted only when `delete_mail` allows it.
 pub fn message_record(mailbox: &str, message: &Value, delete_mail: bool) -> Option<Record> {
     Some(Record {
+        descriptor: message_descriptor(message),
         reference: RecordRef::new(MESSAGE, text(message, "id")?).scoped(mailbox),
         matched_by: MatchKind::ExactEmail,
         categories: vec![Category::Name, Category::Email, Category::Correspondence],

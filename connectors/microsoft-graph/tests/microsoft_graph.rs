@@ -58,6 +58,14 @@ async fn exactly_the_subjects_contacts_and_messages_are_found() {
         );
         assert_ne!(msg["subject"], "Factuur vraag", "the lookalike matched");
         assert!(!m.erasability.delete, "mail is kept by default");
+        // Recognisable without content: folder, date, size, a hash of the subject.
+        let d = &m.descriptor;
+        assert!(d.contains_key("folder") && d.contains_key("date"), "{d:?}");
+        assert!(d["size_bytes"].parse::<u64>().unwrap() > 0);
+        assert_eq!(d["subject_sha256"].len(), 16);
+        assert!(!d
+            .values()
+            .any(|v| v.contains(msg["subject"].as_str().unwrap())));
     }
     // The mailbox fan-out went through $batch, not one call per mailbox.
     assert!(h.fake.batches() >= 1);

@@ -102,6 +102,7 @@ pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> 
         categories.push(Category::Company);
     }
     Some(Record {
+        descriptor: Default::default(),
         reference: RecordRef::new(CONTACT, id_of(contact)?),
         matched_by,
         categories,
@@ -118,6 +119,7 @@ pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> 
 /// A contact-person record.
 pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) -> Option<Record> {
     Some(Record {
+        descriptor: Default::default(),
         reference: RecordRef::new(CONTACT_PERSON, id_of(person)?).scoped(contact_id),
         matched_by,
         categories: vec![
@@ -140,6 +142,7 @@ pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) ->
 pub fn invoice_record(contact_id: &str, invoice: &Value) -> Option<Record> {
     let date: Option<Date> = text(invoice, "invoice_date").parse().ok();
     Some(Record {
+        descriptor: Default::default(),
         reference: RecordRef::new(SALES_INVOICE, id_of(invoice)?),
         matched_by: MatchKind::Linked,
         categories: vec![

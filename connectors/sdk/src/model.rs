@@ -273,6 +273,10 @@ pub struct Record {
     pub retention: Option<RetentionHint>,
     /// What the vendor allows.
     pub erasability: Erasability,
+    /// Facts that let a person recognise the record without its content: a folder, a date,
+    /// a size, a hash of a subject line (Graph messages). Never a field value of the record.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub descriptor: std::collections::BTreeMap<String, String>,
 }
 
 /// Records found for one subject, one per reference, keeping the strongest match when a record

@@ -188,7 +188,9 @@ fn select(entity: &Value, params: &HashMap<String, String>) -> Value {
     let mut out = Map::new();
     if let Some(object) = entity.as_object() {
         for (k, v) in object {
-            if k == "id" || fields.contains(&k.as_str()) {
+            // Expanded navigation properties come back whatever `$select` says.
+            let expanded = matches!(k.as_str(), "attachments" | "singleValueExtendedProperties");
+            if k == "id" || expanded || fields.contains(&k.as_str()) {
                 out.insert(k.clone(), v.clone());
             }
         }
@@ -445,14 +447,36 @@ async fn delete_contact(
     }
 }
 
-/// A message in a listing: no body, no attachments (clients `$select` headers anyway).
-fn listed(message: &Value) -> Value {
+/// A message in a listing: no body, no attachments (clients `$select` headers anyway); with
+/// `$expand=singleValueExtendedProperties(…0x0E08…)`, its size (`PidTagMessageSize`).
+fn listed(message: &Value, with_size: bool) -> Value {
     let mut m = message.clone();
+    let size = 512
+        + m["subject"].as_str().map_or(0, str::len)
+        + m["body"]["content"].as_str().map_or(0, str::len)
+        + m["attachments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["size"].as_u64())
+            .sum::<u64>() as usize;
     if let Some(o) = m.as_object_mut() {
         o.remove("body");
         o.remove("attachments");
+        if with_size {
+            o.insert(
+                "singleValueExtendedProperties".into(),
+                json!([{"id": "Integer 0xe08", "value": size.to_string()}]),
+            );
+        }
     }
     m
+}
+
+fn wants_size(params: &HashMap<String, String>) -> bool {
+    params
+        .get("$expand")
+        .is_some_and(|e| e.starts_with("singleValueExtendedProperties") && e.contains("0x0E08"))
 }
 
 async fn list_messages(
@@ -483,6 +507,7 @@ async fn list_messages(
         }
     };
     let hit = |m: &Value| phrases.as_ref().is_none_or(|p| search::matches(p, m));
+    let with_size = wants_size(&params);
     let state = inner.state.lock().clone();
     let stored: Vec<Value> = state
         .messages
@@ -490,12 +515,12 @@ async fn list_messages(
         .into_iter()
         .flat_map(|m| m.values())
         .filter(|m| hit(m))
-        .map(listed)
+        .map(|m| listed(m, with_size))
         .collect();
     // Generated messages share their participants: one check decides for all of them.
     let owner = state.users[&id]["mail"].as_str().unwrap_or("").to_string();
     let generated: Vec<usize> = match state.generated.as_ref().filter(|g| g.mailbox == id) {
-        Some(g) if hit(&listed(&g.message(0, &owner))) => {
+        Some(g) if hit(&listed(&g.message(0, &owner), false)) => {
             (0..g.count).filter(|i| !g.deleted.contains(i)).collect()
         }
         _ => Vec::new(),
@@ -506,7 +531,7 @@ async fn list_messages(
             stored[i].clone()
         } else {
             let g = state.generated.as_ref().expect("generated");
-            listed(&g.message(generated[i - stored.len()], &owner))
+            listed(&g.message(generated[i - stored.len()], &owner), with_size)
         }
     };
     match page(&inner, &uri, &params, total, item, 10, 1000) {
