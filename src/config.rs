@@ -28,9 +28,22 @@ pub struct Config {
     /// processor): requests of their data subjects about that data go to them.
     #[serde(default)]
     pub controllers: Vec<ControllerConfig>,
+    /// The processor register as the privacy policy declares it.
+    #[serde(default)]
+    pub register: RegisterConfig,
     /// The folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[register]`: the processors the privacy policy names. `dsrhub inventory sync` flags a
+/// declared processor without a configured connector, and a configured one not declared.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegisterConfig {
+    /// Processor ids (section names under `[processors]`), as listed in the privacy policy.
+    /// Empty: drift is not checked.
+    pub processors: Vec<String>,
 }
 
 /// `[[controllers]]`: a customer for whom the organisation is a processor.
@@ -266,6 +279,12 @@ mod tests {
         .try_into()
         .unwrap();
         graph.validate().unwrap();
+        // The example's register lists exactly the example's processors: no drift.
+        let declared: Vec<&String> = config.register.processors.iter().collect();
+        let configured: Vec<&String> = config.processors.keys().collect();
+        let mut declared = declared;
+        declared.sort();
+        assert_eq!(declared, configured);
         assert_eq!(config.policy, PolicyConfig::default());
     }
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod deadline;
 pub mod demo;
 pub mod error;
+pub mod inventory;
 pub mod ledger;
 pub mod mail;
 pub mod orchestrator;

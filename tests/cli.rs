@@ -401,3 +401,35 @@ async fn extending_a_deadline_is_bounded_and_reported() {
     let days = (extended - due).as_hours() / 24;
     assert!((58..=62).contains(&days), "{days} days");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_sync_then_csv_and_json_and_drift_exits_3() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let none = run(dir.path(), &["inventory"], &[]).await;
+    assert!(!none.status.success());
+    assert!(
+        stderr(&none).contains("inventory sync"),
+        "{}",
+        stderr(&none)
+    );
+    let sync = run(dir.path(), &["inventory", "sync"], &[]).await;
+    assert!(sync.status.success(), "{}", stderr(&sync));
+    assert!(stdout(&sync).contains("first sync"));
+    let csv = run(dir.path(), &["inventory", "--csv"], &[]).await;
+    let out = stdout(&csv);
+    assert!(out.starts_with("processor,name,"), "{out}");
+    assert!(out.contains("moneybird,Moneybird,true,"), "{out}");
+    let json = run(dir.path(), &["inventory", "--json"], &[]).await;
+    let register: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert_eq!(register["entries"][0]["processor"], "moneybird");
+    // The privacy policy lists a processor that has no connector: drift, exit 3.
+    let config = dir.path().join("dsrhub.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[register]\nprocessors = [\"moneybird\", \"exact-online\"]\n");
+    std::fs::write(&config, text).unwrap();
+    let drift = run(dir.path(), &["inventory", "sync"], &[]).await;
+    assert_eq!(drift.status.code(), Some(3), "{}", stdout(&drift));
+    assert!(stdout(&drift).contains("exact-online: new in the register"));
+}

@@ -216,5 +216,8 @@ async fn reports_describe_messages_without_their_content() {
         assert!(d["subject_sha256"].is_string() && d["size_bytes"].is_string());
     }
     let text = json.to_string();
-    assert!(!text.contains("Offerte werkplekbeheer"), "a subject line leaked");
+    assert!(
+        !text.contains("Offerte werkplekbeheer"),
+        "a subject line leaked"
+    );
 }

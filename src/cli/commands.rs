@@ -8,7 +8,7 @@ use dsrhub_connector::RecordRef;
 
 use super::output::{print_report, print_requests};
 use super::progress::Bars;
-use super::{AuthAction, BenchWhat, Cli, Command, RequestArgs};
+use super::{AuthAction, BenchWhat, Cli, Command, InventoryAction, RequestArgs};
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RequestKind, RequestStatus};
@@ -25,6 +25,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Init { force } => init(&cli.config, *force),
         Command::Connectors => connectors(&cli),
         Command::Check => check(&cli).await,
+        Command::Inventory {
+            action: Some(InventoryAction::Sync),
+            ..
+        } => inventory_sync(&cli).await,
+        Command::Inventory { action: None, csv } => inventory_show(&cli, *csv),
         Command::Auth {
             action:
                 AuthAction::Login {
@@ -235,6 +240,73 @@ fn open_browser(url: &str) {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
+    }
+}
+
+async fn inventory_sync(cli: &Cli) -> Result<u8> {
+    let config = Config::load(&cli.config)?;
+    let processors = registry::build(&config, &Secrets::default())?;
+    let ledger = Ledger::open(&config.ledger_path())?;
+    let (register, changes) = crate::inventory::sync(&config, &processors, &ledger).await?;
+    let troubled = register
+        .entries
+        .iter()
+        .filter(|e| e.drift.is_some() || e.error.is_some())
+        .count();
+    if cli.json {
+        let out = serde_json::json!({ "register": register, "changes": changes });
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    } else {
+        print_register(&register);
+        println!("\nchanges since the previous sync:");
+        for change in &changes {
+            println!("  {change}");
+        }
+    }
+    Ok(if troubled > 0 { EXIT_INCOMPLETE } else { 0 })
+}
+
+fn inventory_show(cli: &Cli, csv: bool) -> Result<u8> {
+    let (_, ledger) = open_ledger(cli)?;
+    let register = crate::inventory::latest(&ledger)?.ok_or_else(|| {
+        Error::Usage("no inventory yet: run `dsrhub inventory sync` first".into())
+    })?;
+    if csv {
+        print!("{}", crate::inventory::csv(&register));
+    } else if cli.json {
+        println!("{}", serde_json::to_string_pretty(&register).expect("json"));
+    } else {
+        print_register(&register);
+    }
+    Ok(0)
+}
+
+fn print_register(register: &crate::inventory::Register) {
+    println!("processor register, synced {}", register.synced_at);
+    for e in &register.entries {
+        let state = match (e.configured, e.enabled, e.reachable, e.authenticated) {
+            (false, ..) => "missing",
+            (true, false, ..) => "disabled",
+            (true, true, false, _) => "unreachable",
+            (true, true, true, false) => "no auth",
+            _ => "ok",
+        };
+        let counts: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let location = match (&e.location, e.eea) {
+            (Some(l), Some(true)) => format!("{l} (EEA)"),
+            (Some(l), _) => format!("{l} (outside the EEA)"),
+            (None, _) => String::new(),
+        };
+        println!(
+            "  {:<16} {:<11} {:<34} {}",
+            e.processor,
+            state,
+            location,
+            counts.join(", ")
+        );
+        for note in e.drift.iter().chain(&e.error) {
+            println!("  {:<16} {note}", "");
+        }
     }
 }
 

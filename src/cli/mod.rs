@@ -46,6 +46,16 @@ pub enum Command {
     },
     /// Check every configured processor: credentials, reachability, rate-limit headroom.
     Check,
+    /// The processor register: prints the latest sync (`--json`, or `--csv` for a record of
+    /// processing activities); `inventory sync` runs one.
+    Inventory {
+        /// Run a sync instead of printing the latest.
+        #[command(subcommand)]
+        action: Option<InventoryAction>,
+        /// Print the register as CSV.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+    },
     /// Sign in to a processor that uses an interactive OAuth login (Exact Online).
     Auth {
         /// What to do.
@@ -131,6 +141,15 @@ pub enum Command {
         #[arg(long, default_value_t = 18081)]
         port: u16,
     },
+}
+
+/// `dsrhub inventory …`.
+#[derive(Debug, Subcommand)]
+pub enum InventoryAction {
+    /// Check every configured processor (reachable, signed in, rate-limit headroom), count
+    /// what it holds, compare with `[register] processors`, store the result with its history
+    /// and print what changed. Exits 3 when a processor failed or the register drifted.
+    Sync,
 }
 
 /// `dsrhub bench …`.

@@ -505,6 +505,55 @@ impl Ledger {
         Ok(())
     }
 
+    /// Store one inventory sync: `(processor, entry as JSON)` per processor. Returns the run id.
+    pub fn save_inventory(&self, entries: &[(String, serde_json::Value)]) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        tx.execute("INSERT INTO inventory_runs (at) VALUES (?1)", params![at])?;
+        let run = tx.last_insert_rowid();
+        for (processor, entry) in entries {
+            tx.execute(
+                "INSERT INTO inventory_entries (run_id, processor, entry) VALUES (?1, ?2, ?3)",
+                params![run, processor, entry.to_string()],
+            )?;
+        }
+        audit::append(
+            &tx,
+            None,
+            "inventory.synced",
+            &serde_json::json!({ "run": run, "processors": entries.len() }),
+        )?;
+        tx.commit()?;
+        Ok(run)
+    }
+
+    /// The latest `limit` inventory syncs, newest first: (run id, time, entries).
+    pub fn inventory_runs(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<(i64, String, Vec<serde_json::Value>)>> {
+        let conn = self.conn();
+        let mut runs =
+            conn.prepare("SELECT id, at FROM inventory_runs ORDER BY id DESC LIMIT ?1")?;
+        let runs: Vec<(i64, String)> = runs
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut entries = conn
+            .prepare("SELECT entry FROM inventory_entries WHERE run_id = ?1 ORDER BY processor")?;
+        let mut out = Vec::new();
+        for (id, at) in runs {
+            let list = entries
+                .query_map([id], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .into_iter()
+                .filter_map(|e| serde_json::from_str(&e).ok())
+                .collect();
+            out.push((id, at, list));
+        }
+        Ok(out)
+    }
+
     /// Record that one item's call failed, with the (personal-data-free) error.
     pub fn fail_item(&self, item: &ItemRow, error: &ConnectorError) -> Result<()> {
         self.mark_item(

@@ -95,6 +95,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE items ADD COLUMN descriptor TEXT NOT NULL DEFAULT '{}';
     "#,
+    // 7: the processor register's history (`dsrhub inventory sync`).
+    r#"
+    CREATE TABLE inventory_runs (
+        id  INTEGER PRIMARY KEY,
+        at  TEXT NOT NULL
+    );
+    CREATE TABLE inventory_entries (
+        run_id     INTEGER NOT NULL REFERENCES inventory_runs (id),
+        processor  TEXT NOT NULL,
+        entry      TEXT NOT NULL,
+        PRIMARY KEY (run_id, processor)
+    );
+    "#,
 ];
 
 /// Bring the schema up to date.
