@@ -31,9 +31,35 @@ pub struct Config {
     /// The processor register as the privacy policy declares it.
     #[serde(default)]
     pub register: RegisterConfig,
+    /// `dsrhub serve`: the HTTP API.
+    #[serde(default)]
+    pub serve: ServeConfig,
     /// The folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[serve]`: the HTTP API of `dsrhub serve`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on. Loopback by default: put a TLS-terminating proxy in front to
+    /// reach it from elsewhere.
+    pub listen: std::net::SocketAddr,
+    /// Bearer tokens allowed to use the API, as secret references (never the token itself).
+    pub tokens: Vec<dsrhub_connector::secrets::SecretRef>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tokens: Vec::new(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
 }
 
 /// `[register]`: the processors the privacy policy names. `dsrhub inventory sync` flags a

@@ -281,6 +281,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         policy: Default::default(),
         controllers: vec![demo_controller()],
         register: Default::default(),
+        serve: Default::default(),
         processors: fakes.processors(|name| format!("keyring:{name}")),
         // Paths above are already relative to the current folder, like `--out`.
         base_dir: PathBuf::new(),

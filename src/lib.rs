@@ -23,5 +23,6 @@ pub mod orchestrator;
 pub mod policy;
 pub mod registry;
 pub mod report;
+pub mod serve;
 
 pub use error::{Error, Result};

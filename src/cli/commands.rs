@@ -25,6 +25,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Init { force } => init(&cli.config, *force),
         Command::Connectors => connectors(&cli),
         Command::Check => check(&cli).await,
+        Command::Serve => {
+            let Loaded { config, hub } = load_quiet(&cli)?;
+            crate::serve::run(&config, Arc::new(hub), &Secrets::default()).await?;
+            Ok(0)
+        }
         Command::Inventory {
             action: Some(InventoryAction::Sync),
             ..
@@ -143,6 +148,17 @@ struct Loaded {
 }
 
 fn load(cli: &Cli) -> Result<Loaded> {
+    let Loaded { config, hub } = load_quiet(cli)?;
+    let hub = if cli.json {
+        hub
+    } else {
+        hub.with_progress(Arc::new(Bars::new()))
+    };
+    Ok(Loaded { config, hub })
+}
+
+/// Like [`load`], without progress bars (the server runs unattended).
+fn load_quiet(cli: &Cli) -> Result<Loaded> {
     let config = Config::load(&cli.config)?;
     let processors = registry::build(&config, &Secrets::default())?;
     let ledger = Arc::new(Ledger::open(&config.ledger_path())?);
@@ -154,11 +170,6 @@ fn load(cli: &Cli) -> Result<Loaded> {
             &Secrets::default(),
         )?);
     }
-    let hub = if cli.json {
-        hub
-    } else {
-        hub.with_progress(Arc::new(Bars::new()))
-    };
     Ok(Loaded { config, hub })
 }
 

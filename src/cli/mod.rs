@@ -46,6 +46,8 @@ pub enum Command {
     },
     /// Check every configured processor: credentials, reachability, rate-limit headroom.
     Check,
+    /// Run the HTTP API (`[serve]`) until SIGTERM or Ctrl-C; see docs/api.md.
+    Serve,
     /// The processor register: prints the latest sync (`--json`, or `--csv` for a record of
     /// processing activities); `inventory sync` runs one.
     Inventory {

@@ -99,7 +99,11 @@ impl Ledger {
             params![
                 id,
                 kind.as_str(),
-                RequestStatus::IdentityVerified.as_str(),
+                if identity_verification.is_empty() {
+                    RequestStatus::Received.as_str()
+                } else {
+                    RequestStatus::IdentityVerified.as_str()
+                },
                 received_at.to_string(),
                 due_at.to_string(),
                 identity_verification,
@@ -154,6 +158,85 @@ impl Ledger {
                     "there is no request `{id}` in the ledger (see `dsrhub status`)"
                 ))
             })
+    }
+
+    /// Link a request received through the API to the submitter's id and status callbacks.
+    /// A second request with the same external id is refused by the ledger.
+    pub fn set_intake(&self, id: &str, external_id: &str, callbacks: &[String]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE requests SET external_id = ?2, callbacks = ?3 WHERE id = ?1",
+            params![
+                id,
+                external_id,
+                serde_json::to_string(callbacks).expect("callbacks serialise")
+            ],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "request.intake",
+            &serde_json::json!({ "external_id": external_id, "callbacks": callbacks.len() }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The request the submitter knows as `external_id`, if any.
+    pub fn request_by_external(&self, external_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT id FROM requests WHERE external_id = ?1",
+                [external_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The submitter's id and the status callback URLs of a request received through the API.
+    pub fn intake(&self, id: &str) -> Result<(Option<String>, Vec<String>)> {
+        let (external, callbacks): (Option<String>, String) = self.conn().query_row(
+            "SELECT external_id, callbacks FROM requests WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((
+            external,
+            serde_json::from_str(&callbacks).unwrap_or_default(),
+        ))
+    }
+
+    /// Record how the subject's identity was verified (only its hash goes into the audit
+    /// log); a request received without verification may run from now on.
+    pub fn verify_identity(&self, id: &str, how: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE requests SET identity_verification = ?2, status = ?3, updated_at = ?4
+             WHERE id = ?1 AND status = ?5",
+            params![
+                id,
+                how,
+                RequestStatus::IdentityVerified.as_str(),
+                now().to_string(),
+                RequestStatus::Received.as_str()
+            ],
+        )?;
+        if changed == 0 {
+            return Err(Error::Usage(format!(
+                "request `{id}` is not waiting for identity verification"
+            )));
+        }
+        audit::append(
+            &tx,
+            Some(id),
+            "identity.verified",
+            &serde_json::json!({ "identity_verification_sha256": audit::sha256_hex(how.as_bytes()) }),
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Every request, newest first.

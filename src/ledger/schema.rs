@@ -108,6 +108,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, processor)
     );
     "#,
+    // 8: requests received through the HTTP API: the submitter's id, status callbacks.
+    r#"
+    ALTER TABLE requests ADD COLUMN external_id TEXT;
+    ALTER TABLE requests ADD COLUMN callbacks TEXT NOT NULL DEFAULT '[]';
+    CREATE UNIQUE INDEX requests_by_external_id ON requests (external_id)
+        WHERE external_id IS NOT NULL;
+    "#,
 ];
 
 /// Bring the schema up to date.

@@ -160,11 +160,46 @@ impl Hub {
         )
     }
 
+    /// Record a request received through the API, before the subject's identity is verified:
+    /// nothing runs until [`Hub::verify_identity`].
+    pub fn open_unverified(&self, kind: RequestKind, subject: &Subject) -> Result<String> {
+        validate_subject(subject)?;
+        let received = crate::ledger::now();
+        let due =
+            crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
+        let processors: Vec<NewTask> = self
+            .processors
+            .iter()
+            .map(|p| NewTask {
+                processor: p.id.clone(),
+                enabled: p.connector.is_some(),
+                display_name: p.display_name.clone(),
+            })
+            .collect();
+        self.ledger
+            .create_request(kind, subject, "", received, due, &processors)
+    }
+
+    /// Record how the subject's identity was verified; the request may run from then on.
+    pub fn verify_identity(&self, id: &str, how: &str) -> Result<()> {
+        if how.trim().is_empty() {
+            return Err(Error::Usage(
+                "how: say how the subject's identity was verified".into(),
+            ));
+        }
+        self.ledger.verify_identity(id, how)
+    }
+
     /// Run (or resume) a request.
     pub async fn run(&self, id: &str, options: &RunOptions) -> Result<RequestRow> {
         let request = self.ledger.request(id)?;
         if request.status.is_closed() {
             return Ok(request);
+        }
+        if request.status == RequestStatus::Received {
+            return Err(Error::Usage(format!(
+                "request `{id}`: the subject's identity is not verified yet; nothing is disclosed or erased before it is"
+            )));
         }
         match request.kind {
             RequestKind::Access => self.run_access(&request, options).await?,

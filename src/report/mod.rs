@@ -7,7 +7,7 @@
 //! The JSON shape is a contract: extend it, never rename.
 
 pub mod export;
-mod html;
+pub mod html;
 
 use std::path::{Path, PathBuf};
 

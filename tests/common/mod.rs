@@ -67,6 +67,7 @@ impl Env {
             policy: Default::default(),
             controllers: Vec::new(),
             register: Default::default(),
+            serve: Default::default(),
             processors: BTreeMap::from([("moneybird".to_string(), section)]),
             base_dir: dir.path().to_path_buf(),
         };
@@ -160,6 +161,7 @@ pub fn hub_for(processors: BTreeMap<String, toml::Table>, secrets: &Secrets) -> 
         policy: Default::default(),
         controllers: Vec::new(),
         register: Default::default(),
+        serve: Default::default(),
         processors,
         base_dir: dir.path().to_path_buf(),
     };

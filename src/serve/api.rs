@@ -1,0 +1,408 @@
+//! The API's handlers: OpenDSR-shaped intake and status, the staff workflow (identity
+//! verification, approval), reports and exports, the processor register, health.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dsrhub_connector::Subject;
+use serde_json::{json, Value};
+
+use super::AppState;
+use crate::error::Error;
+use crate::ledger::{RequestKind, RequestRow, RequestStatus};
+use crate::orchestrator::RunOptions;
+
+/// An API error: status, a stable code, a message and, for bad input, the field.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_request",
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such request")
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Usage(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            other => {
+                tracing::error!(error = %other, "API request failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the hub could not complete this; see its log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.code, "message": self.message });
+        if let Some(field) = self.field {
+            body["field"] = Value::from(field);
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// `GET /health`.
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], super::OPENAPI).into_response()
+}
+
+/// A validated intake.
+struct Intake {
+    external_id: String,
+    kind: RequestKind,
+    subject: Subject,
+    callbacks: Vec<String>,
+}
+
+fn text<'a>(body: &'a Value, field: &str) -> ApiResult<&'a str> {
+    body.get(field)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid(field, "required, a non-empty string"))
+}
+
+fn parse_intake(body: &Value) -> ApiResult<Intake> {
+    if !body.is_object() {
+        return Err(ApiError::invalid("", "the body must be a JSON object"));
+    }
+    let external_id = text(body, "subject_request_id")?;
+    if external_id.len() > 100
+        || !external_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(ApiError::invalid(
+            "subject_request_id",
+            "at most 100 letters, digits, '-', '_' or '.' (a UUID)",
+        ));
+    }
+    let kind = match text(body, "subject_request_type")? {
+        "access" | "portability" => RequestKind::Access,
+        "erasure" => RequestKind::Erasure,
+        _ => {
+            return Err(ApiError::invalid(
+                "subject_request_type",
+                "one of access, portability, erasure",
+            ))
+        }
+    };
+    text(body, "submitted_time")?
+        .parse::<jiff::Timestamp>()
+        .map_err(|_| ApiError::invalid("submitted_time", "an RFC 3339 time"))?;
+    let identities = body
+        .get("subject_identities")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty() && a.len() <= 20)
+        .ok_or_else(|| ApiError::invalid("subject_identities", "required, 1 to 20 identities"))?;
+    let mut subject = Subject::default();
+    for (i, identity) in identities.iter().enumerate() {
+        let field = |name: &str| format!("subject_identities[{i}].{name}");
+        let get = |name: &str| {
+            identity
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| ApiError::invalid(field(name), "required, a non-empty string"))
+        };
+        let value = get("identity_value")?;
+        if value.len() > 320 || value.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                field("identity_value"),
+                "at most 320 characters, no control characters",
+            ));
+        }
+        match identity.get("identity_format").and_then(Value::as_str) {
+            None | Some("raw") => {}
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    field("identity_format"),
+                    "only raw identities can be searched for",
+                ))
+            }
+        }
+        match get("identity_type")? {
+            "email" => {
+                if !value
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+                {
+                    return Err(ApiError::invalid(
+                        field("identity_value"),
+                        "not an e-mail address",
+                    ));
+                }
+                subject.emails.push(value.to_string());
+            }
+            "phone_number" => subject.phones.push(value.to_string()),
+            "name" => subject.names.push(value.to_string()),
+            _ => {
+                return Err(ApiError::invalid(
+                    field("identity_type"),
+                    "one of email, phone_number, name",
+                ))
+            }
+        }
+    }
+    if subject.emails.is_empty() {
+        return Err(ApiError::invalid(
+            "subject_identities",
+            "at least one email identity is needed",
+        ));
+    }
+    let mut callbacks = Vec::new();
+    if let Some(urls) = body.get("status_callback_urls") {
+        let urls = urls
+            .as_array()
+            .filter(|a| a.len() <= 5)
+            .ok_or_else(|| ApiError::invalid("status_callback_urls", "at most 5 URLs"))?;
+        for (i, url) in urls.iter().enumerate() {
+            let parsed = url
+                .as_str()
+                .and_then(|u| url::Url::parse(u).ok())
+                .filter(|u| matches!(u.scheme(), "https" | "http"))
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("status_callback_urls[{i}]"), "an http(s) URL")
+                })?;
+            callbacks.push(parsed.to_string());
+        }
+    }
+    Ok(Intake {
+        external_id: external_id.to_string(),
+        kind,
+        subject,
+        callbacks,
+    })
+}
+
+/// OpenDSR's status vocabulary for ours.
+fn opendsr_status(status: RequestStatus) -> &'static str {
+    match status {
+        RequestStatus::Received | RequestStatus::IdentityVerified => "pending",
+        RequestStatus::Completed | RequestStatus::ForwardedToController => "completed",
+        _ => "in_progress",
+    }
+}
+
+fn status_body(state: &AppState, request: &RequestRow) -> ApiResult<Value> {
+    let (external, _) = state.hub.ledger().intake(&request.id)?;
+    let tasks = state.hub.ledger().tasks(&request.id)?;
+    let processors: Vec<Value> = tasks
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.processor,
+                "name": t.display_name,
+                "state": t.state.as_str(),
+                "summary": t.summary,
+            })
+        })
+        .collect();
+    Ok(json!({
+        "subject_request_id": external,
+        "request_id": request.id,
+        "request_type": request.kind.as_str(),
+        "request_status": opendsr_status(request.status),
+        "status": request.status.as_str(),
+        "received_time": request.received_at.to_string(),
+        "expected_completion_time": request.extended_due_at.unwrap_or(request.due_at).to_string(),
+        "processors": processors,
+    }))
+}
+
+/// Our request for `id`: our id, or the submitter's `subject_request_id`.
+fn find(state: &AppState, id: &str) -> ApiResult<RequestRow> {
+    let ledger = state.hub.ledger();
+    let ours = match ledger.request_by_external(id)? {
+        Some(ours) => ours,
+        None => id.to_string(),
+    };
+    ledger.request(&ours).map_err(|_| ApiError::not_found())
+}
+
+/// `POST /api/v1/requests`: record a request; nothing runs before identity verification.
+/// Submitting the same `subject_request_id` again answers with the request already recorded.
+pub async fn intake(
+    State(state): State<Arc<AppState>>,
+    Json(body): Json<Value>,
+) -> ApiResult<Response> {
+    let intake = parse_intake(&body)?;
+    let ledger = state.hub.ledger();
+    if let Some(existing) = ledger.request_by_external(&intake.external_id)? {
+        let request = ledger.request(&existing)?;
+        return Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response());
+    }
+    let id = state.hub.open_unverified(intake.kind, &intake.subject)?;
+    ledger.set_intake(&id, &intake.external_id, &intake.callbacks)?;
+    let request = ledger.request(&id)?;
+    let mut body = status_body(&state, &request)?;
+    body["controller_id"] = Value::from(state.organisation.clone());
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// `GET /api/v1/requests/{id}`.
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let request = find(&state, &id)?;
+    Ok(Json(status_body(&state, &request)?))
+}
+
+/// `POST /api/v1/requests/{id}/verify` `{"how": "…"}`: record the identity check and start
+/// the run (an access request exports; an erasure request plans and waits for approval).
+pub async fn verify(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let how = text(&body, "how")?;
+    if how.len() > 500 {
+        return Err(ApiError::invalid("how", "at most 500 characters"));
+    }
+    let request = find(&state, &id)?;
+    state.hub.verify_identity(&request.id, how)?;
+    state.start_run(&request.id, false)?;
+    let request = state.hub.ledger().request(&request.id)?;
+    Ok((StatusCode::ACCEPTED, Json(status_body(&state, &request)?)))
+}
+
+/// `POST /api/v1/requests/{id}/approve`: carry out a planned erasure.
+pub async fn approve(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let request = find(&state, &id)?;
+    if request.kind != RequestKind::Erasure || request.status != RequestStatus::Planned {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "only an erasure request with a plan can be approved",
+        ));
+    }
+    state.start_run(&request.id, true)?;
+    Ok((StatusCode::ACCEPTED, Json(status_body(&state, &request)?)))
+}
+
+/// `GET /api/v1/requests/{id}/report.json`.
+pub async fn report_json(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<crate::report::Report>> {
+    let request = find(&state, &id)?;
+    Ok(Json(crate::report::build(
+        state.hub.ledger(),
+        &request.id,
+        &state.organisation,
+    )?))
+}
+
+/// `GET /api/v1/requests/{id}/report.html`.
+pub async fn report_html(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let request = find(&state, &id)?;
+    let report = crate::report::build(state.hub.ledger(), &request.id, &state.organisation)?;
+    let html = crate::report::html::render(&report)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/requests/{id}/export.zip`: an access request's export, once written.
+pub async fn export_zip(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let request = find(&state, &id)?;
+    let path = state.export_dir(&request.id).join("access-export.zip");
+    let bytes = tokio::fs::read(&path).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no export for this request yet",
+        )
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"access-export.zip\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/processors`: the latest processor register.
+pub async fn processors(
+    State(state): State<Arc<AppState>>,
+) -> ApiResult<Json<crate::inventory::Register>> {
+    crate::inventory::latest(state.hub.ledger())?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no inventory yet: run `dsrhub inventory sync`",
+            )
+        })
+}
+
+/// Used by [`AppState::start_run`].
+pub(super) fn run_options(export_dir: std::path::PathBuf, execute: bool) -> RunOptions {
+    RunOptions {
+        execute,
+        export_dir: Some(export_dir),
+        ..RunOptions::default()
+    }
+}

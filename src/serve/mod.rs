@@ -1,0 +1,199 @@
+//! `dsrhub serve`: the hub running unattended behind an HTTP API.
+//!
+//! Requests arrive from a web form or another system (OpenDSR-shaped intake), staff verify
+//! the subject's identity and approve erasure plans through the API, and reports and exports
+//! are fetched from it. Every route but `/health` and `/openapi.json` needs a bearer token
+//! (`[serve] tokens`, secret references). Request bodies are size-limited
+//! (`[serve] max_body_bytes`) and validated with errors that name the field. Runs started
+//! through the API go on in the background; SIGTERM or Ctrl-C stops accepting requests and
+//! waits for the runs in flight (an interrupted run resumes from the ledger anyway).
+//!
+//! The contract is `docs/openapi.json`, served at `/openapi.json` and kept in sync with
+//! [`ROUTES`] by a test.
+
+mod api;
+mod auth;
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+use dsrhub_connector::secrets::Secrets;
+use secrecy::ExposeSecret;
+use tokio::task::JoinSet;
+
+pub use auth::Tokens;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::orchestrator::Hub;
+
+/// The OpenAPI description of the API.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+/// Every route: (method, path). `docs/openapi.json` documents exactly these (a test checks).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/health"),
+    ("get", "/openapi.json"),
+    ("post", "/api/v1/requests"),
+    ("get", "/api/v1/requests/{id}"),
+    ("post", "/api/v1/requests/{id}/verify"),
+    ("post", "/api/v1/requests/{id}/approve"),
+    ("get", "/api/v1/requests/{id}/report.json"),
+    ("get", "/api/v1/requests/{id}/report.html"),
+    ("get", "/api/v1/requests/{id}/export.zip"),
+    ("get", "/api/v1/processors"),
+];
+
+/// What the handlers share.
+pub struct AppState {
+    hub: Arc<Hub>,
+    tokens: Tokens,
+    organisation: String,
+    reports_dir: PathBuf,
+    running: Mutex<HashSet<String>>,
+    runs: Mutex<JoinSet<()>>,
+}
+
+impl AppState {
+    /// State over `hub`, accepting `tokens`.
+    pub fn new(hub: Arc<Hub>, tokens: Tokens, config: &Config) -> Arc<AppState> {
+        Arc::new(AppState {
+            hub,
+            tokens,
+            organisation: config.hub.organisation.clone(),
+            reports_dir: config.reports_dir(),
+            running: Mutex::new(HashSet::new()),
+            runs: Mutex::new(JoinSet::new()),
+        })
+    }
+
+    fn export_dir(&self, id: &str) -> PathBuf {
+        self.reports_dir.join(id)
+    }
+
+    /// Run (or resume) a request in the background; one run per request at a time.
+    fn start_run(self: &Arc<Self>, id: &str, execute: bool) -> Result<()> {
+        if !self.running.lock().expect("running").insert(id.to_string()) {
+            return Err(Error::Usage(format!(
+                "a run of request `{id}` is already in progress"
+            )));
+        }
+        let state = self.clone();
+        let id = id.to_string();
+        self.runs.lock().expect("runs").spawn(async move {
+            let options = api::run_options(state.export_dir(&id), execute);
+            if let Err(e) = state.hub.run(&id, &options).await {
+                // Personal-data-free by construction; the ledger keeps the task states.
+                tracing::warn!(request = %id, error = %e, "run stopped");
+            }
+            state.running.lock().expect("running").remove(&id);
+        });
+        Ok(())
+    }
+
+    /// Wait for every run started so far (shutdown, tests).
+    pub async fn wait_for_runs(&self) {
+        loop {
+            let next = {
+                let mut runs = self.runs.lock().expect("runs");
+                std::mem::take(&mut *runs)
+            };
+            if next.is_empty() {
+                return;
+            }
+            next.join_all().await;
+        }
+    }
+}
+
+/// The API's router.
+pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
+    let protected = Router::new()
+        .route("/api/v1/requests", post(api::intake))
+        .route("/api/v1/requests/{id}", get(api::status))
+        .route("/api/v1/requests/{id}/verify", post(api::verify))
+        .route("/api/v1/requests/{id}/approve", post(api::approve))
+        .route("/api/v1/requests/{id}/report.json", get(api::report_json))
+        .route("/api/v1/requests/{id}/report.html", get(api::report_html))
+        .route("/api/v1/requests/{id}/export.zip", get(api::export_zip))
+        .route("/api/v1/processors", get(api::processors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/health", get(api::health))
+        .route("/openapi.json", get(api::openapi))
+        .merge(protected)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// Resolve the configured API tokens; none configured is an error naming the setting.
+pub fn tokens(config: &Config, secrets: &Secrets) -> Result<Tokens> {
+    if config.serve.tokens.is_empty() {
+        return Err(Error::Config(
+            "serve.tokens: configure at least one API token reference (e.g. \"keyring:dsrhub-api\")"
+                .into(),
+        ));
+    }
+    let mut resolved = Vec::new();
+    for (i, reference) in config.serve.tokens.iter().enumerate() {
+        let reference = reference.clone().relative_to(&config.base_dir);
+        let token = secrets
+            .resolve(&reference)
+            .map_err(|e| Error::Config(format!("serve.tokens[{i}]: {e}")))?;
+        if token.expose_secret().len() < 16 {
+            return Err(Error::Config(format!(
+                "serve.tokens[{i}]: the token is shorter than 16 characters"
+            )));
+        }
+        resolved.push(token);
+    }
+    Ok(Tokens::new(resolved.iter().map(|t| t.expose_secret())))
+}
+
+/// Serve until SIGTERM or Ctrl-C, then wait for the runs in flight.
+pub async fn run(config: &Config, hub: Arc<Hub>, secrets: &Secrets) -> Result<()> {
+    let tokens = tokens(config, secrets)?;
+    let state = AppState::new(hub, tokens, config);
+    let app = router(state.clone(), config.serve.max_body_bytes);
+    let listen = config.serve.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(Error::io("cannot listen on", listen.to_string()))?;
+    eprintln!("dsrhub serving on http://{listen} (OpenAPI at /openapi.json)");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::io("the server stopped on", listen.to_string()))?;
+    eprintln!("stopping: waiting for runs in flight");
+    state.wait_for_runs().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,380 @@
+//! `dsrhub serve`'s API contract: auth failures disclose nothing, bodies are limited and
+//! validated field by field, the intake → verify → (approve) → report flow works end to end
+//! against a fake processor, and `docs/openapi.json` documents exactly the routes served.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use common::{contact_id, hub_for, moneybird_table, HubEnv};
+use dsrhub::serve::{router, AppState, Tokens, OPENAPI, ROUTES};
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_moneybird::fake::FakeMoneybird;
+use serde_json::{json, Value};
+
+const TOKEN: &str = "test-api-token-0123456789";
+
+struct Server {
+    base: String,
+    state: Arc<AppState>,
+    fake: FakeMoneybird,
+    _env: HubEnv,
+    client: reqwest::Client,
+}
+
+async fn start() -> Server {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let secrets = Secrets::in_memory();
+    secrets
+        .store(&"keyring:mb".parse().unwrap(), &fake.token())
+        .unwrap();
+    let env = hub_for(
+        BTreeMap::from([(
+            "moneybird".to_string(),
+            moneybird_table(&fake, "keyring:mb"),
+        )]),
+        &secrets,
+    );
+    let built = dsrhub::registry::build(&env.config, &secrets).unwrap();
+    let hub = Arc::new(dsrhub::orchestrator::Hub::new(
+        env.ledger.clone(),
+        built,
+        &env.config,
+    ));
+    let state = AppState::new(hub, Tokens::new([TOKEN]), &env.config);
+    let app = router(state.clone(), 4096);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Server {
+        base,
+        state,
+        fake,
+        _env: env,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+fn intake(id: &str, kind: &str, email: &str) -> Value {
+    json!({
+        "subject_request_id": id,
+        "subject_request_type": kind,
+        "submitted_time": "2026-11-25T09:00:00Z",
+        "subject_identities": [
+            {"identity_type": "email", "identity_value": email, "identity_format": "raw"}
+        ],
+    })
+}
+
+#[tokio::test]
+async fn auth_failures_disclose_nothing() {
+    let s = start().await;
+    let health = s
+        .client
+        .get(format!("{}/health", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    for token in [None, Some("wrong-token-0123456789"), Some("")] {
+        let mut request = s.client.get(format!("{}/api/v1/requests/anything", s.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(response.headers().contains_key("www-authenticate"));
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"error": "unauthorized"})
+        );
+    }
+    // The same for a route that exists and one that does not, with a body or without.
+    let response = s
+        .client
+        .post(format!("{}/api/v1/requests", s.base))
+        .json(&intake("x", "access", "a@b.nl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_naming_the_field() {
+    let s = start().await;
+    let cases = [
+        (
+            json!({"subject_request_type": "access"}),
+            "subject_request_id",
+        ),
+        (
+            {
+                let mut b = intake("r1", "rectification", "a@b.nl");
+                b["x"] = json!(1);
+                b
+            },
+            "subject_request_type",
+        ),
+        (
+            {
+                let mut b = intake("r1", "access", "a@b.nl");
+                b["submitted_time"] = json!("yesterday");
+                b
+            },
+            "submitted_time",
+        ),
+        (
+            intake("r1", "access", "not-an-address"),
+            "subject_identities[0].identity_value",
+        ),
+        (
+            {
+                let mut b = intake("r1", "access", "a@b.nl");
+                b["subject_identities"][0]["identity_type"] = json!("fax");
+                b
+            },
+            "subject_identities[0].identity_type",
+        ),
+        (
+            {
+                let mut b = intake("r1", "access", "a@b.nl");
+                b["subject_identities"] = json!([]);
+                b
+            },
+            "subject_identities",
+        ),
+        (
+            {
+                let mut b = intake("r1", "access", "a@b.nl");
+                b["status_callback_urls"] = json!(["ftp://x"]);
+                b
+            },
+            "status_callback_urls[0]",
+        ),
+        (intake("r1; drop", "access", "a@b.nl"), "subject_request_id"),
+    ];
+    for (body, field) in cases {
+        let (status, answer) = s.call("POST", "/api/v1/requests", Some(body)).await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(answer["field"], field, "{answer}");
+        assert!(!answer.to_string().contains("not-an-address"), "{answer}");
+    }
+    // Too large: refused before it is read.
+    let mut big = intake("r2", "access", "a@b.nl");
+    big["padding"] = json!("x".repeat(8192));
+    let (status, _) = s.call("POST", "/api/v1/requests", Some(big)).await;
+    assert_eq!(status, 413);
+    // Nothing was recorded.
+    assert!(s.state_requests().is_empty());
+}
+
+impl Server {
+    fn state_requests(&self) -> Vec<dsrhub::ledger::RequestRow> {
+        self._env.ledger.requests().unwrap()
+    }
+}
+
+#[tokio::test]
+async fn access_intake_verify_report_and_export() {
+    let s = start().await;
+    let (status, created) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake("ext-access-1", "access", "sanne.bakker@example.nl")),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["request_status"], "pending");
+    assert_eq!(created["subject_request_id"], "ext-access-1");
+    let id = created["request_id"].as_str().unwrap().to_string();
+    // Idempotent: the same submission answers with the same request.
+    let (status, again) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake("ext-access-1", "access", "sanne.bakker@example.nl")),
+        )
+        .await;
+    assert_eq!(
+        (status, again["request_id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    // Nothing runs before verification.
+    let (status, _) = s
+        .call("GET", &format!("/api/v1/requests/{id}/export.zip"), None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, verified) = s
+        .call(
+            "POST",
+            "/api/v1/requests/ext-access-1/verify",
+            Some(json!({"how": "passport checked at the desk"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{verified}");
+    s.state.wait_for_runs().await;
+    let (_, done) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!(done["request_status"], "completed", "{done}");
+    assert_eq!(done["processors"][0]["state"], "done");
+    let (_, report) = s
+        .call("GET", &format!("/api/v1/requests/{id}/report.json"), None)
+        .await;
+    assert_eq!(report["processors"][0]["id"], "moneybird");
+    let html = s
+        .client
+        .get(format!("{}/api/v1/requests/{id}/report.html", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Moneybird"));
+    let zip = s
+        .client
+        .get(format!("{}/api/v1/requests/{id}/export.zip", s.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zip.status(), 200);
+    assert!(zip.bytes().await.unwrap().starts_with(b"PK"));
+    // Verifying twice is refused.
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{id}/verify"),
+            Some(json!({"how": "again"})),
+        )
+        .await;
+    assert_eq!(status, 409);
+}
+
+#[tokio::test]
+async fn erasure_waits_for_approval_then_erases() {
+    let s = start().await;
+    let sanne = contact_id(&s.fake, "sanne.bakker@example.nl");
+    let (_, created) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake("ext-erase-1", "erasure", "sanne.bakker@example.nl")),
+        )
+        .await;
+    let id = created["request_id"].as_str().unwrap().to_string();
+    let (status, _) = s
+        .call("POST", &format!("/api/v1/requests/{id}/approve"), None)
+        .await;
+    assert_eq!(status, 409, "no plan yet");
+    s.call(
+        "POST",
+        &format!("/api/v1/requests/{id}/verify"),
+        Some(json!({"how": "video call with ID"})),
+    )
+    .await;
+    s.state.wait_for_runs().await;
+    let (_, planned) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!(
+        (
+            planned["request_status"].as_str(),
+            planned["status"].as_str()
+        ),
+        (Some("in_progress"), Some("planned"))
+    );
+    assert!(
+        s.fake.state().contacts.contains_key(&sanne),
+        "a dry run erased"
+    );
+    let (status, _) = s
+        .call("POST", &format!("/api/v1/requests/{id}/approve"), None)
+        .await;
+    assert_eq!(status, 202);
+    s.state.wait_for_runs().await;
+    let (_, done) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!(done["request_status"], "completed", "{done}");
+    assert!(!s.fake.state().contacts.contains_key(&sanne));
+}
+
+#[tokio::test]
+async fn the_openapi_description_matches_the_routes() {
+    let s = start().await;
+    let spec: Value = serde_json::from_str(OPENAPI).unwrap();
+    let documented: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |method| (method.clone(), path.clone()))
+        })
+        .collect();
+    let served: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        documented, served,
+        "docs/openapi.json and serve::ROUTES differ"
+    );
+    // And ROUTES is what the router serves: every route answers (a 404 of ours carries a
+    // JSON error; a missing route answers an empty 404 or a 405).
+    for (method, path) in ROUTES {
+        let path = path.replace("{id}", "no-such-request");
+        let response = s
+            .client
+            .request(
+                method.to_uppercase().parse().unwrap(),
+                format!("{}{path}", s.base),
+            )
+            .bearer_auth(TOKEN)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_ne!(status, 405, "{method} {path}");
+        assert!(
+            status != 404 || body.contains("not_found"),
+            "{method} {path} is not routed"
+        );
+    }
+    // The served description is the checked-in file.
+    let served_spec = s
+        .client
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(served_spec, OPENAPI);
+}
