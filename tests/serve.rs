@@ -42,7 +42,12 @@ async fn start() -> Server {
         built,
         &env.config,
     ));
-    let state = AppState::new(hub, Tokens::new([TOKEN]), &env.config);
+    let state = AppState::new(
+        hub,
+        Tokens::new([TOKEN]),
+        &env.config,
+        dsrhub_connector::testkit::fast_http_settings(),
+    );
     let app = router(state.clone(), 4096);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -377,4 +382,78 @@ async fn the_openapi_description_matches_the_routes() {
         .await
         .unwrap();
     assert_eq!(served_spec, OPENAPI);
+}
+
+/// A loopback receiver that refuses the first `fail` callbacks with 503.
+async fn receiver(fail: usize) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let failures = Arc::new(std::sync::atomic::AtomicUsize::new(fail));
+    let app = axum::Router::new().route(
+        "/cb",
+        post({
+            let seen = seen.clone();
+            move |axum::Json(body): axum::Json<Value>| {
+                let seen = seen.clone();
+                let failures = failures.clone();
+                async move {
+                    let refuse = failures
+                        .fetch_update(
+                            std::sync::atomic::Ordering::SeqCst,
+                            std::sync::atomic::Ordering::SeqCst,
+                            |n| n.checked_sub(1),
+                        )
+                        .is_ok();
+                    if refuse {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    seen.lock().unwrap().push(body);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn status_callbacks_are_delivered_with_retries_and_recorded() {
+    let s = start().await;
+    let (url, seen) = receiver(2).await;
+    let mut body = intake("ext-cb-1", "access", "sanne.bakker@example.nl");
+    body["status_callback_urls"] = json!([url]);
+    let (_, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
+    let id = created["request_id"].as_str().unwrap().to_string();
+    s.state.wait_for_runs().await;
+    s.call(
+        "POST",
+        &format!("/api/v1/requests/{id}/verify"),
+        Some(json!({"how": "passport"})),
+    )
+    .await;
+    s.state.wait_for_runs().await;
+    let seen = seen.lock().unwrap().clone();
+    let statuses: Vec<&str> = seen
+        .iter()
+        .map(|b| b["request_status"].as_str().unwrap())
+        .collect();
+    // The first delivery needed two retries; every status arrived once, ending completed.
+    assert_eq!(statuses.first(), Some(&"pending"), "{statuses:?}");
+    assert_eq!(statuses.last(), Some(&"completed"), "{statuses:?}");
+    let own: Vec<&str> = seen.iter().map(|b| b["status"].as_str().unwrap()).collect();
+    let unique: BTreeSet<&str> = own.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        own.len(),
+        "a status was delivered twice: {own:?}"
+    );
+    assert!(seen.iter().all(|b| b["subject_request_id"] == "ext-cb-1"));
+    assert!(s
+        ._env
+        .ledger
+        .callback_delivered(&id, &url, "completed")
+        .unwrap());
 }

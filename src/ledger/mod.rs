@@ -239,6 +239,61 @@ impl Ledger {
         Ok(())
     }
 
+    /// Whether the status callback for (`id`, `url`, `status`) was delivered already.
+    pub fn callback_delivered(&self, id: &str, url: &str, status: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT delivered_at FROM callbacks WHERE request_id = ?1 AND url = ?2 AND status = ?3",
+                params![id, url, status],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten()
+            .is_some())
+    }
+
+    /// Record the outcome of a status callback: delivered, or the (personal-data-free) error.
+    pub fn record_callback(
+        &self,
+        id: &str,
+        url: &str,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let at = now().to_string();
+        tx.execute(
+            "INSERT INTO callbacks (request_id, url, status, delivered_at, last_error, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (request_id, url, status) DO UPDATE SET
+                 delivered_at = excluded.delivered_at, last_error = excluded.last_error,
+                 updated_at = excluded.updated_at",
+            params![
+                id,
+                url,
+                status,
+                error.is_none().then(|| at.clone()),
+                error,
+                at
+            ],
+        )?;
+        let event = if error.is_none() {
+            "callback.delivered"
+        } else {
+            "callback.failed"
+        };
+        audit::append(
+            &tx,
+            Some(id),
+            event,
+            &serde_json::json!({ "status": status, "url_sha256": audit::sha256_hex(url.as_bytes()) }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Every request, newest first.
     pub fn requests(&self) -> Result<Vec<RequestRow>> {
         let conn = self.conn();

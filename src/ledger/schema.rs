@@ -115,6 +115,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX requests_by_external_id ON requests (external_id)
         WHERE external_id IS NOT NULL;
     "#,
+    // 9: status callbacks, one row per request, URL and status.
+    r#"
+    CREATE TABLE callbacks (
+        request_id    TEXT NOT NULL REFERENCES requests (id),
+        url           TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        delivered_at  TEXT,
+        last_error    TEXT,
+        updated_at    TEXT NOT NULL,
+        PRIMARY KEY (request_id, url, status)
+    );
+    "#,
 ];
 
 /// Bring the schema up to date.

@@ -222,6 +222,11 @@ fn opendsr_status(status: RequestStatus) -> &'static str {
     }
 }
 
+/// The status body, for callbacks.
+pub(super) fn status_json(state: &AppState, request: &RequestRow) -> Result<Value, ()> {
+    status_body(state, request).map_err(|_| ())
+}
+
 fn status_body(state: &AppState, request: &RequestRow) -> ApiResult<Value> {
     let (external, _) = state.hub.ledger().intake(&request.id)?;
     let tasks = state.hub.ledger().tasks(&request.id)?;
@@ -272,6 +277,7 @@ pub async fn intake(
     }
     let id = state.hub.open_unverified(intake.kind, &intake.subject)?;
     ledger.set_intake(&id, &intake.external_id, &intake.callbacks)?;
+    state.spawn_notify(&id);
     let request = ledger.request(&id)?;
     let mut body = status_body(&state, &request)?;
     body["controller_id"] = Value::from(state.organisation.clone());
@@ -300,6 +306,7 @@ pub async fn verify(
     }
     let request = find(&state, &id)?;
     state.hub.verify_identity(&request.id, how)?;
+    state.spawn_notify(&request.id);
     state.start_run(&request.id, false)?;
     let request = state.hub.ledger().request(&request.id)?;
     Ok((StatusCode::ACCEPTED, Json(status_body(&state, &request)?)))

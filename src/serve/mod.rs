@@ -13,6 +13,7 @@
 
 mod api;
 mod auth;
+mod callbacks;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
+use dsrhub_connector::http::HttpSettings;
 use dsrhub_connector::secrets::Secrets;
 use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
@@ -57,11 +59,20 @@ pub struct AppState {
     reports_dir: PathBuf,
     running: Mutex<HashSet<String>>,
     runs: Mutex<JoinSet<()>>,
+    callback_http: HttpSettings,
+    /// One notification pass at a time: each reads the status and delivers it before the
+    /// next looks, so statuses arrive in order and once.
+    callback_lock: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
-    /// State over `hub`, accepting `tokens`.
-    pub fn new(hub: Arc<Hub>, tokens: Tokens, config: &Config) -> Arc<AppState> {
+    /// State over `hub`, accepting `tokens`; status callbacks are sent with `callback_http`.
+    pub fn new(
+        hub: Arc<Hub>,
+        tokens: Tokens,
+        config: &Config,
+        callback_http: HttpSettings,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             hub,
             tokens,
@@ -69,6 +80,8 @@ impl AppState {
             reports_dir: config.reports_dir(),
             running: Mutex::new(HashSet::new()),
             runs: Mutex::new(JoinSet::new()),
+            callback_http,
+            callback_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -92,8 +105,19 @@ impl AppState {
                 tracing::warn!(request = %id, error = %e, "run stopped");
             }
             state.running.lock().expect("running").remove(&id);
+            callbacks::notify(&state, &id).await;
         });
         Ok(())
+    }
+
+    /// Send the status callbacks of request `id` in the background.
+    fn spawn_notify(self: &Arc<Self>, id: &str) {
+        let state = self.clone();
+        let id = id.to_string();
+        self.runs
+            .lock()
+            .expect("runs")
+            .spawn(async move { callbacks::notify(&state, &id).await });
     }
 
     /// Wait for every run started so far (shutdown, tests).
@@ -161,7 +185,7 @@ pub fn tokens(config: &Config, secrets: &Secrets) -> Result<Tokens> {
 /// Serve until SIGTERM or Ctrl-C, then wait for the runs in flight.
 pub async fn run(config: &Config, hub: Arc<Hub>, secrets: &Secrets) -> Result<()> {
     let tokens = tokens(config, secrets)?;
-    let state = AppState::new(hub, tokens, config);
+    let state = AppState::new(hub, tokens, config, HttpSettings::default());
     let app = router(state.clone(), config.serve.max_body_bytes);
     let listen = config.serve.listen;
     let listener = tokio::net::TcpListener::bind(listen)
