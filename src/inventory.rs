@@ -52,6 +52,25 @@ pub struct Entry {
     pub drift: Option<String>,
 }
 
+impl Entry {
+    /// One word for people: `ok`, `disabled`, `unreachable`, `no_auth` or `missing` (declared,
+    /// no connector).
+    pub fn state(&self) -> &'static str {
+        match (
+            self.configured,
+            self.enabled,
+            self.reachable,
+            self.authenticated,
+        ) {
+            (false, ..) => "missing",
+            (true, false, ..) => "disabled",
+            (true, true, false, _) => "unreachable",
+            (true, true, true, false) => "no_auth",
+            _ => "ok",
+        }
+    }
+}
+
 /// One stored sync.
 #[derive(Debug, Clone, Serialize)]
 pub struct Register {

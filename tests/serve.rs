@@ -457,3 +457,161 @@ async fn status_callbacks_are_delivered_with_retries_and_recorded() {
         .callback_delivered(&id, &url, "completed")
         .unwrap());
 }
+
+#[tokio::test]
+async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
+    let s = start().await;
+    let (_, created) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake("ext-dash-1", "erasure", "sanne.bakker@example.nl")),
+        )
+        .await;
+    let id = created["request_id"].as_str().unwrap().to_string();
+    let (status, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
+    assert_eq!(status, 200);
+    let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let opened = browser.get(&url).send().await.unwrap();
+    assert_eq!(opened.status(), 303);
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let session = cookie.split(';').next().unwrap().to_string();
+    // The link works once.
+    assert_eq!(browser.get(&url).send().await.unwrap().status(), 401);
+    let page = browser
+        .get(format!("{}/dashboard", s.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&id) && html.contains("Moneybird"), "{html}");
+    assert!(html.contains(&format!("/api/v1/requests/{id}/report.html")));
+    assert!(
+        !html.contains("sanne"),
+        "the dashboard shows a subject's address"
+    );
+    // The session opens the report too; a made-up one opens nothing.
+    let report = browser
+        .get(format!("{}/api/v1/requests/{id}/report.html", s.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 200);
+    let forged = browser
+        .get(format!("{}/dashboard", s.base))
+        .header("cookie", "dsrhub_session=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+}
+
+/// The dashboard end to end in headless Chromium: an erasure request submitted through the
+/// API and planned (still open) shows up, its report opens through the dashboard's session, and a screenshot is kept as an
+/// artefact (`target/tmp/dashboard.png`). Skipped with a notice when Chromium is not installed,
+/// unless `DSRHUB_REQUIRE_CHROMIUM=1` (CI installs it and sets that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_in_headless_chromium() {
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let Some(chromium) = chromium else {
+        assert!(
+            std::env::var("DSRHUB_REQUIRE_CHROMIUM").is_err(),
+            "DSRHUB_REQUIRE_CHROMIUM is set but Chromium is not installed"
+        );
+        eprintln!("skipped: no Chromium (apt-get install chromium)");
+        return;
+    };
+    let s = start().await;
+    let (_, created) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake(
+                "ext-browser-1",
+                "erasure",
+                "sanne.bakker@example.nl",
+            )),
+        )
+        .await;
+    let id = created["request_id"].as_str().unwrap().to_string();
+    s.call(
+        "POST",
+        &format!("/api/v1/requests/{id}/verify"),
+        Some(json!({"how": "passport"})),
+    )
+    .await;
+    s.state.wait_for_runs().await;
+    let profile = tempfile::tempdir().unwrap();
+    let artefacts = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let screenshot = artefacts.join("dashboard.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let run = |args: Vec<String>| {
+        let chromium = chromium.to_string();
+        let profile = profile.path().to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                std::process::Command::new(chromium)
+                    .args([
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--no-first-run",
+                    ])
+                    .arg(format!("--user-data-dir={}", profile.display()))
+                    .args(args)
+                    .output()
+                    .unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    // Sign in with a one-time link and read the dashboard.
+    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
+    let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
+    let dom = run(vec!["--dump-dom".into(), url]).await;
+    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
+    assert!(dom.contains(&id) && dom.contains("Moneybird"), "{dom}");
+    // A screenshot of the dashboard, with a fresh link (they are single-use).
+    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
+    let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
+    let shot = run(vec![
+        format!("--screenshot={}", screenshot.display()),
+        "--window-size=1280,900".into(),
+        url,
+    ])
+    .await;
+    assert!(
+        screenshot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    // The report, opened through the dashboard's link with its session.
+    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
+    let session_url = format!("{}{}", s.base, link["url"].as_str().unwrap());
+    let signed_in = run(vec!["--dump-dom".into(), session_url]).await;
+    assert!(String::from_utf8_lossy(&signed_in.stdout).contains(&id));
+    let report = run(vec![
+        "--dump-dom".into(),
+        format!("{}/api/v1/requests/{id}/report.html", s.base),
+    ])
+    .await;
+    let report = String::from_utf8_lossy(&report.stdout).to_string();
+    assert!(
+        report.contains("Erasure request") && report.contains("Moneybird"),
+        "the report did not open with the dashboard's session: {report}"
+    );
+}

@@ -295,13 +295,7 @@ fn inventory_show(cli: &Cli, csv: bool) -> Result<u8> {
 fn print_register(register: &crate::inventory::Register) {
     println!("processor register, synced {}", register.synced_at);
     for e in &register.entries {
-        let state = match (e.configured, e.enabled, e.reachable, e.authenticated) {
-            (false, ..) => "missing",
-            (true, false, ..) => "disabled",
-            (true, true, false, _) => "unreachable",
-            (true, true, true, false) => "no auth",
-            _ => "ok",
-        };
+        let state = e.state().replace('_', " ");
         let counts: Vec<String> = e.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let location = match (&e.location, e.eea) {
             (Some(l), Some(true)) => format!("{l} (EEA)"),

@@ -16,6 +16,7 @@ use crate::ledger::{RequestKind, RequestRow, RequestStatus};
 use crate::orchestrator::RunOptions;
 
 /// An API error: status, a stable code, a message and, for bad input, the field.
+#[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,

@@ -63,7 +63,8 @@ pub fn unauthorized() -> Response {
     response
 }
 
-/// Middleware: only requests with a configured bearer token pass.
+/// Middleware: only requests with a configured bearer token, or a dashboard session cookie
+/// (see `dashboard`), pass.
 pub async fn require_token(
     State(state): State<Arc<AppState>>,
     request: Request,
@@ -74,9 +75,14 @@ pub async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(token) if state.tokens.accepts(token) => next.run(request).await,
-        _ => unauthorized(),
+    let by_token = presented.is_some_and(|token| state.tokens.accepts(token));
+    let allowed = by_token
+        || super::dashboard::session_cookie(request.headers())
+            .is_some_and(|s| state.sessions.valid(&s));
+    if allowed {
+        next.run(request).await
+    } else {
+        unauthorized()
     }
 }
 

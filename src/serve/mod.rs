@@ -14,6 +14,7 @@
 mod api;
 mod auth;
 mod callbacks;
+mod dashboard;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/requests/{id}/report.html"),
     ("get", "/api/v1/requests/{id}/export.zip"),
     ("get", "/api/v1/processors"),
+    ("post", "/api/v1/dashboard/sessions"),
+    ("get", "/dashboard/session/{nonce}"),
+    ("get", "/dashboard"),
 ];
 
 /// What the handlers share.
@@ -63,6 +67,7 @@ pub struct AppState {
     /// One notification pass at a time: each reads the status and delivers it before the
     /// next looks, so statuses arrive in order and once.
     callback_lock: tokio::sync::Mutex<()>,
+    sessions: dashboard::Sessions,
 }
 
 impl AppState {
@@ -82,6 +87,7 @@ impl AppState {
             runs: Mutex::new(JoinSet::new()),
             callback_http,
             callback_lock: tokio::sync::Mutex::new(()),
+            sessions: dashboard::Sessions::default(),
         })
     }
 
@@ -146,6 +152,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/requests/{id}/report.html", get(api::report_html))
         .route("/api/v1/requests/{id}/export.zip", get(api::export_zip))
         .route("/api/v1/processors", get(api::processors))
+        .route("/api/v1/dashboard/sessions", post(dashboard::create_link))
+        .route("/dashboard", get(dashboard::page))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -153,6 +161,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/health", get(api::health))
         .route("/openapi.json", get(api::openapi))
+        .route("/dashboard/session/{nonce}", get(dashboard::open_link))
         .merge(protected)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
