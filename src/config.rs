@@ -50,6 +50,34 @@ pub struct ServeConfig {
     pub tokens: Vec<dsrhub_connector::secrets::SecretRef>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// When the scheduler syncs the processor register: `"daily HH:MM"` (local time, hub
+    /// timezone) or `"off"`.
+    pub inventory_sync: String,
+    /// Requests due within this many days are flagged (dashboard, log, reminder).
+    pub deadline_warning_days: u32,
+    /// How often failed-but-retryable tasks (and waiting ones past their reset) are resumed.
+    pub retry_every_minutes: u32,
+    /// Optional: POST the daily deadline reminder (request ids and due dates) here.
+    pub reminder_webhook: Option<url::Url>,
+}
+
+impl ServeConfig {
+    /// The daily sync time, `None` when off; errors name the setting.
+    pub fn inventory_sync_time(&self) -> Result<Option<jiff::civil::Time>> {
+        let value = self.inventory_sync.trim();
+        if value == "off" {
+            return Ok(None);
+        }
+        value
+            .strip_prefix("daily ")
+            .and_then(|t| t.trim().parse::<jiff::civil::Time>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "serve.inventory_sync: `{value}` is not \"daily HH:MM\" or \"off\""
+                ))
+            })
+    }
 }
 
 impl Default for ServeConfig {
@@ -58,6 +86,10 @@ impl Default for ServeConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             tokens: Vec::new(),
             max_body_bytes: 64 * 1024,
+            inventory_sync: "daily 03:00".into(),
+            deadline_warning_days: 7,
+            retry_every_minutes: 30,
+            reminder_webhook: None,
         }
     }
 }
@@ -191,6 +223,12 @@ impl Config {
                 self.hub.timezone
             ))
         })?;
+        self.serve.inventory_sync_time()?;
+        if self.serve.retry_every_minutes == 0 {
+            return Err(Error::Config(
+                "serve.retry_every_minutes must be at least 1".into(),
+            ));
+        }
         let p = &self.policy;
         for (name, value) in [
             ("response_months", p.response_months),

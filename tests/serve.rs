@@ -615,3 +615,72 @@ async fn the_dashboard_in_headless_chromium() {
         "the report did not open with the dashboard's session: {report}"
     );
 }
+
+/// The scheduler on a fast clock: retries a failed task, watches deadlines once a day (with
+/// the reminder webhook), syncs the inventory daily at the configured time.
+#[tokio::test]
+async fn the_scheduler_retries_watches_deadlines_and_syncs_daily() {
+    let s = start().await;
+    let (hook, reminders) = receiver(0).await;
+    let (_, created) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake("ext-sched-1", "erasure", "sanne.bakker@example.nl")),
+        )
+        .await;
+    let id = created["request_id"].as_str().unwrap().to_string();
+    // Moneybird is down while the request is planned: the task fails, retryably.
+    s.fake.faults().fail_next(503, u32::MAX, None);
+    s.call(
+        "POST",
+        &format!("/api/v1/requests/{id}/verify"),
+        Some(json!({"how": "passport"})),
+    )
+    .await;
+    s.state.wait_for_runs().await;
+    let task = &s._env.ledger.tasks(&id).unwrap()[0];
+    assert_eq!(task.state, dsrhub::ledger::TaskState::Failed);
+    s.fake.faults().clear();
+
+    let mut config = s._env.config.clone();
+    config.serve.inventory_sync = "daily 03:00".into();
+    config.serve.deadline_warning_days = 40;
+    config.serve.reminder_webhook = Some(hook.parse().unwrap());
+    let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    let at = |day: i8, hh: i8, mm: i8| {
+        jiff::civil::date(2026, 11, day)
+            .at(hh, mm, 0, 0)
+            .in_tz("Europe/Amsterdam")
+            .unwrap()
+            .timestamp()
+    };
+    let ran = scheduler.tick(at(26, 2, 0)).await.unwrap();
+    assert!(!ran.inventory, "synced before 03:00");
+    assert_eq!(ran.deadlines, Some((1, 0)), "due within 40 days");
+    assert_eq!(ran.resumed, vec![id.clone()]);
+    s.state.wait_for_runs().await;
+    let request = s._env.ledger.request(&id).unwrap();
+    assert_eq!(
+        request.status,
+        dsrhub::ledger::RequestStatus::Planned,
+        "resumed, and not executed without approval"
+    );
+    assert_eq!(reminders.lock().unwrap().len(), 1);
+    assert_eq!(
+        reminders.lock().unwrap()[0]["due_soon"][0]["request_id"],
+        id
+    );
+
+    let ran = scheduler.tick(at(26, 2, 10)).await.unwrap();
+    assert_eq!(ran, Default::default(), "nothing due ten minutes later");
+    let ran = scheduler.tick(at(26, 3, 10)).await.unwrap();
+    assert!(ran.inventory && ran.deadlines.is_none() && ran.resumed.is_empty());
+    assert!(
+        !scheduler.tick(at(26, 4, 0)).await.unwrap().inventory,
+        "twice a day"
+    );
+    let ran = scheduler.tick(at(27, 3, 5)).await.unwrap();
+    assert!(ran.inventory && ran.deadlines.is_some());
+    assert_eq!(s._env.ledger.inventory_runs(10).unwrap().len(), 2);
+}

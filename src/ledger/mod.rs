@@ -796,6 +796,19 @@ impl Ledger {
         Ok(())
     }
 
+    /// Whether the audit log holds `event` for request `id` (e.g. `plan.approved`).
+    pub fn has_event(&self, id: &str, event: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM audit WHERE request_id = ?1 AND event = ?2 LIMIT 1",
+                params![id, event],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Check the audit log's hash chain; returns the number of entries.
     pub fn verify_audit(&self) -> Result<usize> {
         audit::verify(&self.conn())

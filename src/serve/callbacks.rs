@@ -26,7 +26,12 @@ fn profile() -> VendorProfile {
     }
 }
 
-async fn deliver(settings: &HttpSettings, url: &str, body: &Value) -> Result<(), ConnectorError> {
+/// POST `body` as JSON to `url` through the SDK's client (retries, no redirects).
+pub(super) async fn post(
+    settings: &HttpSettings,
+    url: &str,
+    body: &Value,
+) -> Result<(), ConnectorError> {
     let url = url::Url::parse(url)
         .map_err(|_| ConnectorError::invalid("the callback URL is not a URL"))?;
     let client = HttpClient::new(url.clone(), profile(), settings.clone(), Arc::new(NoAuth))?;
@@ -57,7 +62,7 @@ async fn try_notify(state: &Arc<AppState>, id: &str) -> crate::error::Result<()>
         if ledger.callback_delivered(id, &url, status)? {
             continue;
         }
-        let outcome = deliver(&state.callback_http, &url, &body).await;
+        let outcome = post(&state.callback_http, &url, &body).await;
         let error = outcome.err().map(|e| e.to_string());
         ledger.record_callback(id, &url, status, error.as_deref())?;
     }

@@ -15,6 +15,7 @@ mod api;
 mod auth;
 mod callbacks;
 mod dashboard;
+pub mod scheduler;
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -96,7 +97,7 @@ impl AppState {
     }
 
     /// Run (or resume) a request in the background; one run per request at a time.
-    fn start_run(self: &Arc<Self>, id: &str, execute: bool) -> Result<()> {
+    pub(crate) fn start_run(self: &Arc<Self>, id: &str, execute: bool) -> Result<()> {
         if !self.running.lock().expect("running").insert(id.to_string()) {
             return Err(Error::Usage(format!(
                 "a run of request `{id}` is already in progress"
@@ -196,6 +197,11 @@ pub async fn run(config: &Config, hub: Arc<Hub>, secrets: &Secrets) -> Result<()
     let tokens = tokens(config, secrets)?;
     let state = AppState::new(hub, tokens, config, HttpSettings::default());
     let app = router(state.clone(), config.serve.max_body_bytes);
+    let scheduler = scheduler::Scheduler::new(state.clone(), config.clone())?;
+    let (stop_scheduler, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduling = tokio::spawn(scheduler::run(scheduler, async {
+        let _ = stopped.await;
+    }));
     let listen = config.serve.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -206,6 +212,8 @@ pub async fn run(config: &Config, hub: Arc<Hub>, secrets: &Secrets) -> Result<()
         .await
         .map_err(Error::io("the server stopped on", listen.to_string()))?;
     eprintln!("stopping: waiting for runs in flight");
+    let _ = stop_scheduler.send(());
+    let _ = scheduling.await;
     state.wait_for_runs().await;
     Ok(())
 }

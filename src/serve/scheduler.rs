@@ -1,0 +1,177 @@
+//! The scheduler inside `dsrhub serve`: once a minute it decides what is due, given the time.
+//!
+//! - **Inventory sync**, daily at `[serve] inventory_sync` (local time): the same sync as
+//!   `dsrhub inventory sync`.
+//! - **Deadline watch**, daily: requests due within `deadline_warning_days` and overdue ones are
+//!   logged (ids and dates only) and, with `reminder_webhook`, POSTed there; the dashboard
+//!   shows them anyway.
+//! - **Retries**, every `retry_every_minutes`: open requests with a task that failed with a
+//!   retryable error, or that waits for a vendor's limit that has since reset, are run again
+//!   from the ledger (an erasure is carried out only if its plan was approved before); status
+//!   callbacks not yet delivered are sent again.
+//!
+//! [`Scheduler::tick`] takes the time as an argument, so tests run days in milliseconds.
+
+use std::sync::Arc;
+
+use jiff::civil::{Date, Time};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::AppState;
+use crate::config::Config;
+use crate::ledger::{RequestKind, RequestStatus, TaskState};
+
+/// What one tick did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Ran {
+    /// The inventory was synced.
+    pub inventory: bool,
+    /// Requests due soon and overdue were checked (once a day).
+    pub deadlines: Option<(usize, usize)>,
+    /// Requests resumed.
+    pub resumed: Vec<String>,
+}
+
+/// Decides and starts the scheduled work.
+pub struct Scheduler {
+    state: Arc<AppState>,
+    config: Config,
+    sync_at: Option<Time>,
+    last_sync: Option<Date>,
+    last_deadline_check: Option<Date>,
+    last_retry: Option<Timestamp>,
+}
+
+impl Scheduler {
+    /// A scheduler over the server's state, with `[serve]`'s settings.
+    pub fn new(state: Arc<AppState>, config: Config) -> crate::Result<Scheduler> {
+        let sync_at = config.serve.inventory_sync_time()?;
+        Ok(Scheduler {
+            state,
+            config,
+            sync_at,
+            last_sync: None,
+            last_deadline_check: None,
+            last_retry: None,
+        })
+    }
+
+    fn local(&self, now: Timestamp) -> jiff::ZonedDateTime {
+        now.in_tz(&self.config.hub.timezone)
+            .unwrap_or_else(|_| now.to_zoned_datetime(jiff::tz::TimeZone::UTC))
+    }
+
+    /// Do what is due at `now`.
+    pub async fn tick(&mut self, now: Timestamp) -> crate::Result<Ran> {
+        let mut ran = Ran::default();
+        let local = self.local(now);
+        let today = local.date();
+        if let Some(at) = self.sync_at {
+            if local.time() >= at && self.last_sync != Some(today) {
+                self.last_sync = Some(today);
+                let (_, changes) = crate::inventory::sync(
+                    &self.config,
+                    self.state.hub.processors(),
+                    self.state.hub.ledger(),
+                )
+                .await?;
+                tracing::info!(changes = changes.len(), "inventory synced");
+                ran.inventory = true;
+            }
+        }
+        if self.last_deadline_check != Some(today) {
+            self.last_deadline_check = Some(today);
+            ran.deadlines = Some(self.watch_deadlines(now).await?);
+        }
+        let every =
+            jiff::SignedDuration::from_mins(i64::from(self.config.serve.retry_every_minutes));
+        let retry_due = self
+            .last_retry
+            .is_none_or(|last| now.duration_since(last) >= every);
+        if retry_due {
+            self.last_retry = Some(now);
+            ran.resumed = self.resume(now).await?;
+        }
+        Ok(ran)
+    }
+
+    async fn watch_deadlines(&self, now: Timestamp) -> crate::Result<(usize, usize)> {
+        let warn_until = now
+            .checked_add(jiff::SignedDuration::from_hours(
+                24 * i64::from(self.config.serve.deadline_warning_days),
+            ))
+            .unwrap_or(now);
+        let (mut soon, mut overdue) = (Vec::new(), Vec::new());
+        for request in self.state.hub.ledger().requests()? {
+            if request.status.is_closed() {
+                continue;
+            }
+            let due = request.extended_due_at.unwrap_or(request.due_at);
+            let entry = json!({ "request_id": request.id, "due": due.to_string() });
+            if due < now {
+                overdue.push(entry);
+            } else if due < warn_until {
+                soon.push(entry);
+            }
+        }
+        if !soon.is_empty() || !overdue.is_empty() {
+            tracing::warn!(
+                due_soon = soon.len(),
+                overdue = overdue.len(),
+                "requests need attention before their deadline"
+            );
+            if let Some(url) = &self.config.serve.reminder_webhook {
+                let body = json!({ "due_soon": soon, "overdue": overdue, "at": now.to_string() });
+                if let Err(e) =
+                    super::callbacks::post(&self.state.callback_http, url.as_str(), &body).await
+                {
+                    tracing::warn!(error = %e, "the deadline reminder could not be sent");
+                }
+            }
+        }
+        Ok((soon.len(), overdue.len()))
+    }
+
+    async fn resume(&self, now: Timestamp) -> crate::Result<Vec<String>> {
+        let ledger = self.state.hub.ledger();
+        let mut resumed = Vec::new();
+        for request in ledger.requests()? {
+            if request.status.is_closed() || request.status == RequestStatus::Received {
+                continue;
+            }
+            let tasks = ledger.tasks(&request.id)?;
+            let retryable = tasks.iter().any(|t| {
+                let failed_retryable = t.state == TaskState::Failed
+                    && matches!(t.error_kind.as_deref(), Some("retryable" | "throttled"));
+                let reset = t.state == TaskState::Waiting && !t.waits_at(now);
+                failed_retryable || reset
+            });
+            if retryable {
+                let execute = request.kind == RequestKind::Erasure
+                    && ledger.has_event(&request.id, "plan.approved")?;
+                if self.state.start_run(&request.id, execute).is_ok() {
+                    resumed.push(request.id.clone());
+                }
+            }
+            super::callbacks::notify(&self.state, &request.id).await;
+        }
+        Ok(resumed)
+    }
+}
+
+/// Tick once a minute until `stop` resolves.
+pub async fn run(mut scheduler: Scheduler, stop: impl std::future::Future<Output = ()>) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(60));
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {
+                if let Err(e) = scheduler.tick(Timestamp::now()).await {
+                    tracing::warn!(error = %e, "a scheduled job failed");
+                }
+            }
+            () = &mut stop => return,
+        }
+    }
+}
