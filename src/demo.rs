@@ -498,6 +498,24 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
     let mut root = toml::Table::new();
     root.insert("hub".into(), toml::Value::Table(hub));
     root.insert("processors".into(), toml::Value::Table(processors));
+    // `dsrhub serve` on this config: loopback, one API token in a private file.
+    let token_file = dir.join("api.token");
+    if !token_file.exists() {
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        write_private_file(&token_file, &token).map_err(Error::io("cannot write", &token_file))?;
+    }
+    let serve_port = port.saturating_add(5);
+    let mut serve = toml::Table::new();
+    serve.insert("listen".into(), format!("127.0.0.1:{serve_port}").into());
+    serve.insert(
+        "tokens".into(),
+        toml::Value::Array(vec![format!("file:{}", token_file.display()).into()]),
+    );
+    root.insert("serve".into(), toml::Value::Table(serve));
     let c = demo_controller();
     let mut controller = toml::Table::new();
     controller.insert("name".into(), c.name.into());
@@ -540,6 +558,15 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
         s.emails[0], s.emails[1]
     );
     println!("  dsrhub -c {c} status");
+    println!(
+        "  dsrhub -c {c} serve      # the API and dashboard on http://127.0.0.1:{serve_port} (token in {})",
+        token_file.display()
+    );
+    println!(
+        "  curl -s -X POST -H \"Authorization: Bearer $(cat {})\" http://127.0.0.1:{serve_port}/api/v1/dashboard/sessions",
+        token_file.display()
+    );
+    println!("      # then open http://127.0.0.1:{serve_port}<url> in a browser for the dashboard");
     println!("Stop with Ctrl-C; a restart keeps the fakes' state.");
     tokio::signal::ctrl_c()
         .await

@@ -433,3 +433,111 @@ async fn inventory_sync_then_csv_and_json_and_drift_exits_3() {
     assert_eq!(drift.status.code(), Some(3), "{}", stdout(&drift));
     assert!(stdout(&drift).contains("exact-online: new in the register"));
 }
+
+/// `dsrhub serve` on SIGTERM stops accepting, lets the run in flight finish, and exits 0; the
+/// request is in the ledger, complete, with its export.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_finishes_the_run_in_flight_on_sigterm() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    // Every vendor answer takes a while, so the run is still going when SIGTERM arrives.
+    fake.faults()
+        .set_slow(Some(std::time::Duration::from_millis(150)));
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let token = "sigterm-test-token-0123456789";
+    dsrhub_connector::secrets::write_private_file(&dir.path().join("api.token"), token).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("dsrhub.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[serve]\nlisten = \"127.0.0.1:{port}\"\ntokens = [\"file:api.token\"]\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let mut server = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
+        .current_dir(dir.path())
+        .args(["serve"])
+        .env_remove("DSRHUB_CONFIG")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "serve did not start");
+    let intake = serde_json::json!({
+        "subject_request_id": "sigterm-1",
+        "subject_request_type": "access",
+        "submitted_time": "2026-11-25T09:00:00Z",
+        "subject_identities": [{"identity_type": "email", "identity_value": "sanne.bakker@example.nl"}],
+    });
+    let created: serde_json::Value = client
+        .post(format!("{base}/api/v1/requests"))
+        .bearer_auth(token)
+        .json(&intake)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["request_id"].as_str().unwrap().to_string();
+    let verified = client
+        .post(format!("{base}/api/v1/requests/{id}/verify"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"how": "passport"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 202);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before: serde_json::Value = client
+        .get(format!("{base}/api/v1/requests/{id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        before["request_status"], "in_progress",
+        "the run was not in flight: {before}"
+    );
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = server.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut err).unwrap();
+        (status, err)
+    })
+    .await
+    .unwrap();
+    assert!(exit.0.success(), "{}", exit.1);
+    assert!(exit.1.contains("waiting for runs in flight"), "{}", exit.1);
+    // The run finished before the process left: the request is complete, its export written.
+    let status = run(dir.path(), &["status", &id, "--json"], &[]).await;
+    let status: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(status["request"]["status"], "completed", "{status}");
+    assert!(dir
+        .path()
+        .join("reports")
+        .join(&id)
+        .join("access-export.zip")
+        .exists());
+}
