@@ -53,6 +53,26 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// A processor nothing is known about yet: not configured, declared, reached or counted.
+    fn unchecked(processor: &str, name: &str) -> Entry {
+        Entry {
+            processor: processor.to_string(),
+            name: name.to_string(),
+            configured: false,
+            declared: false,
+            enabled: false,
+            reachable: false,
+            authenticated: false,
+            rate_limit_remaining: None,
+            counts: BTreeMap::new(),
+            location: None,
+            eea: None,
+            categories: Vec::new(),
+            error: None,
+            drift: None,
+        }
+    }
+
     /// One word for people: `ok`, `disabled`, `unreachable`, `no_auth` or `missing` (declared,
     /// no connector).
     pub fn state(&self) -> &'static str {
@@ -82,20 +102,10 @@ pub struct Register {
 
 async fn check_one(p: &Processor, declared: bool) -> Entry {
     let mut entry = Entry {
-        processor: p.id.clone(),
-        name: p.display_name.clone(),
         configured: true,
         declared,
         enabled: p.connector.is_some(),
-        reachable: false,
-        authenticated: false,
-        rate_limit_remaining: None,
-        counts: BTreeMap::new(),
-        location: None,
-        eea: None,
-        categories: Vec::new(),
-        error: None,
-        drift: None,
+        ..Entry::unchecked(&p.id, &p.display_name)
     };
     let Some(connector) = &p.connector else {
         return entry;
@@ -156,22 +166,11 @@ pub async fn sync(
     for id in declared {
         if !processors.iter().any(|p| p.id == id) {
             entries.push(Entry {
-                processor: id.to_string(),
-                name: id.to_string(),
-                configured: false,
                 declared: true,
-                enabled: false,
-                reachable: false,
-                authenticated: false,
-                rate_limit_remaining: None,
-                counts: BTreeMap::new(),
-                location: None,
-                eea: None,
-                categories: Vec::new(),
-                error: None,
                 drift: Some(
                     "declared in the register, but no connector is configured: requests cannot reach it".into(),
                 ),
+                ..Entry::unchecked(id, id)
             });
         }
     }

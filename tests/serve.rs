@@ -200,6 +200,31 @@ impl Server {
     fn state_requests(&self) -> Vec<dsrhub::ledger::RequestRow> {
         self._env.ledger.requests().unwrap()
     }
+
+    /// Submit Sanne Bakker's request of `kind` as `external`; dsrhub's request id.
+    async fn submit(&self, external: &str, kind: &str) -> String {
+        let (status, created) = self
+            .call(
+                "POST",
+                "/api/v1/requests",
+                Some(intake(external, kind, "sanne.bakker@example.nl")),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        created["request_id"].as_str().unwrap().to_string()
+    }
+
+    /// Verify the identity of request `id`, which starts its run.
+    async fn verify(&self, id: &str) {
+        let (status, answer) = self
+            .call(
+                "POST",
+                &format!("/api/v1/requests/{id}/verify"),
+                Some(json!({"how": "passport"})),
+            )
+            .await;
+        assert_eq!(status, 202, "{answer}");
+    }
 }
 
 #[tokio::test]
@@ -284,24 +309,12 @@ async fn access_intake_verify_report_and_export() {
 async fn erasure_waits_for_approval_then_erases() {
     let s = start().await;
     let sanne = contact_id(&s.fake, "sanne.bakker@example.nl");
-    let (_, created) = s
-        .call(
-            "POST",
-            "/api/v1/requests",
-            Some(intake("ext-erase-1", "erasure", "sanne.bakker@example.nl")),
-        )
-        .await;
-    let id = created["request_id"].as_str().unwrap().to_string();
+    let id = s.submit("ext-erase-1", "erasure").await;
     let (status, _) = s
         .call("POST", &format!("/api/v1/requests/{id}/approve"), None)
         .await;
     assert_eq!(status, 409, "no plan yet");
-    s.call(
-        "POST",
-        &format!("/api/v1/requests/{id}/verify"),
-        Some(json!({"how": "video call with ID"})),
-    )
-    .await;
+    s.verify(&id).await;
     s.state.wait_for_runs().await;
     let (_, planned) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
     assert_eq!(
@@ -428,12 +441,7 @@ async fn status_callbacks_are_delivered_with_retries_and_recorded() {
     let (_, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
     let id = created["request_id"].as_str().unwrap().to_string();
     s.state.wait_for_runs().await;
-    s.call(
-        "POST",
-        &format!("/api/v1/requests/{id}/verify"),
-        Some(json!({"how": "passport"})),
-    )
-    .await;
+    s.verify(&id).await;
     s.state.wait_for_runs().await;
     let seen = seen.lock().unwrap().clone();
     let statuses: Vec<&str> = seen
@@ -461,14 +469,7 @@ async fn status_callbacks_are_delivered_with_retries_and_recorded() {
 #[tokio::test]
 async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
     let s = start().await;
-    let (_, created) = s
-        .call(
-            "POST",
-            "/api/v1/requests",
-            Some(intake("ext-dash-1", "erasure", "sanne.bakker@example.nl")),
-        )
-        .await;
-    let id = created["request_id"].as_str().unwrap().to_string();
+    let id = s.submit("ext-dash-1", "erasure").await;
     let (status, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
     assert_eq!(status, 200);
     let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
@@ -544,12 +545,7 @@ async fn the_dashboard_in_headless_chromium() {
         )
         .await;
     let id = created["request_id"].as_str().unwrap().to_string();
-    s.call(
-        "POST",
-        &format!("/api/v1/requests/{id}/verify"),
-        Some(json!({"how": "passport"})),
-    )
-    .await;
+    s.verify(&id).await;
     s.state.wait_for_runs().await;
     let profile = tempfile::tempdir().unwrap();
     let artefacts = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -622,22 +618,10 @@ async fn the_dashboard_in_headless_chromium() {
 async fn the_scheduler_retries_watches_deadlines_and_syncs_daily() {
     let s = start().await;
     let (hook, reminders) = receiver(0).await;
-    let (_, created) = s
-        .call(
-            "POST",
-            "/api/v1/requests",
-            Some(intake("ext-sched-1", "erasure", "sanne.bakker@example.nl")),
-        )
-        .await;
-    let id = created["request_id"].as_str().unwrap().to_string();
+    let id = s.submit("ext-sched-1", "erasure").await;
     // Moneybird is down while the request is planned: the task fails, retryably.
     s.fake.faults().fail_next(503, u32::MAX, None);
-    s.call(
-        "POST",
-        &format!("/api/v1/requests/{id}/verify"),
-        Some(json!({"how": "passport"})),
-    )
-    .await;
+    s.verify(&id).await;
     s.state.wait_for_runs().await;
     let task = &s._env.ledger.tasks(&id).unwrap()[0];
     assert_eq!(task.state, dsrhub::ledger::TaskState::Failed);

@@ -600,18 +600,7 @@ impl Ledger {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE items SET state = ?2, outcome = COALESCE(?3, outcome), detail = COALESCE(?4, detail), updated_at = ?5 WHERE id = ?1",
-            params![item.id, state.as_str(), outcome, detail, now().to_string()],
-        )?;
-        let event = format!("item.{}", state.as_str());
-        let detail = serde_json::json!({
-            "processor": item.processor,
-            "record": item.reference.to_string(),
-            "action": item.action.as_str(),
-            "outcome": outcome,
-        });
-        audit::append(&tx, None, &event, &detail)?;
+        mark_in(&tx, item, state, outcome, detail, &now().to_string())?;
         tx.commit()?;
         Ok(())
     }
@@ -625,19 +614,8 @@ impl Ledger {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let at = now().to_string();
-        let event = format!("item.{}", state.as_str());
         for item in items {
-            tx.execute(
-                "UPDATE items SET state = ?2, outcome = ?3, updated_at = ?4 WHERE id = ?1",
-                params![item.id, state.as_str(), outcome, at],
-            )?;
-            let detail = serde_json::json!({
-                "processor": item.processor,
-                "record": item.reference.to_string(),
-                "action": item.action.as_str(),
-                "outcome": outcome,
-            });
-            audit::append(&tx, None, &event, &detail)?;
+            mark_in(&tx, item, state, Some(outcome), None, &at)?;
         }
         tx.commit()?;
         Ok(())
@@ -858,6 +836,30 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
         controller: r.get(10)?,
         forwarded_at: ts(r.get(11)?),
     })
+}
+
+/// Move one item to `state` inside `tx`, with its audit entry.
+fn mark_in(
+    tx: &rusqlite::Transaction<'_>,
+    item: &ItemRow,
+    state: ItemState,
+    outcome: Option<&str>,
+    detail: Option<&str>,
+    at: &str,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE items SET state = ?2, outcome = COALESCE(?3, outcome), detail = COALESCE(?4, detail), updated_at = ?5 WHERE id = ?1",
+        params![item.id, state.as_str(), outcome, detail, at],
+    )?;
+    let event = format!("item.{}", state.as_str());
+    let detail = serde_json::json!({
+        "processor": item.processor,
+        "record": item.reference.to_string(),
+        "action": item.action.as_str(),
+        "outcome": outcome,
+    });
+    audit::append(tx, None, &event, &detail)?;
+    Ok(())
 }
 
 fn item_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {

@@ -167,15 +167,7 @@ impl Hub {
         connector: &Arc<dyn Connector>,
         subject: &Subject,
     ) -> Result<Option<BTreeMap<&'static str, usize>>> {
-        self.progress.update(processor, "discovering");
-        self.ledger.set_task(
-            id,
-            processor,
-            TaskState::Running,
-            Stage::New,
-            "discovering",
-            None,
-        )?;
+        self.discovery_started(id, processor)?;
         let mut counts = BTreeMap::new();
         let mut buffer = Vec::with_capacity(SAVE_CHUNK);
         let mut ledger_error = None;

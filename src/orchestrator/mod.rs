@@ -138,6 +138,17 @@ impl Hub {
                     .into(),
             ));
         }
+        self.create(kind, subject, identity_verification)
+    }
+
+    /// Record a request with one task per configured processor; `identity_verification`
+    /// empty means not verified yet.
+    fn create(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        identity_verification: &str,
+    ) -> Result<String> {
         let received = crate::ledger::now();
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
@@ -164,20 +175,7 @@ impl Hub {
     /// nothing runs until [`Hub::verify_identity`].
     pub fn open_unverified(&self, kind: RequestKind, subject: &Subject) -> Result<String> {
         validate_subject(subject)?;
-        let received = crate::ledger::now();
-        let due =
-            crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
-        let processors: Vec<NewTask> = self
-            .processors
-            .iter()
-            .map(|p| NewTask {
-                processor: p.id.clone(),
-                enabled: p.connector.is_some(),
-                display_name: p.display_name.clone(),
-            })
-            .collect();
-        self.ledger
-            .create_request(kind, subject, "", received, due, &processors)
+        self.create(kind, subject, "")
     }
 
     /// Record how the subject's identity was verified; the request may run from then on.
@@ -272,14 +270,8 @@ impl Hub {
         Ok(connector)
     }
 
-    /// Run discovery for one task, recording it; `None` after recording a failure.
-    async fn discover_for(
-        &self,
-        id: &str,
-        processor: &str,
-        connector: &Arc<dyn Connector>,
-        subject: &Subject,
-    ) -> Result<Option<Vec<dsrhub_connector::Record>>> {
+    /// Record (and show) that discovery of one task started.
+    fn discovery_started(&self, id: &str, processor: &str) -> Result<()> {
         self.progress.update(processor, "discovering");
         self.ledger.set_task(
             id,
@@ -288,7 +280,18 @@ impl Hub {
             Stage::New,
             "discovering",
             None,
-        )?;
+        )
+    }
+
+    /// Run discovery for one task, recording it; `None` after recording a failure.
+    async fn discover_for(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        subject: &Subject,
+    ) -> Result<Option<Vec<dsrhub_connector::Record>>> {
+        self.discovery_started(id, processor)?;
         match connector.discover(subject).await {
             Ok(records) => Ok(Some(records)),
             Err(e) => {

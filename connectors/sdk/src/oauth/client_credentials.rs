@@ -7,9 +7,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::RequestBuilder;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::sync::Mutex;
 
 use super::endpoint::TokenEndpoint;
@@ -81,10 +80,7 @@ impl Auth for ClientCredentials {
             self.renew(&mut current).await?;
         }
         let token = &current.as_ref().expect("renewed above").token;
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| ConnectorError::permanent("the access token is not a valid header"))?;
-        value.set_sensitive(true);
-        Ok(request.header(AUTHORIZATION, value))
+        super::bearer(request, token)
     }
 
     async fn refresh(&self, rejected: u64) -> Result<(), ConnectorError> {

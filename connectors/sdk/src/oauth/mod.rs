@@ -23,6 +23,21 @@ pub mod store;
 pub mod token;
 
 pub use client_credentials::ClientCredentials;
+
+/// `Authorization: Bearer <token>`, marked sensitive so it never reaches a log.
+pub(crate) fn bearer(
+    request: reqwest::RequestBuilder,
+    token: &secrecy::SecretString,
+) -> Result<reqwest::RequestBuilder, crate::ConnectorError> {
+    use secrecy::ExposeSecret;
+    let mut value =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                crate::ConnectorError::permanent("the access token is not a valid header")
+            })?;
+    value.set_sensitive(true);
+    Ok(request.header(reqwest::header::AUTHORIZATION, value))
+}
 pub use endpoint::{ClientSecret, TokenEndpoint};
 pub use login::{AuthorizationRequest, Login, LoginError};
 pub use rotating::RotatingRefreshToken;

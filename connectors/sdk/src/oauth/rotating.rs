@@ -20,9 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::RequestBuilder;
-use secrecy::ExposeSecret;
 use tokio::sync::Mutex;
 
 use super::endpoint::TokenEndpoint;
@@ -133,10 +131,7 @@ impl Auth for RotatingRefreshToken {
             .as_ref()
             .and_then(|t| t.access_token.as_ref())
             .ok_or_else(|| ConnectorError::permanent("no access token after a refresh"))?;
-        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| ConnectorError::permanent("the access token is not a valid header"))?;
-        value.set_sensitive(true);
-        Ok(request.header(AUTHORIZATION, value))
+        super::bearer(request, token)
     }
 
     async fn refresh(&self, rejected: u64) -> Result<(), ConnectorError> {
