@@ -59,6 +59,9 @@ pub struct ServeConfig {
     pub retry_every_minutes: u32,
     /// Optional: POST the daily deadline reminder (request ids and due dates) here.
     pub reminder_webhook: Option<url::Url>,
+    /// Hosts that intake's `status_callback_urls` may point at. Empty: callbacks are refused
+    /// (otherwise anyone with an API token could make the hub POST to any address).
+    pub callback_hosts: Vec<String>,
 }
 
 impl ServeConfig {
@@ -90,6 +93,7 @@ impl Default for ServeConfig {
             deadline_warning_days: 7,
             retry_every_minutes: 30,
             reminder_webhook: None,
+            callback_hosts: Vec::new(),
         }
     }
 }

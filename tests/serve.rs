@@ -29,13 +29,15 @@ async fn start() -> Server {
     secrets
         .store(&"keyring:mb".parse().unwrap(), &fake.token())
         .unwrap();
-    let env = hub_for(
+    let mut env = hub_for(
         BTreeMap::from([(
             "moneybird".to_string(),
             moneybird_table(&fake, "keyring:mb"),
         )]),
         &secrets,
     );
+    // The loopback receivers of the callback tests.
+    env.config.serve.callback_hosts = vec!["127.0.0.1".into()];
     let built = dsrhub::registry::build(&env.config, &secrets).unwrap();
     let hub = Arc::new(dsrhub::orchestrator::Hub::new(
         env.ledger.clone(),
@@ -180,6 +182,14 @@ async fn bad_bodies_are_refused_naming_the_field() {
             "status_callback_urls[0]",
         ),
         (intake("r1; drop", "access", "a@b.nl"), "subject_request_id"),
+        (
+            {
+                let mut b = intake("r1", "access", "a@b.nl");
+                b["status_callback_urls"] = json!(["https://169.254.169.254/latest"]);
+                b
+            },
+            "status_callback_urls[0]",
+        ),
     ];
     for (body, field) in cases {
         let (status, answer) = s.call("POST", "/api/v1/requests", Some(body)).await;
@@ -667,4 +677,54 @@ async fn the_scheduler_retries_watches_deadlines_and_syncs_daily() {
     let ran = scheduler.tick(at(27, 3, 5)).await.unwrap();
     assert!(ran.inventory && ran.deadlines.is_some());
     assert_eq!(s._env.ledger.inventory_runs(10).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_request_can_be_cancelled_until_it_changes_something() {
+    let s = start().await;
+    let id = s.submit("ext-cancel-1", "erasure").await;
+    let (status, answer) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{id}/cancel"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!((status, answer["field"].as_str()), (422, Some("reason")));
+    let (status, cancelled) = s
+        .call(
+            "POST",
+            "/api/v1/requests/ext-cancel-1/cancel",
+            Some(json!({"reason": "withdrawn by the subject"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["request_status"], "cancelled");
+    assert!(
+        s._env.ledger.subject(&id).is_err(),
+        "identifiers kept after cancelling"
+    );
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{id}/verify"),
+            Some(json!({"how": "passport"})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    // Once an erasure has been carried out, it cannot be withdrawn.
+    let done = s.submit("ext-cancel-2", "erasure").await;
+    s.verify(&done).await;
+    s.state.wait_for_runs().await;
+    s.call("POST", &format!("/api/v1/requests/{done}/approve"), None)
+        .await;
+    s.state.wait_for_runs().await;
+    let (status, _) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{done}/cancel"),
+            Some(json!({"reason": "too late"})),
+        )
+        .await;
+    assert_eq!(status, 409);
 }

@@ -9,6 +9,8 @@
 //! The connection sits behind a mutex: calls are short, and SQLite serialises writers anyway.
 
 mod audit;
+
+pub(crate) use audit::sha256_hex;
 mod schema;
 mod types;
 

@@ -68,6 +68,8 @@ string_enum!(
         AwaitingProcessors => "awaiting_processors",
         /// Forwarded to the controller instead of executed.
         ForwardedToController => "forwarded_to_controller",
+        /// Withdrawn before anything was changed (the subject withdrew, or it was a duplicate).
+        Cancelled => "cancelled",
     }
 );
 
@@ -76,7 +78,9 @@ impl RequestStatus {
     pub fn is_closed(self) -> bool {
         matches!(
             self,
-            RequestStatus::Completed | RequestStatus::ForwardedToController
+            RequestStatus::Completed
+                | RequestStatus::ForwardedToController
+                | RequestStatus::Cancelled
         )
     }
 }

@@ -188,6 +188,34 @@ impl Hub {
         self.ledger.verify_identity(id, how)
     }
 
+    /// Withdraw a request that has changed nothing yet (received, verified, planned, or only
+    /// searched); the subject's identifiers are purged as for any closed request. `reason`
+    /// is hashed into the audit log.
+    pub fn cancel(&self, id: &str, reason: &str) -> Result<RequestRow> {
+        let request = self.ledger.request(id)?;
+        let cancellable = matches!(
+            request.status,
+            RequestStatus::Received
+                | RequestStatus::IdentityVerified
+                | RequestStatus::Discovering
+                | RequestStatus::Planned
+        ) || (request.kind == RequestKind::Access && !request.status.is_closed());
+        if !cancellable {
+            return Err(Error::Usage(format!(
+                "request `{id}` is {}: only a request that has changed nothing yet can be cancelled",
+                request.status
+            )));
+        }
+        self.ledger.audit(
+            Some(id),
+            "request.cancelled",
+            &serde_json::json!({ "reason_sha256": crate::ledger::sha256_hex(reason.as_bytes()) }),
+        )?;
+        self.ledger.set_status(id, RequestStatus::Cancelled)?;
+        self.ledger.purge_subject(id)?;
+        self.ledger.request(id)
+    }
+
     /// Run (or resume) a request.
     pub async fn run(&self, id: &str, options: &RunOptions) -> Result<RequestRow> {
         let request = self.ledger.request(id)?;

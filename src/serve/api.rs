@@ -101,7 +101,7 @@ fn text<'a>(body: &'a Value, field: &str) -> ApiResult<&'a str> {
         .ok_or_else(|| ApiError::invalid(field, "required, a non-empty string"))
 }
 
-fn parse_intake(body: &Value) -> ApiResult<Intake> {
+fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
     if !body.is_object() {
         return Err(ApiError::invalid("", "the body must be a JSON object"));
     }
@@ -196,13 +196,19 @@ fn parse_intake(body: &Value) -> ApiResult<Intake> {
             .filter(|a| a.len() <= 5)
             .ok_or_else(|| ApiError::invalid("status_callback_urls", "at most 5 URLs"))?;
         for (i, url) in urls.iter().enumerate() {
+            let field = format!("status_callback_urls[{i}]");
             let parsed = url
                 .as_str()
                 .and_then(|u| url::Url::parse(u).ok())
                 .filter(|u| matches!(u.scheme(), "https" | "http"))
-                .ok_or_else(|| {
-                    ApiError::invalid(format!("status_callback_urls[{i}]"), "an http(s) URL")
-                })?;
+                .ok_or_else(|| ApiError::invalid(&field, "an http(s) URL"))?;
+            let host = parsed.host_str().unwrap_or_default();
+            if !callback_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+                return Err(ApiError::invalid(
+                    field,
+                    "this host is not in serve.callback_hosts",
+                ));
+            }
             callbacks.push(parsed.to_string());
         }
     }
@@ -219,6 +225,7 @@ fn opendsr_status(status: RequestStatus) -> &'static str {
     match status {
         RequestStatus::Received | RequestStatus::IdentityVerified => "pending",
         RequestStatus::Completed | RequestStatus::ForwardedToController => "completed",
+        RequestStatus::Cancelled => "cancelled",
         _ => "in_progress",
     }
 }
@@ -270,7 +277,7 @@ pub async fn intake(
     State(state): State<Arc<AppState>>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let intake = parse_intake(&body)?;
+    let intake = parse_intake(&body, &state.callback_hosts)?;
     let ledger = state.hub.ledger();
     if let Some(existing) = ledger.request_by_external(&intake.external_id)? {
         let request = ledger.request(&existing)?;
@@ -328,6 +335,27 @@ pub async fn approve(
     }
     state.start_run(&request.id, true)?;
     Ok((StatusCode::ACCEPTED, Json(status_body(&state, &request)?)))
+}
+
+/// `POST /api/v1/requests/{id}/cancel` `{"reason": "…"}`: withdraw a request that has changed
+/// nothing yet.
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    let reason = text(&body, "reason")?;
+    let request = find(&state, &id)?;
+    if state.is_running(&request.id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a run of this request is in progress",
+        ));
+    }
+    let request = state.hub.cancel(&request.id, reason)?;
+    state.spawn_notify(&request.id);
+    Ok(Json(status_body(&state, &request)?))
 }
 
 /// `GET /api/v1/requests/{id}/report.json`.

@@ -47,6 +47,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/requests/{id}"),
     ("post", "/api/v1/requests/{id}/verify"),
     ("post", "/api/v1/requests/{id}/approve"),
+    ("post", "/api/v1/requests/{id}/cancel"),
     ("get", "/api/v1/requests/{id}/report.json"),
     ("get", "/api/v1/requests/{id}/report.html"),
     ("get", "/api/v1/requests/{id}/export.zip"),
@@ -62,6 +63,7 @@ pub struct AppState {
     tokens: Tokens,
     organisation: String,
     reports_dir: PathBuf,
+    callback_hosts: Vec<String>,
     running: Mutex<HashSet<String>>,
     runs: Mutex<JoinSet<()>>,
     callback_http: HttpSettings,
@@ -84,6 +86,7 @@ impl AppState {
             tokens,
             organisation: config.hub.organisation.clone(),
             reports_dir: config.reports_dir(),
+            callback_hosts: config.serve.callback_hosts.clone(),
             running: Mutex::new(HashSet::new()),
             runs: Mutex::new(JoinSet::new()),
             callback_http,
@@ -115,6 +118,11 @@ impl AppState {
             callbacks::notify(&state, &id).await;
         });
         Ok(())
+    }
+
+    /// Whether a run of request `id` is in progress.
+    fn is_running(&self, id: &str) -> bool {
+        self.running.lock().expect("running").contains(id)
     }
 
     /// Send the status callbacks of request `id` in the background.
@@ -149,6 +157,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/requests/{id}", get(api::status))
         .route("/api/v1/requests/{id}/verify", post(api::verify))
         .route("/api/v1/requests/{id}/approve", post(api::approve))
+        .route("/api/v1/requests/{id}/cancel", post(api::cancel))
         .route("/api/v1/requests/{id}/report.json", get(api::report_json))
         .route("/api/v1/requests/{id}/report.html", get(api::report_html))
         .route("/api/v1/requests/{id}/export.zip", get(api::export_zip))
