@@ -102,6 +102,16 @@ async fn erasure_keeps_invoices_seven_years_from_their_date() {
         "{outcomes:?}"
     );
     assert_eq!(by_object("account")[0].outcome, "anonymized");
+    // The anonymised account's bank account (IBAN, holder's name) is deleted, not kept.
+    let banks = by_object("bank_account");
+    assert_eq!(banks.len(), 1, "{banks:?}");
+    assert_eq!(banks[0].outcome, "deleted");
+    let state = env.fake.state();
+    assert!(state.divisions[&1001]
+        .bank_accounts
+        .values()
+        .all(|b| b["BankAccount"] != "NL02ABNA0123456789"));
+    assert_eq!(state.divisions[&1001].bank_accounts.len(), 3, "others kept");
     // Kept: invoices and payments from 2024/2025, until 7 years after their date.
     let mut kept: Vec<(String, String)> = p
         .records
@@ -126,7 +136,8 @@ async fn erasure_keeps_invoices_seven_years_from_their_date() {
     let old: Vec<_> = p
         .records
         .iter()
-        .filter(|x| x.object != "contact" && x.object != "account" && x.outcome != "retained")
+        .filter(|x| x.object.starts_with("sales_invoice") || x.object == "transaction_line")
+        .filter(|x| x.outcome != "retained")
         .collect();
     assert_eq!(old.len(), 2, "{old:?}");
     for x in old {

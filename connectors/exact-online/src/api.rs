@@ -62,6 +62,12 @@ pub const ACCOUNTS: Entity = Entity {
     name: "Accounts",
     key: "ID",
 };
+/// Bank accounts (IBAN, holder name) of customers and suppliers.
+pub const BANK_ACCOUNTS: Entity = Entity {
+    service: "crm",
+    name: "BankAccounts",
+    key: "ID",
+};
 pub const SALES_INVOICES: Entity = Entity {
     service: "salesinvoice",
     name: "SalesInvoices",

@@ -13,9 +13,13 @@ use dsrhub_connector::{
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::api::{self, Api, Entity, ACCOUNTS, CONTACTS, SALES_INVOICES, TRANSACTION_LINES};
+use crate::api::{
+    self, Api, Entity, ACCOUNTS, BANK_ACCOUNTS, CONTACTS, SALES_INVOICES, TRANSACTION_LINES,
+};
 use crate::config::ExactOnlineConfig;
-use crate::mapping::{self, ACCOUNT, CONTACT, IDS_PER_FILTER, SALES_INVOICE, TRANSACTION_LINE};
+use crate::mapping::{
+    self, ACCOUNT, BANK_ACCOUNT, CONTACT, IDS_PER_FILTER, SALES_INVOICE, TRANSACTION_LINE,
+};
 
 /// Addresses per `or`-filter in one discovery call.
 const EMAILS_PER_FILTER: usize = 10;
@@ -161,10 +165,27 @@ impl ExactOnline {
                 found.add(mapping::invoice_record(division, &invoice, parent).ok_or_else(bad)?);
             }
         }
-        // Other transactions (payments, memorial entries) of a matched account.
         for chunk in account_ids.chunks(IDS_PER_FILTER) {
             let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
             let filter = mapping::any_guid(&["Account"], &ids)?;
+            // The matched accounts' bank accounts (IBAN, holder's name).
+            for bank in self
+                .api
+                .list(
+                    division,
+                    BANK_ACCOUNTS,
+                    &filter,
+                    mapping::BANK_ACCOUNT_SELECT,
+                )
+                .await?
+            {
+                let Some(account) = mapping::guid(&bank, "Account") else {
+                    continue;
+                };
+                let parent = RecordRef::new(ACCOUNT, account).scoped(division.to_string());
+                found.add(mapping::bank_account_record(division, &bank, parent).ok_or_else(bad)?);
+            }
+            // Other transactions (payments, memorial entries) of a matched account.
             for line in self
                 .api
                 .list(division, TRANSACTION_LINES, &filter, mapping::LINE_SELECT)
@@ -220,6 +241,11 @@ impl ExactOnline {
                     mapping::any_guid(&["Account"], &id)?,
                     "still has contact persons",
                 ),
+                (
+                    BANK_ACCOUNTS,
+                    mapping::any_guid(&["Account"], &id)?,
+                    "still has bank accounts",
+                ),
             ],
             _ => Vec::new(),
         };
@@ -236,6 +262,7 @@ fn entity_of(record: &RecordRef) -> Result<Entity, ConnectorError> {
     match record.object.as_str() {
         CONTACT => Ok(CONTACTS),
         ACCOUNT => Ok(ACCOUNTS),
+        BANK_ACCOUNT => Ok(BANK_ACCOUNTS),
         SALES_INVOICE => Ok(SALES_INVOICES),
         TRANSACTION_LINE => Ok(TRANSACTION_LINES),
         other => Err(ConnectorError::invalid(format!(

@@ -10,11 +10,11 @@
 //!   before the new access token is used, so a crash never strands the hub.
 //! - **Discover**: in every division the user can reach (or the configured ones), contacts
 //!   (`Email`/`BusinessEmail`) and accounts (`Email`) equal to one of the subject's addresses,
-//!   by OData `$filter` with escaped literals; then the sales invoices and transaction lines of
-//!   the matched accounts, and the invoices that name a matched contact.
+//!   by OData `$filter` with escaped literals; then the bank accounts, sales invoices and
+//!   transaction lines of the matched accounts, and the invoices that name a matched contact.
 //! - **Erase**: records without transactions are deleted, after checking linkage first (every
 //!   failed call counts towards Exact's "10 errors per endpoint per hour" block); linked ones
-//!   are anonymised (accounts also `Blocked`). Invoices and transaction lines are kept: the
+//!   are anonymised (accounts also `Blocked`); bank accounts are deleted either way. Invoices and transaction lines are kept: the
 //!   hub's policy retains them 7 years from their date (art. 52(4) AWR).
 //! - **Limits**: 60 calls per minute, paced by the SDK with the `X-RateLimit-Minutely-*`
 //!   headers; when the daily cap (`X-RateLimit-*`) is spent the task waits in the ledger

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 pub const CONTACT: &str = "contact";
 pub const ACCOUNT: &str = "account";
+pub const BANK_ACCOUNT: &str = "bank_account";
 pub const SALES_INVOICE: &str = "sales_invoice";
 pub const TRANSACTION_LINE: &str = "transaction_line";
 
@@ -17,6 +18,7 @@ pub const ACCOUNT_SELECT: &str = "ID,Email,IsSales";
 pub const INVOICE_SELECT: &str =
     "InvoiceID,InvoiceDate,InvoiceTo,OrderedBy,InvoiceToContactPerson,OrderedByContactPerson";
 pub const LINE_SELECT: &str = "ID,Date,Account";
+pub const BANK_ACCOUNT_SELECT: &str = "ID,Account";
 
 /// Personal fields cleared (or replaced) when a contact cannot be deleted.
 pub const CONTACT_FIELDS: &[&str] = &[
@@ -167,6 +169,24 @@ pub fn account_record(division: u32, account: &Value) -> Option<Record> {
             delete: true,
             delete_blocked: None,
             anonymize_fields: ACCOUNT_FIELDS.iter().map(|f| f.to_string()).collect(),
+        },
+    })
+}
+
+/// A bank account (IBAN, holder's name) of a matched account. Deleted, also when the account
+/// itself must be kept anonymised for its invoices: the books do not need the IBAN on file.
+pub fn bank_account_record(division: u32, bank: &Value, linked_to: RecordRef) -> Option<Record> {
+    Some(Record {
+        descriptor: Default::default(),
+        reference: reference(BANK_ACCOUNT, guid(bank, "ID")?, division),
+        matched_by: MatchKind::Linked,
+        categories: vec![Category::Name, Category::Iban],
+        linked_to: Some(linked_to),
+        retention: None,
+        erasability: Erasability {
+            delete: true,
+            delete_blocked: None,
+            anonymize_fields: Vec::new(),
         },
     })
 }

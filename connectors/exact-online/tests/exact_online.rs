@@ -54,6 +54,14 @@ async fn discovery_covers_every_division_and_only_the_subject() {
     assert_eq!(invoices.len(), 3, "{invoices:?}");
     assert!(find(&records, "sales_invoice", "1002").is_empty());
     assert_eq!(find(&records, "transaction_line", "1001").len(), 2);
+    // The private account's bank account, not the bakery's (the contact's employer).
+    let banks = find(&records, "bank_account", "1001");
+    assert_eq!(banks.len(), 1, "{banks:?}");
+    assert_eq!(
+        banks[0].linked_to,
+        Some(RecordRef::new("account", PV_ACCOUNT).scoped("1001"))
+    );
+    assert!(banks[0].erasability.delete && banks[0].matched_by == MatchKind::Linked);
     // The lookalike address (pieter.de.vries@) is not matched.
     let state = h.fake.state();
     let lookalike = state.divisions[&1001]
@@ -105,10 +113,12 @@ async fn configured_divisions_limit_the_search() {
 async fn login_discover_erase_verify() {
     let h = ExactHarness::start_default().await;
     let c = &h.connector;
-    let records = c.discover(&pieter()).await.unwrap();
+    let mut records = c.discover(&pieter()).await.unwrap();
+    // As the hub does: linked records first (the bank account before its account).
+    records.sort_by_key(|r| r.linked_to.is_none());
     for r in records
         .iter()
-        .filter(|r| r.matched_by == MatchKind::ExactEmail)
+        .filter(|r| r.matched_by == MatchKind::ExactEmail || r.erasability.delete)
     {
         let outcome = match c.erase(&r.reference, &EraseAction::Delete).await {
             Ok(outcome) => outcome,
@@ -138,6 +148,11 @@ async fn login_discover_erase_verify() {
     assert!(account["Email"].is_null() && account["Phone"].is_null());
     assert!(account["AddressLine1"].is_null() && account["City"].is_null());
     assert!(state.find(Set::Contacts, PV_CONTACT).is_none());
+    assert!(!state.divisions[&1001]
+        .bank_accounts
+        .values()
+        .any(|b| b["Account"] == PV_ACCOUNT));
+    assert_eq!(state.divisions[&1001].bank_accounts.len(), 3);
     assert_eq!(state.divisions[&1001].sales_invoices.len(), 7);
     assert_eq!(state.divisions[&1001].transaction_lines.len(), 4);
     // Every delete was checked first: Exact never had to refuse one.
@@ -166,6 +181,39 @@ async fn linked_records_are_never_tried_so_no_error_storm() {
     assert_eq!(h.fake.errors_answered(), 0);
     // The endpoint is not blocked: a later lookup still works.
     h.connector.export(&account).await.unwrap();
+}
+
+/// Jan Jansen's account has no transactions but a contact person and a bank account: the
+/// account's delete waits for theirs (checked, never refused by Exact), then both are gone.
+#[tokio::test]
+async fn an_account_is_deleted_after_its_bank_account() {
+    let h = ExactHarness::start_default().await;
+    let jan = dsrhub_connector::Subject {
+        emails: vec!["jan.jansen@example.nl".into()],
+        ..Default::default()
+    };
+    let records = h.connector.discover(&jan).await.unwrap();
+    let account = &find(&records, "account", "1002")[0].reference;
+    let bank = &find(&records, "bank_account", "1002")[0].reference;
+    let contact = &find(&records, "contact", "1002")[0].reference;
+    assert_eq!(records.len(), 3, "{records:?}");
+    let outcome = h.connector.erase(contact, &EraseAction::Delete).await;
+    assert_eq!(outcome.unwrap(), EraseOutcome::Deleted);
+    let err = h
+        .connector
+        .erase(account, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(err.to_string().contains("bank accounts"), "{err}");
+    assert!(h.fake.contains(account));
+    let outcome = h.connector.erase(bank, &EraseAction::Delete).await;
+    assert_eq!(outcome.unwrap(), EraseOutcome::Deleted);
+    let outcome = h.connector.erase(account, &EraseAction::Delete).await;
+    assert_eq!(outcome.unwrap(), EraseOutcome::Deleted);
+    assert!(!h.fake.contains(bank) && !h.fake.contains(account));
+    assert!(h.connector.discover(&jan).await.unwrap().is_empty());
+    assert_eq!(h.fake.errors_answered(), 0);
 }
 
 #[tokio::test]

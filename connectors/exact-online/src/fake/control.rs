@@ -5,7 +5,7 @@ use dsrhub_connector::testkit::FakeControl;
 use dsrhub_connector::RecordRef;
 
 use super::{FakeExactOnline, Set};
-use crate::mapping::{ACCOUNT, CONTACT, SALES_INVOICE, TRANSACTION_LINE};
+use crate::mapping::{ACCOUNT, BANK_ACCOUNT, CONTACT, SALES_INVOICE, TRANSACTION_LINE};
 
 impl FakeControl for FakeExactOnline {
     fn faults(&self) -> &Faults {
@@ -20,6 +20,7 @@ impl FakeControl for FakeExactOnline {
         let set = match record.object.as_str() {
             CONTACT => Set::Contacts,
             ACCOUNT => Set::Accounts,
+            BANK_ACCOUNT => Set::BankAccounts,
             SALES_INVOICE => Set::SalesInvoices,
             TRANSACTION_LINE => Set::TransactionLines,
             _ => return false,

@@ -388,6 +388,7 @@ fn entity_uri(inner: &Inner, division: u32, service: &str, set: Set, id: &str) -
     let name = match set {
         Set::Accounts => "Accounts",
         Set::Contacts => "Contacts",
+        Set::BankAccounts => "BankAccounts",
         Set::SalesInvoices => "SalesInvoices",
         Set::TransactionLines => "TransactionLines",
     };

@@ -1,5 +1,5 @@
-//! The fake's data: divisions holding accounts, contacts, sales invoices and transaction
-//! lines as Exact's JSON entities, and the rules Exact applies to changes.
+//! The fake's data: divisions holding accounts, contacts, bank accounts, sales invoices and
+//! transaction lines as Exact's JSON entities, and the rules Exact applies to changes.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +31,9 @@ pub struct Division {
     pub accounts: BTreeMap<String, Value>,
     /// `crm/Contacts`, by `ID`.
     pub contacts: BTreeMap<String, Value>,
+    /// `crm/BankAccounts`, by `ID`.
+    #[serde(default)]
+    pub bank_accounts: BTreeMap<String, Value>,
     /// `salesinvoice/SalesInvoices`, by `InvoiceID`.
     pub sales_invoices: BTreeMap<String, Value>,
     /// `financialtransaction/TransactionLines`, by `ID`.
@@ -56,6 +59,8 @@ pub enum Set {
     Accounts,
     /// `crm/Contacts`.
     Contacts,
+    /// `crm/BankAccounts`.
+    BankAccounts,
     /// `salesinvoice/SalesInvoices`.
     SalesInvoices,
     /// `financialtransaction/TransactionLines`.
@@ -68,6 +73,7 @@ impl Set {
         match (service, entity) {
             ("crm", "Accounts") => Some(Set::Accounts),
             ("crm", "Contacts") => Some(Set::Contacts),
+            ("crm", "BankAccounts") => Some(Set::BankAccounts),
             ("salesinvoice", "SalesInvoices") => Some(Set::SalesInvoices),
             ("financialtransaction", "TransactionLines") => Some(Set::TransactionLines),
             _ => None,
@@ -87,6 +93,7 @@ impl Set {
         match self {
             Set::Accounts => "Account",
             Set::Contacts => "Contact",
+            Set::BankAccounts => "BankAccount",
             Set::SalesInvoices => "SalesInvoice",
             Set::TransactionLines => "TransactionLine",
         }
@@ -94,7 +101,7 @@ impl Set {
 
     /// Whether the API lets clients change or delete it (booked documents: no).
     pub fn writable(self) -> bool {
-        matches!(self, Set::Accounts | Set::Contacts)
+        matches!(self, Set::Accounts | Set::Contacts | Set::BankAccounts)
     }
 }
 
@@ -113,6 +120,7 @@ impl Division {
         match set {
             Set::Accounts => &self.accounts,
             Set::Contacts => &self.contacts,
+            Set::BankAccounts => &self.bank_accounts,
             Set::SalesInvoices => &self.sales_invoices,
             Set::TransactionLines => &self.transaction_lines,
         }
@@ -122,6 +130,7 @@ impl Division {
         match set {
             Set::Accounts => &mut self.accounts,
             Set::Contacts => &mut self.contacts,
+            Set::BankAccounts => &mut self.bank_accounts,
             Set::SalesInvoices => &mut self.sales_invoices,
             Set::TransactionLines => &mut self.transaction_lines,
         }
@@ -158,6 +167,7 @@ impl Division {
                 Self::refers_to(&self.sales_invoices, &["InvoiceTo", "OrderedBy"], id)
                     || Self::refers_to(&self.transaction_lines, &["Account"], id)
                     || Self::refers_to(&self.contacts, &["Account"], id)
+                    || Self::refers_to(&self.bank_accounts, &["Account"], id)
             }
             _ => false,
         };
