@@ -88,7 +88,7 @@ fn intake(id: &str, kind: &str, email: &str) -> Value {
     json!({
         "subject_request_id": id,
         "subject_request_type": kind,
-        "submitted_time": "2026-11-25T09:00:00Z",
+        "submitted_time": jiff::Timestamp::now().to_string(),
         "subject_identities": [
             {"identity_type": "email", "identity_value": email, "identity_format": "raw"}
         ],
@@ -149,6 +149,15 @@ async fn bad_bodies_are_refused_naming_the_field() {
             {
                 let mut b = intake("r1", "access", "a@b.nl");
                 b["submitted_time"] = json!("yesterday");
+                b
+            },
+            "submitted_time",
+        ),
+        (
+            {
+                let mut b = intake("r1", "access", "a@b.nl");
+                let tomorrow = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+                b["submitted_time"] = json!(tomorrow.to_string());
                 b
             },
             "submitted_time",
@@ -525,6 +534,59 @@ async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
     assert_eq!(forged.status(), 401);
 }
 
+/// A request submitted through a form six weeks ago and posted only now: its month counts from
+/// the submission, so it is overdue already, and the dashboard shows it in red.
+#[tokio::test]
+async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
+    let s = start().await;
+    let submitted = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 42);
+    let mut body = intake("ext-late-1", "access", "sanne.bakker@example.nl");
+    body["submitted_time"] = json!(submitted.to_string());
+    let (status, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let due: jiff::Timestamp = created["expected_completion_time"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let received: jiff::Timestamp = created["received_time"].as_str().unwrap().parse().unwrap();
+    assert_eq!(received.as_second(), submitted.as_second());
+    assert!(due < jiff::Timestamp::now(), "due {due}");
+    let fresh = s.submit("ext-fresh-1", "access").await;
+
+    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let opened = browser
+        .get(format!("{}{}", s.base, link["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap();
+    let session = cookie.split(';').next().unwrap().to_string();
+    let html = browser
+        .get(format!("{}/dashboard", s.base))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("2 open, 1 overdue"), "{html}");
+    let late = created["request_id"].as_str().unwrap();
+    let row = |id: &str| -> String {
+        let at = html.find(id).expect("the request is listed");
+        let start = html[..at].rfind("<tr").unwrap();
+        html[start..at].to_string()
+    };
+    assert!(row(late).contains("class=\"overdue\""), "{}", row(late));
+    assert!(!row(&fresh).contains("overdue"), "{}", row(&fresh));
+    assert!(html.contains("tr.overdue td { background"), "red styling");
+}
+
 /// The dashboard end to end in headless Chromium: an erasure request submitted through the
 /// API and planned (still open) shows up, its report opens through the dashboard's session, and a screenshot is kept as an
 /// artefact (`target/tmp/dashboard.png`). Skipped with a notice when Chromium is not installed,
@@ -642,8 +704,17 @@ async fn the_scheduler_retries_watches_deadlines_and_syncs_daily() {
     config.serve.deadline_warning_days = 40;
     config.serve.reminder_webhook = Some(hook.parse().unwrap());
     let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    // The fast clock starts tomorrow (the request's deadline counts from the real now).
+    let tomorrow = jiff::Timestamp::now()
+        .in_tz("Europe/Amsterdam")
+        .unwrap()
+        .date()
+        .tomorrow()
+        .unwrap();
     let at = |day: i8, hh: i8, mm: i8| {
-        jiff::civil::date(2026, 11, day)
+        tomorrow
+            .checked_add(jiff::Span::new().days(day - 26))
+            .unwrap()
             .at(hh, mm, 0, 0)
             .in_tz("Europe/Amsterdam")
             .unwrap()

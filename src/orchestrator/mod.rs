@@ -138,18 +138,18 @@ impl Hub {
                     .into(),
             ));
         }
-        self.create(kind, subject, identity_verification)
+        self.create(kind, subject, identity_verification, crate::ledger::now())
     }
 
     /// Record a request with one task per configured processor; `identity_verification`
-    /// empty means not verified yet.
+    /// empty means not verified yet. The deadline counts from `received`.
     fn create(
         &self,
         kind: RequestKind,
         subject: &Subject,
         identity_verification: &str,
+        received: jiff::Timestamp,
     ) -> Result<String> {
-        let received = crate::ledger::now();
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
         let processors: Vec<NewTask> = self
@@ -172,10 +172,21 @@ impl Hub {
     }
 
     /// Record a request received through the API, before the subject's identity is verified:
-    /// nothing runs until [`Hub::verify_identity`].
-    pub fn open_unverified(&self, kind: RequestKind, subject: &Subject) -> Result<String> {
+    /// nothing runs until [`Hub::verify_identity`]. The organisation received it when the
+    /// subject `submitted` it (its web form is the organisation's own channel), so the deadline
+    /// counts from then, never from later than now.
+    pub fn open_unverified(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        submitted: jiff::Timestamp,
+    ) -> Result<String> {
         validate_subject(subject)?;
-        self.create(kind, subject, "")
+        // To the second, as every ledger timestamp.
+        let submitted = jiff::Timestamp::from_second(submitted.as_second())
+            .map_err(|e| Error::Usage(format!("submitted_time: {e}")))?;
+        let received = submitted.min(crate::ledger::now());
+        self.create(kind, subject, "", received)
     }
 
     /// Record how the subject's identity was verified; the request may run from then on.

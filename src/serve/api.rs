@@ -92,7 +92,12 @@ struct Intake {
     kind: RequestKind,
     subject: Subject,
     callbacks: Vec<String>,
+    /// When the subject submitted it: the one-month deadline counts from here.
+    submitted: jiff::Timestamp,
 }
+
+/// How far a `submitted_time` may lie ahead of our clock (the sender's clock may run fast).
+const CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
 
 fn text<'a>(body: &'a Value, field: &str) -> ApiResult<&'a str> {
     body.get(field)
@@ -126,9 +131,16 @@ fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
             ))
         }
     };
-    text(body, "submitted_time")?
+    let submitted = text(body, "submitted_time")?
         .parse::<jiff::Timestamp>()
         .map_err(|_| ApiError::invalid("submitted_time", "an RFC 3339 time"))?;
+    let now = jiff::Timestamp::now();
+    if submitted.duration_since(now) > CLOCK_SKEW {
+        return Err(ApiError::invalid(
+            "submitted_time",
+            "a time not in the future",
+        ));
+    }
     let identities = body
         .get("subject_identities")
         .and_then(Value::as_array)
@@ -217,6 +229,7 @@ fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
         kind,
         subject,
         callbacks,
+        submitted,
     })
 }
 
@@ -283,7 +296,9 @@ pub async fn intake(
         let request = ledger.request(&existing)?;
         return Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response());
     }
-    let id = state.hub.open_unverified(intake.kind, &intake.subject)?;
+    let id = state
+        .hub
+        .open_unverified(intake.kind, &intake.subject, intake.submitted)?;
     ledger.set_intake(&id, &intake.external_id, &intake.callbacks)?;
     state.spawn_notify(&id);
     let request = ledger.request(&id)?;
