@@ -233,6 +233,27 @@ impl Server {
         created["request_id"].as_str().unwrap().to_string()
     }
 
+    /// The dashboard as a browser sees it after following a one-time sign-in link.
+    async fn dashboard(&self) -> String {
+        let (_, link) = self.call("POST", "/api/v1/dashboard/sessions", None).await;
+        let browser = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let url = format!("{}{}", self.base, link["url"].as_str().unwrap());
+        let opened = browser.get(url).send().await.unwrap();
+        let cookie = opened.headers()["set-cookie"].to_str().unwrap();
+        let session = cookie.split(';').next().unwrap().to_string();
+        let page = browser
+            .get(format!("{}/dashboard", self.base))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        page.text().await.unwrap()
+    }
+
     /// Verify the identity of request `id`, which starts its run.
     async fn verify(&self, id: &str) {
         let (status, answer) = self
@@ -554,27 +575,7 @@ async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
     assert!(due < jiff::Timestamp::now(), "due {due}");
     let fresh = s.submit("ext-fresh-1", "access").await;
 
-    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let opened = browser
-        .get(format!("{}{}", s.base, link["url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
-    let cookie = opened.headers()["set-cookie"].to_str().unwrap();
-    let session = cookie.split(';').next().unwrap().to_string();
-    let html = browser
-        .get(format!("{}/dashboard", s.base))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = s.dashboard().await;
     assert!(html.contains("2 open, 1 overdue"), "{html}");
     let late = created["request_id"].as_str().unwrap();
     let row = |id: &str| -> String {
