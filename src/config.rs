@@ -59,6 +59,8 @@ pub struct ServeConfig {
     pub retry_every_minutes: u32,
     /// Optional: POST the daily deadline reminder (request ids and due dates) here.
     pub reminder_webhook: Option<url::Url>,
+    /// Optional: e-mail the daily deadline reminder to these addresses, through `[hub.smtp]`.
+    pub reminder_email: Vec<String>,
     /// Hosts that intake's `status_callback_urls` may point at. Empty: callbacks are refused
     /// (otherwise anyone with an API token could make the hub POST to any address).
     pub callback_hosts: Vec<String>,
@@ -93,6 +95,7 @@ impl Default for ServeConfig {
             deadline_warning_days: 7,
             retry_every_minutes: 30,
             reminder_webhook: None,
+            reminder_email: Vec::new(),
             callback_hosts: Vec::new(),
         }
     }
@@ -231,6 +234,18 @@ impl Config {
         if self.serve.retry_every_minutes == 0 {
             return Err(Error::Config(
                 "serve.retry_every_minutes must be at least 1".into(),
+            ));
+        }
+        for (i, to) in self.serve.reminder_email.iter().enumerate() {
+            if !to.contains('@') || to.trim() != to {
+                return Err(Error::Config(format!(
+                    "serve.reminder_email[{i}] must be an e-mail address"
+                )));
+            }
+        }
+        if !self.serve.reminder_email.is_empty() && self.hub.smtp.is_none() {
+            return Err(Error::Config(
+                "serve.reminder_email: e-mail reminders are sent through [hub.smtp], which is not set".into(),
             ));
         }
         let p = &self.policy;
@@ -376,6 +391,27 @@ mod tests {
             "{base}privacy_contact = \"c@c.example\"\nemail_domains = [\"c.example\"]\n"
         ))
         .is_ok());
+    }
+
+    #[test]
+    fn reminder_email_needs_addresses_and_smtp() {
+        let err = Config::parse("[serve]\nreminder_email = [\"dpo@x.example\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("serve.reminder_email") && err.contains("[hub.smtp]"),
+            "{err}"
+        );
+        let smtp =
+            "[hub]\ncontact_email = \"p@x.example\"\n[hub.smtp]\nhost = \"mail.x.example\"\n";
+        let err = Config::parse(&format!("{smtp}[serve]\nreminder_email = [\"dpo\"]\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("serve.reminder_email[0]"), "{err}");
+        let ok = Config::parse(&format!(
+            "{smtp}[serve]\nreminder_email = [\"dpo@x.example\"]\n"
+        ));
+        assert_eq!(ok.unwrap().serve.reminder_email, vec!["dpo@x.example"]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Sending request letters by e-mail (`[hub.smtp]`), through `lettre` with rustls.
+//! Sending request letters and deadline reminders by e-mail (`[hub.smtp]`), through
+//! `lettre` with rustls.
 //!
 //! Without `[hub.smtp]` letters are only written as `.eml` files for a person to send.
 
@@ -123,22 +124,34 @@ impl Mailer {
 
     /// Send `letter`. The error is scrubbed: servers echo addresses back.
     pub async fn send(&self, letter: &Letter, message_id: &str) -> std::result::Result<(), String> {
+        self.send_text(&letter.to, &letter.subject, &letter.body, message_id)
+            .await
+    }
+
+    /// Send a plain-text message to `to`. The error is scrubbed: servers echo addresses back.
+    pub async fn send_text(
+        &self,
+        to: &[String],
+        subject: &str,
+        body: &str,
+        message_id: &str,
+    ) -> std::result::Result<(), String> {
         let mut builder = Message::builder()
             .from(
                 self.from
                     .parse()
                     .map_err(|_| "hub.contact_email is not a valid sender address".to_string())?,
             )
-            .subject(letter.subject.clone())
+            .subject(subject)
             .message_id(Some(message_id.to_string()))
             .header(ContentType::TEXT_PLAIN);
-        for to in &letter.to {
+        for to in to {
             builder = builder.to(to
                 .parse()
-                .map_err(|_| "a processor contact is not a valid address".to_string())?);
+                .map_err(|_| "a recipient is not a valid address".to_string())?);
         }
         let message = builder
-            .body(letter.body.clone())
+            .body(body.to_string())
             .map_err(|e| redact::scrub(&e.to_string()))?;
         self.transport
             .send(message)

@@ -24,6 +24,11 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(None).await
+}
+
+/// The server, its hub sending mail through `mailer` when given.
+async fn start_with(mailer: Option<dsrhub::mail::Mailer>) -> Server {
     let fake = FakeMoneybird::start().await.unwrap();
     let secrets = Secrets::in_memory();
     secrets
@@ -39,11 +44,11 @@ async fn start() -> Server {
     // The loopback receivers of the callback tests.
     env.config.serve.callback_hosts = vec!["127.0.0.1".into()];
     let built = dsrhub::registry::build(&env.config, &secrets).unwrap();
-    let hub = Arc::new(dsrhub::orchestrator::Hub::new(
-        env.ledger.clone(),
-        built,
-        &env.config,
-    ));
+    let mut hub = dsrhub::orchestrator::Hub::new(env.ledger.clone(), built, &env.config);
+    if let Some(mailer) = mailer {
+        hub = hub.with_mailer(mailer);
+    }
+    let hub = Arc::new(hub);
     let state = AppState::new(
         hub,
         Tokens::new([TOKEN]),
@@ -749,6 +754,54 @@ async fn the_scheduler_retries_watches_deadlines_and_syncs_daily() {
     let ran = scheduler.tick(at(27, 3, 5)).await.unwrap();
     assert!(ran.inventory && ran.deadlines.is_some());
     assert_eq!(s._env.ledger.inventory_runs(10).unwrap().len(), 2);
+}
+
+/// The daily reminder by e-mail: request ids and due dates, not the subject's address.
+#[tokio::test]
+async fn the_deadline_reminder_is_emailed_without_personal_data() {
+    let (port, inbox) = common::smtp::server().await;
+    let smtp = dsrhub::mail::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        security: dsrhub::mail::Security::None,
+        username: None,
+        password: None,
+        timeout_seconds: 5,
+    };
+    let mailer =
+        dsrhub::mail::Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory())
+            .unwrap();
+    let s = start_with(Some(mailer)).await;
+    let mut late = intake("ext-mail-1", "access", "sanne.bakker@example.nl");
+    let submitted = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 40);
+    late["submitted_time"] = json!(submitted.to_string());
+    let (status, created) = s.call("POST", "/api/v1/requests", Some(late)).await;
+    assert_eq!(status, 201);
+    let overdue = created["request_id"].as_str().unwrap().to_string();
+    let fresh = s.submit("ext-mail-2", "access").await;
+
+    let mut config = s._env.config.clone();
+    config.serve.reminder_email = vec!["dpo@voorbeeld-it.example".into()];
+    config.serve.deadline_warning_days = 40;
+    config.serve.inventory_sync = "off".into();
+    let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    let ran = scheduler.tick(jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(ran.deadlines, Some((1, 1)));
+    let got = inbox.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one reminder");
+    let (to, message) = &got[0];
+    assert_eq!(to, &vec!["<dpo@voorbeeld-it.example>".to_string()]);
+    assert!(message.contains("1 data-subject request(s) overdue, 1 due within 40 days"));
+    let overdue_at = message
+        .find(&overdue)
+        .expect("the overdue request is named");
+    let fresh_at = message.find(&fresh).expect("the request due soon is named");
+    assert!(message[..overdue_at].contains("Overdue:"));
+    assert!(message[overdue_at..fresh_at].contains("Due soon:"));
+    assert!(!message.contains("sanne"), "{message}");
+    // The same day, no second reminder.
+    scheduler.tick(jiff::Timestamp::now()).await.unwrap();
+    assert_eq!(inbox.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]

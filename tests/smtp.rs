@@ -1,10 +1,10 @@
 //! Letters to processors without an API, delivered by SMTP to a real SMTP exchange on
-//! loopback: a small server in this test speaks the protocol over TCP and keeps what it got.
+//! loopback (`common::smtp`, a small server that speaks the protocol over TCP and keeps what it
+//! got).
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use common::{hub_for, manual_section};
 use dsrhub::ledger::{RequestKind, RequestStatus, TaskState};
@@ -12,65 +12,6 @@ use dsrhub::mail::{Mailer, Security, SmtpConfig};
 use dsrhub::orchestrator::RunOptions;
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::Subject;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// One SMTP session at a time: greeting, EHLO, MAIL, RCPT, DATA, QUIT. Stores every message.
-async fn smtp_server() -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Arc::new(Mutex::new(Vec::new()));
-    let store = inbox.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write
-                    .write_all(b"220 test.local ESMTP ready\r\n")
-                    .await
-                    .unwrap();
-                let mut recipients = Vec::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let upper = line.to_ascii_uppercase();
-                    let reply: &[u8] = if upper.starts_with("EHLO") {
-                        b"250-test.local\r\n250 8BITMIME\r\n"
-                    } else if upper.starts_with("MAIL FROM") {
-                        b"250 OK\r\n"
-                    } else if upper.starts_with("RCPT TO") {
-                        recipients.push(line[8..].trim().to_string());
-                        b"250 OK\r\n"
-                    } else if upper == "DATA" {
-                        write
-                            .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                            .await
-                            .unwrap();
-                        let mut data = String::new();
-                        while let Ok(Some(line)) = lines.next_line().await {
-                            if line == "." {
-                                break;
-                            }
-                            data.push_str(&line);
-                            data.push('\n');
-                        }
-                        store
-                            .lock()
-                            .unwrap()
-                            .push((std::mem::take(&mut recipients), data));
-                        b"250 OK queued\r\n"
-                    } else if upper == "QUIT" {
-                        write.write_all(b"221 Bye\r\n").await.unwrap();
-                        break;
-                    } else {
-                        b"250 OK\r\n"
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, inbox)
-}
 
 /// A hub with Ekco as a processor without an API, sending through an SMTP server on `port`,
 /// and an access request for Sanne Bakker run on it.
@@ -129,7 +70,7 @@ async fn run_with_smtp(port: u16, timeout_seconds: u64) -> (common::HubEnv, Stri
 
 #[tokio::test]
 async fn letters_go_out_by_smtp() {
-    let (port, inbox) = smtp_server().await;
+    let (port, inbox) = common::smtp::server().await;
     let (env, id, status) = run_with_smtp(port, 5).await;
     assert_eq!(status, RequestStatus::AwaitingProcessors);
     let inbox = inbox.lock().unwrap().clone();

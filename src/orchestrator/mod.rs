@@ -94,6 +94,11 @@ impl Hub {
         self
     }
 
+    /// The mailer letters go through, when `[hub.smtp]` is set.
+    pub fn mailer(&self) -> Option<&crate::mail::Mailer> {
+        self.mailer.as_ref()
+    }
+
     /// Report progress to `progress`.
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Hub {
         self.progress = progress;

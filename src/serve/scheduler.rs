@@ -3,8 +3,8 @@
 //! - **Inventory sync**, daily at `[serve] inventory_sync` (local time): the same sync as
 //!   `dsrhub inventory sync`.
 //! - **Deadline watch**, daily: requests due within `deadline_warning_days` and overdue ones are
-//!   logged (ids and dates only) and, with `reminder_webhook`, POSTed there; the dashboard
-//!   shows them anyway.
+//!   logged (ids and dates only) and, with `reminder_webhook`, POSTed there, with
+//!   `reminder_email`, e-mailed through `[hub.smtp]`; the dashboard shows them anyway.
 //! - **Retries**, every `retry_every_minutes`: open requests with a task that failed with a
 //!   retryable error, or that waits for a vendor's limit that has since reset, are run again
 //!   from the ledger (an erasure is carried out only if its plan was approved before); status
@@ -108,11 +108,10 @@ impl Scheduler {
                 continue;
             }
             let due = request.extended_due_at.unwrap_or(request.due_at);
-            let entry = json!({ "request_id": request.id, "due": due.to_string() });
             if due < now {
-                overdue.push(entry);
+                overdue.push((request.id, due));
             } else if due < warn_until {
-                soon.push(entry);
+                soon.push((request.id, due));
             }
         }
         if !soon.is_empty() || !overdue.is_empty() {
@@ -122,15 +121,68 @@ impl Scheduler {
                 "requests need attention before their deadline"
             );
             if let Some(url) = &self.config.serve.reminder_webhook {
-                let body = json!({ "due_soon": soon, "overdue": overdue, "at": now.to_string() });
+                let entries = |list: &[(String, Timestamp)]| -> Vec<serde_json::Value> {
+                    list.iter()
+                        .map(|(id, due)| json!({ "request_id": id, "due": due.to_string() }))
+                        .collect()
+                };
+                let body = json!({
+                    "due_soon": entries(&soon),
+                    "overdue": entries(&overdue),
+                    "at": now.to_string(),
+                });
                 if let Err(e) =
                     super::callbacks::post(&self.state.callback_http, url.as_str(), &body).await
                 {
                     tracing::warn!(error = %e, "the deadline reminder could not be sent");
                 }
             }
+            self.email_reminder(now, &soon, &overdue).await;
         }
         Ok((soon.len(), overdue.len()))
+    }
+
+    /// E-mail the reminder to `[serve] reminder_email`: request ids and due dates only, no
+    /// subject's data (mailboxes are read widely and kept long).
+    async fn email_reminder(
+        &self,
+        now: Timestamp,
+        soon: &[(String, Timestamp)],
+        overdue: &[(String, Timestamp)],
+    ) {
+        let to = &self.config.serve.reminder_email;
+        let Some(mailer) = self.state.hub.mailer().filter(|_| !to.is_empty()) else {
+            return;
+        };
+        let today = self.local(now).date();
+        let subject = format!(
+            "dsrhub: {} data-subject request(s) overdue, {} due within {} days",
+            overdue.len(),
+            soon.len(),
+            self.config.serve.deadline_warning_days
+        );
+        let mut body = format!(
+            "Data-subject requests of {} that need attention ({today}).\n",
+            self.config.hub.organisation
+        );
+        for (title, list) in [("Overdue", overdue), ("Due soon", soon)] {
+            if list.is_empty() {
+                continue;
+            }
+            body.push_str(&format!("\n{title}:\n"));
+            for (id, due) in list {
+                let due = self.local(*due).date();
+                body.push_str(&format!("  request {id}, due {due}\n"));
+            }
+        }
+        body.push_str(
+            "\nThe dashboard of dsrhub serve (/dashboard) shows each request's processors; \
+             `dsrhub status <request>` shows one on the command line.\n",
+        );
+        let message_id = format!("<deadline-reminder.{today}.{}@dsrhub>", now.as_second());
+        if let Err(e) = mailer.send_text(to, &subject, &body, &message_id).await {
+            tracing::warn!(error = %e, "the deadline reminder e-mail could not be sent");
+        }
     }
 
     async fn resume(&self, now: Timestamp) -> crate::Result<Vec<String>> {
