@@ -81,6 +81,18 @@ fn only_request_id(dir: &Path) -> String {
     rows[0]["id"].as_str().unwrap().to_string()
 }
 
+/// A config for `fake` in `dir`, and Sanne's erasure planned there (a dry run); its id.
+async fn plan_sanne_erasure(dir: &Path, fake: &FakeMoneybird) -> String {
+    write_config(dir, fake);
+    let planned: Vec<&str> = ERASE_SANNE
+        .iter()
+        .copied()
+        .filter(|a| *a != "--yes")
+        .collect();
+    assert!(run(dir, &planned, &[]).await.status.success());
+    only_request_id(dir)
+}
+
 async fn crash_and_resume(failpoint: &str) {
     let fake = FakeMoneybird::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -349,14 +361,7 @@ async fn the_demo_writes_five_files_with_moneybird_in_them() {
 async fn extending_a_deadline_is_bounded_and_reported() {
     let fake = FakeMoneybird::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &fake);
-    let args: Vec<&str> = ERASE_SANNE
-        .iter()
-        .copied()
-        .filter(|a| *a != "--yes")
-        .collect();
-    assert!(run(dir.path(), &args, &[]).await.status.success());
-    let id = only_request_id(dir.path());
+    let id = plan_sanne_erasure(dir.path(), &fake).await;
     let o = run(
         dir.path(),
         &["extend", &id, "--months", "3", "--reason", "many requests"],
@@ -400,6 +405,58 @@ async fn extending_a_deadline_is_bounded_and_reported() {
         .unwrap();
     let days = (extended - due).as_hours() / 24;
     assert!((58..=62).contains(&days), "{days} days");
+}
+
+/// `dsrhub cancel`: a planned erasure is withdrawn with a reason, nothing in Moneybird changes,
+/// and an executed one can no longer be cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planned_erasure_is_cancelled_from_the_command_line() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = plan_sanne_erasure(dir.path(), &fake).await;
+    let before = serde_json::to_string(&fake.state()).unwrap();
+    let o = run(dir.path(), &["cancel", &id, "--reason", " "], &[]).await;
+    assert!(
+        !o.status.success() && stderr(&o).contains("reason"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        dir.path(),
+        &["cancel", &id, "--reason", "withdrawn by the subject"],
+        &[],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("cancelled"), "{}", stdout(&o));
+    let o = run(dir.path(), &["status", &id, "--json"], &[]).await;
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["request"]["status"], "cancelled");
+    // Running it now changes nothing.
+    let o = run(dir.path(), &["erase", "--request", &id, "--yes"], &[]).await;
+    let after = serde_json::to_string(&fake.state()).unwrap();
+    assert_eq!(after, before, "{}", stderr(&o));
+
+    // An executed erasure cannot be withdrawn.
+    let o = run(dir.path(), ERASE_SANNE, &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(dir.path(), &["status", "--json"], &[]).await;
+    let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let done = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] != id.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let o = run(dir.path(), &["cancel", &done, "--reason", "too late"], &[]).await;
+    assert!(
+        !o.status.success() && stderr(&o).contains("changed nothing yet"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

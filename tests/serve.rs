@@ -511,6 +511,40 @@ async fn status_callbacks_are_delivered_with_retries_and_recorded() {
         .unwrap());
 }
 
+/// A request cancelled outside the server (`dsrhub cancel`): the scheduler's next pass tells
+/// the submitter, once.
+#[tokio::test]
+async fn a_status_changed_outside_the_server_is_still_called_back() {
+    let s = start().await;
+    let (url, seen) = receiver(0).await;
+    let mut body = intake("ext-cb-2", "erasure", "sanne.bakker@example.nl");
+    body["status_callback_urls"] = json!([url]);
+    let (_, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
+    let id = created["request_id"].as_str().unwrap().to_string();
+    s.state.wait_for_runs().await;
+    assert_eq!(seen.lock().unwrap().len(), 1, "pending");
+    // As `dsrhub cancel` does it: another hub over the same ledger, the server not involved.
+    s._env.hub.cancel(&id, "withdrawn by the subject").unwrap();
+    let mut config = s._env.config.clone();
+    config.serve.inventory_sync = "off".into();
+    let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    let now = jiff::Timestamp::now();
+    scheduler.tick(now).await.unwrap();
+    let statuses: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["request_status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["pending", "cancelled"]);
+    // The next pass has nothing new to tell.
+    scheduler
+        .tick(now + jiff::SignedDuration::from_hours(1))
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
 #[tokio::test]
 async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
     let s = start().await;

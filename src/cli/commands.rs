@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Status { id } => status(&cli, id.as_deref()),
         Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
         Command::Extend { id, months, reason } => extend(&cli, id, *months, reason),
+        Command::Cancel { id, reason } => cancel(&cli, id, reason),
         Command::Confirm {
             id,
             processor,
@@ -510,6 +511,23 @@ fn confirm(
         println!("recorded {processor}'s answer; request {id} is now {status}");
         println!("report: {}", html_path.display());
         println!("        {}", json_path.display());
+    }
+    Ok(0)
+}
+
+fn cancel(cli: &Cli, id: &str, reason: &str) -> Result<u8> {
+    let Loaded { hub, .. } = load_quiet(cli)?;
+    let request = hub.cancel(id, reason)?;
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({ "id": request.id, "status": request.status.as_str() })
+        );
+    } else {
+        println!(
+            "request {id} cancelled; the subject's identifiers are purged from the ledger \
+             (a running `dsrhub serve` tells the submitter's status callbacks)"
+        );
     }
     Ok(0)
 }

@@ -105,6 +105,15 @@ pub enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Withdraw a request that has changed nothing yet (an access request, or an erasure
+    /// request until its plan is carried out); the subject's identifiers are purged.
+    Cancel {
+        /// The request id.
+        id: String,
+        /// Why (e.g. "withdrawn by the subject"); only its hash is kept, in the audit log.
+        #[arg(long)]
+        reason: String,
+    },
     /// Extend a request's deadline (at most policy.extension_months), recording the reason.
     Extend {
         /// The request id.

@@ -208,6 +208,11 @@ impl Hub {
     /// searched); the subject's identifiers are purged as for any closed request. `reason`
     /// is hashed into the audit log.
     pub fn cancel(&self, id: &str, reason: &str) -> Result<RequestRow> {
+        if reason.trim().is_empty() {
+            return Err(Error::Usage(
+                "reason: say why the request is withdrawn (kept as a hash in the audit log)".into(),
+            ));
+        }
         let request = self.ledger.request(id)?;
         let cancellable = matches!(
             request.status,

@@ -8,7 +8,8 @@
 //! - **Retries**, every `retry_every_minutes`: open requests with a task that failed with a
 //!   retryable error, or that waits for a vendor's limit that has since reset, are run again
 //!   from the ledger (an erasure is carried out only if its plan was approved before); status
-//!   callbacks not yet delivered are sent again.
+//!   callbacks not yet delivered are sent again, also for requests closed in the last week
+//!   outside the server (e.g. `dsrhub cancel`).
 //!
 //! [`Scheduler::tick`] takes the time as an argument, so tests run days in milliseconds.
 
@@ -21,6 +22,10 @@ use serde_json::json;
 use super::AppState;
 use crate::config::Config;
 use crate::ledger::{RequestKind, RequestStatus, TaskState};
+
+/// How long after a request closed its final status callback is still sent (when the close
+/// happened outside the server).
+const CALLBACK_CATCH_UP: jiff::SignedDuration = jiff::SignedDuration::from_hours(7 * 24);
 
 /// What one tick did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -189,7 +194,18 @@ impl Scheduler {
         let ledger = self.state.hub.ledger();
         let mut resumed = Vec::new();
         for request in ledger.requests()? {
-            if request.status.is_closed() || request.status == RequestStatus::Received {
+            if request.status.is_closed() {
+                // Closed from the command line (cancelled, or run to the end there), or while
+                // the server was down: the submitter may not have heard the last status yet.
+                if request
+                    .closed_at
+                    .is_some_and(|at| now.duration_since(at) < CALLBACK_CATCH_UP)
+                {
+                    super::callbacks::notify(&self.state, &request.id).await;
+                }
+                continue;
+            }
+            if request.status == RequestStatus::Received {
                 continue;
             }
             let tasks = ledger.tasks(&request.id)?;
