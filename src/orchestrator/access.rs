@@ -1,23 +1,19 @@
 //! Access (art. 15, with art. 20 portability): discover → export → ZIP.
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
-use dsrhub_connector::{Connector, ConnectorError, Record, Subject};
+use dsrhub_connector::Subject;
 use futures_util::future::join_all;
 
 use super::{Hub, RunOptions};
 use crate::error::{Error, Result};
 use crate::ledger::{
-    Action, ItemRow, ItemState, NewItem, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
+    Action, ItemRow, ItemState, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
 };
 
 /// Records exported (and held in memory) at a time.
 const EXPORT_CHUNK: usize = 100;
 
-/// Discovered records stored in the ledger at a time.
-const SAVE_CHUNK: usize = 1000;
 use crate::report::export::{ExportWriter, Staging};
 
 impl Hub {
@@ -104,7 +100,13 @@ impl Hub {
         // Records become ledger items as they arrive; the export then walks the items in
         // chunks, so neither all records, all items nor all bodies are ever held at once.
         let Some(counts) = self
-            .discover_and_save(id, processor, connector, subject)
+            .discover_into_ledger(
+                id,
+                processor,
+                connector,
+                subject,
+                &crate::policy::access_item,
+            )
             .await?
         else {
             return Ok(());
@@ -156,55 +158,6 @@ impl Hub {
             &summary,
             None,
         )
-    }
-
-    /// Discovery for an access request, each record stored as an item as soon as it arrives
-    /// (in chunks of [`SAVE_CHUNK`]); the items per action, or `None` after recording a failure.
-    async fn discover_and_save(
-        &self,
-        id: &str,
-        processor: &str,
-        connector: &Arc<dyn Connector>,
-        subject: &Subject,
-    ) -> Result<Option<BTreeMap<&'static str, usize>>> {
-        self.discovery_started(id, processor)?;
-        let mut counts = BTreeMap::new();
-        let mut buffer = Vec::with_capacity(SAVE_CHUNK);
-        let mut ledger_error = None;
-        let mut flush = |buffer: &mut Vec<NewItem>| -> Result<()> {
-            for (action, n) in self.ledger.save_items(id, processor, buffer.drain(..))? {
-                *counts.entry(action).or_insert(0) += n;
-            }
-            Ok(())
-        };
-        let result = {
-            let mut sink = |record: Record| -> Result<(), ConnectorError> {
-                buffer.push(crate::policy::access_item(&record));
-                if buffer.len() >= SAVE_CHUNK {
-                    if let Err(e) = flush(&mut buffer) {
-                        ledger_error = Some(e);
-                        return Err(ConnectorError::permanent(
-                            "the ledger could not store the findings",
-                        ));
-                    }
-                }
-                Ok(())
-            };
-            connector.discover_each(subject, &mut sink).await
-        };
-        if let Some(e) = ledger_error {
-            return Err(e);
-        }
-        match result {
-            Ok(()) => {
-                flush(&mut buffer)?;
-                Ok(Some(counts))
-            }
-            Err(e) => {
-                self.task_failed(id, processor, Stage::New, "discovery failed", &e)?;
-                Ok(None)
-            }
-        }
     }
 
     /// Build the ZIP from every exported processor, then settle the request.

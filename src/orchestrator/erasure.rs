@@ -128,19 +128,16 @@ impl Hub {
                 None,
             );
         }
-        let Some(records) = self.discover_for(id, processor, connector, subject).await? else {
+        // Planned record by record as discovery hands them over: never all held at once.
+        let today = self.today()?;
+        let plan = |r: &dsrhub_connector::Record| crate::policy::plan(r, &self.policy, today);
+        let Some(counts) = self
+            .discover_into_ledger(id, processor, connector, subject, &plan)
+            .await?
+        else {
             return Ok(());
         };
-        let today = self.today()?;
-        let items: Vec<_> = records
-            .iter()
-            .map(|r| crate::policy::plan(r, &self.policy, today))
-            .collect();
-        self.ledger.save_items(id, processor, &items)?;
-        let summary = format!(
-            "planned: {}",
-            plan_summary(&items.iter().map(|i| i.action).collect::<Vec<_>>())
-        );
+        let summary = format!("planned: {}", plan_summary(&counts));
         self.ledger.set_task(
             id,
             processor,
@@ -389,13 +386,9 @@ fn erase_action(item: &ItemRow) -> EraseAction {
 }
 
 /// "delete 1, anonymize 1, retain 3" for a plan.
-fn plan_summary(actions: &[Action]) -> String {
-    if actions.is_empty() {
+fn plan_summary(counts: &BTreeMap<&str, usize>) -> String {
+    if counts.is_empty() {
         return "nothing to erase: no match".into();
-    }
-    let mut counts = BTreeMap::<&str, usize>::new();
-    for a in actions {
-        *counts.entry(a.as_str()).or_default() += 1;
     }
     counts
         .iter()

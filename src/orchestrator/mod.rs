@@ -17,15 +17,20 @@ pub use letters::Answer;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use dsrhub_connector::{Connector, ConnectorError, Subject};
+use std::collections::BTreeMap;
+
+use dsrhub_connector::{Connector, ConnectorError, Record, Subject};
 
 use crate::config::Config;
 pub use crate::config::PolicyConfig;
 use crate::error::{Error, Result};
 use crate::ledger::{
-    Ledger, NewTask, RequestKind, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
+    Ledger, NewItem, NewTask, RequestKind, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
 };
 use crate::registry::Processor;
+
+/// Discovered records stored in the ledger at a time.
+const SAVE_CHUNK: usize = 1000;
 
 /// Live progress for people watching (progress bars in the CLI, nothing in tests).
 pub trait Progress: Send + Sync {
@@ -332,17 +337,50 @@ impl Hub {
         )
     }
 
-    /// Run discovery for one task, recording it; `None` after recording a failure.
-    async fn discover_for(
+    /// Discovery for one task, each record stored as the item `to_item` makes of it as soon as
+    /// it arrives (in chunks of [`SAVE_CHUNK`]), so a processor with 100,000 matches is never
+    /// held in memory at once; the items per action, or `None` after recording a failure.
+    async fn discover_into_ledger(
         &self,
         id: &str,
         processor: &str,
         connector: &Arc<dyn Connector>,
         subject: &Subject,
-    ) -> Result<Option<Vec<dsrhub_connector::Record>>> {
+        to_item: &(dyn Fn(&Record) -> NewItem + Sync),
+    ) -> Result<Option<BTreeMap<&'static str, usize>>> {
         self.discovery_started(id, processor)?;
-        match connector.discover(subject).await {
-            Ok(records) => Ok(Some(records)),
+        let mut counts = BTreeMap::new();
+        let mut buffer = Vec::with_capacity(SAVE_CHUNK);
+        let mut ledger_error = None;
+        let mut flush = |buffer: &mut Vec<NewItem>| -> Result<()> {
+            for (action, n) in self.ledger.save_items(id, processor, buffer.drain(..))? {
+                *counts.entry(action).or_insert(0) += n;
+            }
+            Ok(())
+        };
+        let result = {
+            let mut sink = |record: Record| -> Result<(), ConnectorError> {
+                buffer.push(to_item(&record));
+                if buffer.len() >= SAVE_CHUNK {
+                    if let Err(e) = flush(&mut buffer) {
+                        ledger_error = Some(e);
+                        return Err(ConnectorError::permanent(
+                            "the ledger could not store the findings",
+                        ));
+                    }
+                }
+                Ok(())
+            };
+            connector.discover_each(subject, &mut sink).await
+        };
+        if let Some(e) = ledger_error {
+            return Err(e);
+        }
+        match result {
+            Ok(()) => {
+                flush(&mut buffer)?;
+                Ok(Some(counts))
+            }
             Err(e) => {
                 self.task_failed(id, processor, Stage::New, "discovery failed", &e)?;
                 Ok(None)
