@@ -50,8 +50,8 @@ pub struct ServeConfig {
     pub tokens: Vec<dsrhub_connector::secrets::SecretRef>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
-    /// When the scheduler syncs the processor register: `"daily HH:MM"` (local time, hub
-    /// timezone) or `"off"`.
+    /// When the scheduler syncs the processor register: five cron fields (`"0 3 * * 1-5"`),
+    /// `"daily HH:MM"`, or `"off"`; local time in the hub's timezone.
     pub inventory_sync: String,
     /// Requests due within this many days are flagged (dashboard, log, reminder).
     pub deadline_warning_days: u32,
@@ -67,21 +67,10 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The daily sync time, `None` when off; errors name the setting.
-    pub fn inventory_sync_time(&self) -> Result<Option<jiff::civil::Time>> {
-        let value = self.inventory_sync.trim();
-        if value == "off" {
-            return Ok(None);
-        }
-        value
-            .strip_prefix("daily ")
-            .and_then(|t| t.trim().parse::<jiff::civil::Time>().ok())
-            .map(Some)
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "serve.inventory_sync: `{value}` is not \"daily HH:MM\" or \"off\""
-                ))
-            })
+    /// The inventory sync schedule, `None` when off; errors name the setting.
+    pub fn inventory_sync_schedule(&self) -> Result<Option<crate::serve::cron::Schedule>> {
+        crate::serve::cron::Schedule::parse(&self.inventory_sync)
+            .map_err(|e| Error::Config(format!("serve.inventory_sync: {e}")))
     }
 }
 
@@ -230,7 +219,7 @@ impl Config {
                 self.hub.timezone
             ))
         })?;
-        self.serve.inventory_sync_time()?;
+        self.serve.inventory_sync_schedule()?;
         if self.serve.retry_every_minutes == 0 {
             return Err(Error::Config(
                 "serve.retry_every_minutes must be at least 1".into(),

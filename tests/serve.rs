@@ -838,6 +838,55 @@ async fn the_deadline_reminder_is_emailed_without_personal_data() {
     assert_eq!(inbox.lock().unwrap().len(), 1);
 }
 
+/// A cron schedule counts from the last sync in the ledger: a restart does not sync again
+/// before the next time, and a time missed while the server was down is caught up once.
+#[tokio::test]
+async fn the_inventory_schedule_counts_from_the_last_sync_in_the_ledger() {
+    let s = start().await;
+    let mut config = s._env.config.clone();
+    config.serve.inventory_sync = "0 3 * * 1-5".into();
+    let ledger = s._env.ledger.clone();
+    dsrhub::inventory::sync(&config, s._env.hub.processors(), &ledger)
+        .await
+        .unwrap();
+    let last: jiff::Timestamp = ledger.inventory_runs(1).unwrap()[0].1.parse().unwrap();
+    let tz = config.hub.timezone.clone();
+    let local = |t: jiff::Timestamp| t.in_tz(&tz).unwrap();
+    let schedule = dsrhub::serve::cron::Schedule::parse(&config.serve.inventory_sync)
+        .unwrap()
+        .unwrap();
+    // The next weekday 03:00 after that sync, as an instant.
+    let due = schedule
+        .next_after(local(last).datetime())
+        .unwrap()
+        .in_tz(&tz)
+        .unwrap()
+        .timestamp();
+    let minute = jiff::SignedDuration::from_mins(1);
+
+    let mut restarted =
+        dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config.clone()).unwrap();
+    assert!(
+        !restarted.tick(due - minute).await.unwrap().inventory,
+        "not before the time"
+    );
+    assert!(
+        restarted.tick(due + minute).await.unwrap().inventory,
+        "at the time"
+    );
+    assert!(
+        !restarted.tick(due + minute * 2).await.unwrap().inventory,
+        "once"
+    );
+
+    // Down for four days: one catch-up sync at start, not one per missed morning.
+    let mut after_outage =
+        dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    let later = due + jiff::SignedDuration::from_hours(24 * 4) + minute * 90;
+    assert!(after_outage.tick(later).await.unwrap().inventory);
+    assert!(!after_outage.tick(later + minute).await.unwrap().inventory);
+}
+
 #[tokio::test]
 async fn a_request_can_be_cancelled_until_it_changes_something() {
     let s = start().await;

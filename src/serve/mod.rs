@@ -14,6 +14,7 @@
 mod api;
 mod auth;
 mod callbacks;
+pub mod cron;
 mod dashboard;
 pub mod scheduler;
 

@@ -1,7 +1,8 @@
 //! The scheduler inside `dsrhub serve`: once a minute it decides what is due, given the time.
 //!
-//! - **Inventory sync**, daily at `[serve] inventory_sync` (local time): the same sync as
-//!   `dsrhub inventory sync`.
+//! - **Inventory sync**, on `[serve] inventory_sync` (cron fields or `"daily HH:MM"`, local
+//!   time): the same sync as `dsrhub inventory sync`. A time missed while the server was down
+//!   is caught up at start (counted from the last sync in the ledger), once.
 //! - **Deadline watch**, daily: requests due within `deadline_warning_days` and overdue ones are
 //!   logged (ids and dates only) and, with `reminder_webhook`, POSTed there, with
 //!   `reminder_email`, e-mailed through `[hub.smtp]`; the dashboard shows them anyway.
@@ -15,10 +16,11 @@
 
 use std::sync::Arc;
 
-use jiff::civil::{Date, Time};
+use jiff::civil::{Date, DateTime};
 use jiff::Timestamp;
 use serde_json::json;
 
+use super::cron::Schedule;
 use super::AppState;
 use crate::config::Config;
 use crate::ledger::{RequestKind, RequestStatus, TaskState};
@@ -42,8 +44,9 @@ pub struct Ran {
 pub struct Scheduler {
     state: Arc<AppState>,
     config: Config,
-    sync_at: Option<Time>,
-    last_sync: Option<Date>,
+    sync: Option<Schedule>,
+    /// Local time of the last sync (or the baseline the next one counts from).
+    last_sync: Option<DateTime>,
     last_deadline_check: Option<Date>,
     last_retry: Option<Timestamp>,
 }
@@ -51,11 +54,11 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler over the server's state, with `[serve]`'s settings.
     pub fn new(state: Arc<AppState>, config: Config) -> crate::Result<Scheduler> {
-        let sync_at = config.serve.inventory_sync_time()?;
+        let sync = config.serve.inventory_sync_schedule()?;
         Ok(Scheduler {
             state,
             config,
-            sync_at,
+            sync,
             last_sync: None,
             last_deadline_check: None,
             last_retry: None,
@@ -72,9 +75,17 @@ impl Scheduler {
         let mut ran = Ran::default();
         let local = self.local(now);
         let today = local.date();
-        if let Some(at) = self.sync_at {
-            if local.time() >= at && self.last_sync != Some(today) {
-                self.last_sync = Some(today);
+        if let Some(schedule) = &self.sync {
+            let since = match self.last_sync {
+                Some(at) => at,
+                None => self.last_sync_in_ledger()?.unwrap_or(local.datetime()),
+            };
+            self.last_sync = Some(since);
+            if schedule
+                .next_after(since)
+                .is_some_and(|due| due <= local.datetime())
+            {
+                self.last_sync = Some(local.datetime());
                 let (_, changes) = crate::inventory::sync(
                     &self.config,
                     self.state.hub.processors(),
@@ -99,6 +110,15 @@ impl Scheduler {
             ran.resumed = self.resume(now).await?;
         }
         Ok(ran)
+    }
+
+    /// The local time of the last inventory sync recorded (by `serve` or the CLI).
+    fn last_sync_in_ledger(&self) -> crate::Result<Option<DateTime>> {
+        let runs = self.state.hub.ledger().inventory_runs(1)?;
+        Ok(runs
+            .first()
+            .and_then(|(_, at, _)| at.parse::<Timestamp>().ok())
+            .map(|at| self.local(at).datetime()))
     }
 
     async fn watch_deadlines(&self, now: Timestamp) -> crate::Result<(usize, usize)> {
