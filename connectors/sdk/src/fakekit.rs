@@ -1,5 +1,6 @@
 //! Building blocks every fake vendor shares (feature `fakekit`): the fault switch, the log of
-//! received calls, and serving an axum router on loopback until the handle is dropped.
+//! received calls, a rotatable credential, and serving an axum router on loopback until the
+//! handle is dropped.
 //!
 //! What differs per vendor — paths, auth headers, error bodies, how a 429 says "wait" — stays
 //! in the connector's own `fake` module.
@@ -125,6 +126,49 @@ impl CallLog {
             .iter()
             .filter(|(m, p)| m == method && p == path)
             .count()
+    }
+}
+
+/// The credential a fake accepts (API key, client secret, token), which tests rotate: the new
+/// value replaces the old one at once, as when an administrator issues a new key.
+#[derive(Debug)]
+pub struct Credential {
+    current: Mutex<String>,
+    generation: AtomicU64,
+    prefix: &'static str,
+}
+
+impl Credential {
+    /// `initial` is accepted until the first rotation; rotated values are `prefix` and a
+    /// four-digit generation (`"ITG.fake0002"`).
+    pub fn new(initial: String, prefix: &'static str) -> Credential {
+        Credential {
+            current: Mutex::new(initial),
+            generation: AtomicU64::new(1),
+            prefix,
+        }
+    }
+
+    /// The value accepted now.
+    pub fn current(&self) -> String {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Whether `presented` is the value accepted now.
+    pub fn accepts(&self, presented: &str) -> bool {
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) == presented
+    }
+
+    /// Issue a new value (the old one stops working) and lift an "expired credentials" fault.
+    pub fn rotate(&self, faults: &Faults) -> String {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let value = format!("{}{generation:04}", self.prefix);
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = value.clone();
+        faults.renew_credentials();
+        value
     }
 }
 

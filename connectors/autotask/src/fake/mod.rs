@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
+use dsrhub_connector::fakekit::{CallLog, Credential, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -86,8 +86,7 @@ struct Paging {
 struct Inner {
     options: FakeOptions,
     state: Store<State>,
-    secret: Mutex<String>,
-    secret_generation: AtomicU64,
+    secret: Credential,
     faults: Faults,
     log: CallLog,
     sent: Mutex<VecDeque<Instant>>,
@@ -119,10 +118,9 @@ impl FakeAutotask {
         let state = Store::open(options.state_file.clone(), || State::from_seed(seed))?;
         let listen = options.listen;
         let inner = Arc::new(Inner {
-            secret: Mutex::new(options.secret.clone()),
+            secret: Credential::new(options.secret.clone(), "fake-autotask-secret-"),
             options,
             state,
-            secret_generation: AtomicU64::new(1),
             faults: Faults::default(),
             log: CallLog::default(),
             sent: Mutex::new(VecDeque::new()),
@@ -155,7 +153,7 @@ impl FakeAutotask {
 
     /// The secret currently accepted.
     pub fn secret(&self) -> String {
-        self.inner.secret.lock().expect("secret").clone()
+        self.inner.secret.current()
     }
 
     /// The integration code.
@@ -180,11 +178,7 @@ impl FakeAutotask {
 
     /// Issue a new secret; the old one stops working.
     pub fn rotate_secret(&self) -> String {
-        let generation = self.inner.secret_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let secret = format!("fake-autotask-secret-{generation:04}");
-        *self.inner.secret.lock().expect("secret") = secret.clone();
-        self.inner.faults.renew_credentials();
-        secret
+        self.inner.secret.rotate(&self.inner.faults)
     }
 
     /// Serve at most `size` records per page (`None`: as asked).

@@ -83,7 +83,7 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
     }
     let secret_ok = {
         let expired = inner.faults.credentials_expired();
-        !expired && header(headers, "Secret") == *inner.secret.lock().expect("secret")
+        !expired && inner.secret.accepts(header(headers, "Secret"))
     };
     if !secret_ok {
         return errors(StatusCode::UNAUTHORIZED, "Unauthorized");

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
+use dsrhub_connector::fakekit::{CallLog, Credential, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -64,8 +64,7 @@ struct Window {
 struct Inner {
     options: FakeOptions,
     state: Store<State>,
-    api_key: Mutex<String>,
-    key_generation: AtomicU64,
+    api_key: Credential,
     faults: Faults,
     log: CallLog,
     window: Mutex<Window>,
@@ -92,10 +91,9 @@ impl FakeItGlue {
         let state = Store::open(options.state_file.clone(), || State::from_seed(seed))?;
         let listen = options.listen;
         let inner = Arc::new(Inner {
-            api_key: Mutex::new(options.api_key.clone()),
+            api_key: Credential::new(options.api_key.clone(), "ITG.fake"),
             options,
             state,
-            key_generation: AtomicU64::new(1),
             faults: Faults::default(),
             log: CallLog::default(),
             window: Mutex::new(Window {
@@ -116,7 +114,7 @@ impl FakeItGlue {
 
     /// The API key currently accepted.
     pub fn api_key(&self) -> String {
-        self.inner.api_key.lock().expect("key").clone()
+        self.inner.api_key.current()
     }
 
     /// The fault switch: 429s, 5xx, slow answers, rejected credentials.
@@ -136,11 +134,7 @@ impl FakeItGlue {
 
     /// Issue a new key; the old one stops working.
     pub fn rotate_key(&self) -> String {
-        let generation = self.inner.key_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let key = format!("ITG.fake{generation:04}");
-        *self.inner.api_key.lock().expect("key") = key.clone();
-        self.inner.faults.renew_credentials();
-        key
+        self.inner.api_key.rotate(&self.inner.faults)
     }
 
     /// Serve at most `size` records per page.

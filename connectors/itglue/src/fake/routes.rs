@@ -57,9 +57,7 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
                 "An API key is required".into(),
             ))
         }
-        Some(key)
-            if inner.faults.credentials_expired() || key != *inner.api_key.lock().expect("key") =>
-        {
+        Some(key) if inner.faults.credentials_expired() || !inner.api_key.accepts(&key) => {
             return error(Refusal(
                 403,
                 "Forbidden",

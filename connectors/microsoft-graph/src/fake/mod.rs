@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
+use dsrhub_connector::fakekit::{CallLog, Credential, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -78,8 +78,7 @@ impl Default for FakeOptions {
 struct Inner {
     state: Store<State>,
     options: FakeOptions,
-    secret: Mutex<String>,
-    secret_generation: AtomicU64,
+    secret: Credential,
     tokens: Mutex<HashMap<String, Instant>>,
     token_counter: AtomicU64,
     faults: Faults,
@@ -128,9 +127,8 @@ impl FakeGraph {
         let listen = options.listen;
         let inner = Arc::new(Inner {
             state,
-            secret: Mutex::new(options.client_secret.clone()),
+            secret: Credential::new(options.client_secret.clone(), "fake-graph-client-secret-"),
             options,
-            secret_generation: AtomicU64::new(1),
             tokens: Mutex::new(HashMap::new()),
             token_counter: AtomicU64::new(0),
             faults: Faults::default(),
@@ -178,7 +176,7 @@ impl FakeGraph {
 
     /// The client secret the token endpoint accepts now.
     pub fn client_secret(&self) -> String {
-        self.inner.secret.lock().expect("secret").clone()
+        self.inner.secret.current()
     }
 
     /// Every access token issued so far.
@@ -218,12 +216,8 @@ impl FakeGraph {
 
     /// A new client secret (the old one and every token stop working); returns it.
     pub fn rotate_secret(&self) -> String {
-        let generation = self.inner.secret_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let secret = format!("fake-graph-client-secret-{generation:04}");
-        *self.inner.secret.lock().expect("secret") = secret.clone();
         self.inner.tokens.lock().expect("tokens").clear();
-        self.inner.faults.renew_credentials();
-        secret
+        self.inner.secret.rotate(&self.inner.faults)
     }
 
     /// Serve at most `size` items per page (`None`: as asked, within Graph's maximums).

@@ -713,7 +713,7 @@ async fn token(
             "AADSTS70003: The app requested an unsupported grant type.",
         );
     }
-    let secret_ok = get("client_secret") == *inner.secret.lock().expect("secret");
+    let secret_ok = inner.secret.accepts(get("client_secret"));
     if get("client_id") != inner.options.client_id
         || !secret_ok
         || inner.faults.credentials_expired()

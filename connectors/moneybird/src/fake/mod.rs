@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dsrhub_connector::fakekit::{CallLog, Faults, Server, Store};
+use dsrhub_connector::fakekit::{CallLog, Credential, Faults, Server, Store};
 use tokio::time::Instant;
 use url::Url;
 
@@ -66,8 +66,7 @@ struct Window {
 #[derive(Debug)]
 struct Inner {
     state: Store<State>,
-    token: Mutex<String>,
-    token_generation: AtomicU64,
+    token: Credential,
     faults: Faults,
     log: CallLog,
     window: Mutex<Window>,
@@ -105,8 +104,7 @@ impl FakeMoneybird {
             .to_string();
         let inner = Arc::new(Inner {
             state,
-            token: Mutex::new(options.token),
-            token_generation: AtomicU64::new(1),
+            token: Credential::new(options.token, "fake-moneybird-token-"),
             faults: Faults::default(),
             log: CallLog::default(),
             window: Mutex::new(Window {
@@ -138,7 +136,7 @@ impl FakeMoneybird {
 
     /// The token the fake currently accepts.
     pub fn token(&self) -> String {
-        self.inner.token.lock().expect("token").clone()
+        self.inner.token.current()
     }
 
     /// The fixture administration's id.
@@ -163,11 +161,7 @@ impl FakeMoneybird {
 
     /// Issue a new token; the old one stops working.
     pub fn rotate_token(&self) -> String {
-        let generation = self.inner.token_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let token = format!("fake-moneybird-token-{generation:04}");
-        *self.inner.token.lock().expect("token") = token.clone();
-        self.inner.faults.renew_credentials();
-        token
+        self.inner.token.rotate(&self.inner.faults)
     }
 
     /// Serve at most `size` items per page, whatever `per_page` asks (`None`: normal).

@@ -126,17 +126,13 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         return rate_headers(response);
     }
 
-    let authorized = {
-        let token = inner.token.lock().expect("token");
-        let expired = inner.faults.credentials_expired();
-        let expected = format!("Bearer {token}");
-        !expired
-            && request
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                == Some(expected.as_str())
-    };
+    let authorized = !inner.faults.credentials_expired()
+        && request
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|token| inner.token.accepts(token));
     if !authorized {
         // The exact 401 body is not documented; this shape follows Moneybird's symbolic errors.
         return rate_headers(error(
