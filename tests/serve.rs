@@ -477,6 +477,61 @@ async fn receiver(fail: usize) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
     (url, seen)
 }
 
+/// A receiver that never answers: counts the attempts that reached it.
+async fn silent_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::routing::post;
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/cb",
+        post({
+            let attempts = attempts.clone();
+            move || {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::future::pending::<()>()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cb", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, attempts)
+}
+
+/// One submitter's receiver hangs: another request's callback still goes out at once, not
+/// after the first one's timeouts and retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_receiver_holds_up_no_other_request() {
+    let s = start().await;
+    let (hanging, attempts) = silent_receiver().await;
+    let (url, seen) = receiver(0).await;
+    let mut first = intake("ext-hang-1", "access", "sanne.bakker@example.nl");
+    first["status_callback_urls"] = json!([hanging]);
+    let (status, _) = s.call("POST", "/api/v1/requests", Some(first)).await;
+    assert_eq!(status, 201);
+    let reached = tokio::time::timeout(std::time::Duration::from_secs(4), async {
+        while attempts.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(reached.is_ok(), "the first callback never went out");
+    let mut second = intake("ext-hang-2", "access", "sanne.bakker@example.nl");
+    second["status_callback_urls"] = json!([url]);
+    let (status, _) = s.call("POST", "/api/v1/requests", Some(second)).await;
+    assert_eq!(status, 201);
+    // The hanging receiver's first attempt times out after 5 s; the other callback must not
+    // wait for it.
+    let delivered = tokio::time::timeout(std::time::Duration::from_secs(4), async {
+        while seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(delivered.is_ok(), "the second request's callback waited");
+    assert_eq!(seen.lock().unwrap()[0]["subject_request_id"], "ext-hang-2");
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
 #[tokio::test]
 async fn status_callbacks_are_delivered_with_retries_and_recorded() {
     let s = start().await;
@@ -530,6 +585,7 @@ async fn a_status_changed_outside_the_server_is_still_called_back() {
     let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
     let now = jiff::Timestamp::now();
     scheduler.tick(now).await.unwrap();
+    s.state.wait_for_runs().await;
     let statuses: Vec<String> = seen
         .lock()
         .unwrap()
@@ -542,6 +598,7 @@ async fn a_status_changed_outside_the_server_is_still_called_back() {
         .tick(now + jiff::SignedDuration::from_hours(1))
         .await
         .unwrap();
+    s.state.wait_for_runs().await;
     assert_eq!(seen.lock().unwrap().len(), 2);
 }
 

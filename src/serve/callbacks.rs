@@ -38,11 +38,27 @@ pub(super) async fn post(
     client.send(Request::post(url).json(body)).await.map(|_| ())
 }
 
-/// Tell every callback URL of request `id` its current status, unless already told.
+/// Tell every callback URL of request `id` its current status, unless already told. One
+/// notification per request at a time, so its statuses arrive in order.
 pub(super) async fn notify(state: &Arc<AppState>, id: &str) {
-    let _one_at_a_time = state.callback_lock.lock().await;
-    if let Err(e) = try_notify(state, id).await {
-        tracing::warn!(request = %id, error = %e, "status callbacks could not be sent");
+    let lock = state
+        .callback_locks
+        .lock()
+        .expect("callback locks")
+        .entry(id.to_string())
+        .or_default()
+        .clone();
+    {
+        let _one_at_a_time = lock.lock().await;
+        if let Err(e) = try_notify(state, id).await {
+            tracing::warn!(request = %id, error = %e, "status callbacks could not be sent");
+        }
+    }
+    // Forget the lock when nobody else holds or waits for it (clones are made under the map's
+    // lock, so none can appear between the count and the removal).
+    let mut locks = state.callback_locks.lock().expect("callback locks");
+    if Arc::strong_count(&lock) == 2 {
+        locks.remove(id);
     }
 }
 

@@ -18,7 +18,7 @@ pub mod cron;
 mod dashboard;
 pub mod scheduler;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -70,7 +70,9 @@ pub struct AppState {
     callback_http: HttpSettings,
     /// One notification pass at a time: each reads the status and delivers it before the
     /// next looks, so statuses arrive in order and once.
-    callback_lock: tokio::sync::Mutex<()>,
+    /// One lock per request being called back: its statuses go out in order, while a slow
+    /// receiver of one request holds up no other.
+    callback_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     sessions: dashboard::Sessions,
 }
 
@@ -91,7 +93,7 @@ impl AppState {
             running: Mutex::new(HashSet::new()),
             runs: Mutex::new(JoinSet::new()),
             callback_http,
-            callback_lock: tokio::sync::Mutex::new(()),
+            callback_locks: Default::default(),
             sessions: dashboard::Sessions::default(),
         })
     }
@@ -136,7 +138,7 @@ impl AppState {
             .spawn(async move { callbacks::notify(&state, &id).await });
     }
 
-    /// Wait for every run started so far (shutdown, tests).
+    /// Wait for every run and status notification started so far (shutdown, tests).
     pub async fn wait_for_runs(&self) {
         loop {
             let next = {

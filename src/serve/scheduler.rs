@@ -221,7 +221,7 @@ impl Scheduler {
                     .closed_at
                     .is_some_and(|at| now.duration_since(at) < CALLBACK_CATCH_UP)
                 {
-                    super::callbacks::notify(&self.state, &request.id).await;
+                    self.state.spawn_notify(&request.id);
                 }
                 continue;
             }
@@ -242,7 +242,8 @@ impl Scheduler {
                     resumed.push(request.id.clone());
                 }
             }
-            super::callbacks::notify(&self.state, &request.id).await;
+            // In the background: a slow receiver must not hold up the scheduler.
+            self.state.spawn_notify(&request.id);
         }
         Ok(resumed)
     }
