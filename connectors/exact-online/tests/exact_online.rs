@@ -1,11 +1,10 @@
 //! Exact Online's own behaviour, against its fake: what discovery finds across divisions,
-//! deletes checked before they are tried, token rotation (concurrency, two processes, a crash
-//! between refresh and save), pacing and the daily cap.
+//! deletes checked before they are tried, token rotation (concurrency, two processes and their
+//! race, a crash between refresh and save), pacing and the daily cap.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -288,42 +287,79 @@ async fn a_retired_refresh_token_is_never_sent() {
     assert_eq!(h.fake.old_refresh_token_uses(), 0);
 }
 
-/// A store whose save "crashes" once: the process dies after Exact answered the refresh and
-/// before the new tokens reached the disk.
+/// What goes wrong with the shared token store in the tests below.
 #[derive(Debug)]
-struct CrashingStore {
-    inner: Arc<dyn TokenStore>,
-    crashed: AtomicBool,
+enum Mishap {
+    /// The first read returns these tokens: read just before another process refreshed.
+    StaleRead(TokenSet),
+    /// The first save panics: the process dies after Exact answered the refresh and before
+    /// the new tokens reached the disk.
+    CrashOnSave,
+    /// Every save fails: a read-only disk, a locked keyring.
+    SavesFail,
 }
 
-impl TokenStore for CrashingStore {
+/// The harness's token store, with one [`Mishap`].
+#[derive(Debug)]
+struct TroubledStore {
+    inner: Arc<dyn TokenStore>,
+    mishap: std::sync::Mutex<Option<Mishap>>,
+}
+
+impl TokenStore for TroubledStore {
     fn load(&self) -> Result<TokenSet, SecretError> {
+        let mut mishap = self.mishap.lock().unwrap();
+        if matches!(*mishap, Some(Mishap::StaleRead(_))) {
+            if let Some(Mishap::StaleRead(stale)) = mishap.take() {
+                return Ok(stale);
+            }
+        }
         self.inner.load()
     }
 
     fn save(&self, tokens: &TokenSet) -> Result<(), SecretError> {
-        if !self.crashed.swap(true, Ordering::SeqCst) {
-            panic!("simulated crash between refresh and save");
+        let mut mishap = self.mishap.lock().unwrap();
+        match *mishap {
+            Some(Mishap::CrashOnSave) => {
+                mishap.take();
+                drop(mishap);
+                panic!("simulated crash between refresh and save");
+            }
+            Some(Mishap::SavesFail) => Err(SecretError {
+                reference: "file:/readonly/exact.tokens".into(),
+                reason: "could not be written: read-only file system".into(),
+            }),
+            _ => self.inner.save(tokens),
         }
-        self.inner.save(tokens)
     }
 }
 
-#[tokio::test]
-async fn a_crash_between_refresh_and_save_is_survived() {
+/// A harness whose stored access token (1 second long) has just expired: the next call
+/// refreshes.
+async fn signed_in_and_expired() -> ExactHarness {
     let h = ExactHarness::with_options(FakeOptions {
         access_lifetime: Duration::from_millis(1000),
         ..test_options()
     })
     .await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let before = h.fake.token_calls();
-    let crashing = Arc::new(CrashingStore {
+    h
+}
+
+/// Another process over the harness's tokens, whose store has `mishap`.
+fn troubled(h: &ExactHarness, mishap: Mishap) -> ExactOnline {
+    let store = TroubledStore {
         inner: Arc::new(h.store()),
-        crashed: AtomicBool::new(false),
-    });
-    let doomed =
-        Arc::new(ExactOnline::with_token_store(h.config.clone(), &h.secrets, crashing).unwrap());
+        mishap: std::sync::Mutex::new(Some(mishap)),
+    };
+    ExactOnline::with_token_store(h.config.clone(), &h.secrets, Arc::new(store)).unwrap()
+}
+
+#[tokio::test]
+async fn a_crash_between_refresh_and_save_is_survived() {
+    let h = signed_in_and_expired().await;
+    let before = h.fake.token_calls();
+    let doomed = troubled(&h, Mishap::CrashOnSave);
     let crash = tokio::spawn(async move { doomed.discover(&pieter()).await }).await;
     assert!(crash.unwrap_err().is_panic());
     assert_eq!(
@@ -339,35 +375,34 @@ async fn a_crash_between_refresh_and_save_is_survived() {
     assert_eq!(h.fake.old_refresh_token_uses(), 0);
 }
 
+/// Process B read the refresh token an instant before process A spent it: Exact refuses B's
+/// refresh, and B follows the chain A saved instead of asking for a new login.
+#[tokio::test]
+async fn a_refresh_token_spent_by_another_process_is_followed() {
+    let h = signed_in_and_expired().await;
+    let before_a = h.store().load().unwrap();
+    // A refreshes, saves, and uses the new access token: the old refresh token is now dead.
+    h.connector.discover(&pieter()).await.unwrap();
+    let b = troubled(&h, Mishap::StaleRead(before_a));
+    let calls = h.fake.token_calls();
+    let records = b.discover(&pieter()).await.expect("no login needed");
+    assert!(!exact(&records).is_empty());
+    assert_eq!(
+        h.fake.old_refresh_token_uses(),
+        1,
+        "B's stale refresh was refused"
+    );
+    assert_eq!(h.fake.token_calls(), calls + 1, "and not tried again");
+    // Both processes now share one chain, and it still works.
+    h.another_process().discover(&pieter()).await.unwrap();
+}
+
 /// A save that fails (disk full, keyring locked) is reported and the new tokens are dropped
 /// unused, so the stored chain stays valid.
 #[tokio::test]
 async fn a_failed_save_leaves_the_stored_sign_in_valid() {
-    #[derive(Debug)]
-    struct ReadOnly(Arc<dyn TokenStore>);
-    impl TokenStore for ReadOnly {
-        fn load(&self) -> Result<TokenSet, SecretError> {
-            self.0.load()
-        }
-        fn save(&self, _: &TokenSet) -> Result<(), SecretError> {
-            Err(SecretError {
-                reference: "file:/readonly/exact.tokens".into(),
-                reason: "could not be written: read-only file system".into(),
-            })
-        }
-    }
-    let h = ExactHarness::with_options(FakeOptions {
-        access_lifetime: Duration::from_millis(1000),
-        ..test_options()
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let read_only = ExactOnline::with_token_store(
-        h.config.clone(),
-        &h.secrets,
-        Arc::new(ReadOnly(Arc::new(h.store()))),
-    )
-    .unwrap();
+    let h = signed_in_and_expired().await;
+    let read_only = troubled(&h, Mishap::SavesFail);
     let err = read_only.discover(&pieter()).await.unwrap_err();
     assert!(err.message.contains("could not be saved"), "{err}");
     assert!(err.is_retryable());

@@ -10,6 +10,10 @@
 //!    earlier run may have moved the chain on;
 //! 3. the answer is saved to the store, durably, **before** the new access token is used.
 //!
+//! Two processes can still read the same refresh token in the same instant (there is no
+//! lock across processes). The later one's refresh is then refused; it reads the store again
+//! and follows the chain the other process saved, instead of asking for a new login.
+//!
 //! A crash between 2 and 3 loses the new tokens, but none of them was ever used, so the
 //! stored refresh token is still valid and the next run simply refreshes again. A failed save
 //! is reported and the new tokens are dropped unused, for the same reason. Access tokens are
@@ -91,7 +95,25 @@ impl RotatingRefreshToken {
             self.adopt(current, stored);
             return Ok(());
         }
-        let response = self.endpoint.refresh(&stored.refresh_token).await?;
+        let response = match self.endpoint.refresh(&stored.refresh_token).await {
+            Ok(response) => response,
+            Err(e) if e.kind == ErrorKind::Auth => {
+                // Refused: another process may have spent this refresh token between our read
+                // and our call, and saved the next one. Follow that chain if it is there.
+                return match self.store.load() {
+                    Ok(latest)
+                        if !latest.same_refresh_token(&stored)
+                            && latest.access_usable(jiff::Timestamp::now()) =>
+                    {
+                        tracing::debug!("refresh token spent by another process; following it");
+                        self.adopt(current, latest);
+                        Ok(())
+                    }
+                    _ => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
         let now = jiff::Timestamp::now();
         let fresh = TokenSet::from_response(response, Some(&stored.refresh_token), now)
             .ok_or_else(|| ConnectorError::permanent("the token endpoint issued no token"))?;
