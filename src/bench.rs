@@ -4,8 +4,9 @@
 //! of generated messages, twice (a tenth of the messages, then all of them), and reports the
 //! time and the process's peak resident memory after each run. Export bodies are streamed
 //! (fetched 100 at a time, written to staging files, zipped from there), so peak memory should
-//! grow with the number of record ids, not with the size of the mail. The results go in
-//! `docs/BENCHMARKS.md`.
+//! grow with the number of record ids, not with the size of the mail. `bench erasure` does the
+//! same for planning an erasure (a dry run: discovery and the plan in the ledger). The results
+//! go in `docs/BENCHMARKS.md`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,20 +32,21 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// One measured export.
+/// One measured request.
 #[derive(Debug, serde::Serialize)]
-pub struct ExportRun {
-    /// Messages that matched and were exported.
+pub struct Run {
+    /// Messages that matched.
     pub messages: usize,
-    /// Wall-clock seconds for discovery, export and the ZIP.
+    /// Wall-clock seconds for the whole run (discovery, plan or export, the ZIP).
     pub seconds: f64,
     /// Peak RSS of the process after the run, in MiB.
     pub peak_rss_mib: Option<f64>,
-    /// Size of the ZIP, in MiB.
-    pub zip_mib: f64,
+    /// Size of the access ZIP, in MiB (access requests only).
+    pub zip_mib: Option<f64>,
 }
 
-async fn export_once(messages: usize, body_bytes: usize) -> Result<ExportRun> {
+/// One request of `kind` over `messages` generated messages; an erasure is only planned.
+async fn run_once(kind: RequestKind, messages: usize, body_bytes: usize) -> Result<Run> {
     let fake = FakeGraph::start_with(FakeOptions {
         generated: Some((MAILBOX.into(), CORRESPONDENT.into(), messages, body_bytes)),
         ..FakeOptions::default()
@@ -82,7 +84,7 @@ async fn export_once(messages: usize, body_bytes: usize) -> Result<ExportRun> {
         ..Subject::default()
     };
     let started = Instant::now();
-    let id = hub.open(RequestKind::Access, &subject, "benchmark")?;
+    let id = hub.open(kind, &subject, "benchmark")?;
     let request = hub
         .run(
             &id,
@@ -93,19 +95,28 @@ async fn export_once(messages: usize, body_bytes: usize) -> Result<ExportRun> {
         )
         .await?;
     let seconds = started.elapsed().as_secs_f64();
-    if request.status != RequestStatus::Completed {
+    let expected = match kind {
+        RequestKind::Access => RequestStatus::Completed,
+        RequestKind::Erasure => RequestStatus::Planned,
+    };
+    if request.status != expected {
         return Err(Error::Usage(format!(
-            "the benchmark's access request ended {}",
+            "the benchmark's {kind} request ended {}",
             request.status
         )));
     }
-    let zip = dir.join("access-export.zip");
-    let zip_mib = std::fs::metadata(&zip)
-        .map_err(Error::io("cannot read", &zip))?
-        .len() as f64
-        / 1048576.0;
+    let zip_mib = match kind {
+        RequestKind::Access => {
+            let zip = dir.join("access-export.zip");
+            let bytes = std::fs::metadata(&zip)
+                .map_err(Error::io("cannot read", &zip))?
+                .len();
+            Some(bytes as f64 / 1048576.0)
+        }
+        RequestKind::Erasure => None,
+    };
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(ExportRun {
+    Ok(Run {
         messages,
         seconds,
         peak_rss_mib: peak_rss_bytes().map(|b| b as f64 / 1048576.0),
@@ -113,41 +124,50 @@ async fn export_once(messages: usize, body_bytes: usize) -> Result<ExportRun> {
     })
 }
 
-/// Run the export benchmark: `messages / 10`, then `messages`. With `max_peak_mib`, fail when
-/// the peak RSS after the large run is higher (a guard CI uses).
-pub async fn export(
+/// Run the benchmark for `kind`: `messages / 10`, then `messages`. With `max_peak_mib`, fail
+/// when the peak RSS after the large run is higher (a guard CI uses).
+pub async fn run(
+    kind: RequestKind,
     messages: usize,
     body_bytes: usize,
     max_peak_mib: Option<f64>,
     json: bool,
 ) -> Result<u8> {
-    let small = export_once((messages / 10).max(1), body_bytes).await?;
-    let large = export_once(messages, body_bytes).await?;
+    let small = run_once(kind, (messages / 10).max(1), body_bytes).await?;
+    let large = run_once(kind, messages, body_bytes).await?;
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "runs": [small, large] }))
-                .expect("json")
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "kind": kind.as_str(), "runs": [small, large] })
+            )
+            .expect("json")
         );
     } else {
-        println!(
-            "access export through Microsoft Graph ($batch, 20 per call), {body_bytes}-byte bodies"
-        );
+        match kind {
+            RequestKind::Access => println!(
+                "access export through Microsoft Graph ($batch, 20 per call), {body_bytes}-byte bodies"
+            ),
+            RequestKind::Erasure => println!(
+                "erasure plan (dry run) through Microsoft Graph, {body_bytes}-byte bodies, mail kept by policy"
+            ),
+        }
         for run in [&small, &large] {
+            let zip = run
+                .zip_mib
+                .map_or(String::new(), |z| format!(", ZIP {z:>7.1} MiB"));
             println!(
-                "  {:>7} messages: {:>6.1} s, ZIP {:>7.1} MiB, peak RSS {}",
+                "  {:>7} messages: {:>6.1} s{zip}, peak RSS {}",
                 run.messages,
                 run.seconds,
-                run.zip_mib,
                 run.peak_rss_mib
                     .map_or("unknown".to_string(), |m| format!("{m:.1} MiB"))
             );
         }
         if let (Some(a), Some(b)) = (small.peak_rss_mib, large.peak_rss_mib) {
             println!(
-                "  {}x the messages, {:.1}x the ZIP, {:.2}x the peak RSS",
+                "  {}x the messages, {:.2}x the peak RSS",
                 large.messages / small.messages.max(1),
-                large.zip_mib / small.zip_mib.max(f64::MIN_POSITIVE),
                 b / a
             );
         }

@@ -77,14 +77,14 @@ pub async fn run(cli: Cli) -> Result<u8> {
             evidence.as_deref(),
             note.as_deref(),
         ),
-        Command::Bench {
-            what:
-                BenchWhat::Export {
-                    messages,
-                    body_bytes,
-                    max_peak_mib,
-                },
-        } => crate::bench::export(*messages, *body_bytes, *max_peak_mib, cli.json).await,
+        Command::Bench { what } => {
+            let (kind, args) = match what {
+                BenchWhat::Export(args) => (RequestKind::Access, args),
+                BenchWhat::Erasure(args) => (RequestKind::Erasure, args),
+            };
+            let (messages, body_bytes) = (args.messages, args.body_bytes);
+            crate::bench::run(kind, messages, body_bytes, args.max_peak_mib, cli.json).await
+        }
         Command::Demo {
             out,
             sandbox: false,

@@ -168,17 +168,24 @@ pub enum InventoryAction {
 pub enum BenchWhat {
     /// Peak memory and time of an access export of many messages through Microsoft Graph
     /// (a tenth of them first, then all, in one process).
-    Export {
-        /// Messages in the generated mailbox.
-        #[arg(long, default_value_t = 100_000)]
-        messages: usize,
-        /// Body size of each message, in bytes.
-        #[arg(long, default_value_t = 2048)]
-        body_bytes: usize,
-        /// Exit 1 when the peak RSS after the large run is over this many MiB.
-        #[arg(long)]
-        max_peak_mib: Option<f64>,
-    },
+    Export(BenchArgs),
+    /// Peak memory and time of planning an erasure (a dry run) over many messages through
+    /// Microsoft Graph (a tenth of them first, then all, in one process).
+    Erasure(BenchArgs),
+}
+
+/// The size of a benchmark and its guard.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Messages in the generated mailbox.
+    #[arg(long, default_value_t = 100_000)]
+    pub messages: usize,
+    /// Body size of each message, in bytes.
+    #[arg(long, default_value_t = 2048)]
+    pub body_bytes: usize,
+    /// Exit 1 when the peak RSS after the large run is over this many MiB.
+    #[arg(long)]
+    pub max_peak_mib: Option<f64>,
 }
 
 /// `dsrhub auth …`.

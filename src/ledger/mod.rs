@@ -571,6 +571,25 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// How many items of request `id` are still to delete or anonymise (the blast-radius
+    /// cap), counted in the database rather than loaded.
+    pub fn pending_changes(&self, id: &str) -> Result<usize> {
+        let conn = self.conn();
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM items WHERE request_id = ?1 AND action IN (?2, ?3)
+                 AND state NOT IN (?4, ?5)",
+            params![
+                id,
+                Action::Delete.as_str(),
+                Action::Anonymize.as_str(),
+                ItemState::Done.as_str(),
+                ItemState::Skipped.as_str()
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// One processor's items with an id above `after`, at most `limit`, in id order: for
     /// walking through many items without holding them all.
     pub fn items_after(

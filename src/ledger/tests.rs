@@ -87,6 +87,37 @@ fn saving_a_plan_twice_never_duplicates_or_resets_items() {
 }
 
 #[test]
+fn pending_changes_count_deletions_and_anonymisations_still_to_do() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = open_request(&ledger);
+    let kept = NewItem {
+        action: Action::Retain,
+        ..item("kept")
+    };
+    let anonymise = NewItem {
+        action: Action::Anonymize,
+        ..item("anon")
+    };
+    ledger
+        .save_items(
+            &id,
+            "moneybird",
+            &[item("1"), item("2"), item("3"), kept, anonymise],
+        )
+        .unwrap();
+    assert_eq!(ledger.pending_changes(&id).unwrap(), 4);
+    let items = ledger.items(&id, None).unwrap();
+    let by_id = |record: &str| items.iter().find(|i| i.reference.id == record).unwrap();
+    ledger
+        .mark_item(by_id("1"), ItemState::Done, Some("deleted"), None)
+        .unwrap();
+    assert!(ledger
+        .deselect(&id, "moneybird", &RecordRef::new("contact", "2"))
+        .unwrap());
+    assert_eq!(ledger.pending_changes(&id).unwrap(), 2);
+}
+
+#[test]
 fn the_audit_chain_verifies_and_refuses_edits() {
     let ledger = Ledger::open_in_memory().unwrap();
     let id = open_request(&ledger);

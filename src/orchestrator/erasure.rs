@@ -40,16 +40,7 @@ impl Hub {
         failpoint::after_plan();
 
         // 2. The blast-radius cap, over everything still to be changed.
-        let pending = self
-            .ledger
-            .items(id, None)?
-            .into_iter()
-            .filter(|i| {
-                matches!(i.action, Action::Delete | Action::Anonymize)
-                    && i.state != ItemState::Done
-                    && i.state != ItemState::Skipped
-            })
-            .count();
+        let pending = self.ledger.pending_changes(id)?;
         let cap = options
             .max_records
             .unwrap_or(self.policy.max_records_per_erasure);

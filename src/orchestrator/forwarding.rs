@@ -87,7 +87,16 @@ impl Hub {
         if self.controllers.is_empty() {
             return Ok(None);
         }
-        let items = self.ledger.items(&request.id, None)?;
+        // Only the PSA and documentation tools tie a person to a customer: load their items,
+        // not a mailbox's thousands of messages.
+        let mut items = Vec::new();
+        for p in self
+            .processors
+            .iter()
+            .filter(|p| matches!(p.kind.as_str(), "autotask" | "itglue"))
+        {
+            items.extend(self.ledger.items(&request.id, Some(&p.id))?);
+        }
         let kinds: BTreeMap<&str, &str> = self
             .processors
             .iter()
