@@ -303,6 +303,107 @@ async fn the_blast_radius_cap_stops_a_large_plan() {
     );
 }
 
+/// Moneybird behind a connector that only pretends to erase, and whose second discovery
+/// also finds a record that appeared after the plan was made.
+#[derive(Debug)]
+struct Pretender {
+    inner: std::sync::Arc<dyn dsrhub_connector::Connector>,
+    discoveries: std::sync::atomic::AtomicUsize,
+}
+
+#[dsrhub_connector::async_trait]
+impl dsrhub_connector::Connector for Pretender {
+    fn describe(&self) -> dsrhub_connector::Description {
+        self.inner.describe()
+    }
+    async fn check(&self) -> Result<dsrhub_connector::Health, dsrhub_connector::ConnectorError> {
+        self.inner.check().await
+    }
+    async fn discover(
+        &self,
+        subject: &dsrhub_connector::Subject,
+    ) -> Result<Vec<dsrhub_connector::Record>, dsrhub_connector::ConnectorError> {
+        let mut records = self.inner.discover(subject).await?;
+        let round = self
+            .discoveries
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if round > 0 {
+            let mut newcomer = records[0].clone();
+            newcomer.reference = dsrhub_connector::RecordRef::new("contact", "new-since-the-plan");
+            records.push(newcomer);
+        }
+        Ok(records)
+    }
+    async fn export(
+        &self,
+        record: &dsrhub_connector::RecordRef,
+    ) -> Result<dsrhub_connector::Exported, dsrhub_connector::ConnectorError> {
+        self.inner.export(record).await
+    }
+    async fn erase(
+        &self,
+        _: &dsrhub_connector::RecordRef,
+        _: &dsrhub_connector::EraseAction,
+    ) -> Result<dsrhub_connector::EraseOutcome, dsrhub_connector::ConnectorError> {
+        Ok(dsrhub_connector::EraseOutcome::Deleted)
+    }
+    async fn inventory(
+        &self,
+    ) -> Result<dsrhub_connector::Inventory, dsrhub_connector::ConnectorError> {
+        self.inner.inventory().await
+    }
+}
+
+/// Verification does not take the processor's word: what still matches after a "successful"
+/// delete, and what was not in the plan, are reported, and the task fails.
+#[tokio::test]
+async fn verification_reports_what_still_matches_and_what_is_new() {
+    let env = Env::start().await;
+    let mut processors = dsrhub::registry::build(&env.config, &env.secrets).unwrap();
+    let inner = processors[0].connector.take().unwrap();
+    processors[0].connector = Some(std::sync::Arc::new(Pretender {
+        inner,
+        discoveries: Default::default(),
+    }));
+    let hub = dsrhub::orchestrator::Hub::new(env.ledger.clone(), processors, &env.config);
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let done = hub.run(&id, &execute()).await.unwrap();
+    assert_ne!(done.status, RequestStatus::Completed);
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let mut reasons: Vec<(String, String)> = r
+        .verification
+        .remaining
+        .iter()
+        .map(|x| (x.id.clone(), x.reason.clone()))
+        .collect();
+    reasons.sort();
+    let mut expected = vec![
+        (
+            contact_id(&env.fake, "sanne.bakker@example.nl"),
+            "still matches after erasure".to_string(),
+        ),
+        (
+            contact_id(&env.fake, "sanne@bakkerfotografie.example"),
+            "still matches after erasure".to_string(),
+        ),
+        (
+            "new-since-the-plan".to_string(),
+            "found during verification but not in the plan (new since planning?)".to_string(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(reasons, expected);
+    let task = &env.ledger.tasks(&id).unwrap()[0];
+    assert_eq!(task.state, dsrhub::ledger::TaskState::Failed);
+    assert!(
+        task.summary.contains("3 record(s) still present"),
+        "{}",
+        task.summary
+    );
+}
+
 #[tokio::test]
 async fn a_deselected_record_is_left_alone() {
     let env = Env::start().await;

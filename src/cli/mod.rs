@@ -169,8 +169,8 @@ pub enum BenchWhat {
     /// Peak memory and time of an access export of many messages through Microsoft Graph
     /// (a tenth of them first, then all, in one process).
     Export(BenchArgs),
-    /// Peak memory and time of planning an erasure (a dry run) over many messages through
-    /// Microsoft Graph (a tenth of them first, then all, in one process).
+    /// Peak memory and time of an erasure (plan, carry out, verify) over many messages
+    /// through Microsoft Graph, mail kept by policy (a tenth of them first, then all).
     Erasure(BenchArgs),
 }
 

@@ -591,22 +591,79 @@ impl Ledger {
     }
 
     /// One processor's items with an id above `after`, at most `limit`, in id order: for
-    /// walking through many items without holding them all.
+    /// walking through many items without holding them all. `linked`: only items found through
+    /// another record (`Some(true)`), only the others (`Some(false)`), or all (`None`).
     pub fn items_after(
         &self,
         id: &str,
         processor: &str,
         after: i64,
         limit: usize,
+        linked: Option<bool>,
     ) -> Result<Vec<ItemRow>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let mut stmt = conn.prepare_cached(
             "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
                     basis, retain_until, note, state, outcome, detail, descriptor
-             FROM items WHERE request_id = ?1 AND processor = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+             FROM items WHERE request_id = ?1 AND processor = ?2 AND id > ?3
+                 AND (?5 IS NULL OR (linked_to IS NOT NULL) = ?5)
+             ORDER BY id LIMIT ?4",
         )?;
         let rows = stmt
-            .query_map(params![id, processor, after, limit as i64], item_row)?
+            .query_map(
+                params![id, processor, after, limit as i64, linked],
+                item_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// The item planned for `reference` at `processor`, if any.
+    pub fn item_for(
+        &self,
+        id: &str,
+        processor: &str,
+        reference: &RecordRef,
+    ) -> Result<Option<ItemRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
+                    basis, retain_until, note, state, outcome, detail, descriptor
+             FROM items WHERE request_id = ?1 AND processor = ?2 AND object = ?3 AND record_id = ?4
+                 AND scope = ?5",
+        )?;
+        Ok(stmt
+            .query_row(
+                params![
+                    id,
+                    processor,
+                    reference.object,
+                    reference.id,
+                    reference.scope.clone().unwrap_or_default()
+                ],
+                item_row,
+            )
+            .optional()?)
+    }
+
+    /// One processor's items counted by action, state and outcome, without loading them.
+    pub fn item_tally(&self, id: &str, processor: &str) -> Result<Vec<Tally>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT action, state, outcome, COUNT(*) FROM items WHERE request_id = ?1 AND processor = ?2
+             GROUP BY action, state, outcome",
+        )?;
+        let rows = stmt
+            .query_map(params![id, processor], |r| {
+                let action: String = r.get(0)?;
+                let state: String = r.get(1)?;
+                Ok(Tally {
+                    action: Action::parse(&action).unwrap_or(Action::Review),
+                    state: ItemState::parse(&state).unwrap_or(ItemState::Failed),
+                    outcome: r.get(2)?,
+                    count: r.get::<_, i64>(3)? as usize,
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -309,3 +309,17 @@ pub struct ItemRow {
     /// What identifies the record to a person without its content.
     pub descriptor: std::collections::BTreeMap<String, String>,
 }
+
+/// How many of one processor's items share an action, a state and an outcome
+/// ([`crate::ledger::Ledger::item_tally`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// The planned action.
+    pub action: Action,
+    /// Where the items stand.
+    pub state: ItemState,
+    /// What happened (`deleted`, `retained`, …), once done or failed.
+    pub outcome: Option<String>,
+    /// How many items.
+    pub count: usize,
+}

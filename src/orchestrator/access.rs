@@ -121,7 +121,7 @@ impl Hub {
         loop {
             let chunk = self
                 .ledger
-                .items_after(id, processor, after, EXPORT_CHUNK)?;
+                .items_after(id, processor, after, EXPORT_CHUNK, None)?;
             let Some(last) = chunk.last() else { break };
             after = last.id;
             let (to_export, loose): (Vec<&ItemRow>, Vec<&ItemRow>) =

@@ -3,15 +3,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dsrhub_connector::{Connector, ConnectorError, EraseAction, EraseOutcome, ErrorKind, Subject};
+use dsrhub_connector::{
+    Connector, ConnectorError, EraseAction, EraseOutcome, ErrorKind, Record, Subject,
+};
 use futures_util::future::join_all;
 
 use super::{failpoint, Hub, RunOptions};
 use crate::error::{Error, Result};
 use crate::ledger::{
-    now, Action, ItemRow, ItemState, Remaining, RequestRow, RequestStatus, Stage, TaskRow,
+    now, Action, ItemRow, ItemState, Remaining, RequestRow, RequestStatus, Stage, Tally, TaskRow,
     TaskState,
 };
+
+/// Planned items carried out (and held in memory) at a time.
+const EXECUTE_CHUNK: usize = 1000;
 
 impl Hub {
     pub(super) async fn run_erasure(
@@ -169,10 +174,25 @@ impl Hub {
                 None,
             )?;
             // Records found through another record (tickets of a contact, people of a
-            // company) go first: unlinking them can make the parent deletable.
-            let mut items = self.ledger.items(id, Some(processor))?;
-            items.sort_by_key(|i| i.linked_to.is_none());
-            if let Some(e) = self.execute_items(connector, items).await? {
+            // company) go first: unlinking them can make the parent deletable. Walked in
+            // chunks, so a plan of 100,000 kept messages is never loaded at once.
+            let mut last_error = None;
+            for linked in [true, false] {
+                let mut after = 0;
+                loop {
+                    let chunk = self.ledger.items_after(
+                        id,
+                        processor,
+                        after,
+                        EXECUTE_CHUNK,
+                        Some(linked),
+                    )?;
+                    let Some(last) = chunk.last() else { break };
+                    after = last.id;
+                    last_error = self.execute_items(connector, chunk).await?.or(last_error);
+                }
+            }
+            if let Some(e) = last_error {
                 self.task_failed(id, processor, Stage::Executing, "some actions failed", &e)?;
                 return Ok(None);
             }
@@ -197,35 +217,31 @@ impl Hub {
     ) -> Result<Option<ConnectorError>> {
         let mut last_error = None;
         let mut deletions = Vec::new();
-        for item in items {
+        // Nothing to do at the processor: recorded together, one transaction per outcome.
+        let mut settled: BTreeMap<&str, Vec<&ItemRow>> = BTreeMap::new();
+        for item in &items {
             if matches!(item.state, ItemState::Done | ItemState::Skipped) {
                 continue;
             }
             match item.action {
-                Action::Retain => {
-                    self.ledger
-                        .mark_item(&item, ItemState::Done, Some("retained"), None)?
-                }
-                Action::Review | Action::Export => {
-                    self.ledger
-                        .mark_item(&item, ItemState::Done, Some("review"), None)?
-                }
-                Action::Forward => {
-                    self.ledger
-                        .mark_item(&item, ItemState::Done, Some("forwarded"), None)?
-                }
-                Action::Delete => deletions.push(item),
+                Action::Retain => settled.entry("retained").or_default().push(item),
+                Action::Review | Action::Export => settled.entry("review").or_default().push(item),
+                Action::Forward => settled.entry("forwarded").or_default().push(item),
+                Action::Delete => deletions.push(item.clone()),
                 Action::Anonymize => {
                     last_error = self
                         .erase_items(connector, std::mem::take(&mut deletions))
                         .await?
                         .or(last_error);
                     last_error = self
-                        .erase_items(connector, vec![item])
+                        .erase_items(connector, vec![item.clone()])
                         .await?
                         .or(last_error);
                 }
             }
+        }
+        for (outcome, items) in settled {
+            self.ledger.mark_items(&items, ItemState::Done, outcome)?;
         }
         Ok(self.erase_items(connector, deletions).await?.or(last_error))
     }
@@ -309,47 +325,66 @@ impl Hub {
         subject: &Subject,
     ) -> Result<Option<Vec<Remaining>>> {
         self.progress.update(processor, "verifying");
-        let records = match connector.discover(subject).await {
-            Ok(records) => records,
-            Err(e) => {
-                self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;
-                return Ok(None);
-            }
-        };
-        let items = self.ledger.items(id, Some(processor))?;
-        let planned: BTreeMap<_, _> = items.iter().map(|i| (i.reference.clone(), i)).collect();
+        // Each record is checked against its planned item as discovery hands it over.
         let mut remaining = Vec::new();
-        for record in records.iter().filter(|r| r.matched_by.allows_erasure()) {
-            let reason = match planned.get(&record.reference) {
-                Some(item)
-                    if matches!(item.action, Action::Delete | Action::Anonymize)
-                        && item.state == ItemState::Done =>
-                {
-                    "still matches after erasure"
+        let mut seen = std::collections::BTreeSet::new();
+        let mut ledger_error = None;
+        let result = {
+            let mut check = |record: Record| -> Result<(), ConnectorError> {
+                if !record.matched_by.allows_erasure() {
+                    return Ok(());
                 }
-                Some(_) => continue,
-                None => "found during verification but not in the plan (new since planning?)",
+                let item = match self.ledger.item_for(id, processor, &record.reference) {
+                    Ok(item) => item,
+                    Err(e) => {
+                        ledger_error = Some(e);
+                        return Err(ConnectorError::permanent(
+                            "the ledger could not be read during verification",
+                        ));
+                    }
+                };
+                let reason = match item {
+                    Some(item)
+                        if matches!(item.action, Action::Delete | Action::Anonymize)
+                            && item.state == ItemState::Done =>
+                    {
+                        "still matches after erasure"
+                    }
+                    Some(_) => return Ok(()),
+                    None => "found during verification but not in the plan (new since planning?)",
+                };
+                // Discovery may hand a record over twice; report it once.
+                if !seen.insert(record.reference.clone()) {
+                    return Ok(());
+                }
+                remaining.push(Remaining {
+                    processor: processor.to_string(),
+                    object: record.reference.object.clone(),
+                    id: record.reference.id.clone(),
+                    reason: reason.to_string(),
+                });
+                Ok(())
             };
-            remaining.push(Remaining {
-                processor: processor.to_string(),
-                object: record.reference.object.clone(),
-                id: record.reference.id.clone(),
-                reason: reason.to_string(),
-            });
+            connector.discover_each(subject, &mut check).await
+        };
+        if let Some(e) = ledger_error {
+            return Err(e);
+        }
+        if let Err(e) = result {
+            self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;
+            return Ok(None);
         }
         self.ledger.audit(
             Some(id),
             "task.verified",
             &serde_json::json!({ "processor": processor, "remaining": remaining.len() }),
         )?;
-        let actions: Vec<Action> = items
+        let tally = self.ledger.item_tally(id, processor)?;
+        let retained = tally
             .iter()
-            .filter(|i| i.state == ItemState::Done)
-            .map(|i| i.action)
-            .collect();
-        let retained = actions.contains(&Action::Retain);
-        let mut summary = outcome_summary(&items);
-        let forwarded = items.iter().any(|i| i.action == Action::Forward);
+            .any(|t| t.action == Action::Retain && t.state == ItemState::Done);
+        let forwarded = tally.iter().any(|t| t.action == Action::Forward);
+        let mut summary = outcome_summary(&tally);
         let state = if !remaining.is_empty() {
             summary = format!("{summary}; {} record(s) still present", remaining.len());
             TaskState::Failed
@@ -389,15 +424,16 @@ fn plan_summary(counts: &BTreeMap<&str, usize>) -> String {
 }
 
 /// One line a person can read: what was erased, kept, or left for review.
-pub(crate) fn outcome_summary(items: &[ItemRow]) -> String {
-    if items.is_empty() {
+pub(crate) fn outcome_summary(tally: &[Tally]) -> String {
+    if tally.is_empty() {
         return "nothing erased: no match".into();
     }
-    let count = |outcome: &str| {
-        items
+    let count = |outcome: &str| -> usize {
+        tally
             .iter()
-            .filter(|i| i.outcome.as_deref() == Some(outcome))
-            .count()
+            .filter(|t| t.outcome.as_deref() == Some(outcome))
+            .map(|t| t.count)
+            .sum()
     };
     let (deleted, anonymized, retained, review, failed) = (
         count("deleted"),
