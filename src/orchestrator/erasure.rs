@@ -126,7 +126,7 @@ impl Hub {
         }
         // Planned record by record as discovery hands them over: never all held at once.
         let today = self.today()?;
-        let plan = |r: &dsrhub_connector::Record| crate::policy::plan(r, &self.policy, today);
+        let plan = |r: &Record| crate::policy::plan(r, &self.policy, today);
         let Some(counts) = self
             .discover_into_ledger(id, processor, connector, subject, &plan)
             .await?

@@ -2,7 +2,8 @@
 //!
 //! - **Inventory sync**, on `[serve] inventory_sync` (cron fields or `"daily HH:MM"`, local
 //!   time): the same sync as `dsrhub inventory sync`. A time missed while the server was down
-//!   is caught up at start (counted from the last sync in the ledger), once.
+//!   is caught up at start (counted from the last sync in the ledger), once; a hub that never
+//!   synced syncs at once.
 //! - **Deadline watch**, daily: requests due within `deadline_warning_days` and overdue ones are
 //!   logged (ids and dates only) and, with `reminder_webhook`, POSTed there, with
 //!   `reminder_email`, e-mailed through `[hub.smtp]`; the dashboard shows them anyway.
@@ -77,14 +78,17 @@ impl Scheduler {
         let today = local.date();
         if let Some(schedule) = &self.sync {
             let since = match self.last_sync {
-                Some(at) => at,
-                None => self.last_sync_in_ledger()?.unwrap_or(local.datetime()),
+                Some(at) => Some(at),
+                None => self.last_sync_in_ledger()?,
             };
-            self.last_sync = Some(since);
-            if schedule
-                .next_after(since)
-                .is_some_and(|due| due <= local.datetime())
-            {
+            self.last_sync = since;
+            // Never synced at all: at once, so the dashboard has a register to show.
+            let due = since.is_none_or(|since| {
+                schedule
+                    .next_after(since)
+                    .is_some_and(|due| due <= local.datetime())
+            });
+            if due {
                 self.last_sync = Some(local.datetime());
                 let (_, changes) = crate::inventory::sync(
                     &self.config,
