@@ -14,10 +14,9 @@ mod letters;
 
 pub use letters::Answer;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-use std::collections::BTreeMap;
 
 use dsrhub_connector::{Connector, ConnectorError, Record, Subject};
 
