@@ -24,11 +24,14 @@ struct Server {
 }
 
 async fn start() -> Server {
-    start_with(None).await
+    start_with(None, |_| {}).await
 }
 
-/// The server, its hub sending mail through `mailer` when given.
-async fn start_with(mailer: Option<dsrhub::mail::Mailer>) -> Server {
+/// The server, its hub sending mail through `mailer` when given, its config changed by `tweak`.
+async fn start_with(
+    mailer: Option<dsrhub::mail::Mailer>,
+    tweak: impl FnOnce(&mut dsrhub::config::Config),
+) -> Server {
     let fake = FakeMoneybird::start().await.unwrap();
     let secrets = Secrets::in_memory();
     secrets
@@ -43,6 +46,7 @@ async fn start_with(mailer: Option<dsrhub::mail::Mailer>) -> Server {
     );
     // The loopback receivers of the callback tests.
     env.config.serve.callback_hosts = vec!["127.0.0.1".into()];
+    tweak(&mut env.config);
     let built = dsrhub::registry::build(&env.config, &secrets).unwrap();
     let mut hub = dsrhub::orchestrator::Hub::new(env.ledger.clone(), built, &env.config);
     if let Some(mailer) = mailer {
@@ -652,10 +656,12 @@ async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
 }
 
 /// A request submitted through a form six weeks ago and posted only now: its month counts from
-/// the submission, so it is overdue already, and the dashboard shows it in red.
+/// the submission, so it is overdue already, and the dashboard shows it in red; a fresh one is
+/// marked "due soon" when it falls inside `[serve] deadline_warning_days`.
 #[tokio::test]
 async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
-    let s = start().await;
+    // A wide warning window: the fresh request (due in a month) is "due soon" too.
+    let s = start_with(None, |c| c.serve.deadline_warning_days = 40).await;
     let submitted = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 42);
     let mut body = intake("ext-late-1", "access", "sanne.bakker@example.nl");
     body["submitted_time"] = json!(submitted.to_string());
@@ -680,7 +686,7 @@ async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
         html[start..at].to_string()
     };
     assert!(row(late).contains("class=\"overdue\""), "{}", row(late));
-    assert!(!row(&fresh).contains("overdue"), "{}", row(&fresh));
+    assert!(row(&fresh).contains("class=\"soon\""), "{}", row(&fresh));
     assert!(html.contains("tr.overdue td { background"), "red styling");
 }
 
@@ -862,7 +868,7 @@ async fn the_deadline_reminder_is_emailed_without_personal_data() {
     let mailer =
         dsrhub::mail::Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory())
             .unwrap();
-    let s = start_with(Some(mailer)).await;
+    let s = start_with(Some(mailer), |_| {}).await;
     let mut late = intake("ext-mail-1", "access", "sanne.bakker@example.nl");
     let submitted = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 40);
     late["submitted_time"] = json!(submitted.to_string());

@@ -25,8 +25,6 @@ use super::AppState;
 const TEMPLATE: &str = include_str!("dashboard.html");
 const LINK_LIFETIME: Duration = Duration::from_secs(60);
 const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
-/// Requests due within this many days are marked.
-pub const DUE_SOON_DAYS: i64 = 7;
 /// The session cookie's name.
 pub const COOKIE: &str = "dsrhub_session";
 
@@ -125,7 +123,9 @@ pub async fn page(
     let ledger = state.hub.ledger();
     let now = jiff::Timestamp::now();
     let soon = now
-        .checked_add(jiff::SignedDuration::from_hours(24 * DUE_SOON_DAYS))
+        .checked_add(jiff::SignedDuration::from_hours(
+            24 * i64::from(state.deadline_warning_days),
+        ))
         .unwrap_or(now);
     let mut open = Vec::new();
     let mut overdue = 0;

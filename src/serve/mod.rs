@@ -65,11 +65,11 @@ pub struct AppState {
     organisation: String,
     reports_dir: PathBuf,
     callback_hosts: Vec<String>,
+    /// Requests due within this many days are marked on the dashboard.
+    deadline_warning_days: u32,
     running: Mutex<HashSet<String>>,
     runs: Mutex<JoinSet<()>>,
     callback_http: HttpSettings,
-    /// One notification pass at a time: each reads the status and delivers it before the
-    /// next looks, so statuses arrive in order and once.
     /// One lock per request being called back: its statuses go out in order, while a slow
     /// receiver of one request holds up no other.
     callback_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -90,6 +90,7 @@ impl AppState {
             organisation: config.hub.organisation.clone(),
             reports_dir: config.reports_dir(),
             callback_hosts: config.serve.callback_hosts.clone(),
+            deadline_warning_days: config.serve.deadline_warning_days,
             running: Mutex::new(HashSet::new()),
             runs: Mutex::new(JoinSet::new()),
             callback_http,
