@@ -59,12 +59,7 @@ async fn start_with(
         &env.config,
         dsrhub_connector::testkit::fast_http_settings(),
     );
-    let app = router(state.clone(), 4096);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    let base = serve_on_loopback(router(state.clone(), 4096)).await;
     Server {
         base,
         state,
@@ -239,6 +234,17 @@ impl Server {
             )
             .await;
         assert_eq!(status, 201, "{created}");
+        created["request_id"].as_str().unwrap().to_string()
+    }
+
+    /// Submit Sanne Bakker's request of `kind` as `external` with a status callback to `url`;
+    /// dsrhub's request id, once the first callback has been attempted.
+    async fn submit_with_callback(&self, external: &str, kind: &str, url: &str) -> String {
+        let mut body = intake(external, kind, "sanne.bakker@example.nl");
+        body["status_callback_urls"] = json!([url]);
+        let (status, created) = self.call("POST", "/api/v1/requests", Some(body)).await;
+        assert_eq!(status, 201, "{created}");
+        self.state.wait_for_runs().await;
         created["request_id"].as_str().unwrap().to_string()
     }
 
@@ -475,10 +481,16 @@ async fn receiver(fail: usize) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/cb", serve_on_loopback(app).await);
     (url, seen)
+}
+
+/// Serve `app` on a loopback port; its base URL.
+async fn serve_on_loopback(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
 }
 
 /// A receiver that never answers: counts the attempts that reached it.
@@ -495,9 +507,7 @@ async fn silent_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/cb", serve_on_loopback(app).await);
     (url, attempts)
 }
 
@@ -540,11 +550,7 @@ async fn a_hanging_receiver_holds_up_no_other_request() {
 async fn status_callbacks_are_delivered_with_retries_and_recorded() {
     let s = start().await;
     let (url, seen) = receiver(2).await;
-    let mut body = intake("ext-cb-1", "access", "sanne.bakker@example.nl");
-    body["status_callback_urls"] = json!([url]);
-    let (_, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
-    let id = created["request_id"].as_str().unwrap().to_string();
-    s.state.wait_for_runs().await;
+    let id = s.submit_with_callback("ext-cb-1", "access", &url).await;
     s.verify(&id).await;
     s.state.wait_for_runs().await;
     let seen = seen.lock().unwrap().clone();
@@ -576,11 +582,7 @@ async fn status_callbacks_are_delivered_with_retries_and_recorded() {
 async fn a_status_changed_outside_the_server_is_still_called_back() {
     let s = start().await;
     let (url, seen) = receiver(0).await;
-    let mut body = intake("ext-cb-2", "erasure", "sanne.bakker@example.nl");
-    body["status_callback_urls"] = json!([url]);
-    let (_, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
-    let id = created["request_id"].as_str().unwrap().to_string();
-    s.state.wait_for_runs().await;
+    let id = s.submit_with_callback("ext-cb-2", "erasure", &url).await;
     assert_eq!(seen.lock().unwrap().len(), 1, "pending");
     // As `dsrhub cancel` does it: another hub over the same ledger, the server not involved.
     s._env.hub.cancel(&id, "withdrawn by the subject").unwrap();

@@ -105,7 +105,9 @@ impl RotatingRefreshToken {
                         if !latest.same_refresh_token(&stored)
                             && latest.access_usable(jiff::Timestamp::now()) =>
                     {
-                        tracing::debug!("refresh token spent by another process; following it");
+                        tracing::debug!(
+                            "the sign-in chain was moved on by another process; following it"
+                        );
                         self.adopt(current, latest);
                         Ok(())
                     }
