@@ -516,7 +516,9 @@ fn confirm(
 }
 
 fn cancel(cli: &Cli, id: &str, reason: &str) -> Result<u8> {
-    let Loaded { hub, .. } = load_quiet(cli)?;
+    // Only the ledger changes: no processor (nor its secrets) is needed to withdraw a request.
+    let (config, ledger) = open_ledger(cli)?;
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
     let request = hub.cancel(id, reason)?;
     if cli.json {
         println!(
