@@ -560,11 +560,9 @@ impl Ledger {
     /// The items of a request (optionally of one processor), in a stable order.
     pub fn items(&self, id: &str, processor: Option<&str>) -> Result<Vec<ItemRow>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
-                    basis, retain_until, note, state, outcome, detail, descriptor
-             FROM items WHERE request_id = ?1 AND (?2 IS NULL OR processor = ?2) ORDER BY processor, id",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{ITEM_SELECT} WHERE request_id = ?1 AND (?2 IS NULL OR processor = ?2) ORDER BY processor, id"
+        ))?;
         let rows = stmt
             .query_map(params![id, processor], item_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -602,13 +600,11 @@ impl Ledger {
         linked: Option<bool>,
     ) -> Result<Vec<ItemRow>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
-                    basis, retain_until, note, state, outcome, detail, descriptor
-             FROM items WHERE request_id = ?1 AND processor = ?2 AND id > ?3
+        let mut stmt = conn.prepare_cached(&format!(
+            "{ITEM_SELECT} WHERE request_id = ?1 AND processor = ?2 AND id > ?3
                  AND (?5 IS NULL OR (linked_to IS NOT NULL) = ?5)
-             ORDER BY id LIMIT ?4",
-        )?;
+             ORDER BY id LIMIT ?4"
+        ))?;
         let rows = stmt
             .query_map(
                 params![id, processor, after, limit as i64, linked],
@@ -626,12 +622,10 @@ impl Ledger {
         reference: &RecordRef,
     ) -> Result<Option<ItemRow>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
-                    basis, retain_until, note, state, outcome, detail, descriptor
-             FROM items WHERE request_id = ?1 AND processor = ?2 AND object = ?3 AND record_id = ?4
-                 AND scope = ?5",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{ITEM_SELECT} WHERE request_id = ?1 AND processor = ?2 AND object = ?3
+                 AND record_id = ?4 AND scope = ?5"
+        ))?;
         Ok(stmt
             .query_row(
                 params![
@@ -888,6 +882,11 @@ impl Ledger {
         Ok(true)
     }
 }
+
+/// The columns [`item_row`] reads, in its order.
+const ITEM_SELECT: &str =
+    "SELECT id, processor, object, record_id, scope, matched_by, categories, linked_to, action, fields,
+            basis, retain_until, note, state, outcome, detail, descriptor FROM items";
 
 const REQUEST_SELECT: &str =
     "SELECT id, kind, status, received_at, due_at, extended_due_at, extension_reason,
