@@ -86,7 +86,7 @@ async fn run_once(kind: RequestKind, messages: usize, body_bytes: usize) -> Resu
     let started = Instant::now();
     let id = hub.open(kind, &subject, "benchmark")?;
     let request = hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 export_dir: Some(dir.clone()),
@@ -94,6 +94,7 @@ async fn run_once(kind: RequestKind, messages: usize, body_bytes: usize) -> Resu
                 execute: kind == RequestKind::Erasure,
                 ..RunOptions::default()
             },
+            "dsrhub bench",
         )
         .await?;
     let seconds = started.elapsed().as_secs_f64();

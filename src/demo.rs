@@ -305,12 +305,13 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
     let (access_json, access_html) = report::write(&access, out)?;
 
     let erasure_id = hub.open(RequestKind::Erasure, &subject, IDENTITY)?;
-    hub.run(
+    hub.carry_out(
         &erasure_id,
         &RunOptions {
             execute: true,
             ..RunOptions::default()
         },
+        "dsrhub demo",
     )
     .await?;
     let erasure = report::build(&ledger, &erasure_id, ORGANISATION)?;
@@ -323,12 +324,13 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         ..Subject::default()
     };
     let forwarded_id = hub.open(RequestKind::Erasure, &forwarded_subject, IDENTITY)?;
-    hub.run(
+    hub.carry_out(
         &forwarded_id,
         &RunOptions {
             execute: true,
             ..RunOptions::default()
         },
+        "dsrhub demo",
     )
     .await?;
     let forwarded = report::build(&ledger, &forwarded_id, ORGANISATION)?;

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod error;
 pub mod inventory;
 pub mod ledger;
+pub mod lifecycle;
 pub mod mail;
 pub mod orchestrator;
 pub mod policy;

@@ -80,12 +80,13 @@ async fn old_tickets_are_unlinked_so_the_contact_can_be_deleted() {
     let done = env
         .env
         .hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();
@@ -116,12 +117,13 @@ async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
     let done = env
         .env
         .hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();

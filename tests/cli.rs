@@ -96,12 +96,17 @@ async fn plan_sanne_erasure(dir: &Path, fake: &FakeMoneybird) -> String {
 async fn crash_and_resume(failpoint: &str) {
     let fake = FakeMoneybird::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &fake);
     let private = contact_id(&fake, "sanne.bakker@example.nl");
     let business = contact_id(&fake, "sanne@bakkerfotografie.example");
     let adm = fake.administration_id().to_string();
 
-    let crashed = run(dir.path(), ERASE_SANNE, &[("DSRHUB_FAILPOINT", failpoint)]).await;
+    let id = plan_sanne_erasure(dir.path(), &fake).await;
+    let crashed = run(
+        dir.path(),
+        &["erase", "--request", &id, "--yes"],
+        &[("DSRHUB_FAILPOINT", failpoint)],
+    )
+    .await;
     assert!(
         !crashed.status.success(),
         "the failpoint must kill the run: {}",
@@ -113,7 +118,6 @@ async fn crash_and_resume(failpoint: &str) {
         stderr(&crashed)
     );
 
-    let id = only_request_id(dir.path());
     let resumed = run(dir.path(), &["erase", "--request", &id, "--yes"], &[]).await;
     assert!(
         resumed.status.success(),
@@ -441,8 +445,12 @@ async fn a_planned_erasure_is_cancelled_from_the_command_line() {
     assert_eq!(after, before, "{}", stderr(&o));
 
     // An executed erasure cannot be withdrawn.
-    let o = run(dir.path(), ERASE_SANNE, &[]).await;
-    assert!(o.status.success(), "{}", stderr(&o));
+    let planned: Vec<&str> = ERASE_SANNE
+        .iter()
+        .copied()
+        .filter(|a| *a != "--yes")
+        .collect();
+    assert!(run(dir.path(), &planned, &[]).await.status.success());
     let o = run(dir.path(), &["status", "--json"], &[]).await;
     let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let done = all
@@ -454,9 +462,11 @@ async fn a_planned_erasure_is_cancelled_from_the_command_line() {
         .as_str()
         .unwrap()
         .to_string();
+    let o = run(dir.path(), &["erase", "--request", &done, "--yes"], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
     let o = run(dir.path(), &["cancel", &done, "--reason", "too late"], &[]).await;
     assert!(
-        !o.status.success() && stderr(&o).contains("changed nothing yet"),
+        !o.status.success() && stderr(&o).contains("never changes"),
         "{}",
         stderr(&o)
     );

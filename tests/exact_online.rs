@@ -82,7 +82,9 @@ async fn erasure_keeps_invoices_seven_years_from_their_date() {
     let id = hub
         .open(RequestKind::Erasure, &pieter(), "passport")
         .unwrap();
-    hub.run(&id, &execute()).await.unwrap();
+    hub.carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     let r = report::build(&env.env.ledger, &id, "org").unwrap();
     let p = &r.processors[0];
     let by_object =
@@ -165,7 +167,10 @@ async fn a_spent_daily_limit_makes_the_task_wait_without_calling_again() {
     let id = hub
         .open(RequestKind::Erasure, &pieter(), "passport")
         .unwrap();
-    let request = hub.run(&id, &execute()).await.unwrap();
+    let request = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(request.status, RequestStatus::AwaitingProcessors);
     let task = &env.env.ledger.tasks(&id).unwrap()[0];
     assert_eq!(task.state, TaskState::Waiting);
@@ -175,7 +180,10 @@ async fn a_spent_daily_limit_makes_the_task_wait_without_calling_again() {
         .is_some_and(|t| t > jiff::Timestamp::now()));
     // A run before the reset leaves Exact alone.
     let seen = env.fake.log().requests_seen();
-    let again = hub.run(&id, &execute()).await.unwrap();
+    let again = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(again.status, RequestStatus::AwaitingProcessors);
     assert_eq!(env.fake.log().requests_seen(), seen);
 }

@@ -131,12 +131,13 @@ async fn split_case_own_data_is_erased_customer_data_is_forwarded() {
 
     let done = env
         .hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();
@@ -277,12 +278,13 @@ async fn only_customer_data_means_the_request_is_forwarded_to_the_controller() {
         .unwrap();
     let done = env
         .hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();

@@ -84,7 +84,10 @@ async fn erasure_deletes_anonymises_retains_and_verifies() {
         serde_json::to_string(&before).unwrap()
     );
 
-    let done = hub.run(&id, &execute()).await.unwrap();
+    let done = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(done.status, RequestStatus::Completed);
     let state = env.fake.state();
     assert!(
@@ -140,13 +143,17 @@ async fn running_the_same_erasure_again_changes_nothing() {
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    hub.run(&id, &execute()).await.unwrap();
+    hub.carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     let first = report::build(&env.ledger, &id, "org").unwrap();
     let state = serde_json::to_string(&env.fake.state()).unwrap();
     let requests = env.fake.log().requests_seen();
 
     // The same request again: closed, nothing sent, same report.
-    hub.run(&id, &execute()).await.unwrap();
+    hub.carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(env.fake.log().requests_seen(), requests);
     let again = report::build(&env.ledger, &id, "org").unwrap();
     assert_eq!(again.processors, first.processors);
@@ -156,7 +163,10 @@ async fn running_the_same_erasure_again_changes_nothing() {
     let second = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    let done = hub.run(&second, &execute()).await.unwrap();
+    let done = hub
+        .carry_out(&second, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(done.status, RequestStatus::Completed);
     assert_eq!(serde_json::to_string(&env.fake.state()).unwrap(), state);
     let r = report::build(&env.ledger, &second, "org").unwrap();
@@ -182,7 +192,10 @@ async fn injection_values_match_nothing_and_touch_nothing() {
         let id = hub
             .open(RequestKind::Erasure, &email(value), "passport")
             .unwrap();
-        let done = hub.run(&id, &execute()).await.unwrap();
+        let done = hub
+            .carry_out(&id, &execute(), "test operator")
+            .await
+            .unwrap();
         assert_eq!(done.status, RequestStatus::Completed);
         let r = report::build(&env.ledger, &id, "org").unwrap();
         assert!(
@@ -223,7 +236,10 @@ async fn throttling_and_server_errors_end_in_completion_within_the_quota() {
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    let done = hub.run(&id, &execute()).await.unwrap();
+    let done = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(done.status, RequestStatus::Completed);
     assert!(
         env.fake.log().requests_seen() > 10,
@@ -244,32 +260,69 @@ async fn an_unreachable_processor_fails_its_task_and_a_later_run_resumes() {
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    let first = hub.run(&id, &execute()).await.unwrap();
+    let first = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(first.status, RequestStatus::Failed);
     let tasks = env.ledger.tasks(&id).unwrap();
     assert_eq!(tasks[0].error_kind.as_deref(), Some("retryable"));
     assert!(tasks[0].summary.contains("will resume"));
 
     env.fake.faults().clear();
-    let second = hub.run(&id, &execute()).await.unwrap();
+    let second = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_eq!(second.status, RequestStatus::Completed);
 }
 
+/// Issue 13.2: a processor disabled for one run is not "done". The request stays open (and its
+/// subject's identifiers with it) until the processor is configured again and planned.
 #[tokio::test]
-async fn a_disabled_processor_is_skipped_not_an_error() {
+async fn a_skipped_processor_keeps_the_request_open_until_it_is_planned() {
     let env = Env::with_fake(FakeOptions::default(), |s| {
         s.insert("enabled".into(), false.into());
     })
     .await;
     let hub = env.hub();
+    let private = contact_id(&env.fake, "sanne.bakker@example.nl");
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    let done = hub.run(&id, &execute()).await.unwrap();
-    assert_eq!(done.status, RequestStatus::Completed);
+    let first = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
+    assert_eq!(first.status, RequestStatus::AwaitingProcessors);
+    assert!(first.closed_at.is_none());
+    assert!(env.ledger.subject(&id).is_ok(), "the subject was purged");
     let r = report::build(&env.ledger, &id, "org").unwrap();
     assert_eq!(r.processors[0].status, "skipped");
+    assert!(
+        r.processors[0].summary.contains("skipped since")
+            && r.processors[0].summary.contains("disabled"),
+        "{}",
+        r.processors[0].summary
+    );
     assert_eq!(env.fake.log().requests_seen(), 0);
+
+    // Enabled again: the next run plans it, and only then does the request close.
+    let mut config = env.config.clone();
+    config
+        .processors
+        .get_mut("moneybird")
+        .unwrap()
+        .insert("enabled".into(), true.into());
+    let processors = dsrhub::registry::build(&config, &env.secrets).unwrap();
+    let hub = dsrhub::orchestrator::Hub::new(env.ledger.clone(), processors, &config);
+    let done = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    assert!(!env.fake.state().contacts.contains_key(&private));
+    assert!(env.ledger.subject(&id).is_err(), "purged once closed");
 }
 
 #[tokio::test]
@@ -282,7 +335,11 @@ async fn the_blast_radius_cap_stops_a_large_plan() {
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    let err = hub.run(&id, &execute()).await.unwrap_err().to_string();
+    let err = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("touches 2 records") && err.contains("max_records_per_erasure"),
         "{err}"
@@ -298,7 +355,10 @@ async fn the_blast_radius_cap_stops_a_large_plan() {
         ..RunOptions::default()
     };
     assert_eq!(
-        hub.run(&id, &opts).await.unwrap().status,
+        hub.carry_out(&id, &opts, "test operator")
+            .await
+            .unwrap()
+            .status,
         RequestStatus::Completed
     );
 }
@@ -369,7 +429,10 @@ async fn verification_reports_what_still_matches_and_what_is_new() {
     let id = hub
         .open(RequestKind::Erasure, &sanne(), "passport")
         .unwrap();
-    let done = hub.run(&id, &execute()).await.unwrap();
+    let done = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert_ne!(done.status, RequestStatus::Completed);
     let r = report::build(&env.ledger, &id, "org").unwrap();
     let mut reasons: Vec<(String, String)> = r
@@ -415,7 +478,9 @@ async fn a_deselected_record_is_left_alone() {
     hub.run(&id, &RunOptions::default()).await.unwrap();
     let reference = dsrhub_connector::RecordRef::new("contact", private.clone());
     assert!(env.ledger.deselect(&id, "moneybird", &reference).unwrap());
-    hub.run(&id, &execute()).await.unwrap();
+    hub.carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
     assert!(env.fake.state().contacts.contains_key(&private));
     let r = report::build(&env.ledger, &id, "org").unwrap();
     assert_eq!(

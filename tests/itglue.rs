@@ -39,12 +39,13 @@ async fn deletable_contacts_go_in_one_bulk_call_and_synced_ones_are_left_to_thei
         .unwrap();
     let done = env
         .hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();

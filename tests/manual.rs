@@ -58,12 +58,13 @@ async fn an_erasure_letter_waits_for_approval_and_the_answer_completes_the_reque
 
     let run = env
         .hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();
@@ -89,12 +90,13 @@ async fn an_erasure_letter_waits_for_approval_and_the_answer_completes_the_reque
     .modified()
     .unwrap();
     env.hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();
@@ -218,12 +220,13 @@ async fn bad_confirmations_are_refused_and_change_nothing() {
         .open(RequestKind::Erasure, &subject(), "passport")
         .unwrap();
     env.hub
-        .run(
+        .carry_out(
             &id,
             &RunOptions {
                 execute: true,
                 ..RunOptions::default()
             },
+            "test operator",
         )
         .await
         .unwrap();
@@ -268,14 +271,43 @@ async fn bad_confirmations_are_refused_and_change_nothing() {
         .unwrap()
         .iter()
         .all(|t| t.state == TaskState::ManualPending));
-    // Confirming twice is refused too.
-    env.hub
-        .confirm(&id, "ekco", Answer::NotFound, None, None)
-        .unwrap();
+    // Issue 13.10: an erasure answer needs evidence, or a reason why there is none.
     let err = env
         .hub
-        .confirm(&id, "ekco", Answer::Deleted, None, None)
+        .confirm(&id, "ekco", Answer::NotFound, None, None)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("not awaiting an answer"), "{err}");
+    assert!(
+        err.contains("--evidence") && err.contains("--no-evidence"),
+        "{err}"
+    );
+    env.hub
+        .confirm(
+            &id,
+            "ekco",
+            Answer::NotFound,
+            None,
+            Some("no evidence: answered by phone"),
+        )
+        .unwrap();
+    // A later answer amends the first one without losing it.
+    let letter = env.dir.path().join("ekco-answer.txt");
+    std::fs::write(&letter, "We erased the data on 3 December.").unwrap();
+    env.hub
+        .confirm(&id, "ekco", Answer::Deleted, Some(&letter), None)
+        .unwrap();
+    let ekco = env
+        .ledger
+        .tasks(&id)
+        .unwrap()
+        .into_iter()
+        .find(|t| t.processor == "ekco")
+        .unwrap();
+    assert!(
+        ekco.summary.contains("deleted")
+            && ekco.summary.contains("amends the earlier answer")
+            && ekco.summary.contains("not found"),
+        "{}",
+        ekco.summary
+    );
 }

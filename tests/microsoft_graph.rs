@@ -59,12 +59,13 @@ type Row = (String, String, Option<String>, Option<String>);
 async fn erase(env: &Env) -> Vec<Row> {
     let hub = &env.env.hub;
     let id = hub.open(RequestKind::Erasure, &jan(), "passport").unwrap();
-    hub.run(
+    hub.carry_out(
         &id,
         &RunOptions {
             execute: true,
             ..RunOptions::default()
         },
+        "test operator",
     )
     .await
     .unwrap();

@@ -280,6 +280,23 @@ impl Server {
             .await;
         assert_eq!(status, 202, "{answer}");
     }
+
+    /// Approve the plan of erasure request `id` that its status shows, as a named person.
+    async fn approve(&self, id: &str) -> (u16, Value) {
+        let (_, status) = self
+            .call("GET", &format!("/api/v1/requests/{id}"), None)
+            .await;
+        let digest = status["plan_awaiting_approval"]["digest"]
+            .as_str()
+            .unwrap_or("no plan")
+            .to_string();
+        self.call(
+            "POST",
+            &format!("/api/v1/requests/{id}/approve"),
+            Some(json!({"plan_digest": digest, "approver": "Petra de Privacy Officer"})),
+        )
+        .await
+    }
 }
 
 #[tokio::test]
@@ -365,9 +382,7 @@ async fn erasure_waits_for_approval_then_erases() {
     let s = start().await;
     let sanne = contact_id(&s.fake, "sanne.bakker@example.nl");
     let id = s.submit("ext-erase-1", "erasure").await;
-    let (status, _) = s
-        .call("POST", &format!("/api/v1/requests/{id}/approve"), None)
-        .await;
+    let (status, _) = s.approve(&id).await;
     assert_eq!(status, 409, "no plan yet");
     s.verify(&id).await;
     s.state.wait_for_runs().await;
@@ -383,11 +398,34 @@ async fn erasure_waits_for_approval_then_erases() {
         s.fake.state().contacts.contains_key(&sanne),
         "a dry run erased"
     );
-    let (status, _) = s
-        .call("POST", &format!("/api/v1/requests/{id}/approve"), None)
+    // A digest that is not the plan's is refused; nothing is erased.
+    let (status, refused) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{id}/approve"),
+            Some(json!({"plan_digest": "0123456789abcdef", "approver": "Petra"})),
+        )
         .await;
+    assert_eq!(status, 409, "{refused}");
+    let (status, missing) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{id}/approve"),
+            Some(json!({"plan_digest": planned["plan_awaiting_approval"]["digest"]})),
+        )
+        .await;
+    assert_eq!((status, missing["field"].as_str()), (422, Some("approver")));
+    assert!(s.fake.state().contacts.contains_key(&sanne));
+    let (status, _) = s.approve(&id).await;
     assert_eq!(status, 202);
     s.state.wait_for_runs().await;
+    let audit = s._env.ledger.approvals(&id).unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].approver, "Petra de Privacy Officer");
+    assert_eq!(
+        Some(audit[0].digest.as_str()),
+        planned["plan_awaiting_approval"]["digest"].as_str()
+    );
     let (_, done) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
     assert_eq!(done["request_status"], "completed", "{done}");
     assert!(!s.fake.state().contacts.contains_key(&sanne));
@@ -989,8 +1027,7 @@ async fn a_request_can_be_cancelled_until_it_changes_something() {
     let done = s.submit("ext-cancel-2", "erasure").await;
     s.verify(&done).await;
     s.state.wait_for_runs().await;
-    s.call("POST", &format!("/api/v1/requests/{done}/approve"), None)
-        .await;
+    assert_eq!(s.approve(&done).await.0, 202);
     s.state.wait_for_runs().await;
     let (status, _) = s
         .call(

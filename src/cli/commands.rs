@@ -44,11 +44,21 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 },
         } => auth_login(&cli, processor, *no_browser, *timeout).await,
         Command::Access(args) => {
-            request(&cli, RequestKind::Access, args, RunOptions::default(), &[]).await
+            request(
+                &cli,
+                RequestKind::Access,
+                args,
+                RunOptions::default(),
+                &[],
+                None,
+            )
+            .await
         }
         Command::Erase {
             request: args,
             yes,
+            plan,
+            approver,
             max_records,
             exclude,
         } => {
@@ -57,11 +67,26 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 max_records: *max_records,
                 export_dir: None,
             };
-            request(&cli, RequestKind::Erasure, args, options, exclude).await
+            let approval = yes.then(|| ApprovalArgs {
+                digest: plan.clone(),
+                approver: approver.clone().unwrap_or_else(operator),
+            });
+            request(&cli, RequestKind::Erasure, args, options, exclude, approval).await
         }
         Command::Status { id } => status(&cli, id.as_deref()),
         Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
-        Command::Extend { id, months, reason } => extend(&cli, id, *months, reason),
+        Command::Extend {
+            id,
+            months,
+            reason,
+            by,
+        } => extend(
+            &cli,
+            id,
+            *months,
+            reason,
+            &by.clone().unwrap_or_else(operator),
+        ),
         Command::Cancel { id, reason } => cancel(&cli, id, reason),
         Command::Confirm {
             id,
@@ -69,14 +94,23 @@ pub async fn run(cli: Cli) -> Result<u8> {
             outcome,
             evidence,
             note,
-        } => confirm(
-            &cli,
-            id,
-            processor,
-            *outcome,
-            evidence.as_deref(),
-            note.as_deref(),
-        ),
+            no_evidence: _,
+            reason,
+        } => {
+            let note = match (note, reason) {
+                (Some(n), Some(r)) => Some(format!("{n}; no evidence: {r}")),
+                (None, Some(r)) => Some(format!("no evidence: {r}")),
+                (n, None) => n.clone(),
+            };
+            confirm(
+                &cli,
+                id,
+                processor,
+                *outcome,
+                evidence.as_deref(),
+                note.as_deref(),
+            )
+        }
         Command::Bench { what } => {
             let (kind, args) = match what {
                 BenchWhat::Export(args) => (RequestKind::Access, args),
@@ -360,15 +394,22 @@ async fn check(cli: &Cli) -> Result<u8> {
     Ok(if failures > 0 { 1 } else { 0 })
 }
 
+/// With `--yes`: the plan digest the operator names (if any) and who approves.
+struct ApprovalArgs {
+    digest: Option<String>,
+    approver: String,
+}
+
 async fn request(
     cli: &Cli,
     kind: RequestKind,
     args: &RequestArgs,
     mut options: RunOptions,
     exclude: &[String],
+    approval: Option<ApprovalArgs>,
 ) -> Result<u8> {
     let Loaded { config, hub } = load(cli)?;
-    let id = match &args.request {
+    let (id, new) = match &args.request {
         Some(id) => {
             let existing = hub.ledger().request(id)?;
             if existing.kind != kind {
@@ -377,41 +418,97 @@ async fn request(
                     existing.kind
                 )));
             }
-            id.clone()
+            if existing.status.is_closed() {
+                return closed_request(cli, &hub, &config, &existing);
+            }
+            (id.clone(), false)
         }
-        None => hub.open(
-            kind,
-            &args.subject(),
-            args.identity_verified.as_deref().unwrap_or(""),
-        )?,
+        None => {
+            let subject = args.subject();
+            for other in hub.ledger().open_requests_for(&subject)? {
+                eprintln!(
+                    "note: request {} ({}, {}) is already open for this subject",
+                    other.id, other.kind, other.status
+                );
+            }
+            let id = hub.open(
+                kind,
+                &subject,
+                args.identity_verified.as_deref().unwrap_or(""),
+            )?;
+            (id, true)
+        }
     };
     for spec in exclude {
         deselect(&hub, &id, spec)?;
     }
     let out = config.reports_dir().join(&id);
     options.export_dir = Some(out.clone());
-    let result = hub.run(&id, &options).await;
-    let built = report::build(hub.ledger(), &id, &config.hub.organisation)?;
-    let (json_path, html_path) = report::write(&built, &out)?;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
-    } else {
-        print_report(&built);
-        println!();
-        if kind == RequestKind::Erasure
-            && built.request.status == RequestStatus::Planned.as_str()
-            && result.is_ok()
-        {
-            println!("Dry run: nothing was changed. Review the plan above, then carry it out with");
-            println!("  dsrhub erase --request {id} --yes");
-        }
-        println!("report: {}", html_path.display());
-        println!("        {}", json_path.display());
-        if kind == RequestKind::Access {
-            println!("export: {}", out.join("access-export.zip").display());
+    if let Some(approval) = &approval {
+        if new {
+            // Nobody has seen this plan yet: make it, show it, and ask.
+            let dry = RunOptions {
+                execute: false,
+                ..options.clone()
+            };
+            let result = hub.run(&id, &dry).await;
+            show_report(cli, &hub, &config, &id, kind, &out)?;
+            result?;
+            let plan = hub.ledger().plan_digest(&id)?;
+            if !plan.is_empty() {
+                if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprintln!(
+                        "request {id}: the plan above was recorded but not carried out, because \
+                         nobody has seen it yet and there is no terminal to confirm it on.\n\
+                         Review it, then approve it with\n  dsrhub erase --request {id} --yes --plan {}",
+                        &plan.digest[..16]
+                    );
+                    return Ok(EXIT_INCOMPLETE);
+                }
+                eprint!(
+                    "Carry out this plan (digest {}: {} record(s), {} deletion(s) or anonymisation(s))? Type yes: ",
+                    &plan.digest[..16],
+                    plan.records,
+                    plan.changes
+                );
+                let mut answer = String::new();
+                std::io::stdin()
+                    .read_line(&mut answer)
+                    .map_err(|e| Error::Usage(format!("reading the confirmation failed: {e}")))?;
+                if answer.trim() != "yes" {
+                    println!("not approved: nothing was changed; the plan stays recorded");
+                    return Ok(0);
+                }
+                approve(&hub, &id, &plan.digest, &approval.approver, cli.json)?;
+            }
+        } else {
+            let plan = hub.ledger().plan_digest(&id)?;
+            match (&approval.digest, plan.is_empty()) {
+                (Some(_), true) => {
+                    return Err(Error::Usage(format!(
+                        "--plan: nothing in request {id} waits for approval"
+                    )))
+                }
+                (Some(given), false) if !plan.is_named_by(given) => {
+                    return Err(Error::Usage(format!(
+                        "--plan: the plan of request {id} is not the one you name: its digest is {} \
+                         ({} record(s), {} deletion(s) or anonymisation(s)); review it with \
+                         `dsrhub status {id}`",
+                        plan.digest, plan.records, plan.changes
+                    )))
+                }
+                (_, false) => approve(&hub, &id, &plan.digest, &approval.approver, cli.json)?,
+                (None, true) => {}
+            }
         }
     }
+    let result = hub.run(&id, &options).await;
+    show_report(cli, &hub, &config, &id, kind, &out)?;
     result?;
+    let mut incomplete = false;
+    if kind == RequestKind::Erasure && !cli.json {
+        incomplete = explain_erasure(&hub, &id, options.execute)?;
+    }
     let status = hub.ledger().request(&id)?.status;
     Ok(match status {
         RequestStatus::PartiallyCompleted | RequestStatus::Failed => {
@@ -420,8 +517,133 @@ async fn request(
             );
             EXIT_INCOMPLETE
         }
+        _ if incomplete => EXIT_INCOMPLETE,
         _ => 0,
     })
+}
+
+/// Record the approval of plan `digest` and say so.
+fn approve(hub: &Hub, id: &str, digest: &str, approver: &str, json: bool) -> Result<()> {
+    let approval = hub.approve(id, digest, approver)?;
+    if !json {
+        println!(
+            "approved plan {} of request {id} ({} deletion(s) or anonymisation(s)) as {}",
+            &approval.digest[..16],
+            approval.changes,
+            approval.approver
+        );
+    }
+    Ok(())
+}
+
+/// Build, write and print a request's report.
+fn show_report(
+    cli: &Cli,
+    hub: &Hub,
+    config: &Config,
+    id: &str,
+    kind: RequestKind,
+    out: &Path,
+) -> Result<()> {
+    let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+    let (json_path, html_path) = report::write(&built, out)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+    } else {
+        print_report(&built);
+        println!();
+        println!("report: {}", html_path.display());
+        println!("        {}", json_path.display());
+        if kind == RequestKind::Access {
+            println!("export: {}", out.join("access-export.zip").display());
+        }
+    }
+    Ok(())
+}
+
+/// After an erasure run: what was done before, what waits for approval, and whether the plan
+/// is incomplete because a processor could not be searched (then `true`: exit non-zero).
+fn explain_erasure(hub: &Hub, id: &str, executed: bool) -> Result<bool> {
+    let ledger = hub.ledger();
+    let plan = ledger.plan_digest(id)?;
+    let undiscovered: Vec<String> = ledger
+        .tasks(id)?
+        .into_iter()
+        .filter(|t| t.stage == crate::ledger::Stage::New)
+        .map(|t| t.processor)
+        .collect();
+    println!();
+    if !executed {
+        match ledger.acted_at(id)? {
+            None => println!("Dry run: nothing was changed."),
+            Some(at) => println!(
+                "Dry run: this run changed nothing, but actions of this request were carried out \
+                 earlier (the first at {at}); the report above shows what was done and what is left."
+            ),
+        }
+    }
+    if !undiscovered.is_empty() {
+        println!(
+            "The plan is incomplete: {} could not be searched; a later run plans them, and their \
+             plan waits for its own approval.",
+            undiscovered.join(", ")
+        );
+    }
+    if !plan.is_empty() {
+        let when = if executed {
+            "Planned after the approval, waiting for its own"
+        } else {
+            "Waiting for approval"
+        };
+        println!(
+            "{when}: {} ({} record(s), {} deletion(s) or anonymisation(s)), plan digest {}.\n\
+             Review it above, then carry it out with\n  dsrhub erase --request {id} --yes --plan {}",
+            plan.processors.join(", "),
+            plan.records,
+            plan.changes,
+            plan.digest,
+            &plan.digest[..16]
+        );
+    }
+    Ok(!undiscovered.is_empty())
+}
+
+/// `--request` of a closed request: say what it is, change nothing.
+fn closed_request(
+    cli: &Cli,
+    hub: &Hub,
+    config: &Config,
+    request: &crate::ledger::RequestRow,
+) -> Result<u8> {
+    let id = &request.id;
+    let when = request
+        .closed_at
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "an unrecorded date".into());
+    match request.status {
+        RequestStatus::Cancelled => Err(Error::Usage(format!(
+            "request {id} was cancelled on {when}; nothing done"
+        ))),
+        status => {
+            if cli.json {
+                let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+                println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+            } else {
+                println!(
+                    "request {id} is {status} since {when}: it was carried out then; nothing done now"
+                );
+                println!(
+                    "report: {}",
+                    config
+                        .reports_dir()
+                        .join(id)
+                        .join(format!("{}-report.html", request.kind))
+                        .display()
+                );
+            }
+            Ok(0)
+        }
+    }
 }
 
 fn deselect(hub: &Hub, id: &str, spec: &str) -> Result<()> {
@@ -534,29 +756,11 @@ fn cancel(cli: &Cli, id: &str, reason: &str) -> Result<u8> {
     Ok(0)
 }
 
-fn extend(cli: &Cli, id: &str, months: u32, reason: &str) -> Result<u8> {
+fn extend(cli: &Cli, id: &str, months: u32, reason: &str, by: &str) -> Result<u8> {
     let (config, ledger) = open_ledger(cli)?;
-    let request = ledger.request(id)?;
-    if request.status.is_closed() {
-        return Err(Error::Usage(format!(
-            "request {id} is {}; there is nothing to extend",
-            request.status
-        )));
-    }
-    let allowed = config.policy.extension_months;
-    if months == 0 || months > allowed {
-        return Err(Error::Usage(format!(
-            "--months must be between 1 and {allowed} (policy.extension_months)"
-        )));
-    }
-    if reason.trim().is_empty() {
-        return Err(Error::Usage(
-            "--reason: the law requires a reason for an extension".into(),
-        ));
-    }
-    // Counted from the original deadline, so repeated extensions never exceed the maximum.
-    let until = crate::deadline::add_months(request.due_at, months, &config.hub.timezone)?;
-    ledger.extend(id, until, reason.trim())?;
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
+    let before = hub.ledger().request(id)?;
+    let until = hub.extend(id, months, reason, by)?;
     if cli.json {
         println!(
             "{}",
@@ -565,11 +769,20 @@ fn extend(cli: &Cli, id: &str, months: u32, reason: &str) -> Result<u8> {
     } else {
         println!(
             "request {id}: answer now due {until} (was {})",
-            request.due_at
+            before.extended_due_at.unwrap_or(before.due_at)
         );
         println!("tell the requester within the original month, with the reason (GDPR art. 12(3))");
     }
     Ok(0)
+}
+
+/// Who runs this command, for approvals and extensions: `$USER` (or `$LOGNAME`).
+fn operator() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "unknown operator".into())
 }
 
 fn report_cmd(cli: &Cli, id: &str, out: Option<&Path>) -> Result<u8> {

@@ -73,9 +73,18 @@ pub enum Command {
         /// Who, or which existing request.
         #[command(flatten)]
         request: RequestArgs,
-        /// Carry out the plan (without it nothing is changed).
+        /// Approve the plan as it stands before this run (as the last dry run or `dsrhub
+        /// status` showed it) and carry it out. On a new request (--email) the plan is shown
+        /// first and confirmed on the terminal; without a terminal it is only planned.
         #[arg(long)]
         yes: bool,
+        /// With --yes: the digest of the plan you approve (from the report or `dsrhub status`,
+        /// at least 12 characters); refused when the plan differs.
+        #[arg(long, value_name = "DIGEST", requires = "yes")]
+        plan: Option<String>,
+        /// With --yes: who approves the plan (recorded in the audit log); default $USER.
+        #[arg(long, value_name = "NAME", requires = "yes")]
+        approver: Option<String>,
         /// Accept a plan that touches up to N records (over policy.max_records_per_erasure).
         #[arg(long, value_name = "N")]
         max_records: Option<usize>,
@@ -104,6 +113,13 @@ pub enum Command {
         /// A short note for the report (no personal data).
         #[arg(long)]
         note: Option<String>,
+        /// The processor answered without anything to keep as evidence (an erasure answer
+        /// otherwise needs --evidence); say why with --reason.
+        #[arg(long, conflicts_with = "evidence", requires = "reason")]
+        no_evidence: bool,
+        /// With --no-evidence: why there is no evidence (kept in the report; no personal data).
+        #[arg(long, requires = "no_evidence")]
+        reason: Option<String>,
     },
     /// Withdraw a request that has changed nothing yet (an access request, or an erasure
     /// request until its plan is carried out); the subject's identifiers are purged.
@@ -114,16 +130,20 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
-    /// Extend a request's deadline (at most policy.extension_months), recording the reason.
+    /// Extend a request's deadline, recording the reason and who gave it. Extensions only
+    /// lengthen it, and add up to at most policy.extension_months after the original deadline.
     Extend {
         /// The request id.
         id: String,
-        /// Months to add to the original deadline.
+        /// Months to add to the current deadline.
         #[arg(long, default_value_t = 2)]
         months: u32,
         /// Why (e.g. the complexity or number of requests); shown in the report.
         #[arg(long)]
         reason: String,
+        /// Who decides the extension (recorded); default $USER.
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
     },
     /// Write a request's JSON and HTML report.
     Report {

@@ -112,6 +112,7 @@ mod tests {
             display_name: "Ekco Nederland".into(),
             answer_due: Some(date(2026, 12, 9)),
             resume_after: None,
+            approved: true,
         };
         assert_eq!(task_state(&task, date(2026, 12, 9)), "ekco=manual_pending");
         assert_eq!(

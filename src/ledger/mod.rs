@@ -8,11 +8,18 @@
 //!
 //! The connection sits behind a mutex: calls are short, and SQLite serialises writers anyway.
 
+mod approvals;
 mod audit;
+mod extensions;
+mod leases;
 
 pub(crate) use audit::sha256_hex;
 mod schema;
 mod types;
+
+pub use approvals::{Approval, PlanDigest};
+pub use extensions::Extension;
+pub use leases::LeaseHolder;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -41,6 +48,17 @@ pub fn now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).expect("now is a valid timestamp")
 }
 
+/// How long a writer waits for another process's write lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A write transaction that takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`): a deferred
+/// transaction that reads first and writes later cannot wait for another process's lock (SQLite
+/// answers "database is locked" at once to avoid a deadlock), and two audit appends that both
+/// read the chain's last hash before writing would fork the chain.
+fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 fn ts(text: Option<String>) -> Option<Timestamp> {
     text.and_then(|t| t.parse().ok())
 }
@@ -54,6 +72,10 @@ impl Ledger {
         }
         let conn = Connection::open(path)
             .map_err(|e| Error::Ledger(format!("cannot open {}: {e}", path.display())))?;
+        // Several processes share one ledger (a CLI run beside `dsrhub serve`): wait for the
+        // other's write lock instead of failing with "database is locked", also while switching
+        // to WAL on a new file.
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: a crash never corrupts committed steps; readers don't block the writer.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -67,7 +89,7 @@ impl Ledger {
 
     fn init(mut conn: Connection) -> Result<Ledger> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         schema::migrate(&mut conn)?;
         Ok(Ledger {
             conn: Mutex::new(conn),
@@ -93,7 +115,7 @@ impl Ledger {
     ) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
         tx.execute(
             "INSERT INTO requests (id, kind, status, received_at, due_at, identity_verification, updated_at)
@@ -119,15 +141,15 @@ impl Ledger {
                 serde_json::to_string(subject).expect("subject serialises")
             ],
         )?;
+        let skipped = format!(
+            "skipped since {}: processor disabled in the config; the request stays open until it is planned",
+            &at[..10]
+        );
         for task in processors {
             let (state, stage, summary) = if task.enabled {
                 (TaskState::Pending, Stage::New, "")
             } else {
-                (
-                    TaskState::Skipped,
-                    Stage::Skipped,
-                    "skipped: processor disabled in the config",
-                )
+                (TaskState::Skipped, Stage::Skipped, skipped.as_str())
             };
             tx.execute(
                 "INSERT INTO tasks (request_id, processor, state, stage, summary, updated_at, display_name)
@@ -166,7 +188,7 @@ impl Ledger {
     /// A second request with the same external id is refused by the ledger.
     pub fn set_intake(&self, id: &str, external_id: &str, callbacks: &[String]) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         tx.execute(
             "UPDATE requests SET external_id = ?2, callbacks = ?3 WHERE id = ?1",
             params![
@@ -214,7 +236,7 @@ impl Ledger {
     /// log); a request received without verification may run from now on.
     pub fn verify_identity(&self, id: &str, how: &str) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let changed = tx.execute(
             "UPDATE requests SET identity_verification = ?2, status = ?3, updated_at = ?4
              WHERE id = ?1 AND status = ?5",
@@ -264,7 +286,7 @@ impl Ledger {
         error: Option<&str>,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
         tx.execute(
             "INSERT INTO callbacks (request_id, url, status, delivered_at, last_error, updated_at)
@@ -306,24 +328,73 @@ impl Ledger {
         Ok(rows)
     }
 
-    /// Move a request to `status` (and record it in the audit log).
-    pub fn set_status(&self, id: &str, status: RequestStatus) -> Result<()> {
+    /// Move request `id` from `from` to `to` because of `event`, in one transaction with its
+    /// audit entry. The status is written only if it is still `from`: a concurrent change
+    /// (another process, a cancel) makes this fail instead of being overwritten. Callers decide
+    /// `to` with [`crate::lifecycle::next`]; this is the ledger's only status write.
+    pub fn transition(
+        &self,
+        id: &str,
+        from: RequestStatus,
+        to: RequestStatus,
+        event: crate::lifecycle::Event,
+    ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
-        let closed = status.is_closed().then(|| at.clone());
-        tx.execute(
-            "UPDATE requests SET status = ?2, updated_at = ?3, closed_at = COALESCE(?4, closed_at) WHERE id = ?1",
-            params![id, status.as_str(), at, closed],
+        let closed = to.is_closed().then(|| at.clone());
+        let changed = tx.execute(
+            "UPDATE requests SET status = ?2, updated_at = ?3, closed_at = COALESCE(?4, closed_at)
+             WHERE id = ?1 AND status = ?5",
+            params![id, to.as_str(), at, closed, from.as_str()],
         )?;
+        if changed == 0 {
+            let now: Option<String> = tx
+                .query_row("SELECT status FROM requests WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            return Err(Error::Usage(match now {
+                None => format!("there is no request `{id}` in the ledger"),
+                Some(now) => format!(
+                    "request `{id}` changed meanwhile (it is {now}, not {from}); look at `dsrhub status {id}` and run again"
+                ),
+            }));
+        }
         audit::append(
             &tx,
             Some(id),
             "request.status",
-            &serde_json::json!({ "status": status.as_str() }),
+            &serde_json::json!({ "status": to.as_str(), "from": from.as_str(), "event": event.name() }),
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The facts about request `id`'s past that decide its transitions (`work_left` is the
+    /// caller's: it depends on the processors configured now).
+    pub fn facts(&self, id: &str) -> Result<crate::lifecycle::Facts> {
+        let (approved, acted): (bool, bool) = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM approvals WHERE request_id = ?1),
+                    acted_at IS NOT NULL
+             FROM requests WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(crate::lifecycle::Facts {
+            approved,
+            changed_anything: acted,
+            work_left: false,
+        })
+    }
+
+    /// When the first action at a processor ran (or may have run) for request `id`.
+    pub fn acted_at(&self, id: &str) -> Result<Option<Timestamp>> {
+        Ok(ts(self.conn().query_row(
+            "SELECT acted_at FROM requests WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?))
     }
 
     /// The subject's identifiers, while the request is open.
@@ -345,32 +416,49 @@ impl Ledger {
             .map_err(|e| Error::Ledger(format!("stored identifiers are unreadable: {e}")))
     }
 
+    /// The open requests whose subject shares an e-mail address with `subject` (compared
+    /// without case), to warn before a second request for the same person is opened.
+    pub fn open_requests_for(&self, subject: &Subject) -> Result<Vec<RequestRow>> {
+        let wanted: Vec<String> = subject
+            .emails
+            .iter()
+            .map(|e| e.trim().to_lowercase())
+            .collect();
+        let ids: Vec<(String, String)> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare("SELECT request_id, identifiers FROM subjects")?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows
+        };
+        let mut out = Vec::new();
+        for (id, identifiers) in ids {
+            let Ok(other) = serde_json::from_str::<Subject>(&identifiers) else {
+                continue;
+            };
+            if other
+                .emails
+                .iter()
+                .any(|e| wanted.contains(&e.trim().to_lowercase()))
+            {
+                let request = self.request(&id)?;
+                if !request.status.is_closed() {
+                    out.push(request);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Forget the subject's identifiers (at closure). Evidence keeps ids, counts and hashes.
     pub fn purge_subject(&self, id: &str) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let purged = tx.execute("DELETE FROM subjects WHERE request_id = ?1", [id])?;
         if purged > 0 {
             audit::append(&tx, Some(id), "subject.purged", &serde_json::json!({}))?;
         }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Record an extension of the deadline, with its reason.
-    pub fn extend(&self, id: &str, until: Timestamp, reason: &str) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE requests SET extended_due_at = ?2, extension_reason = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, until.to_string(), reason, now().to_string()],
-        )?;
-        audit::append(
-            &tx,
-            Some(id),
-            "request.extended",
-            &serde_json::json!({ "until": until.to_string() }),
-        )?;
         tx.commit()?;
         Ok(())
     }
@@ -380,7 +468,7 @@ impl Ledger {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT processor, state, stage, summary, error, error_kind, display_name, answer_due,
-                    resume_after
+                    resume_after, approval_id IS NOT NULL
              FROM tasks WHERE request_id = ?1 ORDER BY processor",
         )?;
         let rows = stmt
@@ -395,6 +483,7 @@ impl Ledger {
                     display_name: r.get(6)?,
                     answer_due: r.get::<_, Option<String>>(7)?.and_then(|d| d.parse().ok()),
                     resume_after: r.get::<_, Option<String>>(8)?.and_then(|d| d.parse().ok()),
+                    approved: r.get(9)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -412,7 +501,7 @@ impl Ledger {
         error: Option<&ConnectorError>,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, error = ?6, error_kind = ?7, updated_at = ?8,
                     resume_after = ?9
@@ -448,7 +537,7 @@ impl Ledger {
         letter_sha256: &str,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, answer_due = ?6, error = NULL, error_kind = NULL, updated_at = ?7
              WHERE request_id = ?1 AND processor = ?2",
@@ -462,6 +551,8 @@ impl Ledger {
                 now().to_string()
             ],
         )?;
+        // A letter asking for erasure is an action at that processor.
+        mark_acted(&tx, id, RequestKind::Erasure)?;
         audit::append(
             &tx,
             Some(id),
@@ -483,7 +574,7 @@ impl Ledger {
         evidence_sha256: Option<&str>,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, updated_at = ?6 WHERE request_id = ?1 AND processor = ?2",
             params![id, processor, state.as_str(), Stage::Answered.as_str(), summary, now().to_string()],
@@ -515,7 +606,7 @@ impl Ledger {
     {
         use std::borrow::Borrow;
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
         let mut counts = std::collections::BTreeMap::<&'static str, usize>::new();
         {
@@ -671,7 +762,7 @@ impl Ledger {
         detail: Option<&str>,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         mark_in(&tx, item, state, outcome, detail, &now().to_string())?;
         tx.commit()?;
         Ok(())
@@ -684,7 +775,7 @@ impl Ledger {
             return Ok(());
         }
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
         for item in items {
             mark_in(&tx, item, state, Some(outcome), None, &at)?;
@@ -696,7 +787,7 @@ impl Ledger {
     /// Store one inventory sync: `(processor, entry as JSON)` per processor. Returns the run id.
     pub fn save_inventory(&self, entries: &[(String, serde_json::Value)]) -> Result<i64> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
         tx.execute("INSERT INTO inventory_runs (at) VALUES (?1)", params![at])?;
         let run = tx.last_insert_rowid();
@@ -762,7 +853,12 @@ impl Ledger {
         note: &str,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
+        let first = tx.query_row(
+            "SELECT controller IS NULL OR controller != ?2 FROM requests WHERE id = ?1",
+            params![id, controller],
+            |r| r.get::<_, bool>(0),
+        )?;
         tx.execute(
             "UPDATE requests SET controller = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, controller, now().to_string()],
@@ -771,14 +867,32 @@ impl Ledger {
         for processor in processors {
             forwarded += tx.execute(
                 // An access export already read is now forwarded, not disclosed.
-                "UPDATE items SET action = 'forward', note = ?3, updated_at = ?4,
-                        outcome = CASE WHEN state = 'done' THEN 'forwarded' ELSE outcome END
+                "UPDATE items SET action = ?5, note = ?3, updated_at = ?4,
+                        outcome = CASE WHEN state = ?6 THEN ?7 ELSE outcome END
                  WHERE request_id = ?1 AND processor = ?2
-                   AND action IN ('delete', 'anonymize', 'retain', 'export')
+                   AND action IN (?8, ?9, ?10, ?11)
                    -- never rewrite history: an executed action stays what it was
-                   AND (state != 'done' OR action = 'export')",
-                params![id, processor, note, now().to_string()],
+                   AND (state NOT IN (?6, ?12) OR action = ?11)",
+                params![
+                    id,
+                    processor,
+                    note,
+                    now().to_string(),
+                    Action::Forward.as_str(),
+                    ItemState::Done.as_str(),
+                    "forwarded",
+                    Action::Delete.as_str(),
+                    Action::Anonymize.as_str(),
+                    Action::Retain.as_str(),
+                    Action::Export.as_str(),
+                    ItemState::Started.as_str(),
+                ],
             )?;
+        }
+        if !first && forwarded == 0 {
+            // Applied again after a planning pass that found nothing new for the controller.
+            tx.commit()?;
+            return Ok(());
         }
         audit::append(
             &tx,
@@ -793,10 +907,11 @@ impl Ledger {
     /// The forwarding and reply letters went out.
     pub fn forwarded(&self, id: &str, letters_sha256: &[String]) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         let at = now().to_string();
         tx.execute(
-            "UPDATE requests SET forwarded_at = ?2, updated_at = ?2 WHERE id = ?1",
+            "UPDATE requests SET forwarded_at = ?2, updated_at = ?2, acted_at = COALESCE(acted_at, ?2)
+             WHERE id = ?1",
             params![id, at],
         )?;
         audit::append(
@@ -817,7 +932,7 @@ impl Ledger {
         remaining: &[Remaining],
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         tx.execute(
             "UPDATE requests SET verification_ran_at = ?2, verification_remaining = ?3, updated_at = ?2 WHERE id = ?1",
             params![id, ran_at.to_string(), serde_json::to_string(remaining).expect("remaining serialises")],
@@ -840,7 +955,7 @@ impl Ledger {
         detail: &serde_json::Value,
     ) -> Result<()> {
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        let tx = write_tx(&mut conn)?;
         audit::append(&tx, request_id, event, detail)?;
         tx.commit()?;
         Ok(())
@@ -928,6 +1043,16 @@ fn mark_in(
         "UPDATE items SET state = ?2, outcome = COALESCE(?3, outcome), detail = COALESCE(?4, detail), updated_at = ?5 WHERE id = ?1",
         params![item.id, state.as_str(), outcome, detail, at],
     )?;
+    if state != ItemState::Planned
+        && state != ItemState::Skipped
+        && matches!(item.action, Action::Delete | Action::Anonymize)
+    {
+        tx.execute(
+            "UPDATE requests SET acted_at = COALESCE(acted_at, ?2)
+             WHERE id = (SELECT request_id FROM items WHERE id = ?1)",
+            params![item.id, at],
+        )?;
+    }
     let event = format!("item.{}", state.as_str());
     let detail = serde_json::json!({
         "processor": item.processor,
@@ -936,6 +1061,15 @@ fn mark_in(
         "outcome": outcome,
     });
     audit::append(tx, None, &event, &detail)?;
+    Ok(())
+}
+
+/// Record inside `tx` that request `id` acted at a processor, if it is of `kind`.
+fn mark_acted(tx: &rusqlite::Transaction<'_>, id: &str, kind: RequestKind) -> Result<()> {
+    tx.execute(
+        "UPDATE requests SET acted_at = COALESCE(acted_at, ?2) WHERE id = ?1 AND kind = ?3",
+        params![id, now().to_string(), kind.as_str()],
+    )?;
     Ok(())
 }
 

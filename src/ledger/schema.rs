@@ -127,23 +127,72 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (request_id, url, status)
     );
     "#,
+    // 10: the life cycle's facts. An approval names the plan digest it approves and binds the
+    // tasks planned then; what is planned later waits for its own approval. `acted_at`: when
+    // the first action at a processor ran (never reset). One runner per request at a time
+    // (a lease every process honours). Every extension of the deadline, with who gave it.
+    r#"
+    CREATE TABLE approvals (
+        id          INTEGER PRIMARY KEY,
+        request_id  TEXT NOT NULL REFERENCES requests (id),
+        digest      TEXT NOT NULL,
+        approver    TEXT NOT NULL,
+        actions     INTEGER NOT NULL,
+        at          TEXT NOT NULL
+    );
+    ALTER TABLE tasks ADD COLUMN approval_id INTEGER REFERENCES approvals (id);
+    ALTER TABLE requests ADD COLUMN acted_at TEXT;
+    CREATE TABLE leases (
+        request_id  TEXT PRIMARY KEY REFERENCES requests (id),
+        owner       TEXT NOT NULL,
+        expires_at  TEXT NOT NULL
+    );
+    CREATE TABLE extensions (
+        id          INTEGER PRIMARY KEY,
+        request_id  TEXT NOT NULL REFERENCES requests (id),
+        months      INTEGER NOT NULL,
+        until       TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        given_by    TEXT NOT NULL,
+        at          TEXT NOT NULL
+    );
+    -- Ledgers from before: a `plan.approved` audit entry approved every task planned by then.
+    INSERT INTO approvals (request_id, digest, approver, actions, at)
+        SELECT request_id, 'unrecorded', 'approved before approvals named their plan', 0, MIN(at)
+        FROM audit WHERE event = 'plan.approved' AND request_id IS NOT NULL GROUP BY request_id;
+    UPDATE tasks SET approval_id =
+        (SELECT id FROM approvals WHERE approvals.request_id = tasks.request_id)
+        WHERE stage != 'new';
+    UPDATE requests SET acted_at = updated_at
+        WHERE forwarded_at IS NOT NULL
+           OR EXISTS (SELECT 1 FROM items WHERE items.request_id = requests.id
+                      AND items.action IN ('delete', 'anonymize')
+                      AND items.state IN ('started', 'done', 'failed'))
+           OR (kind = 'erasure' AND EXISTS (SELECT 1 FROM tasks WHERE tasks.request_id = requests.id
+                      AND tasks.stage IN ('awaiting_answer', 'answered')));
+    INSERT INTO extensions (request_id, months, until, reason, given_by, at)
+        SELECT id, 0, extended_due_at, COALESCE(extension_reason, ''), 'unrecorded', updated_at
+        FROM requests WHERE extended_due_at IS NOT NULL;
+    "#,
 ];
 
 /// Bring the schema up to date.
+///
+/// Safe when several processes open a new ledger at once: the version is read inside a
+/// `BEGIN IMMEDIATE` transaction, so the second process waits for the first one's migration
+/// and then finds nothing left to do (instead of failing with "table already exists").
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     if current > MIGRATIONS.len() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "the ledger has schema version {current}, newer than this dsrhub knows ({}); upgrade dsrhub",
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
+    for sql in MIGRATIONS.iter().skip(current) {
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
-    Ok(())
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()
 }

@@ -122,7 +122,14 @@ fn the_audit_chain_verifies_and_refuses_edits() {
     let ledger = Ledger::open_in_memory().unwrap();
     let id = open_request(&ledger);
     ledger.save_items(&id, "moneybird", &[item("1")]).unwrap();
-    ledger.set_status(&id, RequestStatus::Completed).unwrap();
+    ledger
+        .transition(
+            &id,
+            RequestStatus::IdentityVerified,
+            RequestStatus::Discovering,
+            crate::lifecycle::Event::Start,
+        )
+        .unwrap();
     let count = ledger.verify_audit().unwrap();
     assert!(count >= 3);
     let conn = ledger.conn();

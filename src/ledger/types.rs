@@ -14,6 +14,9 @@ macro_rules! string_enum {
         pub enum $name { $($(#[$vmeta])* $variant),* }
 
         impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
             /// The stored text.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),* }
@@ -230,9 +233,16 @@ pub struct TaskRow {
     pub answer_due: Option<jiff::civil::Date>,
     /// A `waiting` task is not resumed before this moment (the vendor's limit resets then).
     pub resume_after: Option<jiff::Timestamp>,
+    /// Its plan was approved (erasure): only approved tasks are carried out.
+    pub approved: bool,
 }
 
 impl TaskRow {
+    /// Whether the task's plan waits for a person's approval (erasure).
+    pub fn awaits_approval(&self) -> bool {
+        self.stage == Stage::Planned && !self.approved
+    }
+
     /// Whether the task waits for a vendor's limit to reset and must not be run yet.
     pub fn waits_at(&self, now: jiff::Timestamp) -> bool {
         self.state == TaskState::Waiting && self.resume_after.is_some_and(|at| at > now)

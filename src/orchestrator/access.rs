@@ -11,6 +11,9 @@ use crate::ledger::{
     Action, ItemRow, ItemState, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
 };
 
+/// The outcome of a record deleted at the processor between discovery and export.
+pub(crate) const GONE: &str = "gone since discovery";
+
 /// Records exported (and held in memory) at a time.
 const EXPORT_CHUNK: usize = 100;
 
@@ -28,16 +31,18 @@ impl Hub {
         })?;
         let staging = Staging::new(&export_dir.join(".staging"))?;
         let subject = self.ledger.subject(id)?;
-        self.ledger.set_status(id, RequestStatus::Discovering)?;
+        self.transition(id, crate::lifecycle::Event::Start, true)?;
         let tasks = self.ledger.tasks(id)?;
         join_all(
             tasks
                 .iter()
                 .filter(|t| {
-                    !matches!(
-                        t.stage,
-                        Stage::Exported | Stage::Skipped | Stage::AwaitingAnswer | Stage::Answered
-                    ) && !self.waiting(t)
+                    let todo = match t.stage {
+                        Stage::Exported | Stage::AwaitingAnswer | Stage::Answered => false,
+                        Stage::Skipped => self.needs_discovery(t),
+                        _ => true,
+                    };
+                    todo && !self.waiting(t)
                 })
                 .map(|t| self.export_task(request, t, &subject, &staging)),
         )
@@ -118,6 +123,7 @@ impl Hub {
         // Exporting is read-only, so a resumed run simply starts this processor's files over.
         let mut writer = staging.writer(processor)?;
         let mut after = 0;
+        let mut gone_total = 0;
         loop {
             let chunk = self
                 .ledger
@@ -129,9 +135,17 @@ impl Hub {
             self.ledger.mark_items(&loose, ItemState::Done, "review")?;
             let references: Vec<_> = to_export.iter().map(|i| i.reference.clone()).collect();
             let results = connector.export_batch(&references).await;
+            let mut gone = Vec::new();
+            let mut written = Vec::new();
             for (item, result) in to_export.iter().zip(results) {
                 match result {
-                    Ok(exported) => writer.write(&exported)?,
+                    Ok(exported) => {
+                        writer.write(&exported)?;
+                        written.push(*item);
+                    }
+                    // Deleted at the processor since discovery (by someone else, or an erasure
+                    // of the same person): nothing of it is held any more, the rest is exported.
+                    Err(e) if e.kind == dsrhub_connector::ErrorKind::NotFound => gone.push(*item),
                     Err(e) => {
                         self.ledger.fail_item(item, &e)?;
                         writer.abandon()?;
@@ -140,15 +154,19 @@ impl Hub {
                 }
             }
             // Written to the staging file before it is recorded as done.
-            self.ledger
-                .mark_items(&to_export, ItemState::Done, "found")?;
+            self.ledger.mark_items(&written, ItemState::Done, "found")?;
+            self.ledger.mark_items(&gone, ItemState::Done, GONE)?;
+            gone_total += gone.len();
         }
         writer.finish()?;
-        let summary = match (found, review) {
+        let mut summary = match (found - gone_total, review) {
             (0, 0) => "nothing found: no match".to_string(),
             (f, 0) => format!("found {f} record(s)"),
             (f, r) => format!("found {f} record(s); {r} loose match(es) for review, not disclosed"),
         };
+        if gone_total > 0 {
+            summary.push_str(&format!("; {gone_total} gone since discovery"));
+        }
         self.progress.finish(processor, &summary);
         self.ledger.set_task(
             id,

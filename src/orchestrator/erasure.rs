@@ -11,9 +11,19 @@ use futures_util::future::join_all;
 use super::{failpoint, Hub, RunOptions};
 use crate::error::{Error, Result};
 use crate::ledger::{
-    now, Action, ItemRow, ItemState, Remaining, RequestRow, RequestStatus, Stage, Tally, TaskRow,
-    TaskState,
+    now, Action, ItemRow, ItemState, Remaining, RequestRow, Stage, Tally, TaskRow, TaskState,
 };
+use crate::lifecycle::Event;
+
+/// Whether an approved task still has work for an executing run: its plan not carried out
+/// completely, or a verification that found records still present (acted on again).
+fn to_carry_out(t: &TaskRow) -> bool {
+    match t.stage {
+        Stage::Planned | Stage::Executing | Stage::Executed => true,
+        Stage::Verified => t.state == TaskState::Failed,
+        _ => false,
+    }
+}
 
 /// Planned items carried out (and held in memory) at a time.
 const EXECUTE_CHUNK: usize = 1000;
@@ -27,20 +37,22 @@ impl Hub {
         let id = request.id.as_str();
         let subject = self.ledger.subject(id)?;
 
-        // 1. Discover and plan, for every task not planned yet (a resumed run skips the rest).
-        self.ledger.set_status(id, RequestStatus::Discovering)?;
+        // 1. Discover and plan, for every task not planned yet (a resumed run skips the rest;
+        //    a processor skipped before and configured now is planned now).
+        self.transition(id, Event::Start, true)?;
         let tasks = self.ledger.tasks(id)?;
         join_all(
             tasks
                 .iter()
-                .filter(|t| t.stage == Stage::New && !self.waiting(t))
+                .filter(|t| self.needs_discovery(t) && !self.waiting(t))
                 .map(|t| self.plan_task(request, t, &subject)),
         )
         .await
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
         // Is this a customer's data subject? Then what is held for the customer is forwarded
-        // (shown in the dry run, sent only after approval).
+        // (shown in the dry run, sent only after approval). Applied after every planning pass,
+        // so a task planned in a later run is forwarded too.
         let controller = self.decide_forwarding(request, &subject)?;
         failpoint::after_plan();
 
@@ -50,34 +62,31 @@ impl Hub {
             .max_records
             .unwrap_or(self.policy.max_records_per_erasure);
         if pending > cap {
-            self.ledger.set_status(id, RequestStatus::Planned)?;
+            self.conclude(id)?;
             return Err(Error::BlastRadius {
                 request: id.to_string(),
                 planned: pending,
                 cap,
             });
         }
-        if !options.execute {
-            self.ledger.set_status(id, RequestStatus::Planned)?;
-            return Ok(());
-        }
-
-        // 3. Execute, then 4. verify, per processor, concurrently.
-        self.ledger.audit(
-            Some(id),
-            "plan.approved",
-            &serde_json::json!({ "actions": pending }),
-        )?;
-        self.ledger.set_status(id, RequestStatus::Executing)?;
-        let tasks: Vec<TaskRow> = self
+        // 3. Only what a person approved is carried out; a dry run (or nothing approved yet)
+        //    stops here.
+        let approved: Vec<TaskRow> = self
             .ledger
             .tasks(id)?
             .into_iter()
-            .filter(|t| matches!(t.stage, Stage::Planned | Stage::Executing | Stage::Executed))
+            .filter(|t| t.approved && to_carry_out(t))
             .filter(|t| !self.waiting(t))
             .collect();
+        if !options.execute || approved.is_empty() {
+            self.conclude(id)?;
+            return Ok(());
+        }
+
+        // 4. Execute, then 5. verify, per approved processor, concurrently.
+        self.transition(id, Event::Execute, true)?;
         let verified = join_all(
-            tasks
+            approved
                 .iter()
                 .map(|t| self.execute_and_verify(id, t, &subject)),
         )
@@ -85,7 +94,7 @@ impl Hub {
         .into_iter()
         .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
         // Keep earlier runs' findings for processors not verified in this run.
-        let rerun: Vec<&str> = tasks.iter().map(|t| t.processor.as_str()).collect();
+        let rerun: Vec<&str> = approved.iter().map(|t| t.processor.as_str()).collect();
         let mut remaining: Vec<Remaining> = request
             .verification_remaining
             .iter()
@@ -163,6 +172,8 @@ impl Hub {
                 .await?;
             return Ok(None);
         }
+        // A task whose verification failed goes through execution again: the records still
+        // present were marked failed by verification and are acted on once more.
         if task.stage != Stage::Executed {
             self.progress.update(processor, "erasing");
             self.ledger.set_task(
@@ -327,6 +338,7 @@ impl Hub {
         self.progress.update(processor, "verifying");
         // Each record is checked against its planned item as discovery hands it over.
         let mut remaining = Vec::new();
+        let mut still_present = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         let mut ledger_error = None;
         let result = {
@@ -348,6 +360,7 @@ impl Hub {
                         if matches!(item.action, Action::Delete | Action::Anonymize)
                             && item.state == ItemState::Done =>
                     {
+                        still_present.push(item);
                         "still matches after erasure"
                     }
                     Some(_) => return Ok(()),
@@ -373,6 +386,15 @@ impl Hub {
         if let Err(e) = result {
             self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;
             return Ok(None);
+        }
+        // What the processor said it erased but still holds is acted on again by the next run.
+        for item in &still_present {
+            self.ledger.mark_item(
+                item,
+                ItemState::Failed,
+                Some("failed"),
+                Some("still present at verification; acted on again by the next run"),
+            )?;
         }
         self.ledger.audit(
             Some(id),

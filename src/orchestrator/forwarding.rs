@@ -73,16 +73,24 @@ struct Held {
 }
 
 impl Hub {
-    /// Decide once per request whether its subject is a customer's data subject; if so, what
+    /// Decide whether the request's subject is a customer's data subject; if so, what
     /// processors marked `on_behalf_of_customers` hold becomes `forward`. Returns the
-    /// controller.
+    /// controller. Once recognised, the controller stays; but what becomes `forward` is
+    /// applied again after every planning pass, so a task planned in a later run (its
+    /// discovery failed before) is forwarded too, never erased or exported.
     pub(super) fn decide_forwarding(
         &self,
         request: &RequestRow,
         subject: &Subject,
     ) -> Result<Option<ControllerConfig>> {
-        if let Some(name) = &request.controller {
-            return Ok(self.controllers.iter().find(|c| &c.name == name).cloned());
+        let known = self.ledger.request(&request.id)?.controller;
+        if let Some(name) = &known {
+            let Some(controller) = self.controllers.iter().find(|c| &c.name == name).cloned()
+            else {
+                return Ok(None);
+            };
+            self.apply_forwarding(&request.id, &controller)?;
+            return Ok(Some(controller));
         }
         if self.controllers.is_empty() {
             return Ok(None);
@@ -109,6 +117,14 @@ impl Hub {
         else {
             return Ok(None);
         };
+        let controller = controller.clone();
+        self.apply_forwarding(&request.id, &controller)?;
+        Ok(Some(controller))
+    }
+
+    /// Make what processors marked `on_behalf_of_customers` hold for request `id` `forward`
+    /// (what was already carried out stays as it was).
+    fn apply_forwarding(&self, id: &str, controller: &ControllerConfig) -> Result<()> {
         let on_behalf: Vec<String> = self
             .processors
             .iter()
@@ -120,8 +136,7 @@ impl Hub {
             controller.name
         );
         self.ledger
-            .set_forwarding(&request.id, &controller.name, &on_behalf, &note)?;
-        Ok(Some(controller.clone()))
+            .set_forwarding(id, &controller.name, &on_behalf, &note)
     }
 
     /// Send the forwarding letter to the controller and the reply to the requester, once.

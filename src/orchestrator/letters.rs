@@ -196,6 +196,14 @@ impl Hub {
     ) -> Result<crate::ledger::RequestStatus> {
         use crate::ledger::{RequestKind, Stage, TaskState};
         let request = self.ledger.request(id)?;
+        if request.status.is_closed() {
+            return Err(Error::Usage(format!(
+                "request {id} is {}: a closed request never changes",
+                request.status
+            )));
+        }
+        // No run may conclude the request while the answer is recorded.
+        let _lease = super::RunLease::take(&self.ledger, id, &self.owner)?;
         let tasks = self.ledger.tasks(id)?;
         let waiting: Vec<&str> = tasks
             .iter()
@@ -212,7 +220,10 @@ impl Hub {
                 }
             )));
         };
-        if task.stage != Stage::AwaitingAnswer {
+        // An answer already recorded may be amended (the earlier one stays in the summary and
+        // the audit log) while the request is open.
+        let amends = (task.stage == Stage::Answered).then(|| task.summary.clone());
+        if task.stage != Stage::AwaitingAnswer && amends.is_none() {
             return Err(Error::Usage(format!(
                 "`{processor}` is not awaiting an answer for request {id} (its task is {}); awaiting: {}",
                 task.state,
@@ -230,6 +241,14 @@ impl Hub {
                 request.kind,
                 names.join(", ")
             )));
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if request.kind == RequestKind::Erasure && evidence.is_none() && note.is_none() {
+            return Err(Error::Usage(
+                "--evidence: an erasure answer needs the processor's written answer as evidence \
+                 (or --no-evidence --reason \"why there is none\")"
+                    .into(),
+            ));
         }
         let evidence_hash = match evidence {
             Some(path) => {
@@ -263,8 +282,11 @@ impl Hub {
         if let Some(hash) = &evidence_hash {
             summary.push_str(&format!("; evidence sha256 {}", &hash[..16]));
         }
-        if let Some(note) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        if let Some(note) = note {
             summary.push_str(&format!("; {note}"));
+        }
+        if let Some(earlier) = amends {
+            summary.push_str(&format!("; amends the earlier answer ({earlier})"));
         }
         let state = if answer == Answer::Retained {
             TaskState::Retained

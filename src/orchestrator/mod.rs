@@ -24,9 +24,14 @@ use crate::config::Config;
 pub use crate::config::PolicyConfig;
 use crate::error::{Error, Result};
 use crate::ledger::{
-    Ledger, NewItem, NewTask, RequestKind, RequestRow, RequestStatus, Stage, TaskRow, TaskState,
+    Approval, Ledger, NewItem, NewTask, RequestKind, RequestRow, RequestStatus, Stage, TaskRow,
+    TaskState,
 };
+use crate::lifecycle::{Event, Facts};
 use crate::registry::Processor;
+
+mod lease;
+use lease::RunLease;
 
 /// Discovered records stored in the ledger at a time.
 const SAVE_CHUNK: usize = 1000;
@@ -72,6 +77,8 @@ pub struct Hub {
     reports_dir: PathBuf,
     mailer: Option<crate::mail::Mailer>,
     controllers: Vec<crate::config::ControllerConfig>,
+    /// Who this hub is to other processes sharing the ledger (request leases).
+    owner: String,
 }
 
 impl Hub {
@@ -89,6 +96,7 @@ impl Hub {
             reports_dir: config.reports_dir(),
             mailer: None,
             controllers: config.controllers.clone(),
+            owner: lease::owner_name(),
         }
     }
 
@@ -208,40 +216,152 @@ impl Hub {
         self.ledger.verify_identity(id, how)
     }
 
-    /// Withdraw a request that has changed nothing yet (received, verified, planned, or only
-    /// searched); the subject's identifiers are purged as for any closed request. `reason`
-    /// is hashed into the audit log.
+    /// Withdraw a request that has changed nothing at any processor yet; the subject's
+    /// identifiers are purged as for any closed request. `reason` is hashed into the audit log.
+    /// Refused once any action at a processor ran (whatever the status says), while another
+    /// process runs the request, and for a closed request.
     pub fn cancel(&self, id: &str, reason: &str) -> Result<RequestRow> {
         if reason.trim().is_empty() {
             return Err(Error::Usage(
                 "reason: say why the request is withdrawn (kept as a hash in the audit log)".into(),
             ));
         }
+        // Holding the lease: no run can start (or be running) while the request closes.
+        let _lease = RunLease::take(&self.ledger, id, &self.owner)?;
         let request = self.ledger.request(id)?;
-        let cancellable = matches!(
-            request.status,
-            RequestStatus::Received
-                | RequestStatus::IdentityVerified
-                | RequestStatus::Discovering
-                | RequestStatus::Planned
-        ) || (request.kind == RequestKind::Access && !request.status.is_closed());
-        if !cancellable {
-            return Err(Error::Usage(format!(
-                "request `{id}` is {}: only a request that has changed nothing yet can be cancelled",
-                request.status
-            )));
-        }
+        let facts = self.ledger.facts(id)?;
+        let to = crate::lifecycle::next(request.status, &facts, Event::Cancel).map_err(|e| {
+            let mut message = format!("request `{id}`: {e}");
+            if let Ok(Some(at)) = self.ledger.acted_at(id) {
+                message.push_str(&format!(" (the first action ran at {at})"));
+            }
+            Error::Usage(message)
+        })?;
         self.ledger.audit(
             Some(id),
             "request.cancelled",
             &serde_json::json!({ "reason_sha256": crate::ledger::sha256_hex(reason.as_bytes()) }),
         )?;
-        self.ledger.set_status(id, RequestStatus::Cancelled)?;
+        self.ledger
+            .transition(id, request.status, to, Event::Cancel)?;
         self.ledger.purge_subject(id)?;
         self.ledger.request(id)
     }
 
-    /// Run (or resume) a request.
+    /// Approve the part of erasure request `id`'s plan named by `digest` (as shown in its
+    /// report and by `dsrhub status`), as `approver`. Only approved tasks are carried out;
+    /// what is planned after this approval waits for its own.
+    pub fn approve(&self, id: &str, digest: &str, approver: &str) -> Result<Approval> {
+        let approver = approver.trim();
+        if approver.is_empty() || approver.len() > 200 || approver.chars().any(char::is_control) {
+            return Err(Error::Usage(
+                "approver: give the name of the person who approves the plan".into(),
+            ));
+        }
+        let request = self.ledger.request(id)?;
+        if request.kind != RequestKind::Erasure {
+            return Err(Error::Usage(format!(
+                "request `{id}` is an access request: only an erasure plan is approved"
+            )));
+        }
+        if request.status.is_closed() {
+            return Err(Error::Usage(format!(
+                "request `{id}` is {}: a closed request never changes",
+                request.status
+            )));
+        }
+        self.ledger.approve(id, digest, approver)
+    }
+
+    /// Extend request `id`'s deadline by `months`, for `reason`, decided by `by`; the new due
+    /// date. Extensions only lengthen the deadline, and all of them together stay within
+    /// `policy.extension_months` after the original one; every extension is kept.
+    pub fn extend(&self, id: &str, months: u32, reason: &str, by: &str) -> Result<jiff::Timestamp> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::Usage(
+                "--reason: the law requires a reason for an extension".into(),
+            ));
+        }
+        let by = by.trim();
+        if by.is_empty() || by.chars().any(char::is_control) {
+            return Err(Error::Usage("--by: name who decides the extension".into()));
+        }
+        let request = self.ledger.request(id)?;
+        if request.status.is_closed() {
+            return Err(Error::Usage(format!(
+                "request {id} is {}; there is nothing to extend",
+                request.status
+            )));
+        }
+        let current = request.extended_due_at.unwrap_or(request.due_at);
+        let allowed = self.policy.extension_months;
+        let recorded: u32 = self.ledger.extensions(id)?.iter().map(|e| e.months).sum();
+        // Ledgers from before recorded no months: count them from the dates.
+        let mut used = recorded;
+        while used < allowed
+            && crate::deadline::add_months(request.due_at, used, &self.timezone)? < current
+        {
+            used += 1;
+        }
+        if months == 0 {
+            return Err(Error::Usage(format!(
+                "--months: at least 1; an extension only lengthens the deadline (now due {current})"
+            )));
+        }
+        if used + months > allowed {
+            return Err(Error::Usage(format!(
+                "--months: the deadline (now due {current}) can be extended by at most {allowed}                  month(s) in total (policy.extension_months); {used} already used"
+            )));
+        }
+        let until = crate::deadline::add_months(request.due_at, used + months, &self.timezone)?;
+        self.ledger
+            .record_extension(id, months, until, reason, by)?;
+        Ok(until)
+    }
+
+    /// Plan request `id` (a dry run), approve what that planned as `approver`, and carry it
+    /// out with `options`: the CLI's two steps in one call, for callers that act on a plan
+    /// nobody reviews one by one (the demo, the benchmark, tests). The CLI and the API never
+    /// use it: there a person sees the plan and approves its digest.
+    pub async fn carry_out(
+        &self,
+        id: &str,
+        options: &RunOptions,
+        approver: &str,
+    ) -> Result<RequestRow> {
+        if self.ledger.request(id)?.kind == RequestKind::Erasure {
+            let dry = RunOptions {
+                execute: false,
+                ..options.clone()
+            };
+            self.run(id, &dry).await?;
+            let plan = self.ledger.plan_digest(id)?;
+            if !plan.is_empty() {
+                self.approve(id, &plan.digest, approver)?;
+            }
+        }
+        self.run(id, options).await
+    }
+
+    /// Move request `id` by `event` through the life cycle ([`crate::lifecycle::next`]);
+    /// the new status.
+    fn transition(&self, id: &str, event: Event, work_left: bool) -> Result<RequestStatus> {
+        let request = self.ledger.request(id)?;
+        let facts = Facts {
+            work_left,
+            ..self.ledger.facts(id)?
+        };
+        let to = crate::lifecycle::next(request.status, &facts, event)
+            .map_err(|e| Error::Usage(format!("request `{id}`: {e}")))?;
+        if to != request.status {
+            self.ledger.transition(id, request.status, to, event)?;
+        }
+        Ok(to)
+    }
+
+    /// Run (or resume) a request. A closed request is returned as it is, untouched. Another
+    /// process running the same request makes this fail with a message naming it.
     pub async fn run(&self, id: &str, options: &RunOptions) -> Result<RequestRow> {
         let request = self.ledger.request(id)?;
         if request.status.is_closed() {
@@ -251,6 +371,12 @@ impl Hub {
             return Err(Error::Usage(format!(
                 "request `{id}`: the subject's identity is not verified yet; nothing is disclosed or erased before it is"
             )));
+        }
+        let _lease = RunLease::take(&self.ledger, id, &self.owner)?;
+        // Read again under the lease: another runner may have closed it meanwhile.
+        let request = self.ledger.request(id)?;
+        if request.status.is_closed() {
+            return Ok(request);
         }
         match request.kind {
             RequestKind::Access => self.run_access(&request, options).await?,
@@ -306,21 +432,43 @@ impl Hub {
         waits
     }
 
-    /// The task's connector; `None` (and the task marked skipped) when the processor is no
-    /// longer configured.
+    /// The task's connector; `None` (and the task marked skipped, since when and why) when
+    /// the processor is no longer configured. A skipped task keeps the request open: it is
+    /// planned by the first run after the processor is configured again.
     fn connector_or_skip(&self, id: &str, processor: &str) -> Result<Option<&Arc<dyn Connector>>> {
         let connector = self.connector(processor);
         if connector.is_none() {
-            self.ledger.set_task(
-                id,
-                processor,
-                TaskState::Skipped,
-                Stage::Skipped,
-                "skipped: processor not configured",
-                None,
-            )?;
+            let task = self
+                .ledger
+                .tasks(id)?
+                .into_iter()
+                .find(|t| t.processor == processor);
+            if task.is_none_or(|t| t.state != TaskState::Skipped) {
+                let summary = format!(
+                    "skipped since {}: processor not configured or disabled; the request stays open until it is planned",
+                    self.today()?
+                );
+                self.ledger.set_task(
+                    id,
+                    processor,
+                    TaskState::Skipped,
+                    Stage::Skipped,
+                    &summary,
+                    None,
+                )?;
+            }
         }
         Ok(connector)
+    }
+
+    /// Whether task `t` still needs discovery: never discovered, or skipped before while its
+    /// processor is configured now.
+    fn needs_discovery(&self, t: &TaskRow) -> bool {
+        match t.stage {
+            Stage::New => true,
+            Stage::Skipped => self.connector(&t.processor).is_some(),
+            _ => false,
+        }
     }
 
     /// Record (and show) that discovery of one task started.
@@ -403,10 +551,12 @@ impl Hub {
             })
     }
 
-    /// Set the request's final status from its tasks; purge the subject when it is closed.
+    /// Set the request's status from its tasks; purge the subject when it is closed.
     fn conclude(&self, id: &str) -> Result<RequestStatus> {
         let tasks = self.ledger.tasks(id)?;
-        let mut status = conclusion(&tasks);
+        let facts = self.ledger.facts(id)?;
+        let mut status = conclusion(&tasks, facts.changed_anything);
+        let work_left = status != RequestStatus::Completed;
         // Everything there was went to the controller: the organisation's part is closed.
         if status == RequestStatus::Completed && self.ledger.request(id)?.forwarded_at.is_some() {
             let items = self.ledger.items(id, None)?;
@@ -419,7 +569,7 @@ impl Hub {
                 status = RequestStatus::ForwardedToController;
             }
         }
-        self.ledger.set_status(id, status)?;
+        let status = self.transition(id, Event::Conclude(status), work_left)?;
         if status.is_closed() {
             self.ledger.purge_subject(id)?;
         }
@@ -427,21 +577,38 @@ impl Hub {
     }
 }
 
-/// The request status its tasks add up to.
-fn conclusion(tasks: &[TaskRow]) -> RequestStatus {
-    let active: Vec<&TaskRow> = tasks
-        .iter()
-        .filter(|t| t.state != TaskState::Skipped)
-        .collect();
-    let count = |states: &[TaskState]| active.iter().filter(|t| states.contains(&t.state)).count();
-    let failed = count(&[TaskState::Failed]);
-    let finished = count(&[TaskState::Done, TaskState::Retained, TaskState::Forwarded]);
-    let awaiting = count(&[TaskState::ManualPending, TaskState::Waiting]);
-    if failed == 0 && finished == active.len() {
+/// The request status its tasks add up to. A skipped task is not finished: it keeps the
+/// request open (awaiting the processor) like an awaited answer. A task whose plan waits for
+/// approval makes the request `planned` — or `partially_completed` once anything was changed
+/// (`acted`), since `planned` means nothing was.
+fn conclusion(tasks: &[TaskRow], acted: bool) -> RequestStatus {
+    let count = |f: &dyn Fn(&TaskRow) -> bool| tasks.iter().filter(|t| f(t)).count();
+    let all = tasks.len();
+    let failed = count(&|t| t.state == TaskState::Failed);
+    let finished = count(&|t| {
+        matches!(
+            t.state,
+            TaskState::Done | TaskState::Retained | TaskState::Forwarded
+        )
+    });
+    let awaiting = count(&|t| {
+        matches!(
+            t.state,
+            TaskState::ManualPending | TaskState::Waiting | TaskState::Skipped
+        )
+    });
+    let approval = count(&|t| t.state == TaskState::Pending && t.awaits_approval());
+    if finished == all {
         RequestStatus::Completed
-    } else if failed == 0 && finished + awaiting == active.len() {
+    } else if failed == 0 && approval > 0 && finished + awaiting + approval == all {
+        if acted {
+            RequestStatus::PartiallyCompleted
+        } else {
+            RequestStatus::Planned
+        }
+    } else if failed == 0 && finished + awaiting == all {
         RequestStatus::AwaitingProcessors
-    } else if finished + awaiting > 0 || failed < active.len() {
+    } else if finished + awaiting + approval > 0 || failed < all {
         RequestStatus::PartiallyCompleted
     } else {
         RequestStatus::Failed
@@ -496,6 +663,7 @@ mod tests {
             display_name: String::new(),
             answer_due: None,
             resume_after: None,
+            approved: true,
         }
     }
 
@@ -503,19 +671,62 @@ mod tests {
     fn conclusions() {
         use TaskState::*;
         assert_eq!(
-            conclusion(&[task(Done), task(Retained), task(Skipped)]),
+            conclusion(&[task(Done), task(Retained), task(Forwarded)], true),
             RequestStatus::Completed
         );
         assert_eq!(
-            conclusion(&[task(Done), task(Failed)]),
+            conclusion(&[task(Done), task(Failed)], true),
             RequestStatus::PartiallyCompleted
         );
         assert_eq!(
-            conclusion(&[task(Failed), task(Skipped)]),
+            conclusion(&[task(Failed), task(Failed)], true),
             RequestStatus::Failed
         );
         assert_eq!(
-            conclusion(&[task(Done), task(Pending)]),
+            conclusion(&[task(Done), task(Pending)], true),
+            RequestStatus::PartiallyCompleted
+        );
+    }
+
+    #[test]
+    fn a_skipped_processor_keeps_the_request_open() {
+        use TaskState::*;
+        assert_eq!(
+            conclusion(&[task(Done), task(Retained), task(Skipped)], true),
+            RequestStatus::AwaitingProcessors
+        );
+        assert_eq!(
+            conclusion(&[task(Skipped)], false),
+            RequestStatus::AwaitingProcessors
+        );
+        assert_eq!(
+            conclusion(&[task(Failed), task(Skipped)], true),
+            RequestStatus::PartiallyCompleted
+        );
+    }
+
+    #[test]
+    fn a_plan_waiting_for_approval_is_planned_only_while_nothing_was_changed() {
+        use TaskState::*;
+        let unapproved = TaskRow {
+            stage: Stage::Planned,
+            approved: false,
+            ..task(Pending)
+        };
+        assert_eq!(
+            conclusion(&[unapproved.clone(), task(Skipped)], false),
+            RequestStatus::Planned
+        );
+        assert_eq!(
+            conclusion(&[unapproved.clone(), task(Done)], true),
+            RequestStatus::PartiallyCompleted
+        );
+        let approved = TaskRow {
+            approved: true,
+            ..unapproved
+        };
+        assert_eq!(
+            conclusion(&[approved], false),
             RequestStatus::PartiallyCompleted
         );
     }

@@ -262,7 +262,17 @@ fn status_body(state: &AppState, request: &RequestRow) -> ApiResult<Value> {
             })
         })
         .collect();
+    let plan = state.hub.ledger().plan_digest(&request.id)?;
+    let plan = (!plan.is_empty()).then(|| {
+        json!({
+            "digest": plan.digest,
+            "processors": plan.processors,
+            "records": plan.records,
+            "changes": plan.changes,
+        })
+    });
     Ok(json!({
+        "plan_awaiting_approval": plan,
         "subject_request_id": external,
         "request_id": request.id,
         "request_type": request.kind.as_str(),
@@ -335,19 +345,35 @@ pub async fn verify(
     Ok((StatusCode::ACCEPTED, Json(status_body(&state, &request)?)))
 }
 
-/// `POST /api/v1/requests/{id}/approve`: carry out a planned erasure.
+/// `POST /api/v1/requests/{id}/approve` `{"plan_digest": "…", "approver": "…"}`: approve the
+/// plan whose digest the status shows (`plan.digest`) and carry it out. A plan that changed
+/// since it was shown is refused (409) with the digest it has now.
 pub async fn approve(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    Json(body): Json<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let digest = text(&body, "plan_digest")?;
+    let approver = text(&body, "approver")?;
+    if approver.len() > 200 {
+        return Err(ApiError::invalid("approver", "at most 200 characters"));
+    }
     let request = find(&state, &id)?;
-    if request.kind != RequestKind::Erasure || request.status != RequestStatus::Planned {
+    if request.kind != RequestKind::Erasure || request.status.is_closed() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
-            "only an erasure request with a plan can be approved",
+            "only an open erasure request with a plan can be approved",
         ));
     }
+    if state.is_running(&request.id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "a run of this request is in progress",
+        ));
+    }
+    state.hub.approve(&request.id, digest, approver)?;
     state.start_run(&request.id, true)?;
     Ok((StatusCode::ACCEPTED, Json(status_body(&state, &request)?)))
 }

@@ -1,0 +1,196 @@
+//! Approvals: a person approves the plan they saw, named by its digest.
+//!
+//! The digest covers every task planned and not yet approved, with each of its records'
+//! planned action (deselected records excluded). Approving binds exactly those tasks; a task
+//! planned after the approval (its discovery failed before, or a processor was enabled later)
+//! has no approval and waits for its own, with the approved part untouched.
+
+use jiff::Timestamp;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{audit, now, write_tx, Action, ItemState, Ledger, Stage};
+use crate::error::{Error, Result};
+
+/// The part of a request's plan that waits for approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanDigest {
+    /// Hex SHA-256 over the tasks and their records' planned actions.
+    pub digest: String,
+    /// The processors whose plans it covers.
+    pub processors: Vec<String>,
+    /// Records in it (deselected ones excluded).
+    pub records: usize,
+    /// Of those, the ones it deletes or anonymises.
+    pub changes: usize,
+}
+
+impl PlanDigest {
+    /// Whether there is nothing waiting for approval.
+    pub fn is_empty(&self) -> bool {
+        self.processors.is_empty()
+    }
+
+    /// Whether `given` names this digest: the whole hex digest, or a prefix of at least 12
+    /// characters as people copy it from a report.
+    pub fn is_named_by(&self, given: &str) -> bool {
+        let given = given
+            .trim()
+            .trim_start_matches("sha256:")
+            .to_ascii_lowercase();
+        given.len() >= 12 && self.digest.starts_with(&given)
+    }
+}
+
+/// One recorded approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Approval {
+    /// The digest of the plan approved.
+    pub digest: String,
+    /// Who approved it (a member of staff, as they gave their name).
+    pub approver: String,
+    /// Deletions and anonymisations it approved.
+    pub changes: usize,
+    /// When.
+    pub at: Timestamp,
+}
+
+fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
+    let mut hasher = Sha256::new();
+    let mut field = |text: &str| {
+        hasher.update((text.len() as u64).to_be_bytes());
+        hasher.update(text.as_bytes());
+    };
+    let mut processors = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT processor FROM tasks WHERE request_id = ?1 AND stage = ?2
+                 AND approval_id IS NULL ORDER BY processor",
+        )?;
+        let mut rows = stmt.query(params![id, Stage::Planned.as_str()])?;
+        while let Some(row) = rows.next()? {
+            let processor: String = row.get(0)?;
+            field("task");
+            field(&processor);
+            processors.push(processor);
+        }
+    }
+    let (mut records, mut changes) = (0, 0);
+    {
+        // Walked row by row: a plan of 100,000 kept messages is hashed in flat memory.
+        let mut stmt = conn.prepare_cached(
+            "SELECT i.processor, i.object, i.scope, i.record_id, i.action, i.fields, i.basis,
+                    i.retain_until
+             FROM items i JOIN tasks t ON t.request_id = i.request_id AND t.processor = i.processor
+             WHERE i.request_id = ?1 AND t.stage = ?2 AND t.approval_id IS NULL AND i.state != ?3
+             ORDER BY i.processor, i.object, i.scope, i.record_id",
+        )?;
+        let mut rows = stmt.query(params![
+            id,
+            Stage::Planned.as_str(),
+            ItemState::Skipped.as_str()
+        ])?;
+        while let Some(row) = rows.next()? {
+            field("record");
+            for i in 0..8 {
+                let value: Option<String> = row.get(i)?;
+                field(value.as_deref().unwrap_or(""));
+            }
+            records += 1;
+            let action: String = row.get(4)?;
+            if action == Action::Delete.as_str() || action == Action::Anonymize.as_str() {
+                changes += 1;
+            }
+        }
+    }
+    Ok(PlanDigest {
+        digest: hex::encode(hasher.finalize()),
+        processors,
+        records,
+        changes,
+    })
+}
+
+impl Ledger {
+    /// The part of request `id`'s plan that waits for approval, with its digest.
+    pub fn plan_digest(&self, id: &str) -> Result<PlanDigest> {
+        digest_in(&self.conn(), id)
+    }
+
+    /// Approve the part of request `id`'s plan named by `digest`, as `approver`. Refused when
+    /// the plan changed since it was shown (the digest differs) or nothing waits for approval.
+    pub fn approve(&self, id: &str, digest: &str, approver: &str) -> Result<Approval> {
+        let mut conn = self.conn();
+        let tx = write_tx(&mut conn)?;
+        let plan = digest_in(&tx, id)?;
+        if plan.is_empty() {
+            return Err(Error::Usage(format!(
+                "request `{id}` has no plan waiting for approval"
+            )));
+        }
+        if !plan.is_named_by(digest) {
+            return Err(Error::Usage(format!(
+                "the plan of request `{id}` is not the one approved: its digest is now {} \
+                 ({} record(s), {} deletion(s) or anonymisation(s)); review it with \
+                 `dsrhub status {id}` and approve that digest",
+                plan.digest, plan.records, plan.changes
+            )));
+        }
+        let at = now();
+        tx.execute(
+            "INSERT INTO approvals (request_id, digest, approver, actions, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, plan.digest, approver, plan.changes as i64, at.to_string()],
+        )?;
+        let approval = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE tasks SET approval_id = ?3 WHERE request_id = ?1 AND stage = ?2 AND approval_id IS NULL",
+            params![id, Stage::Planned.as_str(), approval],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "plan.approved",
+            &serde_json::json!({
+                "digest": plan.digest,
+                "approver": approver,
+                "processors": plan.processors,
+                "records": plan.records,
+                "actions": plan.changes,
+            }),
+        )?;
+        tx.commit()?;
+        Ok(Approval {
+            digest: plan.digest,
+            approver: approver.to_string(),
+            changes: plan.changes,
+            at,
+        })
+    }
+
+    /// The approvals of request `id`, oldest first.
+    pub fn approvals(&self, id: &str) -> Result<Vec<Approval>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT digest, approver, actions, at FROM approvals WHERE request_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([id], |r| {
+                let at: String = r.get(3)?;
+                Ok(Approval {
+                    digest: r.get(0)?,
+                    approver: r.get(1)?,
+                    changes: r.get::<_, i64>(2)? as usize,
+                    at: at.parse().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            3,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+}
