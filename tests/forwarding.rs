@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::{hub_for, moneybird_table, HubEnv};
 use dsrhub::config::ControllerConfig;
-use dsrhub::ledger::{RequestKind, RequestStatus};
+use dsrhub::ledger::{Action, RequestKind, RequestStatus, TaskState};
 use dsrhub::orchestrator::RunOptions;
 use dsrhub::report;
 use dsrhub_autotask::fake::FakeAutotask;
@@ -300,4 +300,106 @@ async fn only_customer_data_means_the_request_is_forwarded_to_the_controller() {
         env.ledger.subject(&id).is_err(),
         "closed: identifiers purged"
     );
+}
+
+/// Issue 13.1: forwarding is applied after every planning pass. IT Glue (held for the
+/// customer) answers 503 during the dry run of a customer's staff member; planned later, its
+/// records are still forwarded, never erased or exported, and they wait for their own approval.
+#[tokio::test]
+async fn a_processor_planned_after_the_dry_run_is_still_forwarded() {
+    let f = fakes().await;
+    let env = env(&f, noorderlicht(&["noorderlicht.example"], &[]));
+    let itglue_before = serde_json::to_string(&f.itglue.state()).unwrap();
+    let id = env
+        .hub
+        .open(
+            RequestKind::Erasure,
+            &email("jan.devries@noorderlicht.example"),
+            "passport",
+        )
+        .unwrap();
+    f.itglue.faults().fail_next(503, u32::MAX, None);
+    env.hub.run(&id, &RunOptions::default()).await.unwrap();
+    let itglue_task = |env: &HubEnv| {
+        env.ledger
+            .tasks(&id)
+            .unwrap()
+            .into_iter()
+            .find(|t| t.processor == "itglue")
+            .unwrap()
+    };
+    assert_eq!(itglue_task(&env).state, TaskState::Failed);
+
+    // The plan seen in the dry run is approved; IT Glue answers again in the approved run.
+    f.itglue.faults().clear();
+    let plan = env.ledger.plan_digest(&id).unwrap();
+    assert!(!plan.processors.contains(&"itglue".to_string()));
+    env.hub.approve(&id, &plan.digest, "Petra").unwrap();
+    let execute = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    env.hub.run(&id, &execute).await.unwrap();
+    let items = env.ledger.items(&id, Some("itglue")).unwrap();
+    assert!(!items.is_empty(), "IT Glue holds the subject's contact");
+    assert!(
+        items.iter().all(|i| i.action == Action::Forward),
+        "{items:?}"
+    );
+    assert!(itglue_task(&env).awaits_approval(), "planned unseen");
+    assert_eq!(
+        serde_json::to_string(&f.itglue.state()).unwrap(),
+        itglue_before
+    );
+
+    // Its own approval forwards it; the customer's data stays where it is.
+    let plan = env.ledger.plan_digest(&id).unwrap();
+    assert_eq!(plan.processors, vec!["itglue".to_string()]);
+    assert_eq!(plan.changes, 0, "forwarding changes nothing at IT Glue");
+    env.hub.approve(&id, &plan.digest, "Petra").unwrap();
+    env.hub.run(&id, &execute).await.unwrap();
+    assert_eq!(itglue_task(&env).state, TaskState::Forwarded);
+    assert_eq!(
+        serde_json::to_string(&f.itglue.state()).unwrap(),
+        itglue_before
+    );
+    assert_eq!(f.itglue.log().calls_to("DELETE", "/contacts"), 0);
+}
+
+/// Issue 13.1, access: what IT Glue holds for the customer is not put in the requester's ZIP
+/// when IT Glue's discovery only succeeds in a later run.
+#[tokio::test]
+async fn an_access_export_resumed_later_still_forwards_the_customers_data() {
+    let f = fakes().await;
+    let env = env(&f, noorderlicht(&["noorderlicht.example"], &[]));
+    let id = env
+        .hub
+        .open(
+            RequestKind::Access,
+            &email("jan.devries@noorderlicht.example"),
+            "passport",
+        )
+        .unwrap();
+    let out = env.dir.path().join("reports").join(&id);
+    let options = RunOptions {
+        export_dir: Some(out.clone()),
+        ..RunOptions::default()
+    };
+    f.itglue.faults().fail_next(503, u32::MAX, None);
+    env.hub.run(&id, &options).await.unwrap();
+    f.itglue.faults().clear();
+    env.hub.run(&id, &options).await.unwrap();
+    let items = env.ledger.items(&id, Some("itglue")).unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items.iter().all(|i| i.action == Action::Forward),
+        "{items:?}"
+    );
+    let zip = std::fs::File::open(out.join("access-export.zip")).unwrap();
+    let archive = zip::ZipArchive::new(zip).unwrap();
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.map(|n| n.to_string()).unwrap_or_default())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("itglue")), "{names:?}");
 }

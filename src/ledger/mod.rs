@@ -77,7 +77,20 @@ impl Ledger {
         // to WAL on a new file.
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: a crash never corrupts committed steps; readers don't block the writer.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching a new file to WAL takes an exclusive lock for which SQLite does not call
+        // the busy handler: several processes opening a new ledger at once retry here.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "FULL")?;
         Self::init(conn)
     }

@@ -311,7 +311,7 @@ impl Hub {
         }
         if used + months > allowed {
             return Err(Error::Usage(format!(
-                "--months: the deadline (now due {current}) can be extended by at most {allowed}                  month(s) in total (policy.extension_months); {used} already used"
+                "--months: the deadline (now due {current}) can be extended by at most {allowed} month(s) in total (policy.extension_months); {used} already used"
             )));
         }
         let until = crate::deadline::add_months(request.due_at, used + months, &self.timezone)?;
