@@ -163,6 +163,64 @@ async fn a_run_killed_after_the_first_action_resumes_without_double_actions() {
     crash_and_resume("after-action:1").await;
 }
 
+/// Issue 13.7: killed after the processor acted but before the ledger recorded it. The
+/// resumed run looks at the processor first and repeats nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_between_a_call_and_its_record_resumes_without_double_actions() {
+    crash_and_resume("after-call:1").await;
+    crash_and_resume("after-call:2").await;
+}
+
+/// Issue 13.6: several `dsrhub erase --request ID --yes` processes at once (an operator's
+/// retry beside another's, or beside the server): every action once, the others refused
+/// with who holds the request, or told it is done.
+async fn processes_act_once(n: usize) {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let private = contact_id(&fake, "sanne.bakker@example.nl");
+    let business = contact_id(&fake, "sanne@bakkerfotografie.example");
+    let adm = fake.administration_id().to_string();
+    let id = plan_sanne_erasure(dir.path(), &fake).await;
+    let runs: Vec<_> = (0..n)
+        .map(|_| {
+            let (dir, id) = (dir.path().to_path_buf(), id.clone());
+            tokio::spawn(async move { run(&dir, &["erase", "--request", &id, "--yes"], &[]).await })
+        })
+        .collect();
+    let mut succeeded = 0;
+    for r in runs {
+        let o = r.await.unwrap();
+        if o.status.success() {
+            succeeded += 1;
+        } else {
+            assert!(stderr(&o).contains("is being run by"), "{}", stderr(&o));
+        }
+    }
+    assert!(succeeded >= 1);
+    let log = fake.log();
+    assert_eq!(
+        log.calls_to("DELETE", &format!("/api/v2/{adm}/contacts/{private}.json")),
+        1
+    );
+    assert_eq!(
+        log.calls_to("PATCH", &format!("/api/v2/{adm}/contacts/{business}.json")),
+        1
+    );
+    let o = run(dir.path(), &["status", &id, "--json"], &[]).await;
+    let status: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(status["request"]["status"], "completed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_erasure_act_once() {
+    processes_act_once(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_processes_on_one_erasure_act_once() {
+    processes_act_once(5).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dry_run_prints_the_plan_and_changes_nothing() {
     let fake = FakeMoneybird::start().await.unwrap();

@@ -117,3 +117,55 @@ fn an_unencrypted_relay_must_be_local() {
         .to_string();
     assert!(err.starts_with("hub.smtp.security"), "{err}");
 }
+
+/// Issue 13.7: an e-mail cannot be taken back, so its intent is written before it is sent. A
+/// run that finds the intent of a letter never recorded as sent (the earlier run stopped while
+/// sending) does not send it twice, and says so.
+#[tokio::test]
+async fn a_letter_whose_sending_was_interrupted_is_not_sent_twice() {
+    let (port, inbox) = common::smtp::server().await;
+    let env = hub_for(
+        BTreeMap::from([(
+            "ekco".to_string(),
+            manual_section("Ekco Nederland", "dpo@ekco.example", "nl"),
+        )]),
+        &Secrets::in_memory(),
+    );
+    let smtp = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        security: Security::None,
+        username: None,
+        password: None,
+        timeout_seconds: 5,
+    };
+    let mailer = Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory()).unwrap();
+    let common::HubEnv {
+        hub, ledger, dir, ..
+    } = env;
+    let hub = hub.with_mailer(mailer);
+    let subject = Subject {
+        emails: vec!["sanne.bakker@example.nl".into()],
+        ..Subject::default()
+    };
+    let id = hub.open(RequestKind::Access, &subject, "passport").unwrap();
+    // What a run that died inside `send` leaves behind.
+    ledger
+        .record_letter_intent(&id, "ekco-request", "0123")
+        .unwrap();
+    let status = hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(dir.path().join("reports").join(&id)),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap()
+        .status;
+    assert_eq!(status, RequestStatus::AwaitingProcessors);
+    assert!(inbox.lock().unwrap().is_empty(), "sent twice");
+    let task = &ledger.tasks(&id).unwrap()[0];
+    assert!(task.summary.contains("not sent twice"), "{}", task.summary);
+}

@@ -112,6 +112,36 @@ fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
     })
 }
 
+/// The approval of request `id` whose digest `given` names, if there is one.
+fn approval_named(conn: &Connection, id: &str, given: &str) -> Result<Option<Approval>> {
+    let given = given
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_ascii_lowercase();
+    if given.len() < 12 {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT digest, approver, actions, at FROM approvals WHERE request_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([id], approval_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows.into_iter().find(|a| a.digest.starts_with(&given)))
+}
+
+fn approval_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Approval> {
+    let at: String = r.get(3)?;
+    Ok(Approval {
+        digest: r.get(0)?,
+        approver: r.get(1)?,
+        changes: r.get::<_, i64>(2)? as usize,
+        at: at.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?,
+    })
+}
+
 impl Ledger {
     /// The part of request `id`'s plan that waits for approval, with its digest.
     pub fn plan_digest(&self, id: &str) -> Result<PlanDigest> {
@@ -125,6 +155,10 @@ impl Ledger {
         let tx = write_tx(&mut conn)?;
         let plan = digest_in(&tx, id)?;
         if plan.is_empty() {
+            // Approving what was just approved (a retry, or two operators at once) is no error.
+            if let Some(done) = approval_named(&tx, id, digest)? {
+                return Ok(done);
+            }
             return Err(Error::Usage(format!(
                 "request `{id}` has no plan waiting for approval"
             )));
@@ -175,21 +209,7 @@ impl Ledger {
             "SELECT digest, approver, actions, at FROM approvals WHERE request_id = ?1 ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([id], |r| {
-                let at: String = r.get(3)?;
-                Ok(Approval {
-                    digest: r.get(0)?,
-                    approver: r.get(1)?,
-                    changes: r.get::<_, i64>(2)? as usize,
-                    at: at.parse().map_err(|e| {
-                        rusqlite::Error::FromSqlConversionFailure(
-                            3,
-                            rusqlite::types::Type::Text,
-                            Box::new(e),
-                        )
-                    })?,
-                })
-            })?
+            .query_map([id], approval_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }

@@ -987,6 +987,41 @@ impl Ledger {
             .is_some())
     }
 
+    /// Record that letter `stem` of request `id` is about to be sent by e-mail.
+    pub fn record_letter_intent(&self, id: &str, stem: &str, sha256: &str) -> Result<()> {
+        self.audit(
+            Some(id),
+            "letter.sending",
+            &serde_json::json!({ "stem": stem, "letter_sha256": sha256 }),
+        )
+    }
+
+    /// Record that sending letter `stem` failed, so nothing went out (`why` is scrubbed).
+    pub fn clear_letter_intent(&self, id: &str, stem: &str, why: &str) -> Result<()> {
+        self.audit(
+            Some(id),
+            "letter.not_sent",
+            &serde_json::json!({ "stem": stem, "error": why }),
+        )
+    }
+
+    /// Whether an intent to send letter `stem` of request `id` was recorded and not cleared
+    /// by a failed send since: the letter may have gone out.
+    pub fn has_letter_intent(&self, id: &str, stem: &str) -> Result<bool> {
+        let last: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT event FROM audit WHERE request_id = ?1
+                     AND event IN ('letter.sending', 'letter.not_sent')
+                     AND json_extract(detail, '$.stem') = ?2
+                 ORDER BY seq DESC LIMIT 1",
+                params![id, stem],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(last.as_deref() == Some("letter.sending"))
+    }
+
     /// Check the audit log's hash chain; returns the number of entries.
     pub fn verify_audit(&self) -> Result<usize> {
         audit::verify(&self.conn())

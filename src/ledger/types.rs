@@ -154,6 +154,17 @@ string_enum!(
     }
 );
 
+impl Action {
+    /// Whether carrying out this action changes data at the processor (a deletion or an
+    /// anonymisation). No wildcard: a new action must say.
+    pub fn changes_data(self) -> bool {
+        match self {
+            Action::Delete | Action::Anonymize => true,
+            Action::Retain | Action::Review | Action::Export | Action::Forward => false,
+        }
+    }
+}
+
 string_enum!(
     /// Where one planned action stands.
     ItemState {

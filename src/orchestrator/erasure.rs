@@ -227,6 +227,7 @@ impl Hub {
         items: Vec<ItemRow>,
     ) -> Result<Option<ConnectorError>> {
         let mut last_error = None;
+        let items = self.look_before_acting_again(connector, items).await?;
         let mut deletions = Vec::new();
         // Nothing to do at the processor: recorded together, one transaction per outcome.
         let mut settled: BTreeMap<&str, Vec<&ItemRow>> = BTreeMap::new();
@@ -276,6 +277,7 @@ impl Hub {
                 .mark_item(item, ItemState::Started, None, None)?;
         }
         let results = connector.erase_batch(&calls).await;
+        failpoint::after_call();
         let mut last_error = None;
         for ((item, (_, action)), result) in items.iter().zip(&calls).zip(results) {
             if let Err(e) = self.settle(connector, item, action, result).await? {
@@ -283,6 +285,54 @@ impl Hub {
             }
         }
         Ok(last_error)
+    }
+
+    /// Items a run that died left `started` may have been acted on: the call was sent, its
+    /// outcome never recorded. Look at the processor before acting again, so no action is
+    /// repeated: a record that is gone was deleted; a record whose fields to clear are all
+    /// empty was anonymised. The rest (and every item not `started`) is returned to act on.
+    async fn look_before_acting_again(
+        &self,
+        connector: &Arc<dyn Connector>,
+        items: Vec<ItemRow>,
+    ) -> Result<Vec<ItemRow>> {
+        let (started, mut rest): (Vec<ItemRow>, Vec<ItemRow>) = items
+            .into_iter()
+            .partition(|i| i.state == ItemState::Started && i.action.changes_data());
+        if started.is_empty() {
+            return Ok(rest);
+        }
+        let references: Vec<_> = started.iter().map(|i| i.reference.clone()).collect();
+        let found = connector.export_batch(&references).await;
+        for (item, found) in started.into_iter().zip(found) {
+            let done = match (&found, item.action) {
+                (Err(e), _) if e.kind == ErrorKind::NotFound => Some((
+                    "deleted",
+                    "gone at the processor: the call of a run that stopped went through",
+                )),
+                (Ok(record), Action::Anonymize)
+                    if !item.fields.is_empty()
+                        && connector
+                            .shows_anonymized(record, &item.fields)
+                            .unwrap_or_else(|| fields_cleared(&record.data, &item.fields)) =>
+                {
+                    Some((
+                        "anonymized",
+                        "already anonymised: the call of a run that stopped went through",
+                    ))
+                }
+                _ => None,
+            };
+            match done {
+                Some((outcome, detail)) => {
+                    self.ledger
+                        .mark_item(&item, ItemState::Done, Some(outcome), Some(detail))?;
+                }
+                None => rest.push(item),
+            }
+        }
+        rest.sort_by_key(|i| i.id);
+        Ok(rest)
     }
 
     /// Record one item's result; a refused deletion falls back to anonymisation.
@@ -431,6 +481,34 @@ fn erase_action(item: &ItemRow) -> EraseAction {
         },
         _ => EraseAction::Delete,
     }
+}
+
+/// Whether every one of `fields` is present in `data` (at the top or one level down, names
+/// compared without case) and empty. A field not found counts as not cleared: acting again
+/// is then the safe choice (clearing a cleared field changes nothing).
+fn fields_cleared(data: &serde_json::Value, fields: &[String]) -> bool {
+    fn find<'a>(data: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+        let object = data.as_object()?;
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(field))
+            .map(|(_, v)| v)
+            .or_else(|| object.values().find_map(|v| find_shallow(v, field)))
+    }
+    fn find_shallow<'a>(data: &'a serde_json::Value, field: &str) -> Option<&'a serde_json::Value> {
+        data.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(field))
+            .map(|(_, v)| v)
+    }
+    fields.iter().all(|f| {
+        find(data, f).is_some_and(|v| match v {
+            serde_json::Value::Null => true,
+            serde_json::Value::String(s) => s.trim().is_empty(),
+            serde_json::Value::Array(a) => a.is_empty(),
+            _ => false,
+        })
+    })
 }
 
 /// "delete 1, anonymize 1, retain 3" for a plan.

@@ -64,6 +64,12 @@ impl Hub {
             .deliver(&request.id, &format!("{processor}-request"), &letter)
             .await?;
         let how = match &delivery.sent {
+            Ok(true) if delivery.sent_before => format!(
+                "probably sent by e-mail by an earlier run that stopped while sending; not sent \
+                 twice (check the outbox for Message-ID <{}.{processor}-request@dsrhub>; copy: {})",
+                request.id,
+                delivery.file_name()
+            ),
             Ok(true) => format!("sent by e-mail on {today} (copy: {})", delivery.file_name()),
             Ok(false) => format!("written on {today} as {}, to be sent", delivery.file_name()),
             Err(why) => {
@@ -102,14 +108,41 @@ impl Hub {
     ) -> Result<Delivery> {
         let path = self.write_eml(request_id, stem, letter)?;
         let sha256 = crate::report::export::sha256_file(&path)?;
-        let sent = match &self.mailer {
-            Some(mailer) => mailer
-                .send(letter, &format!("<{request_id}.{stem}@dsrhub>"))
-                .await
-                .map(|()| true),
-            None => Ok(false),
+        let Some(mailer) = &self.mailer else {
+            return Ok(Delivery {
+                path,
+                sha256,
+                sent: Ok(false),
+                sent_before: false,
+            });
         };
-        Ok(Delivery { path, sha256, sent })
+        // An e-mail cannot be taken back: the intent is written before it is sent. A run that
+        // finds the intent of a letter that was never recorded as sent stopped while sending;
+        // the letter most likely went out, and is not sent twice.
+        if self.ledger.has_letter_intent(request_id, stem)? {
+            return Ok(Delivery {
+                path,
+                sha256,
+                sent: Ok(true),
+                sent_before: true,
+            });
+        }
+        self.ledger
+            .record_letter_intent(request_id, stem, &sha256)?;
+        let sent = mailer
+            .send(letter, &format!("<{request_id}.{stem}@dsrhub>"))
+            .await
+            .map(|()| true);
+        if let Err(why) = &sent {
+            // Refused by the mail server: nothing went out, so the next run may send it.
+            self.ledger.clear_letter_intent(request_id, stem, why)?;
+        }
+        Ok(Delivery {
+            path,
+            sha256,
+            sent,
+            sent_before: false,
+        })
     }
 
     /// The letter as an RFC 5322 message, owner-readable only (it names the subject).
@@ -146,6 +179,8 @@ pub(super) struct Delivery {
     pub sha256: String,
     /// `Ok(true)`: sent by e-mail; `Ok(false)`: only written; `Err`: sending failed (scrubbed).
     pub sent: std::result::Result<bool, String>,
+    /// Not sent now because a run that stopped while sending had already sent it.
+    pub sent_before: bool,
 }
 
 impl Delivery {

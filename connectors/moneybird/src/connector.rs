@@ -168,6 +168,20 @@ impl Connector for Moneybird {
         })
     }
 
+    fn shows_anonymized(&self, record: &Exported, fields: &[String]) -> Option<bool> {
+        if record.reference.object != CONTACT {
+            return None;
+        }
+        // Anonymised means: every change the anonymising PATCH would make is already there,
+        // and the contact is archived (the second call of an anonymisation).
+        let data = &record.data;
+        let changes = crate::mapping::anonymized_changes(data, fields);
+        let patched = changes
+            .iter()
+            .all(|(field, value)| data.get(field) == Some(value));
+        Some(patched && data.get("archived") == Some(&serde_json::Value::Bool(true)))
+    }
+
     async fn erase(
         &self,
         record: &RecordRef,

@@ -98,6 +98,14 @@ pub trait Connector: Send + Sync + Debug {
     /// Counts per object type, for the processor register.
     async fn inventory(&self) -> Result<Inventory, ConnectorError>;
 
+    /// Whether `record` (as [`Connector::export`] returns it) already shows the anonymisation
+    /// of `fields`: asked before an anonymisation whose outcome a crash lost is sent again, so
+    /// it is not repeated. `None` (the default): this connector cannot tell, and the hub
+    /// decides from the fields being empty.
+    fn shows_anonymized(&self, _record: &Exported, _fields: &[String]) -> Option<bool> {
+        None
+    }
+
     /// Whether this processor is asked by letter instead of through an API (then
     /// [`Connector::request_letter`] gives the letter, and discovery finds nothing).
     fn by_letter(&self) -> bool {
