@@ -406,18 +406,14 @@ fn print_summary(reports: &[(&str, &Report)], files: &[PathBuf]) {
         }
         println!();
     }
-    let remaining: usize = reports
-        .iter()
-        .map(|(_, r)| r.verification.remaining.len())
-        .sum();
-    println!(
-        "verification after erasure: {}",
-        if remaining == 0 {
-            "nothing erasable remains".to_string()
-        } else {
-            format!("{remaining} record(s) still present")
+    for (label, r) in reports {
+        if r.request.kind == "erasure" {
+            println!(
+                "verification of the {label} request: {}",
+                r.verification.line()
+            );
         }
-    );
+    }
     println!("\nwritten:");
     for f in files {
         println!("  {}", f.display());

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use common::hub_for;
 use dsrhub::ledger::{RequestKind, RequestStatus};
-use dsrhub::orchestrator::RunOptions;
+use dsrhub::orchestrator::{ManualOutcome, RunOptions};
 use dsrhub::report;
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::Subject;
@@ -49,7 +49,10 @@ async fn deletable_contacts_go_in_one_bulk_call_and_synced_ones_are_left_to_thei
         )
         .await
         .unwrap();
-    assert_eq!(done.status, RequestStatus::Completed);
+    // Issue 13.3: the synced contact is an exact match the API must not erase; it is an open
+    // obligation that keeps the request (and the subject's identifiers) until a person acts.
+    assert_eq!(done.status, RequestStatus::AwaitingProcessors);
+    assert!(env.ledger.subject(&id).is_ok());
     assert_eq!(
         fake.log().calls_to("DELETE", "/contacts"),
         1,
@@ -60,7 +63,7 @@ async fn deletable_contacts_go_in_one_bulk_call_and_synced_ones_are_left_to_thei
     assert_eq!(records.iter().filter(|x| x.outcome == "deleted").count(), 2);
     let synced = records
         .iter()
-        .find(|x| x.outcome == "review")
+        .find(|x| x.outcome == "manual action needed")
         .expect("the synced contact");
     assert!(
         synced
@@ -75,5 +78,75 @@ async fn deletable_contacts_go_in_one_bulk_call_and_synced_ones_are_left_to_thei
         r.verification.remaining.is_empty(),
         "a synced contact is not a failed erasure"
     );
+    assert_eq!(r.verification.manual_actions.len(), 1);
+    assert!(
+        !r.verification.line().contains("nothing erasable remains"),
+        "{}",
+        r.verification.line()
+    );
+    assert_eq!(r.processors[0].status, "manual_pending");
     assert_eq!(fake.state().contacts.len(), 19);
+
+    // Removed at the source by hand: recorded per record, with evidence; then it closes.
+    let evidence = env.dir.path().join("autotask-screenshot.png");
+    std::fs::write(&evidence, b"not really a png").unwrap();
+    let record = format!("{}:{}", synced.object, synced.id);
+    let err = env
+        .hub
+        .confirm_record(
+            &id,
+            "itglue",
+            &record,
+            ManualOutcome::Kept,
+            &evidence,
+            None,
+            "Petra",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--note"), "{err}");
+    let err = env
+        .hub
+        .confirm_record(
+            &id,
+            "itglue",
+            "contact:1",
+            ManualOutcome::Deleted,
+            &evidence,
+            None,
+            "Petra",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&synced.id), "names what waits: {err}");
+    let status = env
+        .hub
+        .confirm_record(
+            &id,
+            "itglue",
+            &record,
+            ManualOutcome::Deleted,
+            &evidence,
+            Some("deleted in Autotask; the sync removed it"),
+            "Petra",
+        )
+        .unwrap();
+    assert_eq!(status, RequestStatus::Completed);
+    assert!(
+        env.ledger.subject(&id).is_err(),
+        "purged once nothing is left"
+    );
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    assert!(r.verification.manual_actions.is_empty());
+    let synced = r.processors[0]
+        .records
+        .iter()
+        .find(|x| x.id == synced.id)
+        .unwrap();
+    assert_eq!(synced.outcome, "deleted");
+    assert!(
+        synced.note.as_deref().unwrap().contains("by hand"),
+        "{:?}",
+        synced.note
+    );
 }

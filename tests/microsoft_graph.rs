@@ -91,11 +91,14 @@ async fn by_default_mail_is_kept_and_old_mail_is_left_for_review() {
     let env = start(false).await;
     let rows = erase(&env).await;
     let basis = Some(dsrhub::policy::CORRESPONDENCE_BASIS.to_string());
+    // Mail past its retention that the hub is not configured to delete is an exact match a
+    // person must act on (issue 13.3): an open obligation, not "review".
     assert_eq!(
         rows,
         vec![
             ("contact".into(), "deleted".into(), None, None),
             ("contact".into(), "deleted".into(), None, None),
+            ("message".into(), "manual action needed".into(), None, None),
             (
                 "message".into(),
                 "retained".into(),
@@ -108,7 +111,6 @@ async fn by_default_mail_is_kept_and_old_mail_is_left_for_review() {
                 Some("2027-10-01".into()),
                 basis
             ),
-            ("message".into(), "review".into(), None, None),
         ]
     );
     // Nothing of the mail was deleted.

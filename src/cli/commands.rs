@@ -4,11 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dsrhub_connector::secrets::Secrets;
-use dsrhub_connector::RecordRef;
 
 use super::output::{print_report, print_requests};
 use super::progress::Bars;
-use super::{AuthAction, BenchWhat, Cli, Command, InventoryAction, RequestArgs};
+use super::{AuthAction, BenchWhat, Cli, CliOutcome, Command, InventoryAction, RequestArgs};
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RequestKind, RequestStatus};
@@ -96,21 +95,35 @@ pub async fn run(cli: Cli) -> Result<u8> {
             note,
             no_evidence: _,
             reason,
-        } => {
-            let note = match (note, reason) {
-                (Some(n), Some(r)) => Some(format!("{n}; no evidence: {r}")),
-                (None, Some(r)) => Some(format!("no evidence: {r}")),
-                (n, None) => n.clone(),
-            };
-            confirm(
+            record,
+            by,
+        } => match record {
+            Some(record) => confirm_record(
                 &cli,
                 id,
                 processor,
+                record,
                 *outcome,
                 evidence.as_deref(),
                 note.as_deref(),
-            )
-        }
+                &by.clone().unwrap_or_else(operator),
+            ),
+            None => {
+                let note = match (note, reason) {
+                    (Some(n), Some(r)) => Some(format!("{n}; no evidence: {r}")),
+                    (None, Some(r)) => Some(format!("no evidence: {r}")),
+                    (n, None) => n.clone(),
+                };
+                confirm(
+                    &cli,
+                    id,
+                    processor,
+                    *outcome,
+                    evidence.as_deref(),
+                    note.as_deref(),
+                )
+            }
+        },
         Command::Bench { what } => {
             let (kind, args) = match what {
                 BenchWhat::Export(args) => (RequestKind::Access, args),
@@ -647,31 +660,19 @@ fn closed_request(
 }
 
 fn deselect(hub: &Hub, id: &str, spec: &str) -> Result<()> {
-    let mut parts = spec.splitn(3, ':');
-    let (Some(processor), Some(object), Some(record)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let parsed = spec.split_once(':').and_then(|(processor, record)| {
+        Some((processor, crate::orchestrator::parse_record(record)?))
+    });
+    let Some((processor, wanted)) = parsed else {
         return Err(Error::Usage(format!(
             "--exclude `{spec}`: expected PROCESSOR:OBJECT:ID"
         )));
     };
-    let (record, scope) = match record.split_once('/') {
-        Some((scope, record)) => (record, Some(scope.to_string())),
-        None => (record, None),
-    };
-    let reference = RecordRef {
-        object: object.to_string(),
-        id: record.to_string(),
-        scope,
-    };
     let items = hub.ledger().items(id, Some(processor))?;
     let reference = items
         .iter()
+        .find(|i| crate::orchestrator::names_record(&wanted, i))
         .map(|i| i.reference.clone())
-        .find(|r| {
-            r.object == reference.object
-                && r.id == reference.id
-                && (reference.scope.is_none() || r.scope == reference.scope)
-        })
         .ok_or_else(|| {
             Error::Usage(format!(
                 "--exclude `{spec}`: no such planned record in request {id}"
@@ -715,14 +716,68 @@ fn status(cli: &Cli, id: Option<&str>) -> Result<u8> {
     Ok(0)
 }
 
+#[allow(clippy::too_many_arguments)]
+fn confirm_record(
+    cli: &Cli,
+    id: &str,
+    processor: &str,
+    record: &str,
+    outcome: CliOutcome,
+    evidence: Option<&Path>,
+    note: Option<&str>,
+    by: &str,
+) -> Result<u8> {
+    use crate::orchestrator::ManualOutcome;
+    let outcome = match outcome {
+        CliOutcome::Deleted => ManualOutcome::Deleted,
+        CliOutcome::Anonymized => ManualOutcome::Anonymized,
+        CliOutcome::Kept | CliOutcome::Retained => ManualOutcome::Kept,
+        CliOutcome::NotFound | CliOutcome::Exported => {
+            return Err(Error::Usage(
+                "--outcome: with --record, say deleted, anonymized or kept".into(),
+            ))
+        }
+    };
+    let evidence = evidence.ok_or_else(|| {
+        Error::Usage("--evidence: a manual action needs evidence (a screenshot, the processor's confirmation)".into())
+    })?;
+    let (config, ledger) = open_ledger(cli)?;
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
+    let status = hub.confirm_record(id, processor, record, outcome, evidence, note, by)?;
+    let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+    let (json_path, html_path) = report::write(&built, &config.reports_dir().join(id))?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+    } else {
+        println!(
+            "recorded the manual action on {processor} {record}; request {id} is now {status}"
+        );
+        println!("report: {}", html_path.display());
+        println!("        {}", json_path.display());
+    }
+    Ok(0)
+}
+
 fn confirm(
     cli: &Cli,
     id: &str,
     processor: &str,
-    outcome: crate::orchestrator::Answer,
+    outcome: CliOutcome,
     evidence: Option<&Path>,
     note: Option<&str>,
 ) -> Result<u8> {
+    use crate::orchestrator::Answer;
+    let outcome = match outcome {
+        CliOutcome::Deleted => Answer::Deleted,
+        CliOutcome::Retained | CliOutcome::Kept => Answer::Retained,
+        CliOutcome::NotFound => Answer::NotFound,
+        CliOutcome::Exported => Answer::Exported,
+        CliOutcome::Anonymized => {
+            return Err(Error::Usage(
+                "--outcome anonymized is for one record (--record OBJECT:ID)".into(),
+            ))
+        }
+    };
     let Loaded { config, hub } = load(cli)?;
     let status = hub.confirm(id, processor, outcome, evidence, note)?;
     let built = report::build(hub.ledger(), id, &config.hub.organisation)?;

@@ -103,9 +103,18 @@ pub enum Command {
         id: String,
         /// The processor (its section name in the config).
         processor: String,
-        /// What the processor answered.
+        /// What the processor answered (deleted, retained, not-found; exported for access),
+        /// or, with --record, what was done with that record by hand (deleted, anonymized,
+        /// kept).
         #[arg(long, value_enum)]
-        outcome: crate::orchestrator::Answer,
+        outcome: CliOutcome,
+        /// One record that needed a manual action (OBJECT:ID as the report names it): record
+        /// that it was dealt with in the processor. Needs --evidence; `kept` needs --note.
+        #[arg(long, value_name = "OBJECT:ID")]
+        record: Option<String>,
+        /// With --record: who acted (recorded); default $USER.
+        #[arg(long, value_name = "NAME", requires = "record")]
+        by: Option<String>,
         /// The processor's answer or export, hashed into the audit log (an export is added to
         /// the request's ZIP).
         #[arg(long, value_name = "FILE")]
@@ -172,6 +181,23 @@ pub enum Command {
         #[arg(long, default_value_t = 18081)]
         port: u16,
     },
+}
+
+/// `dsrhub confirm --outcome`: a processor's answer, or what was done with one record by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CliOutcome {
+    /// Erased (the processor's answer), or deleted by hand (--record).
+    Deleted,
+    /// Its personal fields cleared by hand (--record only).
+    Anonymized,
+    /// Kept under a legal basis (the processor's answer).
+    Retained,
+    /// Kept, with --note saying why (--record).
+    Kept,
+    /// The processor holds nothing about the subject.
+    NotFound,
+    /// The processor sent the subject's data (access).
+    Exported,
 }
 
 /// `dsrhub inventory …`.

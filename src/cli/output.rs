@@ -33,21 +33,28 @@ pub fn print_report(report: &Report) {
         }
     }
     if report.request.kind == "erasure" {
-        match (
-            &report.verification.ran_at,
-            report.verification.remaining.len(),
-        ) {
-            (None, _) => println!("\n  verification: not run yet"),
-            (Some(at), 0) => println!("\n  verification {at}: nothing erasable remains"),
-            (Some(at), n) => {
-                println!("\n  verification {at}: {n} record(s) still present");
-                for rem in &report.verification.remaining {
-                    println!(
-                        "    {} {} {}: {}",
-                        rem.processor, rem.object, rem.id, rem.reason
-                    );
-                }
-            }
+        let v = &report.verification;
+        println!("\n  verification: {}", v.line());
+        for rem in &v.remaining {
+            println!(
+                "    {} {} {}: {}",
+                rem.processor, rem.object, rem.id, rem.reason
+            );
+        }
+        for rem in &v.manual_actions {
+            println!(
+                "    manual action needed: {} {}: {}",
+                rem.processor, rem.id, rem.reason
+            );
+        }
+        if let Some(plan) = &report.plan_awaiting_approval {
+            println!(
+                "\n  plan awaiting approval: {} ({} record(s), {} deletion(s) or anonymisation(s)), digest {}",
+                plan.processors.join(", "),
+                plan.records,
+                plan.changes,
+                plan.digest
+            );
         }
     }
 }

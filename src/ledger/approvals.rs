@@ -7,14 +7,14 @@
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{audit, now, write_tx, Action, ItemState, Ledger, Stage};
 use crate::error::{Error, Result};
 
 /// The part of a request's plan that waits for approval.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanDigest {
     /// Hex SHA-256 over the tasks and their records' planned actions.
     pub digest: String,
@@ -44,7 +44,7 @@ impl PlanDigest {
 }
 
 /// One recorded approval.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     /// The digest of the plan approved.
     pub digest: String,

@@ -331,6 +331,14 @@ pub struct ItemRow {
     pub descriptor: std::collections::BTreeMap<String, String>,
 }
 
+impl ItemRow {
+    /// Whether the record matched the subject exactly (e-mail, vendor id, or through such a
+    /// record), as opposed to a phone or name match a person must check.
+    pub fn is_exact_match(&self) -> bool {
+        dsrhub_connector::MatchKind::parse(&self.matched_by).is_some_and(|m| m.allows_erasure())
+    }
+}
+
 /// How many of one processor's items share an action, a state and an outcome
 /// ([`crate::ledger::Ledger::item_tally`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,6 +25,9 @@ fn to_carry_out(t: &TaskRow) -> bool {
     }
 }
 
+/// The outcome of an exact match the processor's API cannot erase: a person must act.
+pub const MANUAL: &str = "manual action needed";
+
 /// Planned items carried out (and held in memory) at a time.
 const EXECUTE_CHUNK: usize = 1000;
 
@@ -237,6 +240,11 @@ impl Hub {
             }
             match item.action {
                 Action::Retain => settled.entry("retained").or_default().push(item),
+                // An exact match the API cannot erase is an open obligation: a person removes
+                // it in the processor and records that (`dsrhub confirm --record`).
+                Action::Review if item.is_exact_match() => {
+                    settled.entry(MANUAL).or_default().push(item)
+                }
                 Action::Review | Action::Export => settled.entry("review").or_default().push(item),
                 Action::Forward => settled.entry("forwarded").or_default().push(item),
                 Action::Delete => deletions.push(item.clone()),
@@ -407,8 +415,12 @@ impl Hub {
                 };
                 let reason = match item {
                     Some(item)
-                        if matches!(item.action, Action::Delete | Action::Anonymize)
-                            && item.state == ItemState::Done =>
+                        if item.state == ItemState::Done
+                            && (item.action.changes_data()
+                                || matches!(
+                                    item.outcome.as_deref(),
+                                    Some("deleted" | "anonymized")
+                                )) =>
                     {
                         still_present.push(item);
                         "still matches after erasure"
@@ -457,9 +469,21 @@ impl Hub {
             .any(|t| t.action == Action::Retain && t.state == ItemState::Done);
         let forwarded = tally.iter().any(|t| t.action == Action::Forward);
         let mut summary = outcome_summary(&tally);
+        let manual: usize = tally
+            .iter()
+            .filter(|t| t.outcome.as_deref() == Some(MANUAL))
+            .map(|t| t.count)
+            .sum();
         let state = if !remaining.is_empty() {
             summary = format!("{summary}; {} record(s) still present", remaining.len());
             TaskState::Failed
+        } else if manual > 0 {
+            summary = format!(
+                "{summary}: remove {} in the processor by hand, then record each with \
+                 `dsrhub confirm {id} {processor} --record OBJECT:ID`",
+                if manual == 1 { "it" } else { "them" }
+            );
+            TaskState::ManualPending
         } else if forwarded {
             TaskState::Forwarded
         } else if retained {
@@ -548,6 +572,7 @@ pub(crate) fn outcome_summary(tally: &[Tally]) -> String {
         (anonymized, "anonymised"),
         (retained, "retained"),
         (review, "for review"),
+        (count(MANUAL), "need a manual action"),
         (count("forwarded"), "forwarded to the controller"),
         (failed, "failed"),
     ] {

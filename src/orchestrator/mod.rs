@@ -11,8 +11,11 @@ mod erasure;
 mod failpoint;
 mod forwarding;
 mod letters;
+mod manual;
 
+pub use erasure::MANUAL as MANUAL_ACTION;
 pub use letters::Answer;
+pub use manual::{names as names_record, parse_record, ManualOutcome};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

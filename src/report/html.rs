@@ -17,7 +17,7 @@ pub fn render(report: &Report) -> Result<String> {
         .get_template("report.html")
         .map_err(|e| Error::Usage(format!("report template: {e}")))?;
     template
-        .render(context! { r => minijinja::value::Value::from(minijinja::value::Serde(report)), erasure => report.request.kind == "erasure" })
+        .render(context! { r => minijinja::value::Value::from(minijinja::value::Serde(report)), erasure => report.request.kind == "erasure", verification_line => report.verification.line() })
         .map_err(|e| Error::Usage(format!("report template: {e}")))
 }
 
@@ -61,7 +61,10 @@ mod tests {
             verification: Verification {
                 ran_at: Some("2026-11-25T10:01:00Z".into()),
                 remaining: vec![],
+                manual_actions: vec![],
             },
+            plan_awaiting_approval: None,
+            approvals: vec![],
             organisation: "Voorbeeld & Zn".into(),
             generated_at: "2026-11-25T10:02:00Z".into(),
         };

@@ -25,6 +25,13 @@ pub struct Report {
     pub processors: Vec<ProcessorReport>,
     /// The verification after erasure.
     pub verification: Verification,
+    /// Erasure: the part of the plan that waits for approval, with the digest an approval
+    /// must name (extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_awaiting_approval: Option<crate::ledger::PlanDigest>,
+    /// Erasure: every approval, with the digest it approved and who approved it (extension).
+    #[serde(default)]
+    pub approvals: Vec<crate::ledger::Approval>,
     /// Who holds the data (extension).
     pub organisation: String,
     /// When this report was built (extension).
@@ -105,6 +112,35 @@ pub struct Verification {
     pub ran_at: Option<String>,
     /// Records still present.
     pub remaining: Vec<Remaining>,
+    /// Exact matches the processor's API cannot erase, waiting for a person to remove them and
+    /// record it (`dsrhub confirm --record`); the request stays open while any is listed
+    /// (extension).
+    #[serde(default)]
+    pub manual_actions: Vec<Remaining>,
+}
+
+impl Verification {
+    /// One line: when it ran and what is left.
+    pub fn line(&self) -> String {
+        let Some(at) = &self.ran_at else {
+            return "not run yet".into();
+        };
+        let mut left = Vec::new();
+        if !self.remaining.is_empty() {
+            left.push(format!("{} record(s) still present", self.remaining.len()));
+        }
+        if !self.manual_actions.is_empty() {
+            left.push(format!(
+                "{} record(s) need a manual action",
+                self.manual_actions.len()
+            ));
+        }
+        if left.is_empty() {
+            format!("{at}: nothing erasable remains")
+        } else {
+            format!("{at}: {}", left.join("; "))
+        }
+    }
 }
 
 fn outcome(item: &ItemRow) -> String {
@@ -183,7 +219,25 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
         verification: Verification {
             ran_at: request.verification_ran_at.map(|t| t.to_string()),
             remaining: request.verification_remaining.clone(),
+            manual_actions: items
+                .iter()
+                .filter(|i| {
+                    i.state == ItemState::Done
+                        && i.outcome.as_deref() == Some(crate::orchestrator::MANUAL_ACTION)
+                })
+                .map(|i| Remaining {
+                    processor: i.processor.clone(),
+                    object: i.reference.object.clone(),
+                    id: i.reference.to_string(),
+                    reason: i
+                        .note
+                        .clone()
+                        .unwrap_or_else(|| "the processor offers no erasure for it".into()),
+                })
+                .collect(),
         },
+        plan_awaiting_approval: Some(ledger.plan_digest(id)?).filter(|p| !p.is_empty()),
+        approvals: ledger.approvals(id)?,
         organisation: organisation.to_string(),
         generated_at: crate::ledger::now().to_string(),
     })

@@ -150,6 +150,20 @@ impl MatchKind {
         }
     }
 
+    /// Every kind.
+    pub const ALL: [MatchKind; 5] = [
+        MatchKind::ExactEmail,
+        MatchKind::VendorId,
+        MatchKind::Linked,
+        MatchKind::Phone,
+        MatchKind::Name,
+    ];
+
+    /// The kind named by `text` ([`MatchKind::as_str`]), if any.
+    pub fn parse(text: &str) -> Option<MatchKind> {
+        MatchKind::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
     /// Stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
