@@ -669,3 +669,133 @@ async fn serve_finishes_the_run_in_flight_on_sigterm() {
         .join("access-export.zip")
         .exists());
 }
+
+/// Issue 13.11: re-runs and one-step runs say what they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_runs_say_what_they_are() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let before = serde_json::to_string(&fake.state()).unwrap();
+
+    // One step with --yes and no terminal: the plan is shown and recorded, nothing changes.
+    let o = run(dir.path(), ERASE_SANNE, &[]).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nobody has seen it yet"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--yes --plan"), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("delete"),
+        "the plan is shown: {}",
+        stdout(&o)
+    );
+    assert_eq!(serde_json::to_string(&fake.state()).unwrap(), before);
+    let id = only_request_id(dir.path());
+
+    // A second request for the same person is opened with a warning naming the first.
+    let planned: Vec<&str> = ERASE_SANNE
+        .iter()
+        .copied()
+        .filter(|a| *a != "--yes")
+        .collect();
+    let o = run(dir.path(), &planned, &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("request {id} (erasure, planned) is already open")),
+        "{}",
+        stderr(&o)
+    );
+
+    // A dry run whose discovery failed says the plan is incomplete and exits non-zero.
+    fake.faults().fail_next(503, u32::MAX, None);
+    let o = run(
+        dir.path(),
+        &[
+            "erase",
+            "--email",
+            "jan.devries@example.nl",
+            "--identity-verified",
+            "passport",
+        ],
+        &[],
+    )
+    .await;
+    fake.faults().clear();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("The plan is incomplete"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A stale digest is refused; the shown one is carried out.
+    let o = run(
+        dir.path(),
+        &[
+            "erase",
+            "--request",
+            &id,
+            "--yes",
+            "--plan",
+            "0123456789abcdef",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not the one you name"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        dir.path(),
+        &["erase", "--request", &id, "--yes", "--approver", "Petra"],
+        &[],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("as Petra"), "{}", stdout(&o));
+
+    // --yes on the finished erasure says when it was carried out, and changes nothing.
+    let requests = fake.log().requests_seen();
+    let o = run(dir.path(), &["erase", "--request", &id, "--yes"], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("it was carried out then; nothing done now"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(fake.log().requests_seen(), requests);
+
+    // A cancelled request refuses to run.
+    let other = {
+        let o = run(dir.path(), &["status", "--json"], &[]).await;
+        let all: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["status"] == "planned")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let o = run(
+        dir.path(),
+        &["cancel", &other, "--reason", "duplicate"],
+        &[],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(dir.path(), &["erase", "--request", &other, "--yes"], &[]).await;
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("was cancelled on") && stderr(&o).contains("nothing done"),
+        "{}",
+        stderr(&o)
+    );
+}
