@@ -18,7 +18,7 @@
 //! - **I5** a request is `completed` or `forwarded_to_controller` only when no work is left
 //!   (no skipped processor, no open manual action, no failed verification).
 
-use crate::ledger::RequestStatus;
+use crate::ledger::{RequestStatus, Stage};
 
 /// Something that happens to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +194,54 @@ pub fn table_markdown() -> String {
     out
 }
 
+/// Whether a processor's task may move from stage `from` to stage `to` (its state may change
+/// at any step). A task goes forward through its pipeline — erasure `new → planned → executing
+/// → executed → verified`, access `new → exported`, by letter `→ awaiting_answer → answered` —
+/// and only these steps back: a failed verification is carried out again (`verified →
+/// executing`), and a task skipped because its processor was not configured is discovered once
+/// it is (`skipped → new`). Any stage may become `skipped` when its processor disappears from the
+/// config. Staying at a stage (a retry, a failure, an amended answer) is always allowed.
+pub fn task_step_allowed(from: Stage, to: Stage) -> bool {
+    use Stage::*;
+    from == to
+        || to == Skipped
+        || matches!(
+            (from, to),
+            (New, Planned | Exported | AwaitingAnswer)
+                | (Skipped, New | Planned | AwaitingAnswer)
+                | (Planned, Executing | AwaitingAnswer)
+                | (Executing, Executed)
+                | (Executed, Verified)
+                | (Verified, Executing)
+                | (AwaitingAnswer, Answered)
+        )
+}
+
+/// The stage × stage table of [`task_step_allowed`] as Markdown, for `docs/lifecycle.md`.
+pub fn task_table_markdown() -> String {
+    let mut out = String::from("| from \\ to |");
+    for to in Stage::ALL {
+        out.push_str(&format!(" {to} |"));
+    }
+    out.push_str("\n|---|");
+    for _ in Stage::ALL {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for &from in Stage::ALL {
+        out.push_str(&format!("| {from} |"));
+        for &to in Stage::ALL {
+            out.push_str(if task_step_allowed(from, to) {
+                " yes |"
+            } else {
+                " |"
+            });
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,12 +364,44 @@ mod tests {
     }
 
     #[test]
+    fn tasks_go_forward_and_back_only_where_the_table_says() {
+        use Stage::*;
+        assert!(task_step_allowed(New, Planned));
+        assert!(
+            task_step_allowed(Verified, Executing),
+            "a failed verification is retried"
+        );
+        assert!(
+            task_step_allowed(Skipped, New),
+            "a processor configured again"
+        );
+        assert!(task_step_allowed(Executing, Skipped));
+        assert!(
+            !task_step_allowed(Executed, Planned),
+            "an executed plan is never re-planned"
+        );
+        assert!(!task_step_allowed(Verified, New));
+        assert!(!task_step_allowed(Answered, AwaitingAnswer));
+        assert!(
+            !task_step_allowed(Exported, New),
+            "an export is not discovered again"
+        );
+        assert!(!task_step_allowed(New, Executing), "nothing runs unplanned");
+        assert!(!task_step_allowed(Planned, Verified));
+    }
+
+    #[test]
     fn the_documented_table_is_the_table_in_the_code() {
         let doc = include_str!("../docs/lifecycle.md");
         assert!(
             doc.contains(&table_markdown()),
             "docs/lifecycle.md is out of date; its table must read:\n{}",
             table_markdown()
+        );
+        assert!(
+            doc.contains(&task_table_markdown()),
+            "docs/lifecycle.md is out of date; its task table must read:\n{}",
+            task_table_markdown()
         );
     }
 

@@ -407,3 +407,43 @@ async fn extensions_only_lengthen_and_stay_within_the_policy() {
     );
     assert_eq!(kept[1].given_by, "Karel");
 }
+
+/// Issue 13.6: an access and an erasure of one person at once both finish (the access request
+/// used to stay `partially_completed` when the ledger was locked under it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_access_and_an_erasure_of_one_person_at_once_both_finish() {
+    let env = Env::start().await;
+    let access_hub = Arc::new(another_process(&env));
+    let erasure_hub = Arc::new(another_process(&env));
+    let access = access_hub
+        .open(RequestKind::Access, &sanne(), "passport")
+        .unwrap();
+    let erasure = erasure_hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let out = env.out("access");
+    let a = {
+        let (hub, id) = (access_hub.clone(), access.clone());
+        tokio::spawn(async move {
+            hub.run(
+                &id,
+                &RunOptions {
+                    export_dir: Some(out),
+                    ..RunOptions::default()
+                },
+            )
+            .await
+        })
+    };
+    let e = {
+        let (hub, id) = (erasure_hub.clone(), erasure.clone());
+        tokio::spawn(async move { hub.carry_out(&id, &execute(), "test operator").await })
+    };
+    let a = a.await.unwrap().unwrap();
+    let e = e.await.unwrap().unwrap();
+    assert_eq!(e.status, RequestStatus::Completed);
+    // The access export raced the erasure: what it found is exported or gone since discovery,
+    // never a failure that leaves the request open.
+    assert_eq!(a.status, RequestStatus::Completed, "{a:?}");
+    env.ledger.verify_audit().unwrap();
+}

@@ -311,3 +311,40 @@ async fn bad_confirmations_are_refused_and_change_nothing() {
         ekco.summary
     );
 }
+
+/// Issue 13.4: a closed request never changes. An access request waiting for a letter's answer
+/// is cancelled; recording the answer afterwards is refused, and it stays cancelled.
+#[tokio::test]
+async fn an_answer_to_a_cancelled_request_is_refused() {
+    let env = env();
+    let id = env
+        .hub
+        .open(RequestKind::Access, &subject(), "passport")
+        .unwrap();
+    let out = env.dir.path().join("reports").join(&id);
+    env.hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(out),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        env.ledger.request(&id).unwrap().status,
+        RequestStatus::AwaitingProcessors
+    );
+    env.hub.cancel(&id, "withdrawn by the subject").unwrap();
+    let err = env
+        .hub
+        .confirm(&id, "ekco", Answer::NotFound, None, Some("phoned"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("never changes"), "{err}");
+    assert_eq!(
+        env.ledger.request(&id).unwrap().status,
+        RequestStatus::Cancelled
+    );
+}

@@ -515,6 +515,7 @@ impl Ledger {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
+        check_task_step(&tx, id, processor, stage)?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, error = ?6, error_kind = ?7, updated_at = ?8,
                     resume_after = ?9
@@ -551,6 +552,7 @@ impl Ledger {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
+        check_task_step(&tx, id, processor, Stage::AwaitingAnswer)?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, answer_due = ?6, error = NULL, error_kind = NULL, updated_at = ?7
              WHERE request_id = ?1 AND processor = ?2",
@@ -588,6 +590,7 @@ impl Ledger {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
+        check_task_step(&tx, id, processor, Stage::Answered)?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, updated_at = ?6 WHERE request_id = ?1 AND processor = ?2",
             params![id, processor, state.as_str(), Stage::Answered.as_str(), summary, now().to_string()],
@@ -1109,6 +1112,40 @@ fn mark_in(
         "outcome": outcome,
     });
     audit::append(tx, None, &event, &detail)?;
+    Ok(())
+}
+
+/// Refuse, inside `tx`, a task change the life cycle does not allow: any change of a closed
+/// request's task, and a stage step not in [`crate::lifecycle::task_step_allowed`].
+fn check_task_step(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    processor: &str,
+    to: Stage,
+) -> Result<()> {
+    let (status, stage): (String, String) = tx
+        .query_row(
+            "SELECT r.status, t.stage FROM tasks t JOIN requests r ON r.id = t.request_id
+             WHERE t.request_id = ?1 AND t.processor = ?2",
+            params![id, processor],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| Error::Usage(format!("request `{id}` has no processor `{processor}`")))?;
+    let status = RequestStatus::parse(&status)
+        .ok_or_else(|| Error::Ledger(format!("unknown request status `{status}`")))?;
+    if status.is_closed() {
+        return Err(Error::Usage(format!(
+            "request `{id}` is {status}: a closed request never changes"
+        )));
+    }
+    let from = Stage::parse(&stage)
+        .ok_or_else(|| Error::Ledger(format!("unknown task stage `{stage}`")))?;
+    if !crate::lifecycle::task_step_allowed(from, to) {
+        return Err(Error::Ledger(format!(
+            "{processor}'s task of request `{id}` cannot go from {from} to {to}"
+        )));
+    }
     Ok(())
 }
 
