@@ -16,6 +16,7 @@ pub mod config;
 pub mod deadline;
 pub mod demo;
 pub mod error;
+pub mod identifiers;
 pub mod inventory;
 pub mod ledger;
 pub mod lifecycle;

@@ -170,6 +170,15 @@ async fn bad_bodies_are_refused_naming_the_field() {
             intake("r1", "access", "not-an-address"),
             "subject_identities[0].identity_value",
         ),
+        // Issue 14.9: what only looks like an address once trimmed is refused at intake.
+        (
+            intake("r1", "access", " @ "),
+            "subject_identities[0].identity_value",
+        ),
+        (
+            intake("r1", "access", "a@ "),
+            "subject_identities[0].identity_value",
+        ),
         (
             {
                 let mut b = intake("r1", "access", "a@b.nl");

@@ -151,7 +151,7 @@ impl Hub {
         subject: &Subject,
         identity_verification: &str,
     ) -> Result<String> {
-        validate_subject(subject)?;
+        let subject = &normalized(subject)?;
         if identity_verification.trim().is_empty() {
             return Err(Error::Usage(
                 "--identity-verified: say how the subject's identity was verified before anything is disclosed or erased"
@@ -201,7 +201,7 @@ impl Hub {
         subject: &Subject,
         submitted: jiff::Timestamp,
     ) -> Result<String> {
-        validate_subject(subject)?;
+        let subject = &normalized(subject)?;
         // To the second, as every ledger timestamp.
         let submitted = jiff::Timestamp::from_second(submitted.as_second())
             .map_err(|e| Error::Usage(format!("submitted_time: {e}")))?;
@@ -618,36 +618,10 @@ fn conclusion(tasks: &[TaskRow], acted: bool) -> RequestStatus {
     }
 }
 
-fn validate_subject(subject: &Subject) -> Result<()> {
-    if subject.emails.is_empty() {
-        return Err(Error::Usage(
-            "--email: at least one verified e-mail address is needed".into(),
-        ));
-    }
-    for (i, email) in subject.emails.iter().enumerate() {
-        let ok = email.len() <= 320
-            && !email.chars().any(char::is_control)
-            && email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty());
-        if !ok {
-            return Err(Error::Usage(format!(
-                "--email #{}: not an e-mail address",
-                i + 1
-            )));
-        }
-    }
-    for (field, values) in [("--phone", &subject.phones), ("--name", &subject.names)] {
-        if values
-            .iter()
-            .any(|v| v.trim().is_empty() || v.chars().any(char::is_control))
-        {
-            return Err(Error::Usage(format!(
-                "{field}: empty or contains control characters"
-            )));
-        }
-    }
-    Ok(())
+/// The subject with its identifiers normalised, or a usage error naming the refused field.
+fn normalized(subject: &Subject) -> Result<Subject> {
+    crate::identifiers::normalize_subject(subject)
+        .map_err(|r| Error::Usage(format!("{}: {}", r.field, r.message)))
 }
 
 #[cfg(test)]
@@ -732,24 +706,5 @@ mod tests {
             conclusion(&[approved], false),
             RequestStatus::PartiallyCompleted
         );
-    }
-
-    #[test]
-    fn subjects_are_checked_without_echoing_them() {
-        let bad = Subject {
-            emails: vec!["no-at-sign".into()],
-            ..Subject::default()
-        };
-        let err = validate_subject(&bad).unwrap_err().to_string();
-        assert!(
-            err.starts_with("--email #1") && !err.contains("no-at-sign"),
-            "{err}"
-        );
-        assert!(validate_subject(&Subject::default()).is_err());
-        let odd_but_valid = Subject {
-            emails: vec!["o'brien@example.nl".into()],
-            ..Subject::default()
-        };
-        assert!(validate_subject(&odd_but_valid).is_ok());
     }
 }

@@ -174,16 +174,14 @@ fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
         }
         match get("identity_type")? {
             "email" => {
-                if !value
-                    .split_once('@')
-                    .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
-                {
+                // Normalised here, once, as the CLI does: every connector searches this value.
+                let Some(email) = crate::identifiers::normalize_email(value) else {
                     return Err(ApiError::invalid(
                         field("identity_value"),
-                        "not an e-mail address",
+                        "not an e-mail address (a local part, @ and a domain, no spaces)",
                     ));
-                }
-                subject.emails.push(value.to_string());
+                };
+                subject.emails.push(email);
             }
             "phone_number" => subject.phones.push(value.to_string()),
             "name" => subject.names.push(value.to_string()),
