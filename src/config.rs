@@ -165,8 +165,12 @@ pub struct PolicyConfig {
     pub response_months: u32,
     /// A recorded extension adds at most this many months.
     pub extension_months: u32,
-    /// Invoices and other fiscal documents are kept this many years after their date.
+    /// Invoices and other fiscal documents are kept this many years after the end of the
+    /// financial year of their date.
     pub fiscal_retention_years: u32,
+    /// The last day of the financial year, `MM-DD` (default `12-31`): the fiscal retention
+    /// period counts from the end of the financial year a document belongs to.
+    pub fiscal_year_end: String,
     /// Contract data is kept this many months after the contract ends.
     pub contract_retention_months: u32,
     /// Questions and correspondence are kept this many months after closure.
@@ -176,12 +180,38 @@ pub struct PolicyConfig {
     pub max_records_per_erasure: usize,
 }
 
+impl PolicyConfig {
+    /// `fiscal_year_end` as (month, day); `None` when it is not a day every year has.
+    pub fn fiscal_year_end_day(&self) -> Option<(i8, i8)> {
+        let (month, day) = self.fiscal_year_end.trim().split_once('-')?;
+        let (month, day): (i8, i8) = (month.parse().ok()?, day.parse().ok()?);
+        // Checked against a year without 29 February: a financial year ends on a day every
+        // year has.
+        jiff::civil::Date::new(2023, month, day).ok()?;
+        Some((month, day))
+    }
+
+    /// The last day of the financial year that `date` belongs to.
+    pub fn fiscal_year_end_of(&self, date: jiff::civil::Date) -> jiff::civil::Date {
+        let (month, day) = self.fiscal_year_end_day().unwrap_or((12, 31));
+        let end =
+            |year: i16| jiff::civil::Date::new(year, month, day).unwrap_or(jiff::civil::Date::MAX);
+        let this_year = end(date.year());
+        if date <= this_year {
+            this_year
+        } else {
+            end(date.year().saturating_add(1))
+        }
+    }
+}
+
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             response_months: 1,
             extension_months: 2,
             fiscal_retention_years: 7,
+            fiscal_year_end: "12-31".into(),
             contract_retention_months: 12,
             correspondence_retention_months: 12,
             max_records_per_erasure: 50,
@@ -250,6 +280,12 @@ impl Config {
             if value == 0 {
                 return Err(Error::Config(format!("policy.{name} must be at least 1")));
             }
+        }
+        if p.fiscal_year_end_day().is_none() {
+            return Err(Error::Config(format!(
+                "policy.fiscal_year_end must be a day of the year as MM-DD (e.g. 12-31), not `{}`",
+                p.fiscal_year_end
+            )));
         }
         if p.max_records_per_erasure == 0 {
             return Err(Error::Config(
@@ -430,5 +466,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("policy.fiscal_retention_years"), "{err}");
+    }
+
+    #[test]
+    fn the_financial_year_end_is_a_day_every_year_has() {
+        for bad in ["02-29", "13-01", "12-32", "31-12", "december", ""] {
+            let err = Config::parse(&format!("[policy]\nfiscal_year_end = \"{bad}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("policy.fiscal_year_end"), "{bad}: {err}");
+        }
+        let june = Config::parse("[policy]\nfiscal_year_end = \"6-30\"\n").unwrap();
+        assert_eq!(june.policy.fiscal_year_end_day(), Some((6, 30)));
+        assert_eq!(
+            june.policy
+                .fiscal_year_end_of(jiff::civil::date(2024, 7, 1)),
+            jiff::civil::date(2025, 6, 30)
+        );
     }
 }

@@ -41,7 +41,7 @@ pub fn normalize_subject(subject: &Subject) -> Result<Subject, Refused> {
     for (i, raw) in subject.emails.iter().enumerate() {
         let email = normalize_email(raw).ok_or_else(|| Refused {
             field: format!("--email #{}", i + 1),
-            message: "not an e-mail address (a local part, @ and a domain, no spaces)".into(),
+            message: "not an e-mail address (it needs a local part, an at sign and a domain, and no spaces)".into(),
         })?;
         if !out.emails.iter().any(|e| e.eq_ignore_ascii_case(&email)) {
             out.emails.push(email);
@@ -110,7 +110,7 @@ mod tests {
             "%@%",
             "*@*",
             "x@y.nl' or 'a'='a",
-            "a@example.nl\n",
+            "a@exa\nmple.nl",
             "",
         ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");

@@ -2,7 +2,8 @@
 //!
 //! - Only exact matches of verified identifiers (and records linked to them) are erased;
 //!   phone and name matches go to human review.
-//! - Fiscal documents are kept `fiscal_retention_years` after their date (art. 52(4) AWR);
+//! - Fiscal documents are kept `fiscal_retention_years` after the end of the financial year
+//!   of their date (`fiscal_year_end`; art. 52(4) AWR);
 //!   contract data and correspondence `…_retention_months` after they end or close; past that
 //!   date they are erased like anything else.
 //! - A record the vendor will not delete (e.g. a contact with invoices) is anonymised: only
@@ -30,7 +31,8 @@ pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
     }
     if let Some((basis, until)) = retention(record.retention.as_ref(), policy) {
         match until {
-            Some(until) if until <= today => {
+            // Kept through `until` itself: erasable from the day after.
+            Some(until) if until < today => {
                 item.note = Some(format!("retention period ended on {until}"));
             }
             _ => {
@@ -107,10 +109,12 @@ fn retention(
 ) -> Option<(&'static str, Option<Date>)> {
     let add = |date: Date, span: Span| date.checked_add(span).unwrap_or(Date::MAX);
     match hint? {
+        // Counted from the end of the financial year the document belongs to: the
+        // conservative reading of art. 52(4) AWR, as the Belastingdienst applies it.
         RetentionHint::Fiscal { document_date } => Some((
             FISCAL_BASIS,
             Some(add(
-                *document_date,
+                policy.fiscal_year_end_of(*document_date),
                 Span::new().years(policy.fiscal_retention_years),
             )),
         )),
@@ -174,10 +178,21 @@ mod tests {
         }
     }
 
+    fn fiscal_until(document_date: Date, policy: &PolicyConfig) -> Option<Date> {
+        let hint = RetentionHint::Fiscal { document_date };
+        plan(
+            &record(MatchKind::Linked, Some(hint), deletable()),
+            policy,
+            TODAY,
+        )
+        .retain_until
+    }
+
+    /// Issue 14.5: seven years from the end of the financial year, not from the invoice date.
     #[test]
-    fn invoices_are_kept_seven_years_from_their_date() {
+    fn invoices_are_kept_seven_years_after_their_financial_year() {
         let hint = RetentionHint::Fiscal {
-            document_date: date(2024, 2, 29),
+            document_date: date(2024, 3, 12),
         };
         let item = plan(
             &record(MatchKind::Linked, Some(hint), deletable()),
@@ -186,8 +201,37 @@ mod tests {
         );
         assert_eq!(item.action, Action::Retain);
         assert_eq!(item.basis.as_deref(), Some(FISCAL_BASIS));
-        // Calendar arithmetic: 29 February + 7 years = 28 February.
-        assert_eq!(item.retain_until, Some(date(2031, 2, 28)));
+        assert_eq!(item.retain_until, Some(date(2031, 12, 31)));
+        let policy = PolicyConfig::default();
+        assert_eq!(
+            fiscal_until(date(2024, 2, 29), &policy),
+            Some(date(2031, 12, 31))
+        );
+        assert_eq!(
+            fiscal_until(date(2024, 12, 31), &policy),
+            Some(date(2031, 12, 31))
+        );
+        assert_eq!(
+            fiscal_until(date(2025, 1, 1), &policy),
+            Some(date(2032, 12, 31))
+        );
+        // A financial year that ends on 30 June.
+        let june = PolicyConfig {
+            fiscal_year_end: "06-30".into(),
+            ..PolicyConfig::default()
+        };
+        assert_eq!(
+            fiscal_until(date(2024, 3, 12), &june),
+            Some(date(2031, 6, 30))
+        );
+        assert_eq!(
+            fiscal_until(date(2024, 6, 30), &june),
+            Some(date(2031, 6, 30))
+        );
+        assert_eq!(
+            fiscal_until(date(2024, 7, 1), &june),
+            Some(date(2032, 6, 30))
+        );
     }
 
     #[test]
@@ -198,10 +242,23 @@ mod tests {
         let item = plan(
             &record(MatchKind::Linked, Some(hint), deletable()),
             &PolicyConfig::default(),
-            TODAY,
+            date(2025, 1, 1),
         );
         assert_eq!(item.action, Action::Delete);
-        assert!(item.note.unwrap().contains("2024-03-14"));
+        assert!(item.note.unwrap().contains("2024-12-31"));
+        // The last day of the retention period still keeps it.
+        let item = plan(
+            &record(
+                MatchKind::Linked,
+                Some(RetentionHint::Fiscal {
+                    document_date: date(2017, 3, 14),
+                }),
+                deletable(),
+            ),
+            &PolicyConfig::default(),
+            date(2024, 12, 31),
+        );
+        assert_eq!(item.action, Action::Retain, "kept through its last day");
     }
 
     #[test]

@@ -114,7 +114,8 @@ async fn erasure_keeps_invoices_seven_years_from_their_date() {
         .values()
         .all(|b| b["BankAccount"] != "NL02ABNA0123456789"));
     assert_eq!(state.divisions[&1001].bank_accounts.len(), 3, "others kept");
-    // Kept: invoices and payments from 2024/2025, until 7 years after their date.
+    // Kept: invoices and payments from 2024/2025, until 7 years after the end of their
+    // financial year (issue 14.5).
     let mut kept: Vec<(String, String)> = p
         .records
         .iter()
@@ -125,9 +126,9 @@ async fn erasure_keeps_invoices_seven_years_from_their_date() {
     assert_eq!(
         kept,
         vec![
-            ("sales_invoice".to_string(), "2031-11-02".to_string()),
-            ("sales_invoice".to_string(), "2032-06-10".to_string()),
-            ("transaction_line".to_string(), "2032-06-20".to_string()),
+            ("sales_invoice".to_string(), "2031-12-31".to_string()),
+            ("sales_invoice".to_string(), "2032-12-31".to_string()),
+            ("transaction_line".to_string(), "2032-12-31".to_string()),
         ]
     );
     for x in p.records.iter().filter(|x| x.outcome == "retained") {

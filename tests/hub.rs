@@ -125,7 +125,8 @@ async fn erasure_deletes_anonymises_retains_and_verifies() {
         );
         let invoice = &state.sales_invoices[&rec.id];
         let date: jiff::civil::Date = invoice["invoice_date"].as_str().unwrap().parse().unwrap();
-        let until = date.checked_add(jiff::Span::new().years(7)).unwrap();
+        // Seven years after the end of the invoice's financial year (issue 14.5).
+        let until = jiff::civil::date(date.year() + 7, 12, 31);
         assert_eq!(
             rec.retain_until.as_deref(),
             Some(until.to_string().as_str())

@@ -178,7 +178,7 @@ fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
                 let Some(email) = crate::identifiers::normalize_email(value) else {
                     return Err(ApiError::invalid(
                         field("identity_value"),
-                        "not an e-mail address (a local part, @ and a domain, no spaces)",
+                        "not an e-mail address (it needs a local part, an at sign and a domain, and no spaces)",
                     ));
                 };
                 subject.emails.push(email);

@@ -15,7 +15,7 @@
 //! - **Erase**: records without transactions are deleted, after checking linkage first (every
 //!   failed call counts towards Exact's "10 errors per endpoint per hour" block); linked ones
 //!   are anonymised (accounts also `Blocked`); bank accounts are deleted either way. Invoices and transaction lines are kept: the
-//!   hub's policy retains them 7 years from their date (art. 52(4) AWR).
+//!   hub's policy retains them 7 years after the end of their financial year (art. 52(4) AWR).
 //! - **Limits**: 60 calls per minute, paced by the SDK with the `X-RateLimit-Minutely-*`
 //!   headers; when the daily cap (`X-RateLimit-*`) is spent the task waits in the ledger
 //!   until the reset instead of hammering.

@@ -191,7 +191,7 @@ pub fn bank_account_record(division: u32, bank: &Value, linked_to: RecordRef) ->
     })
 }
 
-/// A fiscal document of a matched record: kept 7 years from its date (the hub's policy);
+/// A fiscal document of a matched record: kept 7 years after its financial year (the hub's policy);
 /// Exact offers no deletion of booked documents through the API.
 fn fiscal_record(
     object: &str,

@@ -11,7 +11,7 @@
 //!   every exactly matched contact. Phone and name matches are reported for review only.
 //! - **Erase**: a contact without invoices is deleted; one with invoices is anonymised (names
 //!   replaced, e-mail, phone, address and bank fields cleared) and archived, because its
-//!   invoices must be kept (the hub's policy retains them 7 years from the invoice date).
+//!   invoices must be kept (the hub's policy retains them 7 years after the end of the invoice's financial year).
 //!   Contact people are deleted.
 //! - **Limits**: 150 requests per 5 minutes; 429 answers carry `Retry-After` as an epoch
 //!   second, which the SDK understands.
