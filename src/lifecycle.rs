@@ -391,8 +391,26 @@ mod tests {
     }
 
     #[test]
+    fn events_have_the_names_the_audit_log_uses() {
+        let names: Vec<&str> = [
+            Event::Verify,
+            Event::Start,
+            Event::Execute,
+            Event::Conclude(S::Completed),
+            Event::Cancel,
+        ]
+        .iter()
+        .map(|e| e.name())
+        .collect();
+        assert_eq!(names, ["verify", "start", "execute", "conclude", "cancel"]);
+    }
+
+    #[test]
     fn the_documented_table_is_the_table_in_the_code() {
         let doc = include_str!("../docs/lifecycle.md");
+        // One row per status and per stage, so an empty table can never pass as documented.
+        assert_eq!(table_markdown().lines().count(), S::ALL.len() + 2);
+        assert_eq!(task_table_markdown().lines().count(), Stage::ALL.len() + 2);
         assert!(
             doc.contains(&table_markdown()),
             "docs/lifecycle.md is out of date; its table must read:\n{}",
