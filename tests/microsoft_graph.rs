@@ -224,3 +224,45 @@ async fn reports_describe_messages_without_their_content() {
         "a subject line leaked"
     );
 }
+
+/// Issue 14.2: the account of a former employee whose mailbox the hub searches is not deleted
+/// (nor purged): the mailbox may hold mail a plan retains, hers or another subject's. The plan
+/// says why, and the request stays open until a person records what was done.
+#[tokio::test]
+async fn a_searched_mailbox_is_never_destroyed_by_deleting_its_account() {
+    let env = start(false).await;
+    let hub = &env.env.hub;
+    let femke = Subject {
+        emails: vec!["femke.deboer@voorbeeld-it.example".into()],
+        ..Subject::default()
+    };
+    let users_before = env.fake.state().users.len();
+    let id = hub.open(RequestKind::Erasure, &femke, "passport").unwrap();
+    hub.carry_out(
+        &id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+        "test operator",
+    )
+    .await
+    .unwrap();
+    let state = env.fake.state();
+    assert_eq!(state.users.len(), users_before, "an account was deleted");
+    assert!(state.deleted_users.is_empty(), "an account was purged");
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
+    let user = r.processors[0]
+        .records
+        .iter()
+        .find(|x| x.object == "user")
+        .unwrap();
+    assert_ne!(user.outcome, "deleted");
+    assert!(
+        user.note
+            .as_deref()
+            .unwrap_or("")
+            .contains("inactive mailbox"),
+        "{user:?}"
+    );
+}

@@ -194,12 +194,17 @@ impl Api {
         for (i, answer) in answers.into_iter().enumerate() {
             if let Err(e) = &answer {
                 if e.kind == dsrhub_connector::ErrorKind::NotFound {
-                    tracing::warn!(
-                        processor = crate::ID,
-                        setting = %format!("mailboxes[{}]", queries[i].0),
-                        "mailbox not found; skipped (a deleted user, or a typo: see `dsrhub check`)"
-                    );
-                    continue;
+                    // Never skipped: the subject's mail there would go unsearched while the
+                    // task said "done". A person fixes the setting (`dsrhub check` names it).
+                    return Err(ConnectorError::new(
+                        dsrhub_connector::ErrorKind::InvalidInput,
+                        format!(
+                            "processors.{}.mailboxes[{}] does not exist (a deleted user, or a \
+                             typo): that mailbox could not be searched",
+                            crate::ID,
+                            queries[i].0
+                        ),
+                    ));
                 }
             }
             let answer = answer.map_err(|e| ConnectorError {

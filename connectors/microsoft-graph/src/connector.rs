@@ -163,7 +163,7 @@ impl Connector for MicrosoftGraph {
         for emails in subject.emails.chunks(ADDRESSES_PER_QUERY) {
             for user in self.api.users_matching(emails).await? {
                 if mapping::user_matches(&user, emails) {
-                    sink(mapping::user_record(&user).ok_or_else(bad)?)?;
+                    sink(mapping::user_record(&user, &self.config.mailboxes).ok_or_else(bad)?)?;
                 }
             }
             let queries: Vec<(usize, &str, MailboxQuery)> = self

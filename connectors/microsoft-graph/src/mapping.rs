@@ -84,11 +84,22 @@ pub fn date_of(value: &Value, field: &str) -> Option<Date> {
     Some(at.in_tz("Europe/Amsterdam").ok()?.date())
 }
 
-pub fn user_record(user: &Value) -> Option<Record> {
+/// The reason a user whose mailbox the hub searches is never deleted by an erasure.
+pub const MAILBOX_KEPT: &str = "the account's mailbox is one the hub searches and may hold records kept under the policy (its own mail or others'): convert it to an inactive mailbox and remove it from the mailboxes setting before deleting the account";
+
+/// `user` as a record. `configured` lists the mailboxes the hub searches: deleting the account
+/// of one of those would destroy its mail, which the same plan (or another person's) may
+/// retain, so such an account is never deleted by an erasure.
+pub fn user_record(user: &Value, configured: &[String]) -> Option<Record> {
     let enabled = user
         .get("accountEnabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
+    let has_searched_mailbox = ["mail", "userPrincipalName"].iter().any(|field| {
+        configured
+            .iter()
+            .any(|m| text(user, field).is_some_and(|v| m.eq_ignore_ascii_case(&v)))
+    });
     Some(Record {
         descriptor: Default::default(),
         reference: RecordRef::new(USER, text(user, "id")?),
@@ -104,9 +115,13 @@ pub fn user_record(user: &Value) -> Option<Record> {
         erasability: Erasability {
             delete: true,
             // Deleting an active account locks a colleague out: offboarding comes first.
-            delete_blocked: enabled.then(|| {
-                "an active account: offboard the employee (block sign-in) first".to_string()
-            }),
+            delete_blocked: if enabled {
+                Some("an active account: offboard the employee (block sign-in) first".to_string())
+            } else if has_searched_mailbox {
+                Some(MAILBOX_KEPT.to_string())
+            } else {
+                None
+            },
             anonymize_fields: Vec::new(),
         },
     })

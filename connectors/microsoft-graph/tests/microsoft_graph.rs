@@ -71,9 +71,36 @@ async fn exactly_the_subjects_contacts_and_messages_are_found() {
     assert!(h.fake.batches() >= 1);
 }
 
+/// Issue 14.2: a former employee whose mailbox the hub searches keeps her account: deleting
+/// it would destroy the mailbox, whose mail a plan may retain (hers, or another subject's).
+#[tokio::test]
+async fn a_former_employee_whose_mailbox_is_searched_is_never_deleted() {
+    let h = GraphHarness::start_default().await;
+    let femke = email("f.deboer@voorbeeld-it.example");
+    assert!(h
+        .config
+        .mailboxes
+        .iter()
+        .any(|m| m == "femke.deboer@voorbeeld-it.example"));
+    let records = h.connector.discover(&femke).await.unwrap();
+    let users = of(&records, "user");
+    assert_eq!(users.len(), 1);
+    let blocked = users[0].erasability.delete_blocked.as_deref().unwrap_or("");
+    assert!(
+        blocked.contains("inactive mailbox") && blocked.contains("mailboxes setting"),
+        "{blocked}"
+    );
+}
+
+/// A former employee whose mailbox is not searched (taken off the list once its mail was
+/// archived) is deleted, purged and verified gone.
 #[tokio::test]
 async fn a_former_employee_is_deleted_purged_and_verified_gone() {
-    let h = GraphHarness::start_default().await;
+    let h = GraphHarness::with(FakeOptions::default(), |c| {
+        c.mailboxes
+            .retain(|m| m != "femke.deboer@voorbeeld-it.example")
+    })
+    .await;
     // Her old alias is a proxy address only.
     let femke = email("f.deboer@voorbeeld-it.example");
     let records = h.connector.discover(&femke).await.unwrap();
@@ -192,14 +219,22 @@ async fn exports_carry_bodies_and_attachment_names_but_listings_do_not() {
     assert!(seen_attachment);
 }
 
+/// Issue 14.7: a configured mailbox that answers 404 was skipped silently and the task ended
+/// `done` while the subject's mail there was never searched. Discovery now fails naming the
+/// setting (never the address), as `check` does.
 #[tokio::test]
-async fn a_missing_mailbox_is_skipped_in_discovery_and_named_by_check() {
+async fn a_missing_mailbox_fails_discovery_naming_the_setting() {
     let h = GraphHarness::start_default().await;
     let mut config = h.config.clone();
     config.mailboxes.push("nobody@voorbeeld-it.example".into());
     let connector = dsrhub_microsoft_graph::MicrosoftGraph::new(config, &h.secrets).unwrap();
-    let records = connector.discover(&jan()).await.unwrap();
-    assert_eq!(of(&records, "message").len(), 3);
+    let err = connector.discover(&jan()).await.unwrap_err();
+    assert!(
+        err.message.contains("mailboxes[10]") && err.message.contains("could not be searched"),
+        "{err}"
+    );
+    assert!(!err.message.contains("nobody"), "{err}");
+    assert!(!err.kind.is_retryable(), "a person must fix the setting");
     let err = connector.check().await.unwrap_err();
     assert!(err.message.contains("mailboxes[10]"), "{err}");
     assert!(!err.message.contains("nobody"), "{err}");
