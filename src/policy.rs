@@ -9,7 +9,7 @@
 //! - A record the vendor will not delete (e.g. a contact with invoices) is anonymised: only
 //!   what the law needs stays.
 
-use dsrhub_connector::{Record, RetentionHint};
+use dsrhub_connector::{Ownership, Record, RetentionHint};
 use jiff::civil::Date;
 use jiff::Span;
 
@@ -27,6 +27,14 @@ pub const CORRESPONDENCE_BASIS: &str = "contract performance; kept 12 months aft
 pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
     let mut item = review_item(record);
     if !record.matched_by.allows_erasure() {
+        return item;
+    }
+    // An organisation's record is not the subject's to erase: a person decides.
+    if let Ownership::Organisation(why) = &record.ownership {
+        item.note = Some(format!(
+            "organisation data ({why}), not the subject's own: never erased for one person; \
+             a person decides and records it"
+        ));
         return item;
     }
     if let Some((basis, until)) = retention(record.retention.as_ref(), policy) {
@@ -47,6 +55,22 @@ pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
         }
     }
     let e = &record.erasability;
+    // A record shared with other people is never deleted whole for one person: the subject's
+    // part is anonymised where the vendor allows, else a person decides.
+    if let Ownership::Shared(with) = &record.ownership {
+        if e.anonymize_fields.is_empty() {
+            item.note = Some(format!(
+                "shared with other people ({with}): not deleted whole for one person; the \
+                 processor offers no way to remove only the subject's part"
+            ));
+        } else {
+            item.action = Action::Anonymize;
+            item.note = Some(format!(
+                "shared with other people ({with}): only the subject's part is cleared"
+            ));
+        }
+        return item;
+    }
     if e.delete && e.delete_blocked.is_none() {
         item.action = Action::Delete;
     } else if !e.anonymize_fields.is_empty() {
@@ -146,6 +170,7 @@ mod tests {
         erasability: Erasability,
     ) -> Record {
         Record {
+            ownership: dsrhub_connector::Ownership::Own,
             descriptor: Default::default(),
             reference: RecordRef::new("x", "1"),
             matched_by,
@@ -306,6 +331,35 @@ mod tests {
             TODAY,
         );
         assert_eq!(item.action, Action::Review);
+    }
+
+    /// Issue 14.3: only the subject's own record is erased.
+    #[test]
+    fn shared_and_organisation_records_are_never_deleted_for_one_person() {
+        let mut shared = record(MatchKind::ExactEmail, None, deletable());
+        shared.ownership = Ownership::Shared("3 other recipients".into());
+        let item = plan(&shared, &PolicyConfig::default(), TODAY);
+        assert_eq!(item.action, Action::Anonymize, "only the subject's part");
+        assert!(item.note.unwrap().contains("3 other recipients"));
+        shared.erasability.anonymize_fields.clear();
+        let item = plan(&shared, &PolicyConfig::default(), TODAY);
+        assert_eq!(item.action, Action::Review);
+        assert!(item.note.unwrap().contains("not deleted whole"));
+        // Retention still keeps a shared record.
+        shared.retention = Some(RetentionHint::Correspondence { closed: None });
+        assert_eq!(
+            plan(&shared, &PolicyConfig::default(), TODAY).action,
+            Action::Retain
+        );
+
+        let mut org = record(MatchKind::ExactEmail, None, deletable());
+        org.ownership = Ownership::Organisation("a role address".into());
+        let item = plan(&org, &PolicyConfig::default(), TODAY);
+        assert_eq!(item.action, Action::Review);
+        assert!(item
+            .note
+            .unwrap()
+            .contains("organisation data (a role address)"));
     }
 
     #[test]

@@ -549,3 +549,85 @@ async fn a_deselected_record_is_left_alone() {
         "a deselected record is not 'remaining'"
     );
 }
+
+/// Issue 14.1: a company contact holds other people. Erasing one of them deletes her contact
+/// person only; the company contact and her colleague stay as they were.
+#[tokio::test]
+async fn erasing_a_contact_person_leaves_the_company_and_her_colleagues() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let company = contact_id(&env.fake, "info@vandijk-installatie.example");
+    let before = env.fake.state().contacts[&company].clone();
+    let people = before["contact_people"].as_array().unwrap().len();
+    assert!(people >= 2, "the fixture's company holds several people");
+    let id = hub
+        .open(
+            RequestKind::Erasure,
+            &email("eva.mulder@vandijk-installatie.example"),
+            "passport",
+        )
+        .unwrap();
+    let done = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    let after = env.fake.state().contacts[&company].clone();
+    let remaining: Vec<&str> = after["contact_people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["email"].as_str())
+        .collect();
+    assert_eq!(remaining.len(), people - 1, "{remaining:?}");
+    assert!(!remaining.contains(&"eva.mulder@vandijk-installatie.example"));
+    assert!(remaining.contains(&"ruud@vandijk-installatie.example"));
+    assert_eq!(after["company_name"], before["company_name"]);
+    assert_eq!(after["email"], before["email"]);
+}
+
+/// Issue 14.1 and 14.3: a request for the company's own address (a role address, used by
+/// several people) reaches the company contact: organisation data, never deleted or
+/// anonymised for one person; the report says why and a person decides.
+#[tokio::test]
+async fn a_company_contact_reached_through_its_role_address_is_not_erased() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let company = contact_id(&env.fake, "info@vandijk-installatie.example");
+    let before = serde_json::to_string(&env.fake.state()).unwrap();
+    let id = hub
+        .open(
+            RequestKind::Erasure,
+            &email("info@vandijk-installatie.example"),
+            "passport",
+        )
+        .unwrap();
+    let run = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_string(&env.fake.state()).unwrap(), before);
+    assert_eq!(run.status, RequestStatus::AwaitingProcessors);
+    let r = report::build(&env.ledger, &id, "org").unwrap();
+    let contact = r.processors[0]
+        .records
+        .iter()
+        .find(|x| x.id == company)
+        .unwrap();
+    assert_eq!(contact.action, "review");
+    assert!(
+        contact
+            .note
+            .as_deref()
+            .unwrap_or("")
+            .contains("organisation data (a company contact with 2 contact person(s)"),
+        "{contact:?}"
+    );
+    assert!(
+        r.processors[0]
+            .records
+            .iter()
+            .all(|x| x.object != "sales_invoice"),
+        "the company's invoices are not the subject's"
+    );
+}

@@ -121,6 +121,7 @@ pub fn contact_record(
         categories.push(Category::Address);
     }
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(CONTACT, id_of(contact)?.to_string()).scoped(company.to_string()),
         matched_by,
@@ -144,6 +145,7 @@ pub fn ticket_record(ticket: &Value, contact: &RecordRef) -> Option<Record> {
         .and_then(|d| d.parse::<jiff::Timestamp>().ok())
         .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(TICKET, id_of(ticket)?.to_string()),
         matched_by: MatchKind::Linked,

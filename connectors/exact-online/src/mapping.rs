@@ -131,6 +131,7 @@ fn reference(object: &str, id: String, division: u32) -> RecordRef {
 
 pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: reference(CONTACT, guid(contact, "ID")?, division),
         matched_by: MatchKind::ExactEmail,
@@ -152,6 +153,7 @@ pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
 
 pub fn account_record(division: u32, account: &Value) -> Option<Record> {
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: reference(ACCOUNT, guid(account, "ID")?, division),
         matched_by: MatchKind::ExactEmail,
@@ -177,6 +179,7 @@ pub fn account_record(division: u32, account: &Value) -> Option<Record> {
 /// itself must be kept anonymised for its invoices: the books do not need the IBAN on file.
 pub fn bank_account_record(division: u32, bank: &Value, linked_to: RecordRef) -> Option<Record> {
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: reference(BANK_ACCOUNT, guid(bank, "ID")?, division),
         matched_by: MatchKind::Linked,
@@ -201,6 +204,7 @@ fn fiscal_record(
     linked_to: RecordRef,
 ) -> Record {
     Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: reference(object, id, division),
         matched_by: MatchKind::Linked,

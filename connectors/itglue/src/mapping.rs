@@ -65,6 +65,7 @@ pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> 
     }
     let managed = managed_by(contact);
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference,
         matched_by,

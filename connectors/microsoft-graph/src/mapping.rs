@@ -101,6 +101,7 @@ pub fn user_record(user: &Value, configured: &[String]) -> Option<Record> {
             .any(|m| text(user, field).is_some_and(|v| m.eq_ignore_ascii_case(&v)))
     });
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(USER, text(user, "id")?),
         matched_by: MatchKind::ExactEmail,
@@ -129,6 +130,7 @@ pub fn user_record(user: &Value, configured: &[String]) -> Option<Record> {
 
 pub fn contact_record(mailbox: &str, contact: &Value) -> Option<Record> {
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(CONTACT, text(contact, "id")?).scoped(mailbox),
         matched_by: MatchKind::ExactEmail,
@@ -184,6 +186,7 @@ pub fn message_descriptor(message: &Value) -> BTreeMap<String, String> {
 /// date; past that, it is deleted only when `delete_mail` allows it.
 pub fn message_record(mailbox: &str, message: &Value, delete_mail: bool) -> Option<Record> {
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: message_descriptor(message),
         reference: RecordRef::new(MESSAGE, text(message, "id")?).scoped(mailbox),
         matched_by: MatchKind::ExactEmail,

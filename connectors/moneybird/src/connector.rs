@@ -109,7 +109,10 @@ impl Connector for Moneybird {
         {
             for contact in self.api.search_contacts(term).await? {
                 if let Some(kind) = mapping::contact_match(&contact, subject) {
-                    found.add(mapping::contact_record(&contact, kind).ok_or_else(missing_id)?);
+                    let mut record =
+                        mapping::contact_record(&contact, kind).ok_or_else(missing_id)?;
+                    record.ownership = mapping::contact_ownership(&contact, subject);
+                    found.add(record);
                 }
             }
         }
@@ -134,10 +137,15 @@ impl Connector for Moneybird {
                 }
             }
         }
-        // Invoices of exactly matched contacts; a contact with invoices cannot be deleted.
+        // Invoices of exactly matched contacts of the subject's own; a contact with invoices
+        // cannot be deleted. A company's invoices are not the subject's.
         let exact: Vec<String> = found
             .iter()
-            .filter(|r| r.reference.object == CONTACT && r.matched_by == MatchKind::ExactEmail)
+            .filter(|r| {
+                r.reference.object == CONTACT
+                    && r.matched_by == MatchKind::ExactEmail
+                    && r.ownership.is_own()
+            })
             .map(|r| r.reference.id.clone())
             .collect();
         for contact_id in exact {

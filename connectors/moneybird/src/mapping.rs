@@ -2,7 +2,8 @@
 //! how; which fields anonymisation clears.
 
 use dsrhub_connector::{
-    Category, Erasability, MatchKind, Record, RecordRef, RetentionHint, Subject,
+    is_role_address, Category, Erasability, MatchKind, Ownership, Record, RecordRef, RetentionHint,
+    Subject,
 };
 use jiff::civil::Date;
 use serde_json::{Map, Value};
@@ -89,6 +90,34 @@ pub fn person_match(person: &Value, subject: &Subject) -> Option<MatchKind> {
     }
 }
 
+/// Whose record a matched contact is. A company contact that holds contact people is the
+/// company's (deleting it deletes those people, other persons), and so is a company contact
+/// matched only through a role address (`info@`); any other contact is the subject's own
+/// (a private contact, or a sole trader's).
+pub fn contact_ownership(contact: &Value, subject: &Subject) -> Ownership {
+    let people = contact
+        .get("contact_people")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if people > 0 {
+        return Ownership::Organisation(format!(
+            "a company contact with {people} contact person(s), other people"
+        ));
+    }
+    let matched: Vec<&str> = CONTACT_EMAIL_FIELDS
+        .iter()
+        .map(|f| text(contact, f))
+        .filter(|v| subject.has_email(v))
+        .collect();
+    if !text(contact, "company_name").is_empty()
+        && !matched.is_empty()
+        && matched.iter().all(|v| is_role_address(v))
+    {
+        return Ownership::Organisation("a company contact reached through a role address".into());
+    }
+    Ownership::Own
+}
+
 /// A contact record (the contact itself matched).
 pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> {
     let mut categories = vec![Category::Name, Category::Email, Category::Address];
@@ -102,6 +131,7 @@ pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> 
         categories.push(Category::Company);
     }
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(CONTACT, id_of(contact)?),
         matched_by,
@@ -119,6 +149,7 @@ pub fn contact_record(contact: &Value, matched_by: MatchKind) -> Option<Record> 
 /// A contact-person record.
 pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) -> Option<Record> {
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(CONTACT_PERSON, id_of(person)?).scoped(contact_id),
         matched_by,
@@ -142,6 +173,7 @@ pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) ->
 pub fn invoice_record(contact_id: &str, invoice: &Value) -> Option<Record> {
     let date: Option<Date> = text(invoice, "invoice_date").parse().ok();
     Some(Record {
+        ownership: dsrhub_connector::Ownership::Own,
         descriptor: Default::default(),
         reference: RecordRef::new(SALES_INVOICE, id_of(invoice)?),
         matched_by: MatchKind::Linked,

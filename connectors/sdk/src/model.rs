@@ -270,6 +270,75 @@ pub struct Erasability {
     pub anonymize_fields: Vec<String>,
 }
 
+/// Whose record it is. An exact e-mail match says whose address it is, not whose record:
+/// only the subject's own record is erased; a shared record is anonymised as far as the
+/// subject's part allows, else retained or reviewed; an organisation's record is reviewed.
+/// The reasons name no person (counts and roles only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "why")]
+pub enum Ownership {
+    /// The subject's own record (their contact, their account, a message only they and the
+    /// organisation's mailbox owner are party to).
+    #[default]
+    Own,
+    /// Shared with other people: a message with other senders or recipients, a ticket with
+    /// other contacts. Says with whom, as a count or role.
+    Shared(String),
+    /// An organisation's record reached through a role or company address, or a company
+    /// contact that holds several people. Says why.
+    Organisation(String),
+}
+
+impl Ownership {
+    /// Whether the record is the subject's own.
+    pub fn is_own(&self) -> bool {
+        matches!(self, Ownership::Own)
+    }
+}
+
+/// Local parts that name a role or a department, not a person (`info@`, `facturen@`).
+const ROLE_LOCAL_PARTS: &[&str] = &[
+    "admin",
+    "administratie",
+    "billing",
+    "boekhouding",
+    "contact",
+    "factuur",
+    "facturatie",
+    "facturen",
+    "finance",
+    "financien",
+    "hallo",
+    "hello",
+    "helpdesk",
+    "hr",
+    "info",
+    "invoices",
+    "kantoor",
+    "mail",
+    "no-reply",
+    "noreply",
+    "office",
+    "post",
+    "privacy",
+    "receptie",
+    "sales",
+    "secretariaat",
+    "service",
+    "support",
+    "team",
+    "verkoop",
+];
+
+/// Whether `email` is a role address (`info@company`), which belongs to an organisation, not
+/// to the person who asks.
+pub fn is_role_address(email: &str) -> bool {
+    email
+        .trim()
+        .rsplit_once('@')
+        .is_some_and(|(local, _)| ROLE_LOCAL_PARTS.contains(&local.to_ascii_lowercase().as_str()))
+}
+
 /// One thing a processor holds about the subject. No field values: see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -287,6 +356,9 @@ pub struct Record {
     pub retention: Option<RetentionHint>,
     /// What the vendor allows.
     pub erasability: Erasability,
+    /// Whose record it is: only the subject's own is erased.
+    #[serde(default, skip_serializing_if = "Ownership::is_own")]
+    pub ownership: Ownership,
     /// Facts that let a person recognise the record without its content: a folder, a date,
     /// a size, a hash of a subject line (Graph messages). Never a field value of the record.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
