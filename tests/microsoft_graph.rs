@@ -99,6 +99,8 @@ async fn by_default_mail_is_kept_and_old_mail_is_left_for_review() {
             ("contact".into(), "deleted".into(), None, None),
             ("contact".into(), "deleted".into(), None, None),
             ("message".into(), "manual action needed".into(), None, None),
+            // Issue 14.3: the 2024 thread where he is one CC among others is shared.
+            ("message".into(), "manual action needed".into(), None, None),
             (
                 "message".into(),
                 "retained".into(),
@@ -115,7 +117,7 @@ async fn by_default_mail_is_kept_and_old_mail_is_left_for_review() {
     );
     // Nothing of the mail was deleted.
     let state = env.fake.state();
-    assert_eq!(state.messages.values().map(|m| m.len()).sum::<usize>(), 10);
+    assert_eq!(state.messages.values().map(|m| m.len()).sum::<usize>(), 11);
 }
 
 #[tokio::test]
@@ -129,12 +131,21 @@ async fn with_delete_mail_old_mail_is_deleted_and_recent_mail_kept() {
             ("contact", "deleted"),
             ("contact", "deleted"),
             ("message", "deleted"),
+            // Issue 14.3: past retention too, but shared with two other people: the thread
+            // is not deleted whole for him; a person decides.
+            ("message", "manual action needed"),
             ("message", "retained"),
             ("message", "retained"),
         ]
     );
     let state = env.fake.state();
-    assert_eq!(state.messages.values().map(|m| m.len()).sum::<usize>(), 9);
+    assert_eq!(state.messages.values().map(|m| m.len()).sum::<usize>(), 10);
+    assert!(
+        state.messages.values().any(|box_| box_
+            .values()
+            .any(|m| m["subject"] == "Planning migratie partnerportaal")),
+        "the shared thread was deleted"
+    );
 }
 
 /// Thousands of matching messages are exported in chunks through `$batch` (20 per call) and
@@ -212,7 +223,7 @@ async fn reports_describe_messages_without_their_content() {
         .iter()
         .filter(|x| x["object"] == "message")
         .collect();
-    assert_eq!(messages.len(), 3);
+    assert_eq!(messages.len(), 4);
     for m in messages {
         let d = &m["descriptor"];
         assert!(d["folder"].is_string() && d["date"].is_string(), "{m}");

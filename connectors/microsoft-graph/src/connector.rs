@@ -183,7 +183,7 @@ impl Connector for MicrosoftGraph {
                         mapping::contact_record(mailbox, item)
                     }
                     MailboxQuery::Messages if mapping::message_matches(item, emails) => {
-                        mapping::message_record(mailbox, item, self.config.delete_mail)
+                        mapping::message_record(mailbox, item, self.config.delete_mail, emails)
                     }
                     _ => return Ok(()),
                 };

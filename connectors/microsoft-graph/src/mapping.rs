@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dsrhub_connector::{Category, Erasability, MatchKind, Record, RecordRef, RetentionHint};
+use dsrhub_connector::{
+    Category, Erasability, MatchKind, Ownership, Record, RecordRef, RetentionHint,
+};
 use jiff::civil::Date;
 use serde_json::Value;
 
@@ -59,6 +61,11 @@ pub fn contact_matches(contact: &Value, emails: &[String]) -> bool {
 /// A message whose sender or a recipient (to, cc, bcc) has one of `emails` as its address.
 /// Display names do not count: "jan.jansen@example.nl" <someone@else> is someone else.
 pub fn message_matches(message: &Value, emails: &[String]) -> bool {
+    any_is(parties(message), emails)
+}
+
+/// Every sender and recipient address of `message` (from, to, cc, bcc).
+fn parties(message: &Value) -> Vec<String> {
     let address = |recipient: &Value| {
         recipient
             .get("emailAddress")
@@ -75,7 +82,27 @@ pub fn message_matches(message: &Value, emails: &[String]) -> bool {
                 .unwrap_or_default()
         })
         .filter_map(|r| address(&r));
-    any_is(from.into_iter().chain(recipients), emails)
+    from.into_iter().chain(recipients).collect()
+}
+
+/// Whose message it is: shared when anyone besides the subject and the mailbox's owner sent
+/// or received it (a CC among others, a thread with colleagues). Counted, never named.
+pub fn message_ownership(mailbox: &str, message: &Value, emails: &[String]) -> Ownership {
+    let mut others: Vec<String> = parties(message)
+        .into_iter()
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| {
+            !a.is_empty()
+                && !a.eq_ignore_ascii_case(mailbox)
+                && !emails.iter().any(|e| e.eq_ignore_ascii_case(a))
+        })
+        .collect();
+    others.sort();
+    others.dedup();
+    match others.len() {
+        0 => Ownership::Own,
+        n => Ownership::Shared(format!("{n} other sender(s) or recipient(s)")),
+    }
 }
 
 /// A Graph timestamp (`2026-10-01T14:03:00Z`) as the date in the Netherlands.
@@ -184,9 +211,14 @@ pub fn message_descriptor(message: &Value) -> BTreeMap<String, String> {
 
 /// A message is correspondence: the policy keeps it for the correspondence period after its
 /// date; past that, it is deleted only when `delete_mail` allows it.
-pub fn message_record(mailbox: &str, message: &Value, delete_mail: bool) -> Option<Record> {
+pub fn message_record(
+    mailbox: &str,
+    message: &Value,
+    delete_mail: bool,
+    emails: &[String],
+) -> Option<Record> {
     Some(Record {
-        ownership: dsrhub_connector::Ownership::Own,
+        ownership: message_ownership(mailbox, message, emails),
         descriptor: message_descriptor(message),
         reference: RecordRef::new(MESSAGE, text(message, "id")?).scoped(mailbox),
         matched_by: MatchKind::ExactEmail,
@@ -221,5 +253,30 @@ mod tests {
         assert!(!message_matches(&spoof, &emails));
         let cc = json!({"from": {"emailAddress": {"address": "a@b"}}, "ccRecipients": [{"emailAddress": {"address": "JAN.JANSEN@example.nl"}}]});
         assert!(message_matches(&cc, &emails));
+    }
+
+    /// Issue 14.3: a message the subject is one CC of, among others, is shared.
+    #[test]
+    fn a_message_with_other_parties_is_shared() {
+        let emails = vec!["jan.jansen@example.nl".to_string()];
+        let mailbox = "bram@org.example";
+        let own = json!({
+            "from": {"emailAddress": {"address": "Jan.Jansen@example.nl"}},
+            "toRecipients": [{"emailAddress": {"address": "Bram@org.example"}}],
+        });
+        assert_eq!(message_ownership(mailbox, &own, &emails), Ownership::Own);
+        let cc = json!({
+            "from": {"emailAddress": {"address": "lisa@partner.example"}},
+            "toRecipients": [{"emailAddress": {"address": "bram@org.example"}}],
+            "ccRecipients": [
+                {"emailAddress": {"address": "jan.jansen@example.nl"}},
+                {"emailAddress": {"address": "peter@partner.example"}},
+                {"emailAddress": {"address": "lisa@partner.example"}}
+            ],
+        });
+        assert_eq!(
+            message_ownership(mailbox, &cc, &emails),
+            Ownership::Shared("2 other sender(s) or recipient(s)".into())
+        );
     }
 }

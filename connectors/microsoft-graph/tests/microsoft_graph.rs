@@ -42,10 +42,26 @@ async fn exactly_the_subjects_contacts_and_messages_are_found() {
             "chantal.meijer@voorbeeld-it.example"
         ])
     );
-    // From him (2024), to him (2026), cc him (2026); not from jan.janssen@ and not the
-    // message whose display name is his address.
+    // From him (2024), to him (2026), cc him (2026), cc him among others (2024); not from
+    // jan.janssen@ and not the message whose display name is his address.
     let messages = of(&records, "message");
-    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    // Whose they are (issue 14.3): his own exchanges with a colleague, or shared with others.
+    let shared: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match &m.ownership {
+            dsrhub_connector::Ownership::Shared(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        shared,
+        vec![
+            "1 other sender(s) or recipient(s)",
+            "2 other sender(s) or recipient(s)"
+        ],
+        "{messages:?}"
+    );
     let state = h.fake.state();
     for m in &messages {
         let mailbox = state

@@ -121,6 +121,7 @@ impl FakeGraph {
                 count: *count,
                 body_bytes: *body_bytes,
                 deleted: Default::default(),
+                newest: jiff::Timestamp::now(),
             });
         }
         let state = Store::open(options.state_file.clone(), || seed)?;

@@ -21,6 +21,10 @@ pub struct Generated {
     /// Indexes deleted since.
     #[serde(default)]
     pub deleted: BTreeSet<usize>,
+    /// When the newest message was received; message `i` is `i` minutes older, so a mailbox
+    /// generated today holds recent mail (within any retention period) whatever the date.
+    #[serde(default = "jiff::Timestamp::now")]
+    pub newest: jiff::Timestamp,
 }
 
 impl Generated {
@@ -36,11 +40,12 @@ impl Generated {
 
     /// Message `i`, built on demand.
     pub fn message(&self, i: usize, owner: &str) -> Value {
-        let minute = i % 60;
-        let hour = (i / 60) % 24;
-        let day = 1 + (i / 1440) % 28;
-        let month = 1 + (i / 40320) % 12;
-        let when = format!("2025-{month:02}-{day:02}T{hour:02}:{minute:02}:00Z");
+        let minutes = i64::try_from(i).unwrap_or(i64::MAX);
+        let when = jiff::Timestamp::from_second(
+            (self.newest.as_second() / 60 - minutes).saturating_mul(60),
+        )
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string();
         let line = "Dit is een gegenereerd bericht voor de exporttest. ";
         let mut content = String::with_capacity(self.body_bytes);
         while content.len() < self.body_bytes {
