@@ -248,15 +248,23 @@ impl Connector for Autotask {
                 let Some(kind) = mapping::contact_match(contact, subject) else {
                     continue;
                 };
-                let own_tickets = if kind == MatchKind::ExactEmail {
+                let ownership = mapping::contact_ownership(contact, subject);
+                // Tickets are the subject's only through a contact that is theirs.
+                let own_tickets = if kind == MatchKind::ExactEmail && ownership.is_own() {
                     tickets.get(id).map(Vec::as_slice).unwrap_or(&[])
                 } else {
                     &[]
                 };
                 let open = own_tickets.iter().filter(|t| mapping::is_open(t)).count();
-                let record = mapping::contact_record(contact, kind, open).ok_or_else(|| {
+                let mut record = mapping::contact_record(contact, kind, open).ok_or_else(|| {
                     ConnectorError::permanent("Autotask returned a contact without id or company")
                 })?;
+                if !ownership.is_own() {
+                    // Reviewed, never changed: neither deleted nor anonymised for the subject.
+                    record.erasability.delete = false;
+                    record.erasability.anonymize_fields.clear();
+                }
+                record.ownership = ownership;
                 for ticket in own_tickets {
                     found.add(
                         mapping::ticket_record(ticket, &record.reference).ok_or_else(|| {

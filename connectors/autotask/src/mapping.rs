@@ -1,7 +1,7 @@
 //! Autotask JSON → dsrhub records: matching, tickets' retention, anonymisation bodies.
 
 use dsrhub_connector::{
-    Category, Erasability, MatchKind, Record, RecordRef, RetentionHint, Subject,
+    Category, Erasability, MatchKind, Ownership, Record, RecordRef, RetentionHint, Subject,
 };
 use serde_json::{json, Value};
 
@@ -63,6 +63,20 @@ pub fn contact_match(contact: &Value, subject: &Subject) -> Option<MatchKind> {
     } else {
         None
     }
+}
+
+/// Whose contact it is. Matched only on `emailAddress2`/`emailAddress3` while its primary
+/// address is set and none of the subject's: the contact may well be another person's (a
+/// shared desk, a colleague with the subject's address as a forward), so a person decides.
+pub fn contact_ownership(contact: &Value, subject: &Subject) -> Ownership {
+    let primary = text(contact, "emailAddress").trim();
+    if primary.is_empty() || subject.has_email(primary) {
+        return Ownership::Own;
+    }
+    Ownership::Shared(
+        "matched only on a secondary address; the contact's primary address is not one of the subject's"
+            .into(),
+    )
 }
 
 /// The `or` conditions that find every address in `emails` in any e-mail field.

@@ -32,6 +32,29 @@ fn contact_id(h: &AutotaskHarness, field: &str, address: &str) -> String {
         .expect("fixture contact")
 }
 
+/// Issue 14.3: a contact matched only on `emailAddress2`/`3` whose primary address is not one
+/// of the subject's may be someone else's: it is reviewed, never deleted or anonymised, and
+/// its tickets are not the subject's. With the primary address verified too, it is hers.
+#[tokio::test]
+async fn a_contact_matched_only_on_a_secondary_address_is_reviewed() {
+    let h = AutotaskHarness::start().await;
+    let club = contact_id(&h, "emailAddress2", "sanne.bakker@example.nl");
+    let records = h.connector.discover(&sanne()).await.unwrap();
+    let contact = records.iter().find(|r| r.reference.id == club).unwrap();
+    assert!(
+        matches!(&contact.ownership, dsrhub_connector::Ownership::Shared(why) if why.contains("secondary address")),
+        "{contact:?}"
+    );
+    assert!(!contact.erasability.delete);
+    assert!(contact.erasability.anonymize_fields.is_empty());
+    let mut both = sanne();
+    both.emails.push("s.bakker@fotoclub.example".into());
+    let records = h.connector.discover(&both).await.unwrap();
+    let contact = records.iter().find(|r| r.reference.id == club).unwrap();
+    assert!(contact.ownership.is_own());
+    assert!(contact.erasability.delete);
+}
+
 #[tokio::test]
 async fn finds_the_subject_by_any_email_field_and_nobody_else() {
     let h = AutotaskHarness::start().await;

@@ -92,10 +92,13 @@ impl Harness for AutotaskHarness {
     }
 
     fn subject(&self) -> Subject {
+        let mut emails = sanne().emails;
+        // Her photo-club contact is hers only when its primary address is one she verified.
+        emails.push("s.bakker@fotoclub.example".into());
         Subject {
+            emails,
             phones: vec!["06-12345678".into()],
             names: vec!["Sanne Bakker".into()],
-            ..sanne()
         }
     }
 
