@@ -186,22 +186,26 @@ impl Api {
         Ok(!page.items.is_empty())
     }
 
-    /// `GET {Entity}(guid'…')`; `None` when it does not exist.
+    /// The entity with key `id`; `None` when it does not exist. Asked as a `$filter` on the
+    /// key (`$top=1`), never as `GET {Entity}(guid'…')`: Exact answers a missing key with a 404,
+    /// and every 4xx counts against its 10-errors-per-hour budget, so a lookup that only wants
+    /// to know whether a record is still there must not provoke one.
     pub async fn get(
         &self,
         division: u32,
         entity: Entity,
         id: &str,
     ) -> Result<Option<Map<String, Value>>, ConnectorError> {
-        let url = self.key_url(division, entity, id)?;
-        let Some(response) = not_found_as_none(self.http.send(Request::get(url)).await)? else {
-            return Ok(None);
-        };
-        let body: Value = response.json()?;
-        match body.get("d") {
-            Some(Value::Object(entity)) => Ok(Some(entity.clone())),
-            _ => Err(ConnectorError::permanent(
-                "Exact Online answered without a `d` object",
+        let filter = format!("{} eq {}", entity.key, escape::odata_guid(id)?);
+        let request = Request::get(self.entity_url(division, entity)?)
+            .query("$filter", &filter)
+            .query("$top", "1");
+        let page = results(&self.http.send(request).await?)?;
+        match page.items.into_iter().next() {
+            None => Ok(None),
+            Some(Value::Object(found)) => Ok(Some(found)),
+            Some(_) => Err(ConnectorError::permanent(
+                "Exact Online answered with a result that is not an object",
             )),
         }
     }
