@@ -33,6 +33,10 @@ struct Twisted {
     fail_after: AtomicUsize,
     /// Discovery also hands over a contact that is gone at the vendor.
     ghost: bool,
+    /// Discoveries after the first find nothing, as for records found only through a parent
+    /// that is gone.
+    found_once: bool,
+    discoveries: AtomicUsize,
 }
 
 impl Twisted {
@@ -43,6 +47,8 @@ impl Twisted {
             pretend: AtomicUsize::new(0),
             fail_after: AtomicUsize::new(usize::MAX),
             ghost: false,
+            found_once: false,
+            discoveries: AtomicUsize::new(0),
         };
         twist(&mut twisted);
         processors[0].connector = Some(Arc::new(twisted));
@@ -60,6 +66,9 @@ impl Connector for Twisted {
     }
     async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
         let mut records = self.inner.discover(subject).await?;
+        if self.found_once && self.discoveries.fetch_add(1, Ordering::SeqCst) > 0 {
+            records.clear();
+        }
         if self.ghost {
             let mut ghost = records[0].clone();
             ghost.reference = RecordRef::new("contact", "410000000000999999");
@@ -80,7 +89,12 @@ impl Connector for Twisted {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return Ok(EraseOutcome::Deleted);
+            return Ok(match action {
+                EraseAction::Delete => EraseOutcome::Deleted,
+                EraseAction::Anonymize { fields } => EraseOutcome::Anonymized {
+                    fields: fields.clone(),
+                },
+            });
         }
         if self
             .fail_after
@@ -96,6 +110,9 @@ impl Connector for Twisted {
     }
     async fn inventory(&self) -> Result<Inventory, ConnectorError> {
         self.inner.inventory().await
+    }
+    fn shows_anonymized(&self, record: &Exported, fields: &[String]) -> Option<bool> {
+        self.inner.shows_anonymized(record, fields)
     }
 }
 
@@ -446,4 +463,40 @@ async fn an_access_and_an_erasure_of_one_person_at_once_both_finish() {
     // never a failure that leaves the request open.
     assert_eq!(a.status, RequestStatus::Completed, "{a:?}");
     env.ledger.verify_audit().unwrap();
+}
+
+/// Issue 14.6: verification does not only re-run the search. A record found only through a
+/// parent is not found again once the parent is gone; every erased record is also looked up
+/// by id, so a deletion the processor only claimed is caught.
+#[tokio::test]
+async fn verification_looks_up_every_erased_record_by_id() {
+    let env = Env::start().await;
+    let hub = Twisted::wrap(&env, |t| {
+        t.pretend = AtomicUsize::new(2);
+        t.found_once = true;
+    });
+    let private = contact_id(&env.fake, "sanne.bakker@example.nl");
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    // The dry run is the first discovery; the approved run's verification the next.
+    let done = hub
+        .carry_out(&id, &execute(), "test operator")
+        .await
+        .unwrap();
+    assert_ne!(done.status, RequestStatus::Completed);
+    assert!(env.fake.state().contacts.contains_key(&private));
+    let reasons: Vec<&str> = done
+        .verification_remaining
+        .iter()
+        .map(|r| r.reason.as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"still present when looked up by id after its deletion"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"not anonymised when looked up by id"),
+        "{reasons:?}"
+    );
 }

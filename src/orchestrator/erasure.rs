@@ -343,6 +343,68 @@ impl Hub {
         Ok(rest)
     }
 
+    /// Look up, by id, every item of `processor` that was erased and that discovery did not
+    /// hand over again (`seen`): a deleted record that still answers, or an anonymised one the
+    /// connector says is not anonymised, is added to `remaining` and `still_present`. The outer
+    /// `Result` is the ledger's; the inner one the processor's.
+    async fn verify_by_id(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        seen: &std::collections::BTreeSet<dsrhub_connector::RecordRef>,
+        remaining: &mut Vec<Remaining>,
+        still_present: &mut Vec<ItemRow>,
+    ) -> Result<Result<(), ConnectorError>> {
+        const LOOKUPS: usize = 100;
+        let mut after = 0;
+        loop {
+            let chunk = self
+                .ledger
+                .items_after(id, processor, after, EXECUTE_CHUNK, None)?;
+            let Some(last) = chunk.last() else { break };
+            after = last.id;
+            let erased: Vec<&ItemRow> = chunk
+                .iter()
+                .filter(|i| {
+                    i.state == ItemState::Done
+                        && i.action.changes_data()
+                        && !seen.contains(&i.reference)
+                })
+                .collect();
+            for group in erased.chunks(LOOKUPS) {
+                let references: Vec<_> = group.iter().map(|i| i.reference.clone()).collect();
+                let found = connector.export_batch(&references).await;
+                for (item, found) in group.iter().zip(found) {
+                    let reason = match found {
+                        Err(e) if e.kind == ErrorKind::NotFound => continue,
+                        Err(e) => return Ok(Err(e)),
+                        Ok(record) => {
+                            let anonymised = item.outcome.as_deref() == Some("anonymized");
+                            if !anonymised {
+                                "still present when looked up by id after its deletion"
+                            } else if connector.shows_anonymized(&record, &item.fields)
+                                == Some(false)
+                            {
+                                "not anonymised when looked up by id"
+                            } else {
+                                continue;
+                            }
+                        }
+                    };
+                    remaining.push(Remaining {
+                        processor: processor.to_string(),
+                        object: item.reference.object.clone(),
+                        id: item.reference.id.clone(),
+                        reason: reason.to_string(),
+                    });
+                    still_present.push((*item).clone());
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
     /// Record one item's result; a refused deletion falls back to anonymisation.
     async fn settle(
         &self,
@@ -446,6 +508,16 @@ impl Hub {
             return Err(e);
         }
         if let Err(e) = result {
+            self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;
+            return Ok(None);
+        }
+        // A record found only through another one (a ticket of a contact, an invoice's bank
+        // account) is not found again once its parent is gone: every erased record discovery
+        // did not hand over is looked up by id as well.
+        if let Err(e) = self
+            .verify_by_id(id, processor, connector, &seen, &mut remaining, &mut still_present)
+            .await?
+        {
             self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;
             return Ok(None);
         }
