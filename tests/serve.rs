@@ -501,16 +501,38 @@ async fn the_openapi_description_matches_the_routes() {
 
 /// A loopback receiver that refuses the first `fail` callbacks with 503.
 async fn receiver(fail: usize) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
+    let (url, seen, _) = refusing_receiver(fail).await;
+    (url, seen)
+}
+
+/// [`receiver`], with the count of refusals left, which a test may change.
+async fn refusing_receiver(
+    fail: usize,
+) -> (
+    String,
+    Arc<std::sync::Mutex<Vec<Value>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     use axum::routing::post;
     let seen = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let failures = Arc::new(std::sync::atomic::AtomicUsize::new(fail));
+    let refusals = failures.clone();
     let app = axum::Router::new().route(
         "/cb",
         post({
             let seen = seen.clone();
-            move |axum::Json(body): axum::Json<Value>| {
+            move |headers: axum::http::HeaderMap, axum::Json(mut body): axum::Json<Value>| {
                 let seen = seen.clone();
                 let failures = failures.clone();
+                // What the delivery's headers said, kept beside the body for the tests.
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .map(|v| Value::from(v.to_str().unwrap()))
+                        .unwrap_or(Value::Null)
+                };
+                body["test:idempotency-key"] = header("idempotency-key");
+                body["test:attempt"] = header("dsrhub-delivery-attempt");
                 async move {
                     let refuse = failures
                         .fetch_update(
@@ -529,7 +551,7 @@ async fn receiver(fail: usize) -> (String, Arc<std::sync::Mutex<Vec<Value>>>) {
         }),
     );
     let url = format!("{}/cb", serve_on_loopback(app).await);
-    (url, seen)
+    (url, seen, refusals)
 }
 
 /// Serve `app` on a loopback port; its base URL.
@@ -620,6 +642,53 @@ async fn status_callbacks_are_delivered_with_retries_and_recorded() {
         ._env
         .ledger
         .callback_delivered(&id, &url, "completed")
+        .unwrap());
+}
+
+/// A POST is not idempotent: the attempt is written to the ledger before it, and every attempt
+/// at one status carries the same `Idempotency-Key`, so a delivery repeated after a failure
+/// or a crash is recognisable as the same one (issue 13.7).
+#[tokio::test]
+async fn a_repeated_callback_delivery_carries_the_same_idempotency_key() {
+    let s = start().await;
+    // Refused through every retry of the first delivery: recorded as failed, not delivered.
+    // (The ledger's status names the row: "received" is the API's "pending".)
+    let (url, seen, refusals) = refusing_receiver(1000).await;
+    let id = s.submit_with_callback("ext-cb-key", "erasure", &url).await;
+    assert!(!s
+        ._env
+        .ledger
+        .callback_delivered(&id, &url, "received")
+        .unwrap());
+    assert!(seen.lock().unwrap().is_empty());
+    // As a crash after a POST would leave it: the intent counted, no outcome recorded.
+    s._env
+        .ledger
+        .record_callback_intent(&id, &url, "received")
+        .unwrap();
+    // The receiver answers now; the scheduler's next pass delivers again.
+    refusals.store(0, std::sync::atomic::Ordering::SeqCst);
+    let mut config = s._env.config.clone();
+    config.serve.inventory_sync = "off".into();
+    let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    let before = seen.lock().unwrap().len();
+    scheduler.tick(jiff::Timestamp::now()).await.unwrap();
+    s.state.wait_for_runs().await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), before + 1, "delivered once more");
+    let delivered = &seen[before];
+    assert_eq!(
+        delivered["test:idempotency-key"],
+        dsrhub::serve::callbacks::idempotency_key(&id, &url, "received").as_str()
+    );
+    assert_eq!(
+        delivered["test:attempt"], "3",
+        "the failed one, the crashed one, this one"
+    );
+    assert!(s
+        ._env
+        .ledger
+        .callback_delivered(&id, &url, "received")
         .unwrap());
 }
 

@@ -9,7 +9,7 @@
 //! The connection sits behind a mutex: calls are short, and SQLite serialises writers anyway.
 
 mod approvals;
-mod audit;
+pub(crate) mod audit;
 mod extensions;
 mod leases;
 
@@ -288,6 +288,26 @@ impl Ledger {
             .optional()?
             .flatten()
             .is_some())
+    }
+
+    /// Write the intent to deliver the status callback for (`id`, `url`, `status`) before its
+    /// POST: the attempt is counted and committed first, so a crash between the POST and
+    /// [`Ledger::record_callback`] leaves a trace. Returns the attempt's number (1 for the
+    /// first); an attempt after 1 re-delivers with the same idempotency key.
+    pub fn record_callback_intent(&self, id: &str, url: &str, status: &str) -> Result<u32> {
+        let mut conn = self.conn();
+        let tx = write_tx(&mut conn)?;
+        let attempts: u32 = tx.query_row(
+            "INSERT INTO callbacks (request_id, url, status, attempts, updated_at)
+             VALUES (?1, ?2, ?3, 1, ?4)
+             ON CONFLICT (request_id, url, status) DO UPDATE SET
+                 attempts = attempts + 1, updated_at = excluded.updated_at
+             RETURNING attempts",
+            params![id, url, status, now().to_string()],
+            |r| r.get(0),
+        )?;
+        tx.commit()?;
+        Ok(attempts)
     }
 
     /// Record the outcome of a status callback: delivered, or the (personal-data-free) error.

@@ -174,6 +174,11 @@ const MIGRATIONS: &[&str] = &[
         SELECT id, 0, extended_due_at, COALESCE(extension_reason, ''), 'unrecorded', updated_at
         FROM requests WHERE extended_due_at IS NOT NULL;
     "#,
+    // 11: a status callback's intent: `attempts` is counted up, and committed, before each POST,
+    // so a delivery cut off by a crash is known to have maybe reached the receiver.
+    r#"
+    ALTER TABLE callbacks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Bring the schema up to date.

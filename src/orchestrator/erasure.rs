@@ -515,7 +515,14 @@ impl Hub {
         // account) is not found again once its parent is gone: every erased record discovery
         // did not hand over is looked up by id as well.
         if let Err(e) = self
-            .verify_by_id(id, processor, connector, &seen, &mut remaining, &mut still_present)
+            .verify_by_id(
+                id,
+                processor,
+                connector,
+                &seen,
+                &mut remaining,
+                &mut still_present,
+            )
             .await?
         {
             self.task_failed(id, processor, Stage::Executed, "verification failed", &e)?;

@@ -13,7 +13,7 @@
 
 mod api;
 mod auth;
-mod callbacks;
+pub mod callbacks;
 pub mod cron;
 mod dashboard;
 pub mod scheduler;

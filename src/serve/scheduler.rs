@@ -161,7 +161,8 @@ impl Scheduler {
                     "at": now.to_string(),
                 });
                 if let Err(e) =
-                    super::callbacks::post(&self.state.callback_http, url.as_str(), &body).await
+                    super::callbacks::post(&self.state.callback_http, url.as_str(), &body, None)
+                        .await
                 {
                     tracing::warn!(error = %e, "the deadline reminder could not be sent");
                 }
@@ -230,6 +231,8 @@ impl Scheduler {
                 continue;
             }
             if request.status == RequestStatus::Received {
+                // Waiting for its identity check; a "pending" the submitter missed is told now.
+                self.state.spawn_notify(&request.id);
                 continue;
             }
             let tasks = ledger.tasks(&request.id)?;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,8 @@ pub use batch::{BatchRequest, BatchResponse};
 pub use classify::{Classifier, DefaultClassifier};
 pub use limiter::{Quota, RateLimiter};
 pub use paging::{link_next, Page};
+/// The header types [`Request::header`] takes, so callers need no `reqwest` of their own.
+pub use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::error::{ConnectorError, ErrorKind};
 use crate::redact;
