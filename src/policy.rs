@@ -37,6 +37,26 @@ pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
         ));
         return item;
     }
+    // Data tied to a running contract is still needed to perform it: never erased while it
+    // runs, and not simply kept either, since the subject may have left the customer; a person
+    // decides (and the sweep looks again once it has ended).
+    if let Some(RetentionHint::Contract {
+        ended: None,
+        runs_until,
+    }) = &record.retention
+    {
+        item.basis = Some(CONTRACT_BASIS.to_string());
+        item.note = Some(match runs_until {
+            Some(end) => format!(
+                "tied to a running contract (ends {end}): not erased while it runs; a person \
+                 decides, e.g. whether the subject still works for the customer"
+            ),
+            None => "tied to a running contract (no end date): not erased while it runs; a \
+                     person decides, e.g. whether the subject still works for the customer"
+                .into(),
+        });
+        return item;
+    }
     if let Some((basis, until)) = retention(record.retention.as_ref(), policy) {
         match until {
             // Kept through `until` itself: erasable from the day after.
@@ -142,7 +162,7 @@ fn retention(
                 Span::new().years(policy.fiscal_retention_years),
             )),
         )),
-        RetentionHint::Contract { ended } => Some((
+        RetentionHint::Contract { ended, .. } => Some((
             CONTRACT_BASIS,
             ended.map(|d| add(d, Span::new().months(policy.contract_retention_months))),
         )),
@@ -360,6 +380,63 @@ mod tests {
             .note
             .unwrap()
             .contains("organisation data (a role address)"));
+    }
+
+    /// Issue 14.4: a running contract is never a reason to delete, nor silently to keep; once
+    /// it has ended its data is kept `contract_retention_months` more.
+    #[test]
+    fn contract_data_is_reviewed_while_it_runs_and_kept_a_year_after() {
+        let policy = PolicyConfig::default();
+        let running = |runs_until| RetentionHint::Contract {
+            ended: None,
+            runs_until,
+        };
+        let item = plan(
+            &record(
+                MatchKind::ExactEmail,
+                Some(running(Some(date(2030, 12, 31)))),
+                deletable(),
+            ),
+            &policy,
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Review);
+        assert_eq!(item.basis.as_deref(), Some(CONTRACT_BASIS));
+        let note = item.note.unwrap();
+        assert!(note.contains("running contract (ends 2030-12-31)"), "{note}");
+        let item = plan(
+            &record(MatchKind::ExactEmail, Some(running(None)), deletable()),
+            &policy,
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Review);
+        assert!(item.note.unwrap().contains("no end date"));
+
+        let ended = |d| RetentionHint::Contract {
+            ended: Some(d),
+            runs_until: None,
+        };
+        let item = plan(
+            &record(MatchKind::ExactEmail, Some(ended(date(2026, 3, 31))), deletable()),
+            &policy,
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Retain);
+        assert_eq!(item.retain_until, Some(date(2027, 3, 31)));
+        // Through the until-date itself, erasable the day after.
+        let item = plan(
+            &record(MatchKind::ExactEmail, Some(ended(date(2025, 11, 25))), deletable()),
+            &policy,
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Retain);
+        let item = plan(
+            &record(MatchKind::ExactEmail, Some(ended(date(2025, 11, 24))), deletable()),
+            &policy,
+            TODAY,
+        );
+        assert_eq!(item.action, Action::Delete);
+        assert!(item.note.unwrap().contains("retention period ended on 2026-11-24"));
     }
 
     #[test]

@@ -161,3 +161,50 @@ async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
     assert_eq!(stored["isActive"], 0);
     assert!(r.verification.remaining.is_empty());
 }
+
+/// Issue 14.4: the contact of a customer with a running contract is never erased: it is
+/// reviewed with the contract's end date, the request stays open for a person's decision, and
+/// the fake still holds the contact. Its closed tickets are still handled as correspondence.
+#[tokio::test]
+async fn a_contact_under_a_running_contract_is_reviewed_not_erased() {
+    let env = start().await;
+    let subject = "daan.vandenberg@noorderlicht.example";
+    let id = env
+        .env
+        .hub
+        .open(RequestKind::Erasure, &email(subject), "passport")
+        .unwrap();
+    let done = env
+        .env
+        .hub
+        .carry_out(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+            "test operator",
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        done.status,
+        RequestStatus::Completed,
+        "a person must decide on the contract's contact first"
+    );
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
+    let contact = r.processors[0]
+        .records
+        .iter()
+        .find(|x| x.object == "contact")
+        .unwrap();
+    assert_eq!(contact.action, "review");
+    let note = contact.note.as_deref().unwrap_or("");
+    assert!(note.contains("running contract (ends 2030-12-31)"), "{note}");
+    assert!(!env.env.ledger.request(&id).unwrap().status.is_closed());
+    let state = env.fake.state();
+    assert!(state
+        .contacts
+        .values()
+        .any(|c| c["emailAddress"] == subject));
+}

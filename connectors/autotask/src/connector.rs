@@ -145,6 +145,29 @@ impl Autotask {
         Ok(())
     }
 
+    /// The contracts of `companies`, grouped by company id: whether the contacts' data is
+    /// still needed for a running contract, or since when it is not.
+    async fn contracts_of(
+        &self,
+        companies: &BTreeSet<u64>,
+    ) -> Result<BTreeMap<u64, Vec<Value>>, ConnectorError> {
+        let mut by_company: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        if companies.is_empty() {
+            return Ok(by_company);
+        }
+        let api = self.api().await?;
+        let ids: Vec<u64> = companies.iter().copied().collect();
+        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
+            let filter = vec![json!({ "op": "in", "field": "companyID", "value": chunk })];
+            for contract in api.query("Contracts", filter).await? {
+                if let Some(company) = contract.get("companyID").and_then(Value::as_u64) {
+                    by_company.entry(company).or_default().push(contract);
+                }
+            }
+        }
+        Ok(by_company)
+    }
+
     /// Tickets whose contact is one of `contacts`, grouped by contact id.
     async fn tickets_of(
         &self,
@@ -240,6 +263,12 @@ impl Connector for Autotask {
         } else {
             self.tickets_of(&exact).await?
         };
+        let companies: BTreeSet<u64> = exact
+            .iter()
+            .filter_map(|id| candidates[id].get("companyID").and_then(Value::as_u64))
+            .collect();
+        let contracts = self.contracts_of(&companies).await?;
+        let today = jiff::ZonedDateTime::now().date();
 
         let mut results = Vec::with_capacity(subjects.len());
         for subject in subjects {
@@ -265,6 +294,14 @@ impl Connector for Autotask {
                     record.erasability.anonymize_fields.clear();
                 }
                 record.ownership = ownership;
+                if kind == MatchKind::ExactEmail {
+                    let company = contact.get("companyID").and_then(Value::as_u64);
+                    let of_company: Vec<&Value> = company
+                        .and_then(|c| contracts.get(&c))
+                        .map(|list| list.iter().collect())
+                        .unwrap_or_default();
+                    record.retention = mapping::contract_hint(&of_company, today);
+                }
                 for ticket in own_tickets {
                     found.add(
                         mapping::ticket_record(ticket, &record.reference).ok_or_else(|| {

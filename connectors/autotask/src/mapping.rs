@@ -115,6 +115,46 @@ pub fn is_open(ticket: &Value) -> bool {
     ticket.get("completedDate").is_none_or(Value::is_null)
 }
 
+/// The day part of an Autotask date-time (`2030-12-31T00:00:00Z`, or a bare date).
+fn day_of(value: &Value, field: &str) -> Option<jiff::civil::Date> {
+    let text = value.get(field)?.as_str()?;
+    text.get(..10)?.parse().ok()
+}
+
+/// What a company's contracts say about the retention of its contacts' data. A contract runs
+/// while its status is active (1) and its end date has not passed; an active contract past
+/// its end date has ended on that date (Autotask does not deactivate it by itself). `None`
+/// when the company has no contract: then its contacts are no contract data.
+pub fn contract_hint(contracts: &[&Value], today: jiff::civil::Date) -> Option<RetentionHint> {
+    if contracts.is_empty() {
+        return None;
+    }
+    let active = |c: &&&Value| c.get("status").and_then(Value::as_i64) == Some(1);
+    let running: Vec<&&Value> = contracts
+        .iter()
+        .filter(active)
+        .filter(|c| day_of(c, "endDate").is_none_or(|end| end >= today))
+        .collect();
+    if !running.is_empty() {
+        // The latest end among the running ones; none when any of them has no end date.
+        let ends: Option<Vec<_>> = running.iter().map(|c| day_of(c, "endDate")).collect();
+        return Some(RetentionHint::Contract {
+            ended: None,
+            runs_until: ends.and_then(|e| e.into_iter().max()),
+        });
+    }
+    // Ended: on the latest end date; a contract without one counts as ended today (the most
+    // conservative reading: kept the full period from now).
+    let ended = contracts
+        .iter()
+        .map(|c| day_of(c, "endDate").unwrap_or(today).min(today))
+        .max();
+    Some(RetentionHint::Contract {
+        ended,
+        runs_until: None,
+    })
+}
+
 /// A contact record. `open_tickets`: deletion is refused while any ticket is open.
 pub fn contact_record(
     contact: &Value,

@@ -55,6 +55,66 @@ async fn a_contact_matched_only_on_a_secondary_address_is_reviewed() {
     assert!(contact.erasability.delete);
 }
 
+/// Issue 14.4: a contact's company's contracts say whether the contact is contract data, and
+/// until when: running (with its end date), ended (on the latest end date, also for a contract
+/// left active past its end), or none (no contract: no contract data).
+#[tokio::test]
+async fn a_contacts_retention_comes_from_its_companys_contracts() {
+    let h = AutotaskHarness::start().await;
+    let contact_hint = |records: Vec<Record>| {
+        records
+            .into_iter()
+            .find(|r| r.reference.object == "contact")
+            .expect("the contact")
+            .retention
+    };
+    let running = h
+        .connector
+        .discover(&email("daan.vandenberg@noorderlicht.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        contact_hint(running),
+        Some(RetentionHint::Contract {
+            ended: None,
+            runs_until: Some(jiff::civil::date(2030, 12, 31)),
+        }),
+        "Noorderlicht Zorg's contract runs until 2030-12-31"
+    );
+    // Active in Autotask, but past its end date: ended on that date.
+    let past_end = h
+        .connector
+        .discover(&email("emma.dekker@hofstad.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        contact_hint(past_end),
+        Some(RetentionHint::Contract {
+            ended: Some(jiff::civil::date(2026, 6, 30)),
+            runs_until: None,
+        })
+    );
+    let ended = h
+        .connector
+        .discover(&email("sanne@bakkerfotografie.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        contact_hint(ended),
+        Some(RetentionHint::Contract {
+            ended: Some(jiff::civil::date(2025, 9, 30)),
+            runs_until: None,
+        })
+    );
+    // Smit & Partners has no contract.
+    let none = h
+        .connector
+        .discover(&email("kees.visser@smitpartners.example"))
+        .await
+        .unwrap();
+    assert_eq!(contact_hint(none), None);
+}
+
 #[tokio::test]
 async fn finds_the_subject_by_any_email_field_and_nobody_else() {
     let h = AutotaskHarness::start().await;

@@ -245,10 +245,14 @@ pub enum RetentionHint {
         /// The document's date.
         document_date: Date,
     },
-    /// Contract data; `ended` is when the contract ended, `None` while it runs.
+    /// Data tied to a contract (a customer's contact under a service contract, a subscription):
+    /// `ended` is when the last contract ended, `None` while one runs.
     Contract {
         /// When the contract ended; `None` while it runs.
         ended: Option<Date>,
+        /// While it runs: the end date it names, if any (`None`: runs until cancelled).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runs_until: Option<Date>,
     },
     /// Questions and correspondence; `closed` is when the matter closed, `None` while open.
     /// Content of correspondence.

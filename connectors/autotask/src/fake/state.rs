@@ -18,6 +18,9 @@ pub struct Seed {
     pub contacts: Vec<Value>,
     /// Tickets by id.
     pub tickets: Vec<Value>,
+    /// Contracts by id (`Contracts`: a company's service agreements).
+    #[serde(default)]
+    pub contracts: Vec<Value>,
 }
 
 impl Seed {
@@ -47,6 +50,9 @@ pub struct State {
     pub contacts: BTreeMap<u64, Value>,
     /// Tickets by id.
     pub tickets: BTreeMap<u64, Value>,
+    /// Contracts by id.
+    #[serde(default)]
+    pub contracts: BTreeMap<u64, Value>,
 }
 
 fn id(v: &Value) -> u64 {
@@ -84,15 +90,18 @@ impl State {
             companies: index(seed.companies),
             contacts: index(seed.contacts),
             tickets: index(seed.tickets),
+            contracts: index(seed.contracts),
         }
     }
 
-    /// The table behind an entity path segment (`Contacts`, `Companies`, `Tickets`).
+    /// The table behind an entity path segment (`Contacts`, `Companies`, `Tickets`,
+    /// `Contracts`).
     pub fn table(&self, entity: &str) -> Option<&BTreeMap<u64, Value>> {
         match entity.to_ascii_lowercase().as_str() {
             "contacts" => Some(&self.contacts),
             "companies" => Some(&self.companies),
             "tickets" => Some(&self.tickets),
+            "contracts" => Some(&self.contracts),
             _ => None,
         }
     }
