@@ -403,7 +403,10 @@ mod tests {
         assert_eq!(item.action, Action::Review);
         assert_eq!(item.basis.as_deref(), Some(CONTRACT_BASIS));
         let note = item.note.unwrap();
-        assert!(note.contains("running contract (ends 2030-12-31)"), "{note}");
+        assert!(
+            note.contains("running contract (ends 2030-12-31)"),
+            "{note}"
+        );
         let item = plan(
             &record(MatchKind::ExactEmail, Some(running(None)), deletable()),
             &policy,
@@ -417,7 +420,11 @@ mod tests {
             runs_until: None,
         };
         let item = plan(
-            &record(MatchKind::ExactEmail, Some(ended(date(2026, 3, 31))), deletable()),
+            &record(
+                MatchKind::ExactEmail,
+                Some(ended(date(2026, 3, 31))),
+                deletable(),
+            ),
             &policy,
             TODAY,
         );
@@ -425,18 +432,29 @@ mod tests {
         assert_eq!(item.retain_until, Some(date(2027, 3, 31)));
         // Through the until-date itself, erasable the day after.
         let item = plan(
-            &record(MatchKind::ExactEmail, Some(ended(date(2025, 11, 25))), deletable()),
+            &record(
+                MatchKind::ExactEmail,
+                Some(ended(date(2025, 11, 25))),
+                deletable(),
+            ),
             &policy,
             TODAY,
         );
         assert_eq!(item.action, Action::Retain);
         let item = plan(
-            &record(MatchKind::ExactEmail, Some(ended(date(2025, 11, 24))), deletable()),
+            &record(
+                MatchKind::ExactEmail,
+                Some(ended(date(2025, 11, 24))),
+                deletable(),
+            ),
             &policy,
             TODAY,
         );
         assert_eq!(item.action, Action::Delete);
-        assert!(item.note.unwrap().contains("retention period ended on 2026-11-24"));
+        assert!(item
+            .note
+            .unwrap()
+            .contains("retention period ended on 2026-11-24"));
     }
 
     #[test]

@@ -168,7 +168,7 @@ async fn open_and_recent_tickets_are_retained_and_their_contact_anonymised() {
 #[tokio::test]
 async fn a_contact_under_a_running_contract_is_reviewed_not_erased() {
     let env = start().await;
-    let subject = "daan.vandenberg@noorderlicht.example";
+    let subject = "emma.dekker@hofstad.example";
     let id = env
         .env
         .hub
@@ -200,7 +200,10 @@ async fn a_contact_under_a_running_contract_is_reviewed_not_erased() {
         .unwrap();
     assert_eq!(contact.action, "review");
     let note = contact.note.as_deref().unwrap_or("");
-    assert!(note.contains("running contract (ends 2030-12-31)"), "{note}");
+    assert!(
+        note.contains("running contract (ends 2030-12-31)"),
+        "{note}"
+    );
     assert!(!env.env.ledger.request(&id).unwrap().status.is_closed());
     let state = env.fake.state();
     assert!(state

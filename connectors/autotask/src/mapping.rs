@@ -254,6 +254,51 @@ pub fn anonymized_ticket(id: u64, fields: &[String]) -> Value {
 
 #[cfg(test)]
 mod tests {
+
+    /// Autotask leaves a contract active past its end date: it has ended then all the same;
+    /// a contract without an end date runs; without contracts there is no contract data.
+    #[test]
+    fn contracts_run_until_their_end_date_whatever_their_status() {
+        let today = jiff::civil::date(2026, 12, 6);
+        let c = |status: i64, end: Option<&str>| json!({ "status": status, "endDate": end.map(|e| format!("{e}T00:00:00Z")) });
+        let past_end = c(1, Some("2026-06-30"));
+        let stopped = c(0, Some("2025-01-31"));
+        assert_eq!(
+            contract_hint(&[&past_end, &stopped], today),
+            Some(RetentionHint::Contract {
+                ended: Some(jiff::civil::date(2026, 6, 30)),
+                runs_until: None
+            })
+        );
+        let ends_today = c(1, Some("2026-12-06"));
+        assert_eq!(
+            contract_hint(&[&ends_today, &stopped], today),
+            Some(RetentionHint::Contract {
+                ended: None,
+                runs_until: Some(today)
+            })
+        );
+        let open_ended = c(1, None);
+        assert_eq!(
+            contract_hint(&[&open_ended, &ends_today], today),
+            Some(RetentionHint::Contract {
+                ended: None,
+                runs_until: None
+            })
+        );
+        // An inactive contract with a future end date was stopped early: ended, counted
+        // from today at the latest.
+        let stopped_early = c(0, Some("2028-01-01"));
+        assert_eq!(
+            contract_hint(&[&stopped_early], today),
+            Some(RetentionHint::Contract {
+                ended: Some(today),
+                runs_until: None
+            })
+        );
+        assert_eq!(contract_hint(&[], today), None);
+    }
+
     use super::*;
 
     #[test]

@@ -101,6 +101,21 @@ impl Api {
         self.http.collect_pages(request, array_page).await
     }
 
+    /// `GET /{adm}/recurring_sales_invoices.json?filter=state:{active|inactive},contact_id:{id}`,
+    /// all pages: the contact's subscriptions, running (`active`) or stopped.
+    pub async fn recurring_of(
+        &self,
+        contact_id: &str,
+        active: bool,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let contact_id = escape::filter_token(contact_id)?;
+        let state = if active { "active" } else { "inactive" };
+        let request = Request::get(self.url(&["recurring_sales_invoices.json"])?)
+            .query("filter", &format!("state:{state},contact_id:{contact_id}"))
+            .query("per_page", &MAX_PER_PAGE.to_string());
+        self.http.collect_pages(request, array_page).await
+    }
+
     /// `GET /{adm}/{kind}/synchronization.json`: ids and versions of every record.
     pub async fn synchronization(&self, kind: &str) -> Result<Vec<Value>, ConnectorError> {
         self.http

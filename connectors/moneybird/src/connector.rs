@@ -148,7 +148,15 @@ impl Connector for Moneybird {
             })
             .map(|r| r.reference.id.clone())
             .collect();
+        let today = jiff::ZonedDateTime::now().date();
         for contact_id in exact {
+            // Subscriptions: the contact's data is contract data while one runs, and for
+            // `contract_retention_months` after the last one stopped.
+            let mut recurring = self.api.recurring_of(&contact_id, true).await?;
+            recurring.extend(self.api.recurring_of(&contact_id, false).await?);
+            if let Some(contact) = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())) {
+                contact.retention = mapping::subscription_hint(&recurring, today);
+            }
             let invoices = self.api.invoices_of(&contact_id).await?;
             for invoice in &invoices {
                 found.add(mapping::invoice_record(&contact_id, invoice).ok_or_else(missing_id)?);

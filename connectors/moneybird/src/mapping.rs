@@ -169,6 +169,39 @@ pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) ->
     })
 }
 
+/// What a contact's recurring sales invoices (subscriptions) say about the retention of its
+/// data. One runs while `active` and its `last_date` (the last invoice it will make) has not
+/// passed; a stopped one ended on its `last_date`, or else when it was last changed (the day
+/// it was stopped, as far as the API tells). `None` without any: no contract data.
+pub fn subscription_hint(recurring: &[Value], today: Date) -> Option<RetentionHint> {
+    let day = |v: &Value, f: &str| -> Option<Date> { text(v, f).get(..10)?.parse().ok() };
+    let running: Vec<&Value> = recurring
+        .iter()
+        .filter(|r| r.get("active").and_then(Value::as_bool) == Some(true))
+        .filter(|r| day(r, "last_date").is_none_or(|last| last >= today))
+        .collect();
+    if !running.is_empty() {
+        let ends: Option<Vec<Date>> = running.iter().map(|r| day(r, "last_date")).collect();
+        return Some(RetentionHint::Contract {
+            ended: None,
+            runs_until: ends.and_then(|e| e.into_iter().max()),
+        });
+    }
+    let ended = recurring
+        .iter()
+        .map(|r| {
+            day(r, "last_date")
+                .or_else(|| day(r, "updated_at"))
+                .unwrap_or(today)
+                .min(today)
+        })
+        .max()?;
+    Some(RetentionHint::Contract {
+        ended: Some(ended),
+        runs_until: None,
+    })
+}
+
 /// A sales invoice of an exactly matched contact: kept for the fiscal retention duty.
 pub fn invoice_record(contact_id: &str, invoice: &Value) -> Option<Record> {
     let date: Option<Date> = text(invoice, "invoice_date").parse().ok();

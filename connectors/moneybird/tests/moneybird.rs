@@ -72,6 +72,66 @@ async fn finds_exactly_the_subjects_contacts_not_the_lookalike() {
     );
 }
 
+/// Issue 14.4: a contact's recurring sales invoices (subscriptions) say whether its data is
+/// tied to a running contract, until when, or since when it is not. Moneybird's filter knows
+/// only `state:active` and `state:inactive` (no `all`), so both are asked.
+#[tokio::test]
+async fn a_contacts_retention_comes_from_its_subscriptions() {
+    let h = MoneybirdHarness::start().await;
+    let contact_hint = |records: Vec<dsrhub_connector::Record>| {
+        records
+            .into_iter()
+            .find(|r| r.reference.object == "contact")
+            .expect("the contact")
+            .retention
+    };
+    let cases = [
+        // Monthly, no last date: runs until cancelled.
+        ("daan.vandenberg@example.com", None, None),
+        // Yearly, its last invoice in 2030.
+        (
+            "fleur.hendriks@example.com",
+            None,
+            Some(jiff::civil::date(2030, 12, 31)),
+        ),
+        // Stopped: ended on its last date.
+        (
+            "kees.visser@example.nl",
+            Some(jiff::civil::date(2023, 6, 30)),
+            None,
+        ),
+    ];
+    for (address, ended, runs_until) in cases {
+        let records = h.connector.discover(&email(address)).await.unwrap();
+        assert_eq!(
+            contact_hint(records),
+            Some(RetentionHint::Contract { ended, runs_until }),
+            "{address}"
+        );
+    }
+    // No subscription: no contract data.
+    let records = h
+        .connector
+        .discover(&email("jan.jansen@example.nl"))
+        .await
+        .unwrap();
+    assert_eq!(contact_hint(records), None);
+    // The fake holds Moneybird to its documented filter values: no `state:all` here.
+    let state = h.fake.state();
+    assert!(state.filter_recurring(Some("state:all")).is_err());
+    assert!(state
+        .filter_recurring(Some("state:inactive,contact_id:1"))
+        .is_ok());
+    assert_eq!(
+        h.fake.log().calls_to(
+            "GET",
+            "/api/v2/366297547196645226/recurring_sales_invoices.json"
+        ),
+        8,
+        "active and inactive, for each of the four contacts"
+    );
+}
+
 #[tokio::test]
 async fn name_and_phone_matches_are_for_review_only() {
     let h = MoneybirdHarness::start().await;

@@ -51,6 +51,10 @@ pub(super) fn router(inner: Shared) -> Router {
             "/api/v2/{adm}/sales_invoices/{id}",
             get(show_invoice).delete(delete_invoice),
         )
+        .route(
+            "/api/v2/{adm}/recurring_sales_invoices.json",
+            get(list_recurring),
+        )
         .fallback(|| async { error(StatusCode::NOT_FOUND, json!({"error": "Not found"})) })
         .layer(middleware::from_fn_with_state(inner.clone(), gate))
         .with_state(inner)
@@ -284,6 +288,26 @@ async fn list_invoices(
         .state
         .lock()
         .filter_invoices(params.get("filter").map(String::as_str));
+    match result {
+        Ok(items) => paged(&inner, &headers, request_path.path(), &params, items),
+        Err(r) => refusal(r),
+    }
+}
+
+async fn list_recurring(
+    AxState(inner): AxState<Shared>,
+    Path(adm): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    request_path: axum::http::Uri,
+) -> Response {
+    if !known_adm(&inner, &adm) {
+        return not_found();
+    }
+    let result = inner
+        .state
+        .lock()
+        .filter_recurring(params.get("filter").map(String::as_str));
     match result {
         Ok(items) => paged(&inner, &headers, request_path.path(), &params, items),
         Err(r) => refusal(r),

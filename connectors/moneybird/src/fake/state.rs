@@ -16,6 +16,9 @@ pub struct Seed {
     pub contacts: Vec<Value>,
     /// Sales invoices by id.
     pub sales_invoices: Vec<Value>,
+    /// Recurring sales invoices (subscriptions) by id.
+    #[serde(default)]
+    pub recurring_sales_invoices: Vec<Value>,
 }
 
 impl Seed {
@@ -90,6 +93,9 @@ pub struct State {
     pub contacts: BTreeMap<String, Value>,
     /// Sales invoices by id.
     pub sales_invoices: BTreeMap<String, Value>,
+    /// Recurring sales invoices by id.
+    #[serde(default)]
+    pub recurring_sales_invoices: BTreeMap<String, Value>,
 }
 
 fn id(value: &Value) -> String {
@@ -112,6 +118,11 @@ impl State {
             contacts: seed.contacts.into_iter().map(|c| (id(&c), c)).collect(),
             sales_invoices: seed
                 .sales_invoices
+                .into_iter()
+                .map(|i| (id(&i), i))
+                .collect(),
+            recurring_sales_invoices: seed
+                .recurring_sales_invoices
                 .into_iter()
                 .map(|i| (id(&i), i))
                 .collect(),
@@ -179,6 +190,44 @@ impl State {
             })
             .filter(|i| state.as_deref().is_none_or(|s| text(i, "state") == s))
             .cloned()
+            .collect())
+    }
+
+    /// `recurring_sales_invoices.json?filter=key:value,…`, as the spec lists it: `state` is
+    /// `active` (the default) or `inactive` (no `all`), `contact_id` one contact; `frequency`,
+    /// `auto_send` and `workflow_id` are accepted and not applied. Anything else is a 400.
+    pub fn filter_recurring(&self, filter: Option<&str>) -> Result<Vec<Value>, Refusal> {
+        let mut active = true;
+        let mut contact = None;
+        for pair in filter.unwrap_or("").split(',').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once(':').ok_or_else(bad_filter)?;
+            match (key, value) {
+                ("state", "active") => active = true,
+                ("state", "inactive") => active = false,
+                ("contact_id", value) => contact = Some(value.to_string()),
+                ("frequency" | "auto_send" | "workflow_id", _) => {}
+                _ => return Err(bad_filter()),
+            }
+        }
+        Ok(self
+            .recurring_sales_invoices
+            .values()
+            .filter(|i| {
+                contact
+                    .as_deref()
+                    .is_none_or(|c| text(i, "contact_id") == c)
+            })
+            .filter(|i| i.get("active").and_then(Value::as_bool).unwrap_or(false) == active)
+            .map(|i| {
+                // Moneybird embeds the contact as it is now.
+                let mut shown = i.clone();
+                shown["contact"] = self
+                    .contacts
+                    .get(text(i, "contact_id"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                shown
+            })
             .collect())
     }
 
