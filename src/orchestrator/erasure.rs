@@ -432,6 +432,13 @@ impl Hub {
             Ok(EraseOutcome::AlreadyGone) => {
                 ("deleted", Some("already gone at the processor".to_string()))
             }
+            Ok(EraseOutcome::SoftDeleted { restorable_until }) => (
+                "deleted",
+                Some(format!(
+                    "soft-deleted until {restorable_until}: gone from the processor's live data \
+                     but restorable until then, when the processor purges it"
+                )),
+            ),
             Ok(EraseOutcome::Anonymized { fields }) => (
                 "anonymized",
                 Some(detail.unwrap_or_else(|| format!("cleared: {}", fields.join(", ")))),

@@ -303,6 +303,21 @@ impl Api {
         Ok(not_found_as_none(self.http.send(Request::delete(url)).await)?.is_some())
     }
 
+    /// `POST {segments}/permanentDelete`: the item leaves the mailbox for the Purges folder
+    /// (a plain `DELETE` only moves it to Deleted Items); `false` when it was already gone.
+    pub async fn permanent_delete(&self, segments: &[&str]) -> Result<bool, ConnectorError> {
+        let mut all = segments.to_vec();
+        all.push("permanentDelete");
+        let url = self.http.url(&all)?;
+        Ok(not_found_as_none(self.http.send(Request::post(url)).await)?.is_some())
+    }
+
+    /// `GET /directory/deletedItems/{id}`: a soft-deleted user, if it is there.
+    pub async fn deleted_user(&self, id: &str) -> Result<Option<Value>, ConnectorError> {
+        self.get(self.http.url(&["directory", "deletedItems", id])?)
+            .await
+    }
+
     /// Whether the mailbox (a user) exists.
     pub async fn mailbox_exists(&self, mailbox: &str) -> Result<bool, ConnectorError> {
         let mut url = self.http.url(&["users", mailbox])?;

@@ -22,8 +22,10 @@ pub struct GraphConfig {
     /// (and listed) whatever its age.
     #[serde(default)]
     pub delete_mail: bool,
-    /// After deleting a former employee's account, also remove it from
-    /// `directory/deletedItems` (otherwise Microsoft purges it after 30 days).
+    /// Has no effect, and is accepted so that older configurations still load: purging a
+    /// deleted user from `directory/deletedItems` is not supported with the application
+    /// permissions dsrhub uses, so a deleted account is reported "soft-deleted until" the
+    /// day Microsoft purges it (30 days after the deletion).
     #[serde(default)]
     pub purge_deleted_users: bool,
     /// Graph's root, `https://graph.microsoft.com/v1.0` unless testing against a fake.

@@ -71,6 +71,40 @@ impl MicrosoftGraph {
         })
     }
 
+    /// Delete a former employee's account. Graph keeps a deleted user restorable for 30 days
+    /// in `directory/deletedItems`, and purging it there is not supported with application
+    /// permissions, so the outcome is "soft-deleted until" that date. A retry after a crash
+    /// finds the user there (not in `/users`) and reports the same, instead of "already gone".
+    async fn delete_user(&self, id: &str) -> Result<EraseOutcome, ConnectorError> {
+        match self.api.user(id).await? {
+            None => {}
+            // Never delete an active account, whatever the plan says.
+            Some(user) if user.get("accountEnabled").and_then(Value::as_bool) != Some(false) => {
+                return Err(ConnectorError::new(
+                    ErrorKind::Conflict,
+                    "the account is active: offboard the employee first",
+                ));
+            }
+            Some(_) => {
+                self.api.delete(&["users", id]).await?;
+            }
+        }
+        let Some(deleted) = self.api.deleted_user(id).await? else {
+            return Ok(EraseOutcome::AlreadyGone);
+        };
+        let deleted_on = deleted
+            .get("deletedDateTime")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .unwrap_or_else(jiff::Timestamp::now);
+        let restorable_until = deleted_on
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date()
+            .checked_add(jiff::Span::new().days(USER_RESTORE_DAYS))
+            .map_err(|_| ConnectorError::permanent("Graph's deletedDateTime is out of range"))?;
+        Ok(EraseOutcome::SoftDeleted { restorable_until })
+    }
+
     fn mailbox<'a>(&self, record: &'a RecordRef) -> Result<&'a str, ConnectorError> {
         record.scope.as_deref().ok_or_else(|| {
             ConnectorError::invalid(format!("a {} needs its mailbox as scope", record.object))
@@ -95,6 +129,9 @@ fn gone(record: &RecordRef) -> ConnectorError {
         format!("the {} no longer exists", record.object),
     )
 }
+
+/// How long Entra ID keeps a deleted user restorable in `directory/deletedItems`.
+const USER_RESTORE_DAYS: i64 = 30;
 
 /// EEA member states by ISO country code, for the tenant's data location.
 const EEA: &[&str] = &[
@@ -242,28 +279,10 @@ impl Connector for MicrosoftGraph {
             )));
         }
         let existed = match record.object.as_str() {
-            USER => {
-                // Never delete an active account, whatever the plan says.
-                let Some(user) = self.api.user(&record.id).await? else {
-                    return Ok(EraseOutcome::AlreadyGone);
-                };
-                if user.get("accountEnabled").and_then(Value::as_bool) != Some(false) {
-                    return Err(ConnectorError::new(
-                        ErrorKind::Conflict,
-                        "the account is active: offboard the employee first",
-                    ));
-                }
-                let existed = self.api.delete(&["users", &record.id]).await?;
-                if self.config.purge_deleted_users {
-                    self.api
-                        .delete(&["directory", "deletedItems", &record.id])
-                        .await?;
-                }
-                existed
-            }
+            USER => return self.delete_user(&record.id).await,
             CONTACT => {
                 self.api
-                    .delete(&["users", self.mailbox(record)?, "contacts", &record.id])
+                    .permanent_delete(&["users", self.mailbox(record)?, "contacts", &record.id])
                     .await?
             }
             MESSAGE => {
@@ -274,7 +293,7 @@ impl Connector for MicrosoftGraph {
                     )));
                 }
                 self.api
-                    .delete(&["users", self.mailbox(record)?, "messages", &record.id])
+                    .permanent_delete(&["users", self.mailbox(record)?, "messages", &record.id])
                     .await?
             }
             _ => return Err(unknown(record)),

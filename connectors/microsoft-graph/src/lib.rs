@@ -12,10 +12,11 @@
 //!   one, and messages from, to or cc one (`$search="participants:…"`). The mailbox fan-out
 //!   goes through `$batch` (20 sub-requests per call, each retried on its own when throttled).
 //!   Every match is checked exactly on our side; search is only a pre-filter.
-//! - **Erase**: contacts are deleted; a disabled user (former staff) is deleted and, when
-//!   `purge_deleted_users` is set, purged from `directory/deletedItems`; an enabled user is never
-//!   deleted. Messages are kept as correspondence unless `delete_mail` allows deleting those past
-//!   the retention period.
+//! - **Erase**: contacts and messages are removed with `permanentDelete` (a `DELETE` only moves
+//!   them to Deleted Items); a disabled user (former staff) is deleted and reported
+//!   "soft-deleted until" the day Microsoft purges it (application permissions cannot purge
+//!   `directory/deletedItems`); an enabled user is never deleted. Messages are kept as
+//!   correspondence unless `delete_mail` allows deleting those past the retention period.
 //! - **Limits**: 429/503 with `Retry-After` (seconds) honoured; at most 4 requests in flight.
 //!
 //! See `docs/connectors/microsoft-graph.md` for the permissions to grant and the policy choices.

@@ -109,9 +109,12 @@ async fn a_former_employee_whose_mailbox_is_searched_is_never_deleted() {
 }
 
 /// A former employee whose mailbox is not searched (taken off the list once its mail was
-/// archived) is deleted, purged and verified gone.
+/// archived) is deleted and verified gone from the directory. Graph keeps her restorable for
+/// 30 days and does not let application permissions purge her, so the outcome says
+/// "soft-deleted until" that day; a retry (after a crash between the call and the ledger)
+/// says the same instead of "already gone" (issue 14.6).
 #[tokio::test]
-async fn a_former_employee_is_deleted_purged_and_verified_gone() {
+async fn a_former_employee_is_deleted_and_reported_soft_deleted_until_the_purge() {
     let h = GraphHarness::with(FakeOptions::default(), |c| {
         c.mailboxes
             .retain(|m| m != "femke.deboer@voorbeeld-it.example")
@@ -132,15 +135,93 @@ async fn a_former_employee_is_deleted_purged_and_verified_gone() {
         .erase(&user.reference, &EraseAction::Delete)
         .await
         .unwrap();
-    assert_eq!(outcome, EraseOutcome::Deleted);
+    let in_30_days = jiff::ZonedDateTime::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(30))
+        .unwrap();
+    assert_eq!(
+        outcome,
+        EraseOutcome::SoftDeleted {
+            restorable_until: in_30_days
+        }
+    );
     let state = h.fake.state();
     assert!(!state.users.contains_key(&user.reference.id));
     assert!(
-        !state.deleted_users.contains_key(&user.reference.id),
-        "not purged from deletedItems"
+        state.deleted_users.contains_key(&user.reference.id),
+        "restorable in deletedItems; the purge is Microsoft's"
+    );
+    assert_eq!(
+        h.connector
+            .erase(&user.reference, &EraseAction::Delete)
+            .await
+            .unwrap(),
+        outcome,
+        "a retry reports the same soft deletion"
+    );
+    assert_eq!(
+        h.fake.log().calls_to(
+            "DELETE",
+            &format!("/v1.0/directory/deletedItems/{}", user.reference.id)
+        ),
+        0,
+        "no purge the app's permissions cannot do"
     );
     let again = h.connector.discover(&femke).await.unwrap();
     assert!(of(&again, "user").is_empty());
+}
+
+/// Issue 14.6: a plain `DELETE` of a message or contact only moves it to Deleted Items, where
+/// it stays restorable (and a mailbox search finds a message again). Erasure removes both with
+/// `permanentDelete`: nothing is left to restore.
+#[tokio::test]
+async fn messages_and_contacts_are_deleted_permanently_not_moved_to_deleted_items() {
+    let h = GraphHarness::with(FakeOptions::default(), |c| c.delete_mail = true).await;
+    let records = h.connector.discover(&jan()).await.unwrap();
+    let erasable: Vec<&Record> = records
+        .iter()
+        .filter(|r| {
+            matches!(r.reference.object.as_str(), "message" | "contact")
+                && r.ownership.is_own()
+                && r.matched_by.allows_erasure()
+        })
+        .collect();
+    assert!(erasable.iter().any(|r| r.reference.object == "message"));
+    assert!(erasable.iter().any(|r| r.reference.object == "contact"));
+    let mut mailboxes = std::collections::BTreeSet::new();
+    for record in &erasable {
+        let outcome = h
+            .connector
+            .erase(&record.reference, &EraseAction::Delete)
+            .await
+            .unwrap();
+        assert_eq!(outcome, EraseOutcome::Deleted, "{}", record.reference);
+        mailboxes.insert(record.reference.scope.clone().unwrap());
+    }
+    let state = h.fake.state();
+    for mailbox in &mailboxes {
+        let user = state.user_id(mailbox).unwrap();
+        assert_eq!(
+            state.recoverable(&user),
+            0,
+            "{mailbox}: restorable copies left"
+        );
+    }
+    let again = h.connector.discover(&jan()).await.unwrap();
+    for record in &erasable {
+        assert!(
+            !again.iter().any(|r| r.reference == record.reference),
+            "{} found again",
+            record.reference
+        );
+    }
+    assert!(
+        !again
+            .iter()
+            .any(|r| r.reference.object == "message" && r.ownership.is_own()),
+        "no moved copy is found by the mailbox search"
+    );
 }
 
 #[tokio::test]

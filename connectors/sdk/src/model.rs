@@ -423,6 +423,13 @@ pub enum EraseOutcome {
     Deleted,
     /// The record was already gone (404/410): erasure is idempotent.
     AlreadyGone,
+    /// Removed from the vendor's live data, but restorable until `restorable_until` (a
+    /// recycle bin the vendor empties by itself, which the hub's credentials may not empty:
+    /// a Microsoft 365 user in `directory/deletedItems`). Reported with that date.
+    SoftDeleted {
+        /// The last day it can be restored; the vendor purges it after.
+        restorable_until: Date,
+    },
     /// These fields were cleared or replaced.
     Anonymized {
         /// The fields that were cleared or replaced.

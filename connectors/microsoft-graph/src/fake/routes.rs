@@ -37,6 +37,14 @@ pub(super) fn api(inner: Shared) -> Router {
             "/v1.0/users/{user}/contacts/{id}",
             get(show_contact).delete(delete_contact),
         )
+        .route(
+            "/v1.0/users/{user}/contacts/{id}/permanentDelete",
+            post(purge_contact),
+        )
+        .route(
+            "/v1.0/users/{user}/messages/{id}/permanentDelete",
+            post(purge_message),
+        )
         .route("/v1.0/users/{user}/messages", get(list_messages))
         .route(
             "/v1.0/users/{user}/messages/{id}",
@@ -438,12 +446,42 @@ async fn delete_contact(
         Ok(id) => id,
         Err(r) => return r,
     };
-    let removed = inner
-        .state
-        .mutate(|s| s.contacts.get_mut(&id).and_then(|c| c.remove(&contact)));
-    match removed {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found("object"),
+    if inner.state.mutate(|s| s.soft_delete_contact(&id, &contact)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found("object")
+    }
+}
+
+/// `POST …/contacts/{id}/permanentDelete`: gone from the mailbox (to the Purges folder).
+async fn purge_contact(
+    AxState(inner): AxState<Shared>,
+    Path((user, contact)): Path<(String, String)>,
+) -> Response {
+    let id = match user_or_404(&inner, &user) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if inner.state.mutate(|s| s.purge_contact(&id, &contact)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found("object")
+    }
+}
+
+/// `POST …/messages/{id}/permanentDelete`: gone from the mailbox (to the Purges folder).
+async fn purge_message(
+    AxState(inner): AxState<Shared>,
+    Path((user, message)): Path<(String, String)>,
+) -> Response {
+    let id = match user_or_404(&inner, &user) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    if inner.state.mutate(|s| s.delete_message(&id, &message)) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found("object")
     }
 }
 
@@ -571,7 +609,7 @@ async fn delete_message(
         Ok(id) => id,
         Err(r) => return r,
     };
-    if inner.state.mutate(|s| s.delete_message(&id, &message)) {
+    if inner.state.mutate(|s| s.soft_delete_message(&id, &message)) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         not_found("object")
@@ -585,11 +623,18 @@ async fn show_deleted(AxState(inner): AxState<Shared>, Path(id): Path<String>) -
     }
 }
 
+/// Permanently deleting a user from `directory/deletedItems` is not supported with
+/// application permissions (only a delegated User Administrator may): the fake's tokens are
+/// all app-only, so it refuses, as Graph does.
 async fn purge_deleted(AxState(inner): AxState<Shared>, Path(id): Path<String>) -> Response {
-    match inner.state.mutate(|s| s.deleted_users.remove(&id)) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => not_found("user"),
+    if !inner.state.lock().deleted_users.contains_key(&id) {
+        return not_found("user");
     }
+    error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
 }
 
 async fn organization(AxState(inner): AxState<Shared>, Query(params): Params) -> Response {

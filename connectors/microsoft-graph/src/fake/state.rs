@@ -85,6 +85,10 @@ pub struct State {
     pub messages: BTreeMap<String, BTreeMap<String, Value>>,
     /// `directory/deletedItems`, by id.
     pub deleted_users: BTreeMap<String, Value>,
+    /// Outlook contacts a plain `DELETE` moved to Deleted Items, by mailbox then (new) id:
+    /// no longer listed under `/contacts`, but still in the mailbox and restorable.
+    #[serde(default)]
+    pub deleted_contacts: BTreeMap<String, BTreeMap<String, Value>>,
     /// A generated mailbox, if any.
     #[serde(default)]
     pub generated: Option<Generated>,
@@ -146,7 +150,60 @@ impl State {
         Some(g.message(i, self.users[user]["mail"].as_str().unwrap_or("")))
     }
 
-    /// Delete one message; `false` when there was none.
+    /// `DELETE` of a message, as Exchange does it: the message moves to Deleted Items under a
+    /// new id, where a mailbox search still finds it. `false` when there was none. (A
+    /// generated bench message is simply dropped.)
+    pub fn soft_delete_message(&mut self, user: &str, id: &str) -> bool {
+        let Some(mut moved) = self.messages.get_mut(user).and_then(|m| m.remove(id)) else {
+            return self.delete_message(user, id);
+        };
+        let new_id = format!("{id}-deleteditems");
+        moved["id"] = Value::from(new_id.clone());
+        moved["parentFolderId"] = Value::from("deleteditems");
+        self.messages
+            .entry(user.to_string())
+            .or_default()
+            .insert(new_id, moved);
+        true
+    }
+
+    /// `DELETE` of an Outlook contact: moved to Deleted Items (no longer listed, restorable).
+    pub fn soft_delete_contact(&mut self, user: &str, id: &str) -> bool {
+        let Some(mut moved) = self.contacts.get_mut(user).and_then(|c| c.remove(id)) else {
+            return false;
+        };
+        let new_id = format!("{id}-deleteditems");
+        moved["id"] = Value::from(new_id.clone());
+        moved["parentFolderId"] = Value::from("deleteditems");
+        self.deleted_contacts
+            .entry(user.to_string())
+            .or_default()
+            .insert(new_id, moved);
+        true
+    }
+
+    /// `permanentDelete` of a contact (also one already in Deleted Items).
+    pub fn purge_contact(&mut self, user: &str, id: &str) -> bool {
+        let listed = self.contacts.get_mut(user).and_then(|c| c.remove(id));
+        let deleted = self
+            .deleted_contacts
+            .get_mut(user)
+            .and_then(|c| c.remove(id));
+        listed.is_some() || deleted.is_some()
+    }
+
+    /// Everything still held for one mailbox that is not the live data: soft-deleted
+    /// messages and contacts (what a restore would bring back).
+    pub fn recoverable(&self, user: &str) -> usize {
+        let messages = self.messages.get(user).map_or(0, |m| {
+            m.values()
+                .filter(|m| m["parentFolderId"] == "deleteditems")
+                .count()
+        });
+        messages + self.deleted_contacts.get(user).map_or(0, BTreeMap::len)
+    }
+
+    /// Remove one message for good (`permanentDelete`); `false` when there was none.
     pub fn delete_message(&mut self, user: &str, id: &str) -> bool {
         if self
             .messages

@@ -32,7 +32,7 @@ impl GraphHarness {
             client_secret: SECRET_REF.parse().unwrap(),
             mailboxes: fake.mailboxes(),
             delete_mail: false,
-            purge_deleted_users: true,
+            purge_deleted_users: false,
             graph_url: fake.graph_url(),
             login_url: fake.login_url(),
             http: fast_http_settings(),
