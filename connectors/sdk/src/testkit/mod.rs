@@ -4,7 +4,8 @@
 //! A connector crate implements [`Harness`] (start its fake, build a connector pointed at it,
 //! name a fixture subject) and [`FakeControl`] on its fake, then expands
 //! [`connector_test_kit!`](crate::connector_test_kit) in a test file. The suite covers:
-//! discovery of the fixture subject, export, erase then re-discover, erase twice, 429 with and
+//! discovery of the fixture subject, export, erase then re-discover (and everyone else's
+//! records unchanged), erase twice, 429 with and
 //! without `Retry-After`, 5xx until retries are exhausted, 401 → one refresh → re-authorise,
 //! rotated credentials picked up, paging across pages, the injection corpus, and no secret or
 //! identifier in `Debug` output, errors or log lines.
@@ -53,8 +54,13 @@ pub trait FakeControl: Send + Sync {
     fn call_log(&self) -> &crate::fakekit::CallLog;
     /// Whether the record still exists in the fake's state.
     fn contains(&self, record: &RecordRef) -> bool;
-    /// A digest of the whole state, to prove nothing changed.
+    /// A digest of the whole state, to prove nothing changed: the state as JSON.
     fn state_digest(&self) -> String;
+
+    /// The whole state as JSON, for per-record comparisons ([`others_unchanged`]).
+    fn state_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.state_digest()).expect("state_digest is the state's JSON")
+    }
     /// Force small pages (`None` = the vendor's default).
     fn set_page_size(&self, size: Option<usize>);
     /// Issue a new credential (the old one stops working) and return it.
@@ -136,7 +142,10 @@ pub const INJECTION_CORPUS: &[&str] = &[
 /// The kit's own erase choice for a record, independent of the hub's policy: delete where the
 /// vendor allows it, otherwise anonymise; records under retention or matched loosely are left.
 pub fn kit_action(record: &Record) -> Option<EraseAction> {
-    if !record.matched_by.allows_erasure() || record.retention.is_some() {
+    if !record.matched_by.allows_erasure()
+        || record.retention.is_some()
+        || !record.ownership.is_own()
+    {
         return None;
     }
     let e = &record.erasability;
@@ -149,6 +158,108 @@ pub fn kit_action(record: &Record) -> Option<EraseAction> {
     } else {
         None
     }
+}
+
+/// Fields that record bookkeeping, not content: a vendor bumps them on a parent when one of
+/// its children goes, which changes nobody's data.
+const BOOKKEEPING: &[&str] = &[
+    "version",
+    "updated_at",
+    "updatedAt",
+    "updated-at",
+    "lastModifiedDateTime",
+    "LastModifiedDateTime",
+    "Modified",
+    "lastActivityDate",
+];
+
+/// Every record in a fake's state (every JSON object with an `id` or `ID`), by its JSON path,
+/// with its own content only: nested records are records of their own, and bookkeeping
+/// fields are left out.
+pub fn records_in(
+    state: &serde_json::Value,
+) -> std::collections::BTreeMap<String, (String, String)> {
+    use serde_json::Value;
+    fn id_of(v: &Value) -> Option<String> {
+        let id = v.get("id").or_else(|| v.get("ID"))?;
+        match id {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    }
+    fn own_content(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| !BOOKKEEPING.contains(&k.as_str()))
+                    .filter(|(_, v)| id_of(v).is_none())
+                    .map(|(k, v)| (k.clone(), own_content(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .filter(|v| id_of(v).is_none())
+                    .map(own_content)
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    fn walk(v: &Value, path: &str, out: &mut std::collections::BTreeMap<String, (String, String)>) {
+        if let Some(id) = id_of(v) {
+            out.insert(path.to_string(), (id, own_content(v).to_string()));
+        }
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    walk(child, &format!("{path}/{k}"), out);
+                }
+            }
+            Value::Array(items) => {
+                // Keyed by id where there is one, so a removed sibling shifts nothing.
+                for (i, child) in items.iter().enumerate() {
+                    let key = id_of(child).unwrap_or_else(|| i.to_string());
+                    walk(child, &format!("{path}/[{key}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(state, "", &mut out);
+    out
+}
+
+/// Everyone else's data is untouched: every record of `before` whose id is not among
+/// `erased` is still in `after`, with the same content. Panics naming the first that is not
+/// (by path and id, which are fixture ids, not personal data).
+pub fn others_unchanged(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    erased: &BTreeSet<RecordRef>,
+) {
+    let erased_ids: BTreeSet<&str> = erased.iter().map(|r| r.id.as_str()).collect();
+    let after = records_in(after);
+    let mut checked = 0;
+    for (path, (id, content)) in records_in(before) {
+        if erased_ids.contains(id.as_str()) {
+            continue;
+        }
+        checked += 1;
+        match after.get(&path) {
+            None => panic!("{path} (id {id}) is gone, but it was not the subject's"),
+            Some((_, now)) if *now != content => {
+                panic!("{path} (id {id}) changed, but it was not the subject's")
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(
+        checked > 0,
+        "the fake's state holds no records of anyone else"
+    );
 }
 
 fn refs(records: &[Record]) -> BTreeSet<RecordRef> {
@@ -196,11 +307,13 @@ pub async fn export_returns_each_record<H: Harness>() {
     }
 }
 
-/// Erasure really changes the fake, and a second discovery proves it.
+/// Erasure really changes the fake, and a second discovery proves it; every record that was
+/// not the subject's is unchanged.
 pub async fn erase_then_rediscover<H: Harness>() {
     let h = H::start().await;
     let connector = h.connector();
     let subject = h.subject();
+    let before = h.fake().state_json();
     let records = connector.discover(&subject).await.expect("discover");
     let mut erased = BTreeSet::new();
     for r in &records {
@@ -222,6 +335,7 @@ pub async fn erase_then_rediscover<H: Harness>() {
         erased.insert(r.reference.clone());
     }
     assert!(!erased.is_empty());
+    others_unchanged(&before, &h.fake().state_json(), &erased);
     let again = connector.discover(&subject).await.expect("second discover");
     for r in again.iter().filter(|r| r.matched_by.allows_erasure()) {
         assert!(
@@ -505,4 +619,60 @@ macro_rules! connector_test_kit {
             }
         )*
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn erased(ids: &[&str]) -> BTreeSet<RecordRef> {
+        ids.iter().map(|id| RecordRef::new("x", *id)).collect()
+    }
+
+    fn state() -> serde_json::Value {
+        json!({
+            "contacts": {
+                "1": { "id": "1", "company_name": "Van Dijk B.V.", "version": 1,
+                       "contact_people": [ { "id": "11", "email": "eva@x" },
+                                           { "id": "12", "email": "ruud@x" } ] },
+                "2": { "id": 2, "email": "sanne@x" }
+            }
+        })
+    }
+
+    #[test]
+    fn the_subjects_own_records_may_go_and_their_parents_bookkeeping_change() {
+        let before = state();
+        let mut after = state();
+        // Ruud's contact person is erased: the company's version is bumped by the vendor.
+        after["contacts"]["1"]["contact_people"]
+            .as_array_mut()
+            .unwrap()
+            .remove(1);
+        after["contacts"]["1"]["version"] = json!(2);
+        others_unchanged(&before, &after, &erased(&["12"]));
+        // Sanne's contact (a numeric id) is deleted.
+        after["contacts"].as_object_mut().unwrap().remove("2");
+        others_unchanged(&before, &after, &erased(&["12", "2"]));
+    }
+
+    #[test]
+    #[should_panic(expected = "(id 11) is gone")]
+    fn deleting_a_company_for_one_person_takes_its_other_people_with_it() {
+        let before = state();
+        let mut after = state();
+        after["contacts"].as_object_mut().unwrap().remove("1");
+        // Ruud asked; the company went, and Eva with it (issue 14.1).
+        others_unchanged(&before, &after, &erased(&["1", "12"]));
+    }
+
+    #[test]
+    #[should_panic(expected = "(id 2) changed")]
+    fn a_change_to_someone_elses_record_is_caught() {
+        let before = state();
+        let mut after = state();
+        after["contacts"]["2"]["email"] = json!("");
+        others_unchanged(&before, &after, &erased(&["12"]));
+    }
 }
