@@ -149,6 +149,18 @@ impl Api {
         self.http.send(request).await.map(drop)
     }
 
+    /// `DELETE /{adm}/contacts/{contact}/notes/{id}.json`; `false` when it was already gone.
+    pub async fn delete_contact_note(
+        &self,
+        contact: &str,
+        id: &str,
+    ) -> Result<bool, ConnectorError> {
+        let contact = escape::filter_token(contact)?;
+        let id = escape::filter_token(id)?;
+        let url = self.url(&["contacts", contact, "notes", &format!("{id}.json")])?;
+        gone_is_false(self.http.send(Request::delete(url)).await)
+    }
+
     /// `PATCH /{adm}/contacts/{id}/archive.json`.
     pub async fn archive_contact(&self, id: &str) -> Result<(), ConnectorError> {
         self.http

@@ -47,6 +47,46 @@ impl Moneybird {
         })
     }
 
+    /// Anonymise a contact: one PATCH of writable fields (and custom field values), its notes
+    /// deleted, the contact archived; then read back. A personal field the API left filled is
+    /// a failed anonymisation, never reported as done.
+    async fn anonymize_contact(
+        &self,
+        id: &str,
+        contact: &serde_json::Value,
+        fields: &[String],
+    ) -> Result<EraseOutcome, ConnectorError> {
+        let changes = mapping::anonymized_changes(contact, fields);
+        let mut cleared: Vec<String> = fields
+            .iter()
+            .filter(|f| mapping::ANONYMIZE_FIELDS.contains(&f.as_str()))
+            .cloned()
+            .collect();
+        if !changes.is_empty() {
+            self.api.update_contact(id, changes).await?;
+        }
+        if fields.iter().any(|f| f == mapping::NOTES) {
+            let notes = contact.get(mapping::NOTES).and_then(Value::as_array);
+            for note in notes.into_iter().flatten() {
+                if let Some(note) = mapping::id_of(note) {
+                    self.api.delete_contact_note(id, &note).await?;
+                }
+            }
+        }
+        self.api.archive_contact(id).await?;
+        let after = self.api.contact(id).await?;
+        let left = mapping::still_personal(&after, fields);
+        if !left.is_empty() {
+            return Err(ConnectorError::permanent(format!(
+                "Moneybird did not clear {} of the contact: it is not anonymised; clear them in \
+                 Moneybird by hand",
+                left.join(", ")
+            )));
+        }
+        cleared.sort();
+        Ok(EraseOutcome::Anonymized { fields: cleared })
+    }
+
     fn location() -> DataLocation {
         DataLocation {
             region: "EU (Netherlands)".into(),
@@ -191,11 +231,8 @@ impl Connector for Moneybird {
         // Anonymised means: every change the anonymising PATCH would make is already there,
         // and the contact is archived (the second call of an anonymisation).
         let data = &record.data;
-        let changes = crate::mapping::anonymized_changes(data, fields);
-        let patched = changes
-            .iter()
-            .all(|(field, value)| data.get(field) == Some(value));
-        Some(patched && data.get("archived") == Some(&serde_json::Value::Bool(true)))
+        let cleared = mapping::still_personal(data, fields).is_empty();
+        Some(cleared && data.get("archived") == Some(&serde_json::Value::Bool(true)))
     }
 
     async fn erase(
@@ -230,11 +267,7 @@ impl Connector for Moneybird {
                     }
                     Err(e) => return Err(e),
                 };
-                let changes = mapping::anonymized_changes(&contact, fields);
-                let cleared: Vec<String> = changes.keys().cloned().collect();
-                self.api.update_contact(&record.id, changes).await?;
-                self.api.archive_contact(&record.id).await?;
-                Ok(EraseOutcome::Anonymized { fields: cleared })
+                self.anonymize_contact(&record.id, &contact, fields).await
             }
             (_, EraseAction::Anonymize { .. }) => Err(ConnectorError::invalid(format!(
                 "Moneybird offers no anonymisation for {}; delete it instead",

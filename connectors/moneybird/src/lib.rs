@@ -9,9 +9,10 @@
 //!   documented free-text `query`; contact people with such an address, found by one paged scan
 //!   of the contacts (the `query` search does not cover contact people); the sales invoices of
 //!   every exactly matched contact. Phone and name matches are reported for review only.
-//! - **Erase**: a contact without invoices is deleted; one with invoices is anonymised (names
-//!   replaced, e-mail, phone, address and bank fields cleared) and archived, because its
-//!   invoices must be kept (the hub's policy retains them 7 years after the end of the invoice's financial year).
+//! - **Erase**: a contact without invoices is deleted; one with invoices is anonymised (every
+//!   personal field of the contact update schema cleared, custom field values emptied, notes
+//!   deleted), archived and read back to prove it, because its invoices must be kept (the
+//!   hub's policy retains them 7 years after the end of the invoice's financial year).
 //!   Contact people are deleted.
 //! - **Limits**: 150 requests per 5 minutes; 429 answers carry `Retry-After` as an epoch
 //!   second, which the SDK understands.
@@ -27,6 +28,14 @@ mod mapping;
 pub mod fake;
 
 pub use config::MoneybirdConfig;
+
+/// How each field of a Moneybird contact counts when its person is erased; a test checks that
+/// every field of the spec's `contact_response` is in exactly one list.
+pub mod contact_fields {
+    pub use crate::mapping::{
+        ANONYMIZE_FIELDS as CLEARED, BEYOND_THE_API, MIRRORED_FIELDS as MIRRORED, NOT_PERSONAL,
+    };
+}
 pub use connector::Moneybird;
 
 /// The connector id used in config sections and reports.

@@ -16,28 +16,85 @@ pub const SALES_INVOICE: &str = "sales_invoice";
 const CONTACT_EMAIL_FIELDS: &[&str] =
     &["email", "send_invoices_to_email", "send_estimates_to_email"];
 
-/// Fields cleared when a contact is anonymised. `company_name` and `customer_id` stay: they
-/// tie the retained invoices to the bookkeeping, and a company name is not personal data of
-/// its own.
+/// Personal contact fields cleared when a contact is anonymised: every personal field of the
+/// spec's contact *update* schema (`PATCH /contacts/{id}`), so the PATCH sends nothing the API
+/// would refuse or ignore, plus `custom_fields` (cleared through `custom_fields_attributes`)
+/// and `notes` (each deleted). `company_name` and `customer_id` stay: they tie the retained
+/// invoices to the bookkeeping, and a company name is not personal data of its own. The
+/// classification of every field of the contact is checked against the spec by a test.
 pub const ANONYMIZE_FIELDS: &[&str] = &[
     "firstname",
     "lastname",
-    "attention",
-    "email",
-    "phone",
     "address1",
     "address2",
     "zipcode",
     "city",
+    "phone",
+    "tax_number",
+    "chamber_of_commerce",
+    "bank_account",
     "send_invoices_to_attention",
     "send_invoices_to_email",
     "send_estimates_to_attention",
     "send_estimates_to_email",
-    "bank_account",
+    "sepa_active",
     "sepa_iban",
     "sepa_iban_account_name",
     "sepa_bic",
-    "sepa_active",
+    "sepa_mandate_id",
+    "sepa_mandate_date",
+    "si_identifier",
+    CUSTOM_FIELDS,
+    NOTES,
+];
+
+/// Cleared through `custom_fields_attributes`, not a field of the PATCH itself.
+pub const CUSTOM_FIELDS: &str = "custom_fields";
+/// Deleted one by one (`DELETE /contacts/{id}/notes/{note}`).
+pub const NOTES: &str = "notes";
+
+/// Personal fields the API does not let a client write: `email` and `attention` mirror
+/// `send_invoices_to_email` and `send_invoices_to_attention` (Moneybird's changelog of
+/// 2016-03-10). They are checked, after the PATCH, to be empty as well.
+pub const MIRRORED_FIELDS: &[&str] = &["email", "attention"];
+
+/// Personal data on a contact that the API offers no way to clear: Moneybird Payments' card
+/// and mandate details and the contact's event log. Listed in the docs for a person to raise
+/// with Moneybird; never claimed as anonymised.
+pub const BEYOND_THE_API: &[&str] = &[
+    "credit_card_number",
+    "credit_card_reference",
+    "credit_card_type",
+    "moneybird_payments_mandate",
+    "events",
+];
+
+/// Contact fields that are not the person's data: ids, bookkeeping, settings, and the company
+/// and customer number that tie retained invoices to the books. `contact_people` are records
+/// of their own.
+pub const NOT_PERSONAL: &[&str] = &[
+    "id",
+    "administration_id",
+    "company_name",
+    "customer_id",
+    "country",
+    "delivery_method",
+    "email_ubl",
+    "direct_debit",
+    "sepa_sequence_type",
+    "si_identifier_type",
+    "tax_number_valid",
+    "tax_number_validated_at",
+    "is_trusted",
+    "max_transfer_amount",
+    "invoice_workflow_id",
+    "estimate_workflow_id",
+    "sales_invoices_url",
+    "archived",
+    "created_at",
+    "updated_at",
+    "version",
+    "contact_people",
 ];
 
 /// Replacement for the last name when a contact has no company name, because Moneybird
@@ -229,7 +286,9 @@ pub fn invoice_record(contact_id: &str, invoice: &Value) -> Option<Record> {
     })
 }
 
-/// The PATCH body that anonymises `fields` of `contact`.
+/// The PATCH body that anonymises `fields` of `contact`: only writable fields, and the
+/// contact's custom fields emptied through `custom_fields_attributes`. Notes are not part of
+/// it (see [`NOTES`]).
 pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Value> {
     let has_company = !text(contact, "company_name").is_empty();
     let mut changes = Map::new();
@@ -238,6 +297,23 @@ pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Val
         .filter(|f| ANONYMIZE_FIELDS.contains(&f.as_str()))
     {
         let value = match field.as_str() {
+            NOTES => continue,
+            CUSTOM_FIELDS => {
+                let cleared: Map<String, Value> = contact
+                    .get(CUSTOM_FIELDS)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.get("id").cloned())
+                    .enumerate()
+                    .map(|(i, id)| (i.to_string(), serde_json::json!({ "id": id, "value": "" })))
+                    .collect();
+                if cleared.is_empty() {
+                    continue;
+                }
+                changes.insert("custom_fields_attributes".into(), Value::Object(cleared));
+                continue;
+            }
             "sepa_active" => Value::Bool(false),
             "lastname" if !has_company => Value::String(ANONYMOUS_NAME.into()),
             _ => Value::String(String::new()),
@@ -245,6 +321,41 @@ pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Val
         changes.insert(field.clone(), value);
     }
     changes
+}
+
+/// The personal fields of `contact` (as read back after an anonymisation) that still hold
+/// something: the cleared fields of `fields` that are not empty, their mirrors, custom field
+/// values and notes. Empty when the anonymisation took.
+pub fn still_personal(contact: &Value, fields: &[String]) -> Vec<String> {
+    let has_company = !text(contact, "company_name").is_empty();
+    let filled = |v: Option<&Value>| match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(items)) => !items.is_empty(),
+        Some(_) => true,
+    };
+    let mut left = Vec::new();
+    for field in fields
+        .iter()
+        .map(String::as_str)
+        .filter(|f| ANONYMIZE_FIELDS.contains(f))
+        .chain(MIRRORED_FIELDS.iter().copied())
+    {
+        let value = contact.get(field);
+        let holds = match field {
+            "lastname" if !has_company => text(contact, field) != ANONYMOUS_NAME,
+            CUSTOM_FIELDS => value
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|f| filled(f.get("value"))),
+            _ => filled(value),
+        };
+        if holds {
+            left.push(field.to_string());
+        }
+    }
+    left
 }
 
 #[cfg(test)]
@@ -311,12 +422,41 @@ mod tests {
         let fields: Vec<String> = ANONYMIZE_FIELDS.iter().map(|s| s.to_string()).collect();
         let private = anonymized_changes(&json!({"company_name": ""}), &fields);
         assert_eq!(private["lastname"], json!(ANONYMOUS_NAME));
-        assert_eq!(private["email"], json!(""));
+        assert_eq!(private["send_invoices_to_email"], json!(""));
         assert_eq!(private["sepa_active"], json!(false));
+        // Never the read-only mirrors, which the API ignores.
+        assert!(!private.contains_key("email") && !private.contains_key("attention"));
         let business = anonymized_changes(&json!({"company_name": "Bakker Fotografie"}), &fields);
         assert_eq!(business["lastname"], json!(""));
         // Unknown field names from a tampered plan are ignored, never sent.
-        let odd = anonymized_changes(&json!({}), &["id".to_string(), "email".to_string()]);
+        let odd = anonymized_changes(&json!({}), &["id".to_string(), "phone".to_string()]);
         assert_eq!(odd.len(), 1);
+        // Custom fields are emptied by id; notes are not part of the PATCH.
+        let with_extras = json!({"custom_fields": [{"id": "7", "name": "x", "value": "y"}],
+                                 "notes": [{"id": "9", "note": "z"}]});
+        let changes = anonymized_changes(&with_extras, &fields);
+        assert_eq!(
+            changes["custom_fields_attributes"],
+            json!({"0": {"id": "7", "value": ""}})
+        );
+        assert!(!changes.contains_key("notes"));
+    }
+
+    #[test]
+    fn what_is_still_personal_after_a_read_back() {
+        let fields: Vec<String> = ANONYMIZE_FIELDS.iter().map(|s| s.to_string()).collect();
+        let clean = json!({"company_name": "", "lastname": ANONYMOUS_NAME, "firstname": "",
+                           "email": "", "sepa_active": false, "notes": [],
+                           "custom_fields": [{"id": "7", "value": ""}]});
+        assert!(still_personal(&clean, &fields).is_empty());
+        let mut left = clean.clone();
+        left["email"] = json!("a@b.nl");
+        left["notes"] = json!([{"id": "9"}]);
+        left["custom_fields"][0]["value"] = json!("y");
+        left["lastname"] = json!("Bakker");
+        assert_eq!(
+            still_personal(&left, &fields),
+            vec!["lastname", "custom_fields", "notes", "email"]
+        );
     }
 }

@@ -132,6 +132,131 @@ async fn a_contacts_retention_comes_from_its_subscriptions() {
     );
 }
 
+/// Issue 14.8: every field of Moneybird's `contact_response` is classified once: cleared (and
+/// then writable in the update schema), mirrored (read-only copies, checked after), beyond the
+/// API, or not personal. A field the spec adds fails this test until someone decides.
+#[test]
+fn contact_fields_are_classified_against_the_spec() {
+    use dsrhub_connector::testkit::{spec_properties, spec_resolve, vendor_spec};
+    use dsrhub_moneybird::contact_fields::{BEYOND_THE_API, CLEARED, MIRRORED, NOT_PERSONAL};
+    let Some(spec) = vendor_spec("moneybird-openapi.json") else {
+        return;
+    };
+    let response = spec_properties(
+        &spec,
+        &serde_json::json!({ "$ref": "#/components/schemas/contact_response" }),
+    );
+    let lists = [CLEARED, MIRRORED, BEYOND_THE_API, NOT_PERSONAL];
+    for field in &response {
+        let homes = lists.iter().filter(|l| l.contains(&field.as_str())).count();
+        assert_eq!(
+            homes, 1,
+            "contact field `{field}` is in {homes} lists, not 1"
+        );
+    }
+    for field in lists.iter().flat_map(|l| l.iter()) {
+        assert!(
+            response.contains(*field),
+            "`{field}` is not a contact field"
+        );
+    }
+    let body = spec
+        .pointer("/paths/~1{administration_id}~1contacts~1{id}{format}/patch/requestBody/content")
+        .and_then(|c| c.as_object())
+        .and_then(|c| c.values().next())
+        .map(|c| &c["schema"])
+        .expect("the contact update body");
+    let contact = &spec_resolve(&spec, body)["properties"]["contact"];
+    let writable = spec_properties(&spec, contact);
+    for field in CLEARED
+        .iter()
+        .filter(|f| !["custom_fields", "notes"].contains(f))
+    {
+        assert!(writable.contains(*field), "`{field}` is not writable");
+    }
+    assert!(writable.contains("custom_fields_attributes"));
+    for field in MIRRORED {
+        assert!(!writable.contains(*field), "`{field}` became writable");
+    }
+}
+
+/// Issue 14.8: the whole contact, before and after its anonymisation: nothing of the person
+/// is left outside what is kept on purpose (company name, customer number, settings), notes
+/// and custom field values included.
+#[tokio::test]
+async fn anonymising_a_contact_leaves_nothing_of_the_person() {
+    use dsrhub_moneybird::contact_fields::{BEYOND_THE_API, NOT_PERSONAL};
+    let h = MoneybirdHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("sanne@bakkerfotografie.example"))
+        .await
+        .unwrap();
+    let contact = records
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    let before = h.fake.state().contacts[&contact.reference.id].clone();
+    assert!(
+        !before["notes"].as_array().unwrap().is_empty(),
+        "fixture has a note"
+    );
+    let fields = contact.erasability.anonymize_fields.clone();
+    let outcome = h
+        .connector
+        .erase(&contact.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, EraseOutcome::Anonymized { .. }));
+    let after = h.fake.state().contacts[&contact.reference.id].clone();
+    // A custom field's `name` is its label ("Geboortedatum eigenaar"), not the person's data.
+    let kept: Vec<&str> = NOT_PERSONAL
+        .iter()
+        .chain(BEYOND_THE_API)
+        .chain(&["name"])
+        .copied()
+        .collect();
+    let left = dsrhub_connector::testkit::personal_values_left(&before, &after, &kept);
+    assert!(
+        left.is_empty(),
+        "still personal after anonymisation: {left:?}"
+    );
+    assert_eq!(after["archived"], true);
+    assert_eq!(
+        after["company_name"], before["company_name"],
+        "kept on purpose"
+    );
+}
+
+/// Moneybird ignores `email` and `attention` in an update: an anonymisation that relies on
+/// them is read back and reported as failed, never as done.
+#[tokio::test]
+async fn an_anonymisation_the_api_ignored_is_a_failure() {
+    let h = MoneybirdHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("sanne@bakkerfotografie.example"))
+        .await
+        .unwrap();
+    let contact = records
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    let err = h
+        .connector
+        .erase(
+            &contact.reference,
+            &EraseAction::Anonymize {
+                fields: vec!["email".into(), "attention".into()],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("did not clear email"), "{err}");
+    let stored = &h.fake.state().contacts[&contact.reference.id];
+    assert_eq!(stored["email"], "sanne@bakkerfotografie.example");
+}
+
 #[tokio::test]
 async fn name_and_phone_matches_are_for_review_only() {
     let h = MoneybirdHarness::start().await;

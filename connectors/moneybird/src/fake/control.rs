@@ -35,6 +35,12 @@ impl FakeControl for FakeMoneybird {
         serde_json::to_string(&self.state()).expect("state serialises")
     }
 
+    fn separate_records(&self) -> &'static [&'static str] {
+        // A company contact's people are persons of their own; notes and custom field
+        // values are part of their contact.
+        &["contact_people"]
+    }
+
     fn set_page_size(&self, size: Option<usize>) {
         FakeMoneybird::set_page_size(self, size);
     }

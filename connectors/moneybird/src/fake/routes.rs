@@ -42,6 +42,10 @@ pub(super) fn router(inner: Shared) -> Router {
             "/api/v2/{adm}/contacts/{cid}/contact_people/{id}",
             get(show_person).delete(delete_person),
         )
+        .route(
+            "/api/v2/{adm}/contacts/{cid}/notes/{id}",
+            axum::routing::delete(delete_note),
+        )
         .route("/api/v2/{adm}/sales_invoices.json", get(list_invoices))
         .route(
             "/api/v2/{adm}/sales_invoices/synchronization.json",
@@ -403,6 +407,16 @@ async fn delete_person(
         return not_found();
     };
     no_content(inner.state.mutate(|s| s.delete_person(&cid, id)))
+}
+
+async fn delete_note(
+    AxState(inner): AxState<Shared>,
+    Path((adm, cid, id)): Path<(String, String, String)>,
+) -> Response {
+    let Some(id) = target(&inner, &adm, &id) else {
+        return not_found();
+    };
+    no_content(inner.state.mutate(|s| s.delete_note(&cid, id)))
 }
 
 async fn show_invoice(

@@ -48,33 +48,46 @@ const SEARCHED: &[&str] = &[
     "bank_account",
 ];
 
-/// Contact attributes a PATCH may change.
+/// Contact attributes a PATCH may change: the spec's contact update schema.
 const WRITABLE: &[&str] = &[
-    "company_name",
-    "firstname",
-    "lastname",
-    "attention",
     "address1",
     "address2",
-    "zipcode",
-    "city",
-    "country",
-    "phone",
-    "email",
-    "customer_id",
-    "tax_number",
-    "chamber_of_commerce",
     "bank_account",
-    "send_invoices_to_attention",
-    "send_invoices_to_email",
+    "chamber_of_commerce",
+    "city",
+    "company_name",
+    "country",
+    "custom_fields_attributes",
+    "customer_id",
+    "delivery_method",
+    "direct_debit",
+    "email_ubl",
+    "estimate_workflow_id",
+    "firstname",
+    "invoice_workflow_id",
+    "lastname",
+    "phone",
     "send_estimates_to_attention",
     "send_estimates_to_email",
+    "send_invoices_to_attention",
+    "send_invoices_to_email",
     "sepa_active",
+    "sepa_bic",
     "sepa_iban",
     "sepa_iban_account_name",
-    "sepa_bic",
-    "delivery_method",
+    "sepa_mandate_date",
+    "sepa_mandate_id",
+    "sepa_sequence_type",
+    "si_identifier",
+    "si_identifier_type",
+    "tax_number",
+    "zipcode",
 ];
+
+/// Attributes Moneybird stopped accepting on create and update (changelog 2016-03-10): sent
+/// anyway, they change nothing. `email` and `attention` are the mirrors of
+/// `send_invoices_to_email` and `send_invoices_to_attention`.
+const IGNORED: &[&str] = &["email", "attention"];
 
 /// Why a change was refused, as Moneybird would say it.
 #[derive(Debug)]
@@ -261,7 +274,10 @@ impl State {
             .get("contact")
             .and_then(Value::as_object)
             .ok_or_else(|| Refusal::BadRequest(serde_json::json!({"error": "contact is missing", "symbolic": {"contact": "required"}})))?;
-        if let Some(unknown) = changes.keys().find(|k| !WRITABLE.contains(&k.as_str())) {
+        if let Some(unknown) = changes
+            .keys()
+            .find(|k| !WRITABLE.contains(&k.as_str()) && !IGNORED.contains(&k.as_str()))
+        {
             return Err(Refusal::BadRequest(
                 serde_json::json!({"error": { unknown.clone(): ["is not a valid attribute"] }}),
             ));
@@ -269,7 +285,23 @@ impl State {
         let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
         let mut updated: Map<String, Value> = contact.as_object().cloned().unwrap_or_default();
         for (k, v) in changes {
-            updated.insert(k.clone(), v.clone());
+            match k.as_str() {
+                k if IGNORED.contains(&k) => {}
+                "custom_fields_attributes" => set_custom_fields(&mut updated, v)?,
+                _ => {
+                    updated.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        // The mirrors follow the invoice recipient.
+        for (mirror, source) in [
+            ("email", "send_invoices_to_email"),
+            ("attention", "send_invoices_to_attention"),
+        ] {
+            if changes.contains_key(source) {
+                let value = updated.get(source).cloned().unwrap_or(Value::Null);
+                updated.insert(mirror.into(), value);
+            }
         }
         let updated = Value::Object(updated);
         let named = ["company_name", "firstname", "lastname"]
@@ -319,6 +351,22 @@ impl State {
         Ok(())
     }
 
+    /// Delete a note of a contact.
+    pub fn delete_note(&mut self, contact_id: &str, note_id: &str) -> Result<(), Refusal> {
+        let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
+        let notes = contact
+            .get_mut("notes")
+            .and_then(Value::as_array_mut)
+            .ok_or(Refusal::NotFound)?;
+        let before = notes.len();
+        notes.retain(|n| id(n) != note_id);
+        if notes.len() == before {
+            return Err(Refusal::NotFound);
+        }
+        bump(contact);
+        Ok(())
+    }
+
     /// Delete a sales invoice.
     pub fn delete_invoice(&mut self, invoice_id: &str) -> Result<(), Refusal> {
         self.sales_invoices
@@ -326,6 +374,39 @@ impl State {
             .map(drop)
             .ok_or(Refusal::NotFound)
     }
+}
+
+/// `custom_fields_attributes`: `{"0": {"id": …, "value": …}, …}` (or a list of the same)
+/// sets the value of each named custom field; an unknown field id is a 422.
+fn set_custom_fields(contact: &mut Map<String, Value>, attributes: &Value) -> Result<(), Refusal> {
+    let entries: Vec<&Value> = match attributes {
+        Value::Object(map) => map.values().collect(),
+        Value::Array(items) => items.iter().collect(),
+        _ => {
+            return Err(Refusal::BadRequest(
+                serde_json::json!({"error": {"custom_fields_attributes": ["is invalid"]}}),
+            ))
+        }
+    };
+    let fields = contact
+        .entry("custom_fields")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    for entry in entries {
+        let wanted = entry.get("id").map(ToString::to_string);
+        let value = entry.get("value").cloned().unwrap_or(Value::Null);
+        let field = fields
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+            .find(|f| f.get("id").map(ToString::to_string) == wanted)
+            .ok_or_else(|| {
+                Refusal::Unprocessable(
+                    serde_json::json!({"error": {"custom_fields": ["is invalid"]}}),
+                )
+            })?;
+        field["value"] = value;
+    }
+    Ok(())
 }
 
 fn bad_filter() -> Refusal {

@@ -57,6 +57,12 @@ pub trait FakeControl: Send + Sync {
     /// A digest of the whole state, to prove nothing changed: the state as JSON.
     fn state_digest(&self) -> String;
 
+    /// Keys under which the state nests records of their own inside another record (a
+    /// company contact's `contact_people`); everything else nested in a record is part of it.
+    fn separate_records(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The whole state as JSON, for per-record comparisons ([`others_unchanged`]).
     fn state_json(&self) -> serde_json::Value {
         serde_json::from_str(&self.state_digest()).expect("state_digest is the state's JSON")
@@ -160,6 +166,118 @@ pub fn kit_action(record: &Record) -> Option<EraseAction> {
     }
 }
 
+/// A vendor's published API description from `../shared/specs/` (beside the repository; or
+/// the directory in `DSRHUB_SPECS_DIR`), parsed. `None`, with a note on stderr, when it is
+/// not there, unless `DSRHUB_REQUIRE_SPECS` is set (as CI sets it): then a missing spec fails.
+pub fn vendor_spec(file: &str) -> Option<serde_json::Value> {
+    let dir = std::env::var_os("DSRHUB_SPECS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs")
+        });
+    let path = dir.join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(serde_json::from_str(&text).expect("the vendor's spec is JSON")),
+        Err(e) if std::env::var_os("DSRHUB_REQUIRE_SPECS").is_some() => {
+            panic!("{}: {e} (DSRHUB_REQUIRE_SPECS is set)", path.display())
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped: {} is not there (set DSRHUB_SPECS_DIR, or DSRHUB_REQUIRE_SPECS to fail)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// The property names of the OpenAPI schema `node` (e.g. `{"$ref": "#/components/schemas/x"}`
+/// or a request body's schema), following `$ref` and `allOf` (Swagger 2.0 `definitions` too).
+pub fn spec_properties(spec: &serde_json::Value, node: &serde_json::Value) -> BTreeSet<String> {
+    fn collect(spec: &serde_json::Value, node: &serde_json::Value, out: &mut BTreeSet<String>) {
+        if let Some(reference) = node.get("$ref").and_then(|r| r.as_str()) {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            let target = spec
+                .pointer(&format!("/components/schemas/{name}"))
+                .or_else(|| spec.pointer(&format!("/definitions/{name}")));
+            if let Some(target) = target {
+                collect(spec, target, out);
+            }
+            return;
+        }
+        if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+            out.extend(props.keys().cloned());
+        }
+        for part in node
+            .get("allOf")
+            .and_then(|a| a.as_array())
+            .into_iter()
+            .flatten()
+        {
+            collect(spec, part, out);
+        }
+    }
+    let mut out = BTreeSet::new();
+    collect(spec, node, &mut out);
+    out
+}
+
+/// Resolve `node` if it is a `$ref` into `spec`'s components or definitions.
+pub fn spec_resolve<'a>(
+    spec: &'a serde_json::Value,
+    node: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    let Some(reference) = node.get("$ref").and_then(|r| r.as_str()) else {
+        return node;
+    };
+    let name = reference.rsplit('/').next().unwrap_or_default();
+    spec.pointer(&format!("/components/schemas/{name}"))
+        .or_else(|| spec.pointer(&format!("/definitions/{name}")))
+        .map_or(node, |target| spec_resolve(spec, target))
+}
+
+/// The paths of `after` that still hold personal data of `before`: every text value of
+/// `before` (outside the `kept` fields, at any depth, and at least 2 characters) that `after`
+/// still holds outside the `kept` fields, equal or (for values of 5 characters or more) inside
+/// a longer text. Empty when the anonymisation left nothing of the person.
+pub fn personal_values_left(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+    kept: &[&str],
+) -> Vec<String> {
+    use serde_json::Value;
+    fn texts(v: &Value, path: &str, kept: &[&str], out: &mut Vec<(String, String)>) {
+        match v {
+            Value::String(s) if s.trim().chars().count() >= 2 => {
+                out.push((path.to_string(), s.trim().to_lowercase()))
+            }
+            Value::Object(map) => {
+                for (k, child) in map.iter().filter(|(k, _)| !kept.contains(&k.as_str())) {
+                    texts(child, &format!("{path}/{k}"), kept, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    texts(child, &format!("{path}/{i}"), kept, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut personal = Vec::new();
+    texts(before, "", kept, &mut personal);
+    let mut now = Vec::new();
+    texts(after, "", kept, &mut now);
+    now.into_iter()
+        .filter(|(_, value)| {
+            personal.iter().any(|(_, old)| {
+                value == old || (old.chars().count() >= 5 && value.contains(old.as_str()))
+            })
+        })
+        .map(|(path, _)| path)
+        .collect()
+}
+
 /// Fields that record bookkeeping, not content: a vendor bumps them on a parent when one of
 /// its children goes, which changes nobody's data.
 const BOOKKEEPING: &[&str] = &[
@@ -173,11 +291,14 @@ const BOOKKEEPING: &[&str] = &[
     "lastActivityDate",
 ];
 
-/// Every record in a fake's state (every JSON object with an `id` or `ID`), by its JSON path,
-/// with its own content only: nested records are records of their own, and bookkeeping
-/// fields are left out.
+/// Every record in a fake's state, by its JSON path, with its content: a JSON object with an
+/// `id` (or `ID`) that is not inside another record. What is nested in a record is part of it
+/// (a contact's notes, custom field values), except under the keys in `separate`, which hold
+/// records of their own (a company contact's `contact_people`). Bookkeeping fields are left
+/// out of the content.
 pub fn records_in(
     state: &serde_json::Value,
+    separate: &[&str],
 ) -> std::collections::BTreeMap<String, (String, String)> {
     use serde_json::Value;
     fn id_of(v: &Value) -> Option<String> {
@@ -188,62 +309,75 @@ pub fn records_in(
             _ => None,
         }
     }
-    fn own_content(v: &Value) -> Value {
+    fn content(v: &Value, separate: &[&str]) -> Value {
         match v {
             Value::Object(map) => Value::Object(
                 map.iter()
-                    .filter(|(k, _)| !BOOKKEEPING.contains(&k.as_str()))
-                    .filter(|(_, v)| id_of(v).is_none())
-                    .map(|(k, v)| (k.clone(), own_content(v)))
+                    .filter(|(k, _)| {
+                        !BOOKKEEPING.contains(&k.as_str()) && !separate.contains(&k.as_str())
+                    })
+                    .map(|(k, v)| (k.clone(), content(v, separate)))
                     .collect(),
             ),
-            Value::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .filter(|v| id_of(v).is_none())
-                    .map(own_content)
-                    .collect(),
-            ),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| content(v, separate)).collect())
+            }
             other => other.clone(),
         }
     }
-    fn walk(v: &Value, path: &str, out: &mut std::collections::BTreeMap<String, (String, String)>) {
-        if let Some(id) = id_of(v) {
-            out.insert(path.to_string(), (id, own_content(v).to_string()));
-        }
-        match v {
-            Value::Object(map) => {
-                for (k, child) in map {
-                    walk(child, &format!("{path}/{k}"), out);
-                }
+    struct Walk<'a> {
+        separate: &'a [&'a str],
+        out: std::collections::BTreeMap<String, (String, String)>,
+    }
+    impl Walk<'_> {
+        fn visit(&mut self, v: &Value, path: &str, inside: bool) {
+            let is_record = !inside && id_of(v).is_some();
+            if is_record {
+                let id = id_of(v).unwrap_or_default();
+                let own = content(v, self.separate).to_string();
+                self.out.insert(path.to_string(), (id, own));
             }
-            Value::Array(items) => {
-                // Keyed by id where there is one, so a removed sibling shifts nothing.
-                for (i, child) in items.iter().enumerate() {
-                    let key = id_of(child).unwrap_or_else(|| i.to_string());
-                    walk(child, &format!("{path}/[{key}]"), out);
+            let inside = inside || is_record;
+            match v {
+                Value::Object(map) => {
+                    for (k, child) in map {
+                        // Records of their own start again under a separate key.
+                        let nested = inside && !self.separate.contains(&k.as_str());
+                        self.visit(child, &format!("{path}/{k}"), nested);
+                    }
                 }
+                Value::Array(items) => {
+                    // Keyed by id where there is one, so a removed sibling shifts nothing.
+                    for (i, child) in items.iter().enumerate() {
+                        let key = id_of(child).unwrap_or_else(|| i.to_string());
+                        self.visit(child, &format!("{path}/[{key}]"), inside);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
-    let mut out = std::collections::BTreeMap::new();
-    walk(state, "", &mut out);
-    out
+    let mut walk = Walk {
+        separate,
+        out: std::collections::BTreeMap::new(),
+    };
+    walk.visit(state, "", false);
+    walk.out
 }
 
-/// Everyone else's data is untouched: every record of `before` whose id is not among
-/// `erased` is still in `after`, with the same content. Panics naming the first that is not
-/// (by path and id, which are fixture ids, not personal data).
+/// Everyone else's data is untouched: every record of `before` (see [`records_in`]) whose id
+/// is not among `erased` is still in `after`, with the same content. Panics naming the first
+/// that is not (by path and id, which are fixture ids, not personal data).
 pub fn others_unchanged(
     before: &serde_json::Value,
     after: &serde_json::Value,
     erased: &BTreeSet<RecordRef>,
+    separate: &[&str],
 ) {
     let erased_ids: BTreeSet<&str> = erased.iter().map(|r| r.id.as_str()).collect();
-    let after = records_in(after);
+    let after = records_in(after, separate);
     let mut checked = 0;
-    for (path, (id, content)) in records_in(before) {
+    for (path, (id, content)) in records_in(before, separate) {
         if erased_ids.contains(id.as_str()) {
             continue;
         }
@@ -335,7 +469,12 @@ pub async fn erase_then_rediscover<H: Harness>() {
         erased.insert(r.reference.clone());
     }
     assert!(!erased.is_empty());
-    others_unchanged(&before, &h.fake().state_json(), &erased);
+    others_unchanged(
+        &before,
+        &h.fake().state_json(),
+        &erased,
+        h.fake().separate_records(),
+    );
     let again = connector.discover(&subject).await.expect("second discover");
     for r in again.iter().filter(|r| r.matched_by.allows_erasure()) {
         assert!(
@@ -626,6 +765,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const PEOPLE: &[&str] = &["contact_people"];
+
     fn erased(ids: &[&str]) -> BTreeSet<RecordRef> {
         ids.iter().map(|id| RecordRef::new("x", *id)).collect()
     }
@@ -636,7 +777,8 @@ mod tests {
                 "1": { "id": "1", "company_name": "Van Dijk B.V.", "version": 1,
                        "contact_people": [ { "id": "11", "email": "eva@x" },
                                            { "id": "12", "email": "ruud@x" } ] },
-                "2": { "id": 2, "email": "sanne@x" }
+                "2": { "id": 2, "email": "sanne@x",
+                       "notes": [ { "id": "21", "note": "belt na 17:00" } ] }
             }
         })
     }
@@ -651,10 +793,12 @@ mod tests {
             .unwrap()
             .remove(1);
         after["contacts"]["1"]["version"] = json!(2);
-        others_unchanged(&before, &after, &erased(&["12"]));
-        // Sanne's contact (a numeric id) is deleted.
+        others_unchanged(&before, &after, &erased(&["12"]), PEOPLE);
+        // Sanne's contact (a numeric id) is anonymised, its note going with it, then deleted.
+        after["contacts"]["2"]["notes"] = json!([]);
+        others_unchanged(&before, &after, &erased(&["12", "2"]), PEOPLE);
         after["contacts"].as_object_mut().unwrap().remove("2");
-        others_unchanged(&before, &after, &erased(&["12", "2"]));
+        others_unchanged(&before, &after, &erased(&["12", "2"]), PEOPLE);
     }
 
     #[test]
@@ -664,7 +808,25 @@ mod tests {
         let mut after = state();
         after["contacts"].as_object_mut().unwrap().remove("1");
         // Ruud asked; the company went, and Eva with it (issue 14.1).
-        others_unchanged(&before, &after, &erased(&["1", "12"]));
+        others_unchanged(&before, &after, &erased(&["1", "12"]), PEOPLE);
+    }
+
+    #[test]
+    fn personal_values_are_found_anywhere_they_were_left() {
+        let before = json!({"id": "1", "lastname": "Bakker", "company_name": "Bakker Fotografie",
+                            "notes": [{"id": "9", "note": "Belt liever na 17:00"}], "city": "Ede"});
+        let clean = json!({"id": "1", "lastname": "", "company_name": "Bakker Fotografie",
+                           "notes": [], "city": ""});
+        let kept = ["id", "company_name"];
+        assert!(personal_values_left(&before, &clean, &kept).is_empty());
+        let mut left = clean.clone();
+        left["city"] = json!("Ede");
+        left["lastname"] = json!("Deleted");
+        left["description"] = json!("Opmerking: belt liever na 17:00 (oud)");
+        assert_eq!(
+            personal_values_left(&before, &left, &kept),
+            vec!["/city", "/description"]
+        );
     }
 
     #[test]
@@ -673,6 +835,6 @@ mod tests {
         let before = state();
         let mut after = state();
         after["contacts"]["2"]["email"] = json!("");
-        others_unchanged(&before, &after, &erased(&["12"]));
+        others_unchanged(&before, &after, &erased(&["12"]), PEOPLE);
     }
 }
