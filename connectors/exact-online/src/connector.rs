@@ -380,6 +380,21 @@ impl Connector for ExactOnline {
                 self.api
                     .update(division, entity, &record.id, &changes)
                     .await?;
+                // Read back: a personal property Exact kept (or derives from one it kept) is
+                // a failed anonymisation, not a done one.
+                let after = self
+                    .api
+                    .get(division, entity, &record.id)
+                    .await?
+                    .unwrap_or_default();
+                let left = mapping::still_personal(&record.object, &after, fields);
+                if !left.is_empty() {
+                    return Err(ConnectorError::permanent(format!(
+                        "Exact Online did not clear {} of the {}: it is not anonymised",
+                        left.join(", "),
+                        record.object
+                    )));
+                }
                 Ok(EraseOutcome::Anonymized {
                     fields: changes.keys().cloned().collect(),
                 })

@@ -34,6 +34,15 @@ mod mapping;
 pub mod fake;
 
 pub use config::ExactOnlineConfig;
+
+/// How each property of an Exact Online contact counts when its person is erased; a test
+/// checks that every property is in exactly one list.
+pub mod contact_fields {
+    pub use crate::mapping::{
+        CONTACT_DERIVED as DERIVED, CONTACT_FIELDS as CLEARED,
+        CONTACT_NOT_PERSONAL as NOT_PERSONAL, CONTACT_PROPERTIES as PROPERTIES,
+    };
+}
 pub use connector::ExactOnline;
 
 /// The connector id used in config sections and reports.

@@ -20,21 +20,155 @@ pub const INVOICE_SELECT: &str =
 pub const LINE_SELECT: &str = "ID,Date,Account";
 pub const BANK_ACCOUNT_SELECT: &str = "ID,Account";
 
-/// Personal fields cleared (or replaced) when a contact cannot be deleted.
+/// Personal fields of a `crm/Contacts` entity cleared (or replaced) when the contact cannot be
+/// deleted. Every property of the entity (Exact's REST reference for `crmContacts`, as listed
+/// in [`CONTACT_PROPERTIES`]) is in exactly one of this list, [`CONTACT_DERIVED`] and
+/// [`CONTACT_NOT_PERSONAL`]; a test holds them to that.
 pub const CONTACT_FIELDS: &[&str] = &[
     "FirstName",
     "MiddleName",
     "LastName",
     "Initials",
+    "Title",
     "Email",
     "BusinessEmail",
     "Phone",
+    "PhoneExtension",
     "Mobile",
     "BusinessPhone",
+    "BusinessPhoneExtension",
     "BusinessMobile",
+    "BusinessFax",
     "BirthDate",
+    "BirthName",
+    "BirthNamePrefix",
+    "BirthPlace",
+    "Gender",
+    "Nationality",
+    "SocialSecurityNumber",
+    "PartnerName",
+    "PartnerNamePrefix",
+    "JobTitleDescription",
+    "AddressStreet",
+    "AddressStreetNumber",
+    "AddressStreetNumberSuffix",
+    "AddressLine2",
+    "Postcode",
+    "City",
+    "State",
     "Notes",
+    "MarketingNotes",
+    "Picture",
+    "PictureName",
+    "IdentificationDate",
+    "IdentificationDocument",
 ];
+
+/// Read-only contact properties Exact derives from cleared ones (the full name from the
+/// names, the picture's URLs from the picture): checked after the update, never written.
+pub const CONTACT_DERIVED: &[&str] = &["FullName", "PictureUrl", "PictureThumbnailUrl"];
+
+/// Contact properties that are not the person's data: keys, links, the account's name and
+/// flags, bookkeeping, and the staff who created, changed or identified the contact.
+pub const CONTACT_NOT_PERSONAL: &[&str] = &[
+    "ID",
+    "Account",
+    "AccountIsCustomer",
+    "AccountIsSupplier",
+    "AccountMainContact",
+    "AccountName",
+    "AllowMailing",
+    "Code",
+    "Country",
+    "Created",
+    "Creator",
+    "CreatorFullName",
+    "Division",
+    "EndDate",
+    "HID",
+    "IdentificationUser",
+    "IsMailingExcluded",
+    "IsMainContact",
+    "Language",
+    "Modified",
+    "Modifier",
+    "ModifierFullName",
+    "Person",
+    "StartDate",
+];
+
+/// Every property of a `crm/Contacts` entity, from Exact's REST reference (`crmContacts`; the
+/// same list the widely used `picqer/exact-php-client` documents). The fake serves contacts
+/// with all of them.
+pub const CONTACT_PROPERTIES: &[&str] = &[
+    "ID",
+    "Account",
+    "AccountIsCustomer",
+    "AccountIsSupplier",
+    "AccountMainContact",
+    "AccountName",
+    "AddressLine2",
+    "AddressStreet",
+    "AddressStreetNumber",
+    "AddressStreetNumberSuffix",
+    "AllowMailing",
+    "BirthDate",
+    "BirthName",
+    "BirthNamePrefix",
+    "BirthPlace",
+    "BusinessEmail",
+    "BusinessFax",
+    "BusinessMobile",
+    "BusinessPhone",
+    "BusinessPhoneExtension",
+    "City",
+    "Code",
+    "Country",
+    "Created",
+    "Creator",
+    "CreatorFullName",
+    "Division",
+    "Email",
+    "EndDate",
+    "FirstName",
+    "FullName",
+    "Gender",
+    "HID",
+    "IdentificationDate",
+    "IdentificationDocument",
+    "IdentificationUser",
+    "Initials",
+    "IsMailingExcluded",
+    "IsMainContact",
+    "JobTitleDescription",
+    "Language",
+    "LastName",
+    "MarketingNotes",
+    "MiddleName",
+    "Mobile",
+    "Modified",
+    "Modifier",
+    "ModifierFullName",
+    "Nationality",
+    "Notes",
+    "PartnerName",
+    "PartnerNamePrefix",
+    "Person",
+    "Phone",
+    "PhoneExtension",
+    "Picture",
+    "PictureName",
+    "PictureThumbnailUrl",
+    "PictureUrl",
+    "Postcode",
+    "SocialSecurityNumber",
+    "StartDate",
+    "State",
+    "Title",
+];
+
+/// The replacement names an anonymised contact or account carries (Exact requires a name).
+pub const ANONYMOUS_NAME: &str = "Geanonimiseerd";
 
 /// Personal fields cleared (or replaced) when an account cannot be deleted; it is also
 /// `Blocked` so nobody invoices the anonymised account again.
@@ -252,8 +386,10 @@ pub fn anonymized_changes(object: &str, fields: &[String]) -> Map<String, Value>
     let mut changes = Map::new();
     for field in fields.iter().filter(|f| allowed.contains(&f.as_str())) {
         let value = match field.as_str() {
-            "Name" | "LastName" => Value::from("Geanonimiseerd"),
+            "Name" | "LastName" => Value::from(ANONYMOUS_NAME),
             "FirstName" => Value::from("-"),
+            // M, V or O: "unknown" is the value that says nothing.
+            "Gender" => Value::from("O"),
             _ => Value::Null,
         };
         changes.insert(field.clone(), value);
@@ -262,6 +398,53 @@ pub fn anonymized_changes(object: &str, fields: &[String]) -> Map<String, Value>
         changes.insert("Blocked".into(), Value::Bool(true));
     }
     changes
+}
+
+/// The personal properties of `entity` (as read back after an anonymisation of `object`) that
+/// still hold something of the person: cleared fields of `fields` not empty, and derived ones.
+pub fn still_personal(object: &str, entity: &Map<String, Value>, fields: &[String]) -> Vec<String> {
+    let (allowed, derived): (&[&str], &[&str]) = if object == ACCOUNT {
+        (ACCOUNT_FIELDS, &[])
+    } else {
+        (CONTACT_FIELDS, CONTACT_DERIVED)
+    };
+    let expected = |field: &str| match field {
+        "Name" | "LastName" => Some(ANONYMOUS_NAME),
+        "FirstName" => Some("-"),
+        "Gender" => Some("O"),
+        _ => None,
+    };
+    let mut left = Vec::new();
+    for field in fields
+        .iter()
+        .map(String::as_str)
+        .filter(|f| allowed.contains(f))
+    {
+        let holds = match (entity.get(field), expected(field)) {
+            (None | Some(Value::Null), _) => false,
+            (Some(Value::String(s)), Some(want)) => s != want,
+            (Some(Value::String(s)), None) => !s.is_empty(),
+            (Some(_), _) => true,
+        };
+        if holds {
+            left.push(field.to_string());
+        }
+    }
+    for field in derived {
+        let holds = match entity.get(*field) {
+            None | Some(Value::Null) => false,
+            // The full name of "-" and "Geanonimiseerd" is what an anonymised contact shows.
+            Some(Value::String(s)) if *field == "FullName" => s
+                .split_whitespace()
+                .any(|w| w != "-" && w != ANONYMOUS_NAME),
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(_) => true,
+        };
+        if holds {
+            left.push(field.to_string());
+        }
+    }
+    left
 }
 
 #[cfg(test)]

@@ -158,6 +158,80 @@ async fn login_discover_erase_verify() {
     assert_eq!(h.fake.errors_answered(), 0);
 }
 
+/// Issue 14.8: every property of an Exact Online contact is classified once, and the cleared
+/// ones are the personal ones the issue names among them.
+#[test]
+fn contact_properties_are_classified_once() {
+    use dsrhub_exact_online::contact_fields::{CLEARED, DERIVED, NOT_PERSONAL, PROPERTIES};
+    for property in PROPERTIES {
+        let homes = [CLEARED, DERIVED, NOT_PERSONAL]
+            .iter()
+            .filter(|l| l.contains(property))
+            .count();
+        assert_eq!(homes, 1, "`{property}` is in {homes} lists, not 1");
+    }
+    for listed in CLEARED.iter().chain(DERIVED).chain(NOT_PERSONAL) {
+        assert!(
+            PROPERTIES.contains(listed),
+            "`{listed}` is not a contact property"
+        );
+    }
+    for personal in [
+        "SocialSecurityNumber",
+        "Gender",
+        "PartnerName",
+        "Picture",
+        "JobTitleDescription",
+    ] {
+        assert!(CLEARED.contains(&personal), "{personal}");
+    }
+}
+
+/// Issue 14.8: the whole contact before and after its anonymisation; nothing of the person
+/// is left outside the properties that are not personal (and the derived full name and
+/// picture URLs follow).
+#[tokio::test]
+async fn anonymising_a_contact_leaves_nothing_of_the_person() {
+    use dsrhub_exact_online::contact_fields::NOT_PERSONAL;
+    let h = ExactHarness::start_default().await;
+    let records = h.connector.discover(&pieter()).await.unwrap();
+    let contact = records
+        .iter()
+        .find(|r| {
+            r.reference.object == "contact"
+                && r.erasability.delete_blocked.is_some()
+                && !r.erasability.anonymize_fields.is_empty()
+        })
+        .expect("the contact named on a booked invoice");
+    let before = h
+        .fake
+        .state()
+        .find(Set::Contacts, &contact.reference.id)
+        .unwrap()
+        .clone();
+    assert_eq!(before["SocialSecurityNumber"], "123456782", "a real shape");
+    let fields = contact.erasability.anonymize_fields.clone();
+    let outcome = h
+        .connector
+        .erase(&contact.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, EraseOutcome::Anonymized { .. }));
+    let after = h
+        .fake
+        .state()
+        .find(Set::Contacts, &contact.reference.id)
+        .unwrap()
+        .clone();
+    let left = dsrhub_connector::testkit::personal_values_left(&before, &after, NOT_PERSONAL);
+    assert!(
+        left.is_empty(),
+        "still personal after anonymisation: {left:?}"
+    );
+    assert_eq!(after["Gender"], "O");
+    assert!(after["PictureUrl"].is_null());
+}
+
 #[tokio::test]
 async fn linked_records_are_never_tried_so_no_error_storm() {
     let h = ExactHarness::start_default().await;

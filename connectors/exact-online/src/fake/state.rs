@@ -221,6 +221,11 @@ impl Division {
                 .map(str::to_owned)
                 .collect();
             entity.insert("FullName".into(), Value::from(full.join(" ")));
+            // The picture's URLs follow the (write-only) picture.
+            if changes.get("Picture").is_some_and(Value::is_null) {
+                entity.insert("PictureUrl".into(), Value::Null);
+                entity.insert("PictureThumbnailUrl".into(), Value::Null);
+            }
         }
         Ok(())
     }
@@ -229,8 +234,21 @@ impl Division {
 impl State {
     /// The shipped fixtures (`fixtures/exact-online/seed.json`).
     pub fn fixture() -> State {
-        serde_json::from_str(include_str!("../../../../fixtures/exact-online/seed.json"))
-            .expect("the Exact Online fixture is valid")
+        let mut state: State =
+            serde_json::from_str(include_str!("../../../../fixtures/exact-online/seed.json"))
+                .expect("the Exact Online fixture is valid");
+        // Exact answers every property of a contact, null when empty: the seed lists only the
+        // filled ones.
+        for division in state.divisions.values_mut() {
+            for contact in division.contacts.values_mut() {
+                if let Some(contact) = contact.as_object_mut() {
+                    for property in crate::mapping::CONTACT_PROPERTIES {
+                        contact.entry(*property).or_insert(Value::Null);
+                    }
+                }
+            }
+        }
+        state
     }
 
     /// Find an entity by key in any division (tests).
