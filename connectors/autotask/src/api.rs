@@ -120,6 +120,25 @@ impl Api {
             .map(drop)
     }
 
+    /// The notes of a ticket (`POST /TicketNotes/query`, `ticketID eq`).
+    pub async fn ticket_notes(&self, ticket: u64) -> Result<Vec<Value>, ConnectorError> {
+        self.query("TicketNotes", vec![eq("ticketID", ticket)])
+            .await
+    }
+
+    /// `PATCH /Tickets/{ticket}/Notes` with `changes` (which include the note's `id`).
+    pub async fn update_ticket_note(
+        &self,
+        ticket: u64,
+        changes: &Value,
+    ) -> Result<(), ConnectorError> {
+        let url = self.url(&["Tickets", &ticket.to_string(), "Notes"])?;
+        self.http
+            .send(Request::patch(url).json(changes))
+            .await
+            .map(drop)
+    }
+
     /// `PATCH /Tickets` with `changes` (which include `id`).
     pub async fn update_ticket(&self, changes: &Value) -> Result<(), ConnectorError> {
         self.http

@@ -188,6 +188,26 @@ impl Autotask {
     }
 }
 
+/// The field names a PATCH body changes (all but `id`).
+fn changed_fields(body: &Value) -> Vec<String> {
+    body.as_object()
+        .map(|m| m.keys().filter(|k| *k != "id").cloned().collect())
+        .unwrap_or_default()
+}
+
+/// A record read back with personal fields still filled is not anonymised: an error naming
+/// them (field names only), never a reported success.
+fn incomplete(record: &RecordRef, left: Vec<String>) -> Result<(), ConnectorError> {
+    if left.is_empty() {
+        return Ok(());
+    }
+    Err(ConnectorError::permanent(format!(
+        "Autotask did not clear {} of the {}: it is not anonymised",
+        left.join(", "),
+        record.object
+    )))
+}
+
 #[async_trait]
 impl Connector for Autotask {
     fn describe(&self) -> Description {
@@ -369,26 +389,53 @@ impl Connector for Autotask {
             }
             (CONTACT, EraseAction::Anonymize { fields }) => {
                 let company = record.numeric_scope()?;
-                let body = mapping::anonymized_contact(id, fields);
-                let cleared = body
-                    .as_object()
-                    .map(|m| m.keys().filter(|k| *k != "id").cloned().collect())
-                    .unwrap_or_default();
-                gone_is_ok(
-                    api.update_contact(company, &body).await,
-                    EraseOutcome::Anonymized { fields: cleared },
-                )
+                let Some(contact) = api.get("Contacts", id).await? else {
+                    return Ok(EraseOutcome::AlreadyGone);
+                };
+                let body = mapping::anonymized_contact(&contact, id, fields);
+                let cleared = changed_fields(&body);
+                if not_found_as_none(api.update_contact(company, &body).await)?.is_none() {
+                    return Ok(EraseOutcome::AlreadyGone);
+                }
+                let after = api.get("Contacts", id).await?.unwrap_or_default();
+                incomplete(
+                    record,
+                    mapping::still_personal(&after, fields, mapping::CONTACT_FIELDS),
+                )?;
+                Ok(EraseOutcome::Anonymized { fields: cleared })
             }
             (TICKET, EraseAction::Anonymize { fields }) => {
-                let body = mapping::anonymized_ticket(id, fields);
-                let cleared = body
-                    .as_object()
-                    .map(|m| m.keys().filter(|k| *k != "id").cloned().collect())
-                    .unwrap_or_default();
-                gone_is_ok(
-                    api.update_ticket(&body).await,
-                    EraseOutcome::Anonymized { fields: cleared },
-                )
+                let Some(ticket) = api.get("Tickets", id).await? else {
+                    return Ok(EraseOutcome::AlreadyGone);
+                };
+                let mut left = Vec::new();
+                if fields.iter().any(|f| f == mapping::NOTES) {
+                    for note in api.ticket_notes(id).await? {
+                        if let Some(note) = mapping::id_of(&note) {
+                            api.update_ticket_note(id, &mapping::anonymized_note(note))
+                                .await?;
+                        }
+                    }
+                    // Read back: a note whose text stayed is not anonymised.
+                    let notes = api.ticket_notes(id).await?;
+                    if !notes.iter().all(mapping::note_is_anonymized) {
+                        left.push(mapping::NOTES.to_string());
+                    }
+                }
+                let body = mapping::anonymized_ticket(&ticket, id, fields);
+                let mut cleared = changed_fields(&body);
+                if fields.iter().any(|f| f == mapping::NOTES) {
+                    cleared.push(mapping::NOTES.to_string());
+                }
+                gone_is_ok(api.update_ticket(&body).await, EraseOutcome::AlreadyGone)?;
+                let after = api.get("Tickets", id).await?.unwrap_or_default();
+                left.extend(mapping::still_personal(
+                    &after,
+                    fields,
+                    mapping::TICKET_FIELDS,
+                ));
+                incomplete(record, left)?;
+                Ok(EraseOutcome::Anonymized { fields: cleared })
             }
             (TICKET, EraseAction::Delete) => Err(ConnectorError::invalid(
                 "Autotask offers no ticket deletion through its API; anonymise instead",

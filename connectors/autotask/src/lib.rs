@@ -29,6 +29,16 @@ mod zone;
 pub mod fake;
 
 pub use config::AutotaskConfig;
+
+/// How each property of an Autotask contact and ticket counts when its person is erased; a
+/// test checks every property of the spec's `ContactModel` and `TicketModel` is in exactly
+/// one list (names compared case-insensitively: the spec writes PascalCase, the API camelCase).
+pub mod fields {
+    pub use crate::mapping::{
+        CONTACT_FIELDS as CONTACT_CLEARED, CONTACT_NOT_PERSONAL, TICKET_FIELDS as TICKET_CLEARED,
+        TICKET_NOT_PERSONAL,
+    };
+}
 pub use connector::Autotask;
 
 /// The connector id used in config sections and reports.

@@ -11,10 +11,15 @@ pub const TICKET: &str = "ticket";
 const EMAIL_FIELDS: &[&str] = &["emailAddress", "emailAddress2", "emailAddress3"];
 const PHONE_FIELDS: &[&str] = &["phone", "mobilePhone", "alternatePhone"];
 
-/// Contact fields cleared on anonymisation (names are replaced, `isActive` set to 0).
+/// Contact fields cleared on anonymisation (names replaced, `isActive` set to 0): every personal
+/// field of the spec's `ContactModel`. Every property of that model is in exactly one of this
+/// list and [`CONTACT_NOT_PERSONAL`]; a test holds them to the spec.
 pub const CONTACT_FIELDS: &[&str] = &[
     "firstName",
     "lastName",
+    "middleInitial",
+    "namePrefix",
+    "nameSuffix",
     "title",
     "emailAddress",
     "emailAddress2",
@@ -22,16 +27,134 @@ pub const CONTACT_FIELDS: &[&str] = &[
     "phone",
     "mobilePhone",
     "alternatePhone",
+    "extension",
     "faxNumber",
     "addressLine",
     "addressLine1",
+    "additionalAddressInformation",
     "city",
     "state",
     "zipCode",
+    "roomNumber",
+    "facebookUrl",
+    "linkedInUrl",
+    "twitterUrl",
+    "note",
+    USER_DEFINED_FIELDS,
 ];
 
-/// Ticket fields cleared on anonymisation: the contact link and the free text.
-pub const TICKET_FIELDS: &[&str] = &["contactID", "title", "description"];
+/// Contact properties that are not the person's data: keys, links, flags and bookkeeping.
+pub const CONTACT_NOT_PERSONAL: &[&str] = &[
+    "id",
+    "apiVendorID",
+    "bulkEmailOptOutTime",
+    "companyID",
+    "companyLocationID",
+    "countryID",
+    "createDate",
+    "externalID",
+    "impersonatorCreatorResourceID",
+    "isActive",
+    "isOptedOutFromBulkEmail",
+    "lastActivityDate",
+    "lastModifiedDate",
+    "primaryContact",
+    "receivesEmailNotifications",
+    "solicitationOptOut",
+    "solicitationOptOutTime",
+    "surveyOptOut",
+    "soapParentPropertyId",
+];
+
+/// Ticket fields cleared on anonymisation: the contact link, the free text (title, description,
+/// resolution, the change-info fields), user-defined field values, and the ticket's notes
+/// ([`NOTES`]: each note's title and description, through `PATCH /Tickets/{id}/Notes`).
+pub const TICKET_FIELDS: &[&str] = &[
+    "contactID",
+    "title",
+    "description",
+    "resolution",
+    "changeInfoField1",
+    "changeInfoField2",
+    "changeInfoField3",
+    "changeInfoField4",
+    "changeInfoField5",
+    USER_DEFINED_FIELDS,
+    NOTES,
+];
+
+/// Ticket properties that are not the person's data: keys, links to staff and contracts,
+/// queue, status, dates and SLA bookkeeping.
+pub const TICKET_NOT_PERSONAL: &[&str] = &[
+    "id",
+    "apiVendorID",
+    "assignedResourceID",
+    "assignedResourceRoleID",
+    "billingCodeID",
+    "changeApprovalBoard",
+    "changeApprovalStatus",
+    "changeApprovalType",
+    "companyID",
+    "companyLocationID",
+    "completedByResourceID",
+    "completedDate",
+    "configurationItemID",
+    "contractID",
+    "contractServiceBundleID",
+    "contractServiceID",
+    "createDate",
+    "creatorResourceID",
+    "creatorType",
+    "currentServiceThermometerRating",
+    "dueDateTime",
+    "estimatedHours",
+    "externalID",
+    "firstResponseAssignedResourceID",
+    "firstResponseDateTime",
+    "firstResponseDueDateTime",
+    "firstResponseInitiatingResourceID",
+    "hoursToBeScheduled",
+    "impersonatorCreatorResourceID",
+    "issueType",
+    "lastActivityDate",
+    "lastActivityPersonType",
+    "lastActivityResourceID",
+    "lastCustomerNotificationDateTime",
+    "lastCustomerVisibleActivityDateTime",
+    "lastTrackedModificationDateTime",
+    "monitorID",
+    "monitorTypeID",
+    "opportunityID",
+    "organizationalLevelAssociationID",
+    "previousServiceThermometerRating",
+    "priority",
+    "problemTicketId",
+    "projectID",
+    "purchaseOrderNumber",
+    "queueID",
+    "resolutionPlanDateTime",
+    "resolutionPlanDueDateTime",
+    "resolvedDateTime",
+    "resolvedDueDateTime",
+    "rmaStatus",
+    "rmaType",
+    "rMMAlertID",
+    "serviceLevelAgreementHasBeenMet",
+    "serviceLevelAgreementID",
+    "serviceLevelAgreementPausedNextEventHours",
+    "serviceThermometerTemperature",
+    "source",
+    "status",
+    "subIssueType",
+    "ticketCategory",
+    "ticketNumber",
+    "ticketType",
+];
+
+/// The user-defined fields of a record: `[{"name": …, "value": …}]`, each value cleared.
+pub const USER_DEFINED_FIELDS: &str = "userDefinedFields";
+/// A ticket's notes (`TicketNotes`), a child entity anonymised with the ticket.
+pub const NOTES: &str = "notes";
 
 fn text<'a>(v: &'a Value, f: &str) -> &'a str {
     v.get(f).and_then(Value::as_str).unwrap_or("")
@@ -215,8 +338,22 @@ pub fn ticket_record(ticket: &Value, contact: &RecordRef) -> Option<Record> {
     })
 }
 
-/// The PATCH body anonymising a contact.
-pub fn anonymized_contact(id: u64, fields: &[String]) -> Value {
+/// Cleared values of a record's user-defined fields, by name.
+fn cleared_udfs(record: &Value) -> Value {
+    Value::Array(
+        record
+            .get(USER_DEFINED_FIELDS)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("name").cloned())
+            .map(|name| json!({ "name": name, "value": null }))
+            .collect(),
+    )
+}
+
+/// The PATCH body anonymising `contact` (as read): the fields of `fields`, names replaced.
+pub fn anonymized_contact(contact: &Value, id: u64, fields: &[String]) -> Value {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), id.into());
     for field in fields
@@ -226,6 +363,12 @@ pub fn anonymized_contact(id: u64, fields: &[String]) -> Value {
         let value = match field.as_str() {
             "firstName" => json!("Deleted"),
             "lastName" => json!("Contact"),
+            // Picklists: no value.
+            "namePrefix" | "nameSuffix" => Value::Null,
+            USER_DEFINED_FIELDS => match cleared_udfs(contact) {
+                Value::Array(udfs) if udfs.is_empty() => continue,
+                udfs => udfs,
+            },
             _ => json!(""),
         };
         body.insert(field.clone(), value);
@@ -234,17 +377,21 @@ pub fn anonymized_contact(id: u64, fields: &[String]) -> Value {
     Value::Object(body)
 }
 
-/// The PATCH body anonymising a ticket.
-pub fn anonymized_ticket(id: u64, fields: &[String]) -> Value {
+/// The PATCH body anonymising `ticket` (as read). Its notes are not part of it ([`NOTES`]).
+pub fn anonymized_ticket(ticket: &Value, id: u64, fields: &[String]) -> Value {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), id.into());
     for field in fields
         .iter()
-        .filter(|f| TICKET_FIELDS.contains(&f.as_str()))
+        .filter(|f| TICKET_FIELDS.contains(&f.as_str()) && f.as_str() != NOTES)
     {
         let value = match field.as_str() {
             "contactID" => Value::Null,
             "title" => json!("Anonymised ticket"),
+            USER_DEFINED_FIELDS => match cleared_udfs(ticket) {
+                Value::Array(udfs) if udfs.is_empty() => continue,
+                udfs => udfs,
+            },
             _ => json!(""),
         };
         body.insert(field.clone(), value);
@@ -252,8 +399,80 @@ pub fn anonymized_ticket(id: u64, fields: &[String]) -> Value {
     Value::Object(body)
 }
 
+const ANONYMOUS_NOTE_TITLE: &str = "Anonymised note";
+/// Autotask requires a note's description: a dash says nothing.
+const ANONYMOUS_NOTE_TEXT: &str = "-";
+
+/// The PATCH body anonymising one ticket note.
+pub fn anonymized_note(note_id: u64) -> Value {
+    json!({ "id": note_id, "title": ANONYMOUS_NOTE_TITLE, "description": ANONYMOUS_NOTE_TEXT })
+}
+
+/// Whether a ticket note, as read back, carries only the anonymous title and text.
+pub fn note_is_anonymized(note: &Value) -> bool {
+    text(note, "title") == ANONYMOUS_NOTE_TITLE && text(note, "description") == ANONYMOUS_NOTE_TEXT
+}
+
+/// What of a record read back after its anonymisation still holds something: every field of
+/// `fields` (within `allowed`) that is not empty and not the replacement value, user-defined
+/// field values included.
+pub fn still_personal(record: &Value, fields: &[String], allowed: &[&str]) -> Vec<String> {
+    let replacement = |field: &str| match field {
+        "firstName" => Some("Deleted"),
+        "lastName" => Some("Contact"),
+        "title" if allowed == TICKET_FIELDS => Some("Anonymised ticket"),
+        _ => None,
+    };
+    let filled = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    };
+    fields
+        .iter()
+        .map(String::as_str)
+        .filter(|f| allowed.contains(f) && *f != NOTES)
+        .filter(|f| match *f {
+            USER_DEFINED_FIELDS => record
+                .get(*f)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|u| filled(u.get("value"))),
+            f => match (record.get(f), replacement(f)) {
+                (Some(Value::String(s)), Some(want)) => s != want,
+                (v, _) => filled(v),
+            },
+        })
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_still_personal_after_a_read_back() {
+        let fields: Vec<String> = CONTACT_FIELDS.iter().map(|s| s.to_string()).collect();
+        let clean = json!({"firstName": "Deleted", "lastName": "Contact", "note": "",
+                           "userDefinedFields": [{"name": "x", "value": null}]});
+        assert!(still_personal(&clean, &fields, CONTACT_FIELDS).is_empty());
+        let mut left = clean.clone();
+        left["lastName"] = json!("Peters");
+        left["userDefinedFields"][0]["value"] = json!("1979-04-12");
+        assert_eq!(
+            still_personal(&left, &fields, CONTACT_FIELDS),
+            vec!["lastName", "userDefinedFields"]
+        );
+        let ticket_fields = vec!["title".to_string(), "notes".to_string()];
+        let ticket = json!({"title": "Anonymised ticket"});
+        assert!(still_personal(&ticket, &ticket_fields, TICKET_FIELDS).is_empty());
+        assert!(note_is_anonymized(&anonymized_note(1)));
+        assert!(!note_is_anonymized(
+            &json!({"title": "Anonymised note", "description": "Kees"})
+        ));
+    }
 
     /// Autotask leaves a contract active past its end date: it has ended then all the same;
     /// a contract without an end date runs; without contracts there is no contract data.
@@ -299,8 +518,6 @@ mod tests {
         assert_eq!(contract_hint(&[], today), None);
     }
 
-    use super::*;
-
     #[test]
     fn any_email_field_matches_exactly() {
         let subject = Subject {
@@ -328,16 +545,36 @@ mod tests {
     #[test]
     fn anonymised_contact_keeps_only_the_id_and_deactivates() {
         let fields: Vec<String> = CONTACT_FIELDS.iter().map(|s| s.to_string()).collect();
-        let body = anonymized_contact(7, &fields);
+        let contact =
+            json!({"userDefinedFields": [{"name": "Geboortedatum", "value": "1979-04-12"}]});
+        let body = anonymized_contact(&contact, 7, &fields);
         assert_eq!(body["id"], 7);
         assert_eq!(body["firstName"], "Deleted");
         assert_eq!(body["emailAddress2"], "");
+        assert_eq!(body["namePrefix"], Value::Null);
+        assert_eq!(
+            body["userDefinedFields"],
+            json!([{"name": "Geboortedatum", "value": null}])
+        );
         assert_eq!(body["isActive"], 0);
+        // No user-defined fields: none sent.
+        let plain = anonymized_contact(&json!({}), 7, &fields);
+        assert!(plain.get("userDefinedFields").is_none());
         let t = anonymized_ticket(
+            &json!({}),
             9,
-            &["contactID".into(), "description".into(), "bogus".into()],
+            &[
+                "contactID".into(),
+                "description".into(),
+                "notes".into(),
+                "bogus".into(),
+            ],
         );
         assert_eq!(t["contactID"], Value::Null);
+        assert!(
+            t.get("notes").is_none(),
+            "notes are a child entity, not a field"
+        );
         assert!(t.get("bogus").is_none());
     }
 }

@@ -429,3 +429,143 @@ async fn a_wrong_user_name_is_an_auth_error_not_a_retry() {
     assert_eq!(err.kind, ErrorKind::Auth, "{err}");
     assert_eq!(h.fake.log().requests_seen() - before, 1);
 }
+
+/// Issue 14.8: every property of the spec's `ContactModel` and `TicketModel` is classified
+/// once, as cleared or not personal (the spec writes PascalCase, the API camelCase).
+#[test]
+fn contact_and_ticket_fields_are_classified_against_the_spec() {
+    use dsrhub_autotask::fields::{
+        CONTACT_CLEARED, CONTACT_NOT_PERSONAL, TICKET_CLEARED, TICKET_NOT_PERSONAL,
+    };
+    use dsrhub_connector::testkit::{spec_properties, vendor_spec};
+    let Some(spec) = vendor_spec("autotask-rest-v1.json") else {
+        return;
+    };
+    for (model, cleared, not_personal, own) in [
+        (
+            "ContactModel",
+            CONTACT_CLEARED,
+            CONTACT_NOT_PERSONAL,
+            &[][..],
+        ),
+        // A ticket's notes are the `TicketNotes` child entity, not a property.
+        (
+            "TicketModel",
+            TICKET_CLEARED,
+            TICKET_NOT_PERSONAL,
+            &["notes"][..],
+        ),
+    ] {
+        let properties: BTreeSet<String> = spec_properties(
+            &spec,
+            &serde_json::json!({ "$ref": format!("#/definitions/{model}") }),
+        )
+        .into_iter()
+        .map(|p| p.to_ascii_lowercase())
+        .collect();
+        for property in &properties {
+            let homes = [cleared, not_personal]
+                .iter()
+                .filter(|l| l.iter().any(|f| f.eq_ignore_ascii_case(property)))
+                .count();
+            assert_eq!(homes, 1, "{model}.{property} is in {homes} lists, not 1");
+        }
+        for listed in cleared.iter().chain(not_personal) {
+            assert!(
+                properties.contains(&listed.to_ascii_lowercase()) || own.contains(listed),
+                "{model} has no `{listed}`"
+            );
+        }
+    }
+}
+
+/// Issue 14.8: the whole contact and the whole ticket (with its notes) before and after their
+/// anonymisation: nothing of the person is left outside the fields that are not personal.
+#[tokio::test]
+async fn anonymising_leaves_nothing_of_the_person_in_a_contact_or_a_ticket() {
+    use dsrhub_autotask::fields::{CONTACT_NOT_PERSONAL, TICKET_NOT_PERSONAL};
+    use dsrhub_connector::testkit::personal_values_left;
+    use dsrhub_connector::EraseAction;
+    let h = AutotaskHarness::start().await;
+    let connector = &h.connector;
+    // Mark Peters: open tickets, so his contact is anonymised, not deleted.
+    let mark = connector
+        .discover(&email("mark.peters@vandijk-installatie.example"))
+        .await
+        .unwrap();
+    let contact = mark
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    let id: u64 = contact.reference.id.parse().unwrap();
+    let before = h.fake.state().contacts[&id].clone();
+    assert!(
+        before["note"].as_str().unwrap().contains("woensdag"),
+        "a real shape"
+    );
+    let fields = contact.erasability.anonymize_fields.clone();
+    connector
+        .erase(&contact.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    let after = h.fake.state().contacts[&id].clone();
+    // A user-defined field's `name` is its label, not the person's data.
+    let kept: Vec<&str> = CONTACT_NOT_PERSONAL
+        .iter()
+        .chain(&["name"])
+        .copied()
+        .collect();
+    let left = personal_values_left(&before, &after, &kept);
+    assert!(left.is_empty(), "contact still holds: {left:?}");
+
+    // Kees Visser's ticket of 2024, with a resolution and two notes.
+    let kees = connector
+        .discover(&email("kees.visser@smitpartners.example"))
+        .await
+        .unwrap();
+    let ticket = kees
+        .iter()
+        .find(|r| r.reference.id == "907422")
+        .expect("the ticket");
+    let notes_of = |state: &dsrhub_autotask::fake::State| -> serde_json::Value {
+        serde_json::Value::Array(
+            state
+                .ticket_notes
+                .values()
+                .filter(|n| n["ticketID"] == 907422)
+                .cloned()
+                .collect(),
+        )
+    };
+    let state = h.fake.state();
+    let before = serde_json::json!({ "ticket": state.tickets[&907422], "notes": notes_of(&state) });
+    assert_eq!(before["notes"].as_array().unwrap().len(), 2);
+    let fields = ticket.erasability.anonymize_fields.clone();
+    let outcome = connector
+        .erase(&ticket.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, EraseOutcome::Anonymized { fields } if fields.contains(&"notes".to_string()))
+    );
+    let state = h.fake.state();
+    let after = serde_json::json!({ "ticket": state.tickets[&907422], "notes": notes_of(&state) });
+    let kept: Vec<&str> = TICKET_NOT_PERSONAL
+        .iter()
+        .chain(&[
+            "ticketID",
+            "noteType",
+            "publish",
+            "createDateTime",
+            "creatorResourceID",
+        ])
+        .copied()
+        .collect();
+    let left = personal_values_left(&before, &after, &kept);
+    assert!(left.is_empty(), "ticket still holds: {left:?}");
+    // Mark's open ticket's note is someone else's business: untouched.
+    assert!(h.fake.state().ticket_notes[&29744003]["description"]
+        .as_str()
+        .unwrap()
+        .contains("Mark Peters"));
+}

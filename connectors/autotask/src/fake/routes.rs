@@ -284,6 +284,13 @@ async fn dispatch(
             let body = body.unwrap_or(Value::Null);
             item_id(inner.state.mutate(|s| s.update_contact(None, &body)))
         }
+        (Method::PATCH, ["Tickets", ticket, "Notes"]) => {
+            let body = body.unwrap_or(Value::Null);
+            let Ok(ticket) = ticket.parse::<u64>() else {
+                return errors(StatusCode::NOT_FOUND, "Ticket not found.");
+            };
+            item_id(inner.state.mutate(|s| s.update_note(ticket, &body)))
+        }
         (Method::PATCH, ["Tickets"]) => {
             let body = body.unwrap_or(Value::Null);
             item_id(inner.state.mutate(|s| s.update_ticket(&body)))

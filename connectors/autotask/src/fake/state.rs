@@ -21,6 +21,9 @@ pub struct Seed {
     /// Contracts by id (`Contracts`: a company's service agreements).
     #[serde(default)]
     pub contracts: Vec<Value>,
+    /// Ticket notes by id (`TicketNotes`, children of `Tickets`).
+    #[serde(default, rename = "ticketNotes")]
+    pub ticket_notes: Vec<Value>,
 }
 
 impl Seed {
@@ -53,16 +56,23 @@ pub struct State {
     /// Contracts by id.
     #[serde(default)]
     pub contracts: BTreeMap<u64, Value>,
+    /// Ticket notes by id.
+    #[serde(default)]
+    pub ticket_notes: BTreeMap<u64, Value>,
 }
 
 fn id(v: &Value) -> u64 {
     v.get("id").and_then(Value::as_u64).unwrap_or_default()
 }
 
-/// Contact fields a PATCH may change.
+/// Contact fields a PATCH may change (the spec's `ContactModel`, less keys and dates Autotask
+/// sets itself).
 const CONTACT_WRITABLE: &[&str] = &[
     "firstName",
     "lastName",
+    "middleInitial",
+    "namePrefix",
+    "nameSuffix",
     "title",
     "emailAddress",
     "emailAddress2",
@@ -70,16 +80,45 @@ const CONTACT_WRITABLE: &[&str] = &[
     "phone",
     "mobilePhone",
     "alternatePhone",
+    "extension",
     "faxNumber",
     "addressLine",
     "addressLine1",
+    "additionalAddressInformation",
     "city",
     "state",
     "zipCode",
+    "countryID",
+    "roomNumber",
+    "facebookUrl",
+    "linkedInUrl",
+    "twitterUrl",
+    "note",
+    "externalID",
     "isActive",
+    "isOptedOutFromBulkEmail",
+    "receivesEmailNotifications",
+    "solicitationOptOut",
+    "surveyOptOut",
+    "primaryContact",
+    "userDefinedFields",
 ];
-/// Ticket fields a PATCH may change.
-const TICKET_WRITABLE: &[&str] = &["contactID", "title", "description", "status"];
+/// Ticket fields a PATCH may change (a subset of `TicketModel`: what the fixtures hold).
+const TICKET_WRITABLE: &[&str] = &[
+    "contactID",
+    "title",
+    "description",
+    "resolution",
+    "changeInfoField1",
+    "changeInfoField2",
+    "changeInfoField3",
+    "changeInfoField4",
+    "changeInfoField5",
+    "status",
+    "userDefinedFields",
+];
+/// Ticket-note fields a PATCH may change.
+const NOTE_WRITABLE: &[&str] = &["title", "description", "noteType", "publish"];
 
 impl State {
     /// Index seed data by id.
@@ -91,17 +130,19 @@ impl State {
             contacts: index(seed.contacts),
             tickets: index(seed.tickets),
             contracts: index(seed.contracts),
+            ticket_notes: index(seed.ticket_notes),
         }
     }
 
     /// The table behind an entity path segment (`Contacts`, `Companies`, `Tickets`,
-    /// `Contracts`).
+    /// `Contracts`, `TicketNotes`).
     pub fn table(&self, entity: &str) -> Option<&BTreeMap<u64, Value>> {
         match entity.to_ascii_lowercase().as_str() {
             "contacts" => Some(&self.contacts),
             "companies" => Some(&self.companies),
             "tickets" => Some(&self.tickets),
             "contracts" => Some(&self.contracts),
+            "ticketnotes" => Some(&self.ticket_notes),
             _ => None,
         }
     }
@@ -175,6 +216,27 @@ impl State {
         Ok(contact_id)
     }
 
+    /// Apply a PATCH to a note of `ticket` (`PATCH /Tickets/{ticket}/Notes`).
+    pub fn update_note(&mut self, ticket: u64, body: &Value) -> Result<u64, Refusal> {
+        let note_id = body
+            .get("id")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Refusal::Rule("id is required".into()))?;
+        if body
+            .get("description")
+            .is_some_and(|d| d.as_str().is_none_or(str::is_empty))
+        {
+            return Err(Refusal::Rule("Description is required".into()));
+        }
+        let note = self
+            .ticket_notes
+            .get_mut(&note_id)
+            .filter(|n| n["ticketID"].as_u64() == Some(ticket))
+            .ok_or_else(|| Refusal::NotFound(format!("TicketNote {note_id} not found")))?;
+        apply(note, body, NOTE_WRITABLE)?;
+        Ok(note_id)
+    }
+
     /// Apply a PATCH to a ticket.
     pub fn update_ticket(&mut self, body: &Value) -> Result<u64, Refusal> {
         let ticket_id = body
@@ -190,6 +252,23 @@ impl State {
     }
 }
 
+/// Set user-defined field values by name; an unknown name is refused, as Autotask does.
+fn apply_udfs(record: &mut Value, changes: &Value) -> Result<(), Refusal> {
+    let fields = record
+        .get_mut("userDefinedFields")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| Refusal::Rule("This entity has no user-defined fields".into()))?;
+    for change in changes.as_array().into_iter().flatten() {
+        let name = change.get("name").and_then(Value::as_str).unwrap_or("");
+        let field = fields
+            .iter_mut()
+            .find(|f| f.get("name").and_then(Value::as_str) == Some(name))
+            .ok_or_else(|| Refusal::Rule(format!("User-defined field {name} does not exist")))?;
+        field["value"] = change.get("value").cloned().unwrap_or(Value::Null);
+    }
+    Ok(())
+}
+
 fn apply(record: &mut Value, body: &Value, writable: &[&str]) -> Result<(), Refusal> {
     let changes = body
         .as_object()
@@ -200,7 +279,11 @@ fn apply(record: &mut Value, body: &Value, writable: &[&str]) -> Result<(), Refu
                 "Field {k} is read-only or does not exist"
             )));
         };
-        record[*name] = v.clone();
+        if *name == "userDefinedFields" {
+            apply_udfs(record, v)?;
+        } else {
+            record[*name] = v.clone();
+        }
     }
     record["lastActivityDate"] = json!(jiff::Timestamp::now().to_string());
     Ok(())
