@@ -24,6 +24,11 @@ mod mapping;
 pub mod fake;
 
 pub use config::{ItGlueConfig, Region};
+
+/// How each attribute of an IT Glue contact counts when its person is erased.
+pub mod contact_fields {
+    pub use crate::mapping::{ANONYMIZE_FIELDS as CLEARED, NOT_PERSONAL};
+}
 pub use connector::ItGlue;
 
 /// The connector id used in config sections and reports.

@@ -46,6 +46,25 @@ pub fn managed_by(contact: &Value) -> Option<&str> {
     Some(a["psa-integration-type"].as_str().unwrap_or("a PSA"))
 }
 
+/// Contact attributes that are not the person's data: links, the organisation and location,
+/// flags, the PSA link, timestamps. `name` is derived from the first and last name (and so
+/// replaced with them); everything else is in [`ANONYMIZE_FIELDS`].
+pub const NOT_PERSONAL: &[&str] = &[
+    "organization-id",
+    "organization-name",
+    "location-id",
+    "location-name",
+    "contact-type-id",
+    "contact-type-name",
+    "important",
+    "psa-id",
+    "psa-integration-type",
+    "created-at",
+    "updated-at",
+    "resource-url",
+    "restricted",
+];
+
 /// Fields anonymisation replaces or clears.
 pub const ANONYMIZE_FIELDS: &[&str] = &[
     "first-name",

@@ -222,3 +222,34 @@ async fn inventory_and_location() {
     assert!(inventory.location.eea);
     assert!(h.connector.check().await.unwrap().authenticated);
 }
+
+/// Issue 14.8: the whole contact before and after its anonymisation (the fallback when a
+/// delete is refused): nothing of the person is left outside the attributes that are not
+/// personal; the derived `name` follows the replaced names.
+#[tokio::test]
+async fn anonymising_a_contact_leaves_nothing_of_the_person() {
+    use dsrhub_itglue::contact_fields::NOT_PERSONAL;
+    let h = ItGlueHarness::start().await;
+    let id = id_where(&h, "sanne@bakkerfotografie.example");
+    let records = h.connector.discover(&sanne()).await.unwrap();
+    let contact = records.iter().find(|r| r.reference.id == id).unwrap();
+    let key: u64 = id.parse().unwrap();
+    let before = h.fake.state().contacts[&key]["attributes"].clone();
+    let fields = contact.erasability.anonymize_fields.clone();
+    let outcome = h
+        .connector
+        .erase(&contact.reference, &EraseAction::Anonymize { fields })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, EraseOutcome::Anonymized { .. }));
+    let after = h.fake.state().contacts[&key]["attributes"].clone();
+    // Labels of the e-mail and phone entries say what kind of value it was, not whose.
+    let kept: Vec<&str> = NOT_PERSONAL
+        .iter()
+        .chain(&["label-name", "label-type"])
+        .copied()
+        .collect();
+    let left = dsrhub_connector::testkit::personal_values_left(&before, &after, &kept);
+    assert!(left.is_empty(), "still personal: {left:?}");
+    assert_eq!(after["name"], "Deleted Contact");
+}
