@@ -53,6 +53,9 @@ pub struct DemoResult {
     pub erasure: Report,
     /// The report of an erasure request of a customer's staff member (split and forwarded).
     pub forwarded: Report,
+    /// The report of an erasure request from a company's role address: organisation data,
+    /// reviewed and never deleted for one person.
+    pub role_address: Report,
     /// The files written.
     pub files: Vec<PathBuf>,
 }
@@ -336,6 +339,25 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
     let forwarded = report::build(&ledger, &forwarded_id, ORGANISATION)?;
     let (forwarded_json, forwarded_html) = report::write(&forwarded, &out.join(&forwarded_id))?;
 
+    // A company asks from its role address: its Moneybird contact holds two people, so it is
+    // organisation data that a person decides on; nothing is deleted.
+    let role_subject = Subject {
+        emails: vec!["info@vandijk-installatie.example".into()],
+        ..Subject::default()
+    };
+    let role_id = hub.open(RequestKind::Erasure, &role_subject, IDENTITY)?;
+    hub.carry_out(
+        &role_id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+        "dsrhub demo",
+    )
+    .await?;
+    let role_address = report::build(&ledger, &role_id, ORGANISATION)?;
+    let (role_json, role_html) = report::write(&role_address, &out.join(&role_id))?;
+
     let mut files = vec![
         access_json,
         access_html,
@@ -346,6 +368,8 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         forwarded_html,
         out.join(&forwarded_id).join("controller-forward.eml"),
         out.join(&forwarded_id).join("requester-reply.eml"),
+        role_json,
+        role_html,
     ];
     // The letters to the processors without an API, one folder per request.
     for id in [&access_id, &erasure_id] {
@@ -354,7 +378,13 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         }
     }
     if json {
-        let summary = serde_json::json!({ "access": access, "erasure": erasure, "forwarded": forwarded, "files": files });
+        let summary = serde_json::json!({
+            "access": access,
+            "erasure": erasure,
+            "forwarded": forwarded,
+            "role_address": role_address,
+            "files": files,
+        });
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
     } else {
         print_summary(
@@ -362,6 +392,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
                 ("access ", &access),
                 ("erasure", &erasure),
                 ("customer", &forwarded),
+                ("role address", &role_address),
             ],
             &files,
         );
@@ -370,6 +401,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         access,
         erasure,
         forwarded,
+        role_address,
         files,
     })
 }
