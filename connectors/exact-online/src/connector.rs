@@ -87,6 +87,7 @@ impl ExactOnline {
     ) -> Result<(), ConnectorError> {
         let mut contacts = Vec::new();
         let mut accounts = Vec::new();
+        let mut account_emails: BTreeMap<String, String> = BTreeMap::new();
         for emails in subject.emails.chunks(EMAILS_PER_FILTER) {
             let filter = mapping::any_equal(&["Email", "BusinessEmail"], emails)?;
             for contact in self
@@ -105,11 +106,53 @@ impl ExactOnline {
                 .await?
             {
                 if mapping::email_matches(&account, &["Email"], emails) {
-                    accounts.push(mapping::account_record(division, &account).ok_or_else(bad)?);
+                    let record = mapping::account_record(division, &account).ok_or_else(bad)?;
+                    let email = account.get("Email").and_then(Value::as_str).unwrap_or("");
+                    account_emails.insert(record.reference.id.clone(), email.to_string());
+                    accounts.push(record);
                 }
             }
         }
-        let account_ids: Vec<String> = accounts.iter().map(|r| r.reference.id.clone()).collect();
+        // Whose each matched account is: its contact persons other than the subject make it
+        // a company's. An organisation's account is reviewed, and its invoices, payments and
+        // bank accounts are not the subject's.
+        let matched: Vec<String> = accounts.iter().map(|r| r.reference.id.clone()).collect();
+        let mut others: BTreeMap<String, usize> = BTreeMap::new();
+        for chunk in matched.chunks(IDS_PER_FILTER) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let filter = mapping::any_guid(&["Account"], &ids)?;
+            for person in self
+                .api
+                .list(division, CONTACTS, &filter, mapping::CONTACT_SELECT)
+                .await?
+            {
+                let theirs = ["Email", "BusinessEmail"].iter().any(|f| {
+                    person
+                        .get(*f)
+                        .and_then(Value::as_str)
+                        .is_some_and(|e| subject.has_email(e))
+                });
+                if let (false, Some(account)) = (theirs, mapping::guid(&person, "Account")) {
+                    *others.entry(account).or_default() += 1;
+                }
+            }
+        }
+        for record in &mut accounts {
+            let other_people = others.get(&record.reference.id).copied().unwrap_or(0);
+            let email = account_emails
+                .get(&record.reference.id)
+                .map_or("", String::as_str);
+            record.ownership = mapping::account_ownership(email, other_people);
+            if !record.ownership.is_own() {
+                record.erasability.delete = false;
+                record.erasability.anonymize_fields.clear();
+            }
+        }
+        let account_ids: Vec<String> = accounts
+            .iter()
+            .filter(|r| r.ownership.is_own())
+            .map(|r| r.reference.id.clone())
+            .collect();
         let contact_ids: Vec<String> = contacts.iter().map(|r| r.reference.id.clone()).collect();
         let mut linked: BTreeMap<RecordRef, (usize, usize)> = BTreeMap::new();
 

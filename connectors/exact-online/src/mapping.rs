@@ -285,6 +285,26 @@ pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
     })
 }
 
+/// Whose an account reached through one of the subject's addresses is. An account is a
+/// customer or supplier: a private person's account (its only contact person is the subject)
+/// is the subject's own; an account reached through a role address (`info@`, …), or one with
+/// contact persons other than the subject, is a company's, and so organisation data: never
+/// deleted or anonymised for one person.
+/// `email` is the account's own address.
+pub fn account_ownership(email: &str, other_people: usize) -> dsrhub_connector::Ownership {
+    if dsrhub_connector::is_role_address(email) {
+        dsrhub_connector::Ownership::Organisation(
+            "an account reached through a role address".into(),
+        )
+    } else if other_people > 0 {
+        dsrhub_connector::Ownership::Organisation(format!(
+            "an account with {other_people} contact person(s) other than the subject"
+        ))
+    } else {
+        dsrhub_connector::Ownership::Own
+    }
+}
+
 pub fn account_record(division: u32, account: &Value) -> Option<Record> {
     Some(Record {
         ownership: dsrhub_connector::Ownership::Own,

@@ -232,6 +232,52 @@ async fn anonymising_a_contact_leaves_nothing_of_the_person() {
     assert!(after["PictureUrl"].is_null());
 }
 
+/// Issue 14.3: an account is reached through the owner's own address, but it has another
+/// contact person: a company's account, organisation data. It is reviewed (never deleted or
+/// anonymised for one person) and its invoices and payments are not listed as his; his own
+/// contact person is his. A private person's account stays the subject's own.
+#[tokio::test]
+async fn a_company_account_reached_through_a_persons_address_is_organisation_data() {
+    let h = ExactHarness::start_default().await;
+    let records = h
+        .connector
+        .discover(&dsrhub_connector::Subject {
+            emails: vec!["wim@wiel.example".into()],
+            ..dsrhub_connector::Subject::default()
+        })
+        .await
+        .unwrap();
+    let account = records
+        .iter()
+        .find(|r| r.reference.object == "account")
+        .expect("the shop's account");
+    assert!(
+        matches!(&account.ownership, dsrhub_connector::Ownership::Organisation(why)
+            if why.contains("1 contact person(s) other than the subject")),
+        "{:?}",
+        account.ownership
+    );
+    assert!(!account.erasability.delete && account.erasability.anonymize_fields.is_empty());
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.reference.object != "contact")
+            .all(|r| r.linked_to.as_ref() != Some(&account.reference)),
+        "the shop's invoices, payments and bank accounts are not his: {records:#?}"
+    );
+    let contact = records
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .expect("his contact person");
+    assert!(contact.ownership.is_own());
+    // Pieter's private account has no one else: his own.
+    let pieter = h.connector.discover(&pieter()).await.unwrap();
+    assert!(pieter
+        .iter()
+        .filter(|r| r.reference.object == "account")
+        .all(|r| r.ownership.is_own()));
+}
+
 #[tokio::test]
 async fn linked_records_are_never_tried_so_no_error_storm() {
     let h = ExactHarness::start_default().await;
