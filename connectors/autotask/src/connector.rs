@@ -8,8 +8,8 @@ use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, MatchKind, Record,
-    RecordRef, Subject,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, MatchKind,
+    Ownership, Record, RecordRef, Subject,
 };
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
@@ -168,6 +168,52 @@ impl Autotask {
         Ok(by_company)
     }
 
+    /// `TicketAdditionalContacts` of `tickets` or naming one of `contacts`: (ticket, contact)
+    /// pairs. A ticket has one primary contact; the others are additional contacts.
+    async fn additional_contacts(
+        &self,
+        tickets: &BTreeSet<u64>,
+        contacts: &BTreeSet<u64>,
+    ) -> Result<Vec<(u64, u64)>, ConnectorError> {
+        let api = self.api().await?;
+        let mut pairs = Vec::new();
+        let mut conditions: Vec<Value> = Vec::new();
+        let tickets: Vec<u64> = tickets.iter().copied().collect();
+        let contacts: Vec<u64> = contacts.iter().copied().collect();
+        for chunk in tickets.chunks(MAX_OR_CONDITIONS) {
+            conditions.push(json!({ "op": "in", "field": "ticketID", "value": chunk }));
+        }
+        for chunk in contacts.chunks(MAX_OR_CONDITIONS) {
+            conditions.push(json!({ "op": "in", "field": "contactID", "value": chunk }));
+        }
+        for condition in conditions {
+            for row in api
+                .query("TicketAdditionalContacts", vec![condition])
+                .await?
+            {
+                let field = |f: &str| row.get(f).and_then(Value::as_u64);
+                if let (Some(ticket), Some(contact)) = (field("ticketID"), field("contactID")) {
+                    pairs.push((ticket, contact));
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        Ok(pairs)
+    }
+
+    /// Tickets by id.
+    async fn tickets_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<Value>, ConnectorError> {
+        let api = self.api().await?;
+        let ids: Vec<u64> = ids.iter().copied().collect();
+        let mut found = Vec::new();
+        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
+            let filter = vec![json!({ "op": "in", "field": "id", "value": chunk })];
+            found.extend(api.query("Tickets", filter).await?);
+        }
+        Ok(found)
+    }
+
     /// Tickets whose contact is one of `contacts`, grouped by contact id.
     async fn tickets_of(
         &self,
@@ -283,6 +329,30 @@ impl Connector for Autotask {
         } else {
             self.tickets_of(&exact).await?
         };
+        // Who else is on those tickets, and which other tickets name the subject's contacts as
+        // an additional contact: both are shared with other people.
+        let primary_tickets: BTreeSet<u64> = tickets
+            .values()
+            .flatten()
+            .filter_map(mapping::id_of)
+            .collect();
+        let additional = if exact.is_empty() {
+            Vec::new()
+        } else {
+            self.additional_contacts(&primary_tickets, &exact).await?
+        };
+        let theirs: BTreeSet<u64> = additional
+            .iter()
+            .filter(|(ticket, contact)| {
+                exact.contains(contact) && !primary_tickets.contains(ticket)
+            })
+            .map(|(ticket, _)| *ticket)
+            .collect();
+        let others_tickets = if theirs.is_empty() {
+            Vec::new()
+        } else {
+            self.tickets_by_id(&theirs).await?
+        };
         let companies: BTreeSet<u64> = exact
             .iter()
             .filter_map(|id| candidates[id].get("companyID").and_then(Value::as_u64))
@@ -290,6 +360,13 @@ impl Connector for Autotask {
         let contracts = self.contracts_of(&companies).await?;
         let today = jiff::ZonedDateTime::now().date();
 
+        // Whether contact `id` is one of `subject`'s own (exactly matched, primary address).
+        let own_contacts = |subject: &Subject, id: u64| {
+            candidates.get(&id).is_some_and(|c| {
+                mapping::contact_match(c, subject) == Some(MatchKind::ExactEmail)
+                    && mapping::contact_ownership(c, subject).is_own()
+            })
+        };
         let mut results = Vec::with_capacity(subjects.len());
         for subject in subjects {
             let mut found = Findings::default();
@@ -322,12 +399,42 @@ impl Connector for Autotask {
                         .unwrap_or_default();
                     record.retention = mapping::contract_hint(&of_company, today);
                 }
+                let no_id = || ConnectorError::permanent("Autotask returned a ticket without id");
                 for ticket in own_tickets {
+                    let ticket_id = mapping::id_of(ticket).ok_or_else(no_id)?;
+                    // Other contacts on it: the subject's own contacts do not count.
+                    let others = additional
+                        .iter()
+                        .filter(|(t, c)| *t == ticket_id && !own_contacts(subject, *c))
+                        .count();
+                    let ownership = if others == 0 {
+                        Ownership::Own
+                    } else {
+                        Ownership::Shared(format!("a ticket with {others} other contact(s)"))
+                    };
                     found.add(
-                        mapping::ticket_record(ticket, &record.reference).ok_or_else(|| {
-                            ConnectorError::permanent("Autotask returned a ticket without id")
-                        })?,
+                        mapping::ticket_record(ticket, &record.reference, ownership)
+                            .ok_or_else(no_id)?,
                     );
+                }
+                // Someone else's tickets that list this contact as an additional contact.
+                if kind == MatchKind::ExactEmail && record.ownership.is_own() {
+                    for ticket in others_tickets.iter().filter(|t| {
+                        let ticket = mapping::id_of(t);
+                        additional
+                            .iter()
+                            .any(|(t, c)| Some(*t) == ticket && c == id)
+                    }) {
+                        let ownership = Ownership::Shared(
+                            "another person's ticket that lists the subject as an additional \
+                             contact"
+                                .into(),
+                        );
+                        found.add(
+                            mapping::ticket_record(ticket, &record.reference, ownership)
+                                .ok_or_else(no_id)?,
+                        );
+                    }
                 }
                 found.add(record);
             }

@@ -314,15 +314,22 @@ pub fn contact_record(
     })
 }
 
-/// A ticket of a matched contact: correspondence, kept while open and 12 months after.
-pub fn ticket_record(ticket: &Value, contact: &RecordRef) -> Option<Record> {
+/// A ticket of a matched contact: correspondence, kept while open and 12 months after. A
+/// shared ticket (other contacts on it) is never changed for the subject: a person decides
+/// what of its text is theirs.
+pub fn ticket_record(ticket: &Value, contact: &RecordRef, ownership: Ownership) -> Option<Record> {
     let closed = ticket
         .get("completedDate")
         .and_then(Value::as_str)
         .and_then(|d| d.parse::<jiff::Timestamp>().ok())
         .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+    let anonymize_fields = if ownership.is_own() {
+        TICKET_FIELDS.iter().map(|f| f.to_string()).collect()
+    } else {
+        Vec::new()
+    };
     Some(Record {
-        ownership: dsrhub_connector::Ownership::Own,
+        ownership,
         descriptor: Default::default(),
         reference: RecordRef::new(TICKET, id_of(ticket)?.to_string()),
         matched_by: MatchKind::Linked,
@@ -333,7 +340,7 @@ pub fn ticket_record(ticket: &Value, contact: &RecordRef) -> Option<Record> {
             // Autotask offers no ticket deletion through the API.
             delete: false,
             delete_blocked: None,
-            anonymize_fields: TICKET_FIELDS.iter().map(|f| f.to_string()).collect(),
+            anonymize_fields,
         },
     })
 }

@@ -569,3 +569,52 @@ async fn anonymising_leaves_nothing_of_the_person_in_a_contact_or_a_ticket() {
         .unwrap()
         .contains("Mark Peters"));
 }
+
+/// Issue 14.3: a ticket with two contacts is shared. For its primary contact (Daan) it is
+/// shared with the additional one; for the additional contact (Thijs) it is another person's
+/// ticket that names him. Neither may change it for one person; each keeps his own tickets.
+#[tokio::test]
+async fn a_ticket_with_two_contacts_is_shared_for_both() {
+    let h = AutotaskHarness::start().await;
+    let ticket = |records: &[Record], id: &str| {
+        records
+            .iter()
+            .find(|r| r.reference.object == "ticket" && r.reference.id == id)
+            .cloned()
+    };
+    let daan = h
+        .connector
+        .discover(&email("daan.vandenberg@noorderlicht.example"))
+        .await
+        .unwrap();
+    let shared = ticket(&daan, "907440").expect("his ticket");
+    assert!(
+        matches!(&shared.ownership, dsrhub_connector::Ownership::Shared(why) if why == "a ticket with 1 other contact(s)"),
+        "{:?}",
+        shared.ownership
+    );
+    assert!(shared.erasability.anonymize_fields.is_empty());
+    assert!(
+        ticket(&daan, "907435").unwrap().ownership.is_own(),
+        "his other ticket"
+    );
+
+    let thijs = h
+        .connector
+        .discover(&email("thijs.bos@noorderlicht.example"))
+        .await
+        .unwrap();
+    let named = ticket(&thijs, "907440").expect("Daan's ticket names him");
+    assert!(
+        matches!(&named.ownership, dsrhub_connector::Ownership::Shared(why) if why.contains("additional contact")),
+        "{:?}",
+        named.ownership
+    );
+    assert!(named.erasability.anonymize_fields.is_empty());
+    let contact = thijs
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    assert_eq!(named.linked_to.as_ref(), Some(&contact.reference));
+    assert!(ticket(&thijs, "907448").unwrap().ownership.is_own());
+}

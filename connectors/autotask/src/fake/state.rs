@@ -24,6 +24,9 @@ pub struct Seed {
     /// Ticket notes by id (`TicketNotes`, children of `Tickets`).
     #[serde(default, rename = "ticketNotes")]
     pub ticket_notes: Vec<Value>,
+    /// A ticket's contacts besides its primary one (`TicketAdditionalContacts`).
+    #[serde(default, rename = "ticketAdditionalContacts")]
+    pub ticket_additional_contacts: Vec<Value>,
 }
 
 impl Seed {
@@ -59,6 +62,9 @@ pub struct State {
     /// Ticket notes by id.
     #[serde(default)]
     pub ticket_notes: BTreeMap<u64, Value>,
+    /// Additional ticket contacts by id.
+    #[serde(default)]
+    pub ticket_additional_contacts: BTreeMap<u64, Value>,
 }
 
 fn id(v: &Value) -> u64 {
@@ -131,11 +137,12 @@ impl State {
             tickets: index(seed.tickets),
             contracts: index(seed.contracts),
             ticket_notes: index(seed.ticket_notes),
+            ticket_additional_contacts: index(seed.ticket_additional_contacts),
         }
     }
 
     /// The table behind an entity path segment (`Contacts`, `Companies`, `Tickets`,
-    /// `Contracts`, `TicketNotes`).
+    /// `Contracts`, `TicketNotes`, `TicketAdditionalContacts`).
     pub fn table(&self, entity: &str) -> Option<&BTreeMap<u64, Value>> {
         match entity.to_ascii_lowercase().as_str() {
             "contacts" => Some(&self.contacts),
@@ -143,6 +150,7 @@ impl State {
             "tickets" => Some(&self.tickets),
             "contracts" => Some(&self.contracts),
             "ticketnotes" => Some(&self.ticket_notes),
+            "ticketadditionalcontacts" => Some(&self.ticket_additional_contacts),
             _ => None,
         }
     }
