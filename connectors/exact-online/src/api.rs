@@ -73,6 +73,11 @@ pub const SALES_INVOICES: Entity = Entity {
     name: "SalesInvoices",
     key: "InvoiceID",
 };
+pub const SUBSCRIPTIONS: Entity = Entity {
+    service: "subscription",
+    name: "Subscriptions",
+    key: "EntryID",
+};
 pub const TRANSACTION_LINES: Entity = Entity {
     service: "financialtransaction",
     name: "TransactionLines",

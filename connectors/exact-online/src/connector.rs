@@ -14,7 +14,8 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::api::{
-    self, Api, Entity, ACCOUNTS, BANK_ACCOUNTS, CONTACTS, SALES_INVOICES, TRANSACTION_LINES,
+    self, Api, Entity, ACCOUNTS, BANK_ACCOUNTS, CONTACTS, SALES_INVOICES, SUBSCRIPTIONS,
+    TRANSACTION_LINES,
 };
 use crate::config::ExactOnlineConfig;
 use crate::mapping::{
@@ -242,6 +243,43 @@ impl ExactOnline {
                 found.add(mapping::line_record(division, &line, parent).ok_or_else(bad)?);
             }
         }
+        // The own accounts' subscriptions: contract data while one runs, and for
+        // `contract_retention_months` after the last one stopped.
+        let mut subscriptions: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for chunk in account_ids.chunks(IDS_PER_FILTER) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let filter = mapping::any_guid(&["OrderedBy", "InvoiceTo"], &ids)?;
+            for subscription in self
+                .api
+                .list(
+                    division,
+                    SUBSCRIPTIONS,
+                    &filter,
+                    mapping::SUBSCRIPTION_SELECT,
+                )
+                .await?
+            {
+                let mut of: Vec<String> = ["OrderedBy", "InvoiceTo"]
+                    .iter()
+                    .filter_map(|f| mapping::guid(&subscription, f))
+                    .filter(|id| chunk.contains(id))
+                    .collect();
+                of.dedup();
+                for account in of {
+                    subscriptions
+                        .entry(account)
+                        .or_default()
+                        .push(subscription.clone());
+                }
+            }
+        }
+        let today = jiff::ZonedDateTime::now().date();
+        for record in accounts.iter_mut().filter(|r| r.ownership.is_own()) {
+            if let Some(list) = subscriptions.get(&record.reference.id) {
+                let list: Vec<&Value> = list.iter().collect();
+                record.retention = mapping::subscription_hint(&list, today);
+            }
+        }
         for mut record in contacts.into_iter().chain(accounts) {
             if let Some((invoices, lines)) = linked.get(&record.reference) {
                 record.erasability.delete_blocked = Some(match lines {
@@ -283,6 +321,11 @@ impl ExactOnline {
                     CONTACTS,
                     mapping::any_guid(&["Account"], &id)?,
                     "still has contact persons",
+                ),
+                (
+                    SUBSCRIPTIONS,
+                    mapping::any_guid(&["OrderedBy", "InvoiceTo"], &id)?,
+                    "has subscriptions",
                 ),
                 (
                     BANK_ACCOUNTS,

@@ -19,6 +19,8 @@ pub const INVOICE_SELECT: &str =
     "InvoiceID,InvoiceDate,InvoiceTo,OrderedBy,InvoiceToContactPerson,OrderedByContactPerson";
 pub const LINE_SELECT: &str = "ID,Date,Account";
 pub const BANK_ACCOUNT_SELECT: &str = "ID,Account";
+pub const SUBSCRIPTION_SELECT: &str =
+    "EntryID,OrderedBy,InvoiceTo,StartDate,EndDate,CancellationDate";
 
 /// Personal fields of a `crm/Contacts` entity cleared (or replaced) when the contact cannot be
 /// deleted. Every property of the entity (Exact's REST reference for `crmContacts`, as listed
@@ -285,6 +287,42 @@ pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
     })
 }
 
+/// What an account's subscriptions (`subscription/Subscriptions`, ordered by or invoiced to
+/// it) say about the retention of its data. One runs while it is not cancelled and its end
+/// date, if any, has not passed; a stopped one ended on its cancellation date or its end date,
+/// whichever came first. `None` without any: no contract data.
+pub fn subscription_hint(subscriptions: &[&Value], today: Date) -> Option<RetentionHint> {
+    let day = |s: &Value, f: &str| s.get(f).and_then(Value::as_str).and_then(odata_date);
+    let running: Vec<&&Value> = subscriptions
+        .iter()
+        .filter(|s| day(s, "CancellationDate").is_none())
+        .filter(|s| day(s, "EndDate").is_none_or(|end| end >= today))
+        .collect();
+    if !running.is_empty() {
+        let ends: Option<Vec<Date>> = running.iter().map(|s| day(s, "EndDate")).collect();
+        return Some(RetentionHint::Contract {
+            ended: None,
+            runs_until: ends.and_then(|e| e.into_iter().max()),
+        });
+    }
+    let ended = subscriptions
+        .iter()
+        .map(|s| {
+            let stops = [day(s, "CancellationDate"), day(s, "EndDate")];
+            stops
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(today)
+                .min(today)
+        })
+        .max()?;
+    Some(RetentionHint::Contract {
+        ended: Some(ended),
+        runs_until: None,
+    })
+}
+
 /// Whose an account reached through one of the subject's addresses is. An account is a
 /// customer or supplier: a private person's account (its only contact person is the subject)
 /// is the subject's own; an account reached through a role address (`info@`, …), or one with
@@ -470,6 +508,40 @@ pub fn still_personal(object: &str, entity: &Map<String, Value>, fields: &[Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14.4: a subscription runs until cancelled or past its end date.
+    #[test]
+    fn subscriptions_say_whether_a_contract_runs() {
+        let today: Date = "2026-12-06".parse().unwrap();
+        let at = |d: &str| Value::from(to_odata_date(d.parse().unwrap()));
+        let sub = |end: Option<&str>, cancelled: Option<&str>| serde_json::json!({ "EndDate": end.map(at), "CancellationDate": cancelled.map(at) });
+        let open = sub(None, None);
+        let until_2030 = sub(Some("2030-06-30"), None);
+        let cancelled = sub(Some("2030-06-30"), Some("2025-03-31"));
+        let lapsed = sub(Some("2026-01-31"), None);
+        assert_eq!(
+            subscription_hint(&[&until_2030, &cancelled], today),
+            Some(RetentionHint::Contract {
+                ended: None,
+                runs_until: Some("2030-06-30".parse().unwrap())
+            })
+        );
+        assert_eq!(
+            subscription_hint(&[&open, &until_2030], today),
+            Some(RetentionHint::Contract {
+                ended: None,
+                runs_until: None
+            })
+        );
+        assert_eq!(
+            subscription_hint(&[&cancelled, &lapsed], today),
+            Some(RetentionHint::Contract {
+                ended: Some("2026-01-31".parse().unwrap()),
+                runs_until: None
+            })
+        );
+        assert_eq!(subscription_hint(&[], today), None);
+    }
 
     #[test]
     fn odata_dates_are_dutch_calendar_dates() {

@@ -278,6 +278,38 @@ async fn a_company_account_reached_through_a_persons_address_is_organisation_dat
         .all(|r| r.ownership.is_own()));
 }
 
+/// Issue 14.4: an own account's subscriptions set its contract retention: Sanne's back-up
+/// subscription was cancelled on 2024-12-31.
+#[tokio::test]
+async fn an_accounts_subscriptions_set_its_contract_retention() {
+    let h = ExactHarness::start_default().await;
+    let records = h
+        .connector
+        .discover(&dsrhub_connector::Subject {
+            emails: vec!["sanne.bakker@example.nl".into()],
+            ..dsrhub_connector::Subject::default()
+        })
+        .await
+        .unwrap();
+    let account = records
+        .iter()
+        .find(|r| r.reference.object == "account")
+        .expect("her private account");
+    assert_eq!(
+        account.retention,
+        Some(RetentionHint::Contract {
+            ended: Some(jiff::civil::date(2024, 12, 31)),
+            runs_until: None
+        })
+    );
+    // Pieter's account has no subscription: no contract data.
+    let pieter = h.connector.discover(&pieter()).await.unwrap();
+    assert!(pieter
+        .iter()
+        .filter(|r| r.reference.object == "account")
+        .all(|r| r.retention.is_none()));
+}
+
 #[tokio::test]
 async fn linked_records_are_never_tried_so_no_error_storm() {
     let h = ExactHarness::start_default().await;

@@ -391,6 +391,7 @@ fn entity_uri(inner: &Inner, division: u32, service: &str, set: Set, id: &str) -
         Set::BankAccounts => "BankAccounts",
         Set::SalesInvoices => "SalesInvoices",
         Set::TransactionLines => "TransactionLines",
+        Set::Subscriptions => "Subscriptions",
     };
     format!(
         "{}/api/v1/{division}/{service}/{name}(guid'{id}')",

@@ -1,5 +1,5 @@
-//! The fake's data: divisions holding accounts, contacts, bank accounts, sales invoices and
-//! transaction lines as Exact's JSON entities, and the rules Exact applies to changes.
+//! The fake's data: divisions holding accounts, contacts, bank accounts, sales invoices,
+//! transaction lines and subscriptions as Exact's JSON entities, and the rules Exact applies to changes.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Fields holding a calendar date: stored as `YYYY-MM-DD`, served as `/Date(ms)/`.
-pub const DATE_FIELDS: &[&str] = &["InvoiceDate", "Date", "BirthDate"];
+pub const DATE_FIELDS: &[&str] = &[
+    "InvoiceDate",
+    "Date",
+    "BirthDate",
+    "StartDate",
+    "EndDate",
+    "CancellationDate",
+];
 
 /// The signed-in user.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,6 +45,9 @@ pub struct Division {
     pub sales_invoices: BTreeMap<String, Value>,
     /// `financialtransaction/TransactionLines`, by `ID`.
     pub transaction_lines: BTreeMap<String, Value>,
+    /// `subscription/Subscriptions`, by `EntryID`.
+    #[serde(default)]
+    pub subscriptions: BTreeMap<String, Value>,
 }
 
 /// Seed and state share one shape.
@@ -65,6 +75,8 @@ pub enum Set {
     SalesInvoices,
     /// `financialtransaction/TransactionLines`.
     TransactionLines,
+    /// `subscription/Subscriptions`.
+    Subscriptions,
 }
 
 impl Set {
@@ -76,6 +88,7 @@ impl Set {
             ("crm", "BankAccounts") => Some(Set::BankAccounts),
             ("salesinvoice", "SalesInvoices") => Some(Set::SalesInvoices),
             ("financialtransaction", "TransactionLines") => Some(Set::TransactionLines),
+            ("subscription", "Subscriptions") => Some(Set::Subscriptions),
             _ => None,
         }
     }
@@ -84,6 +97,7 @@ impl Set {
     pub fn key(self) -> &'static str {
         match self {
             Set::SalesInvoices => "InvoiceID",
+            Set::Subscriptions => "EntryID",
             _ => "ID",
         }
     }
@@ -96,6 +110,7 @@ impl Set {
             Set::BankAccounts => "BankAccount",
             Set::SalesInvoices => "SalesInvoice",
             Set::TransactionLines => "TransactionLine",
+            Set::Subscriptions => "Subscription",
         }
     }
 
@@ -123,6 +138,7 @@ impl Division {
             Set::BankAccounts => &self.bank_accounts,
             Set::SalesInvoices => &self.sales_invoices,
             Set::TransactionLines => &self.transaction_lines,
+            Set::Subscriptions => &self.subscriptions,
         }
     }
 
@@ -133,6 +149,7 @@ impl Division {
             Set::BankAccounts => &mut self.bank_accounts,
             Set::SalesInvoices => &mut self.sales_invoices,
             Set::TransactionLines => &mut self.transaction_lines,
+            Set::Subscriptions => &mut self.subscriptions,
         }
     }
 
@@ -168,6 +185,7 @@ impl Division {
                     || Self::refers_to(&self.transaction_lines, &["Account"], id)
                     || Self::refers_to(&self.contacts, &["Account"], id)
                     || Self::refers_to(&self.bank_accounts, &["Account"], id)
+                    || Self::refers_to(&self.subscriptions, &["OrderedBy", "InvoiceTo"], id)
             }
             _ => false,
         };
