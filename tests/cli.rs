@@ -821,3 +821,25 @@ async fn re_runs_say_what_they_are() {
         stderr(&o)
     );
 }
+
+/// `dsrhub purges` lists soft deletions past their date; with none, it says so and exits 0,
+/// with and without `--check`.
+#[tokio::test]
+async fn purges_reports_nothing_waiting_on_a_fresh_ledger() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    for args in [&["purges"][..], &["purges", "--check"][..]] {
+        let o = run(dir.path(), args, &[]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("no soft deletion past its date"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let o = run(dir.path(), &["--json", "purges", "--check"], &[]).await;
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["checked"]["purged"], 0);
+    assert_eq!(out["not_confirmed_past_their_date"], serde_json::json!([]));
+}

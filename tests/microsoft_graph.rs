@@ -23,6 +23,15 @@ async fn start(delete_mail: bool) -> Env {
 }
 
 async fn start_with(options: FakeOptions, delete_mail: bool) -> Env {
+    start_searching(options, delete_mail, |_| true).await
+}
+
+/// Like [`start_with`], searching only the fake's mailboxes `keep` keeps.
+async fn start_searching(
+    options: FakeOptions,
+    delete_mail: bool,
+    keep: impl Fn(&str) -> bool,
+) -> Env {
     let fake = FakeGraph::start_with(options).await.unwrap();
     let secrets = Secrets::in_memory();
     secrets
@@ -34,7 +43,13 @@ async fn start_with(options: FakeOptions, delete_mail: bool) -> Env {
     section.insert("client_secret".into(), "keyring:graph".into());
     section.insert(
         "mailboxes".into(),
-        toml::Value::Array(fake.mailboxes().into_iter().map(Into::into).collect()),
+        toml::Value::Array(
+            fake.mailboxes()
+                .into_iter()
+                .filter(|m| keep(m))
+                .map(Into::into)
+                .collect(),
+        ),
     );
     section.insert("delete_mail".into(), delete_mail.into());
     section.insert("graph_url".into(), fake.graph_url().to_string().into());
@@ -276,4 +291,57 @@ async fn a_searched_mailbox_is_never_destroyed_by_deleting_its_account() {
             .contains("inactive mailbox"),
         "{user:?}"
     );
+}
+
+/// Issue 14.6: a former employee's account is reported "soft-deleted until" the day Microsoft
+/// purges it, and checked again after that day: still restorable is a warning kept in the
+/// audit log, purged is evidence in the report.
+#[tokio::test]
+async fn a_soft_deleted_account_is_checked_again_after_its_purge_date() {
+    let env = start_searching(FakeOptions::default(), false, |m| {
+        m != "femke.deboer@voorbeeld-it.example"
+    })
+    .await;
+    let hub = &env.env.hub;
+    let femke = Subject {
+        emails: vec!["f.deboer@voorbeeld-it.example".into()],
+        ..Subject::default()
+    };
+    let id = hub.open(RequestKind::Erasure, &femke, "passport").unwrap();
+    hub.carry_out(
+        &id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+        "test operator",
+    )
+    .await
+    .unwrap();
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
+    let user = r.processors[0]
+        .records
+        .iter()
+        .find(|x| x.object == "user")
+        .unwrap();
+    assert_eq!(user.outcome, "deleted");
+    assert_eq!(r.soft_deletions.len(), 1);
+    let until = r.soft_deletions[0].restorable_until;
+    assert!(r.soft_deletions[0].purged_at.is_none());
+
+    // Within the period nothing is asked.
+    let quiet = hub.check_purges(until).await.unwrap();
+    assert_eq!(quiet, dsrhub::orchestrator::PurgeChecks::default());
+    // After it, still in deletedItems: a warning, asked again next time.
+    let after = until.tomorrow().unwrap();
+    let still = hub.check_purges(after).await.unwrap();
+    assert_eq!(still.still_restorable, 1);
+    assert_eq!(env.env.ledger.soft_deletions_due(after).unwrap().len(), 1);
+    // Microsoft purged it: confirmed, and not asked again.
+    env.fake.purge_deleted_users();
+    let purged = hub.check_purges(after).await.unwrap();
+    assert_eq!(purged.purged, 1);
+    assert!(env.env.ledger.soft_deletions_due(after).unwrap().is_empty());
+    let r = report::build(&env.env.ledger, &id, "org").unwrap();
+    assert!(r.soft_deletions[0].purged_at.is_some());
 }

@@ -87,6 +87,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             &by.clone().unwrap_or_else(operator),
         ),
         Command::Cancel { id, reason } => cancel(&cli, id, reason),
+        Command::Purges { check } => purges(&cli, *check).await,
         Command::Confirm {
             id,
             processor,
@@ -790,6 +791,49 @@ fn confirm(
         println!("        {}", json_path.display());
     }
     Ok(0)
+}
+
+async fn purges(cli: &Cli, check: bool) -> Result<u8> {
+    let today = jiff::ZonedDateTime::now().date();
+    let checks = if check {
+        let Loaded { hub, .. } = load_quiet(cli)?;
+        Some(hub.check_purges(today).await?)
+    } else {
+        None
+    };
+    let (_, ledger) = open_ledger(cli)?;
+    let due = ledger.soft_deletions_due(today)?;
+    if cli.json {
+        println!(
+            "{}",
+            serde_json::json!({ "checked": checks, "not_confirmed_past_their_date": due })
+        );
+    } else {
+        if let Some(c) = &checks {
+            println!(
+                "checked: {} purged, {} still restorable after their date, {} not checked now",
+                c.purged, c.still_restorable, c.unchecked
+            );
+        }
+        if due.is_empty() {
+            println!("no soft deletion past its date waits for a confirmed purge");
+        }
+        for d in &due {
+            let checked = d.checked_at.map_or("never checked".to_string(), |at| {
+                format!("last checked {at}")
+            });
+            println!(
+                "  request {}  {}  {}  restorable until {}  ({checked})",
+                d.request_id, d.processor, d.reference, d.restorable_until
+            );
+        }
+    }
+    // Still restorable past its date: a person must follow up with the processor.
+    Ok(if checks.is_some_and(|c| c.still_restorable > 0) {
+        EXIT_INCOMPLETE
+    } else {
+        0
+    })
 }
 
 fn cancel(cli: &Cli, id: &str, reason: &str) -> Result<u8> {

@@ -139,6 +139,14 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// List soft deletions: records a processor removed but keeps restorable until a date (a
+    /// Microsoft 365 user, 30 days). With --check, ask the processors about those past their
+    /// date and record whether they were purged (`serve` does this once a day).
+    Purges {
+        /// Ask the processors about soft deletions past their date.
+        #[arg(long)]
+        check: bool,
+    },
     /// Extend a request's deadline, recording the reason and who gave it. Extensions only
     /// lengthen it, and add up to at most policy.extension_months after the original deadline.
     Extend {

@@ -12,6 +12,7 @@ mod approvals;
 pub(crate) mod audit;
 mod extensions;
 mod leases;
+mod purges;
 
 pub(crate) use audit::sha256_hex;
 mod schema;
@@ -20,6 +21,7 @@ mod types;
 pub use approvals::{Approval, PlanDigest};
 pub use extensions::Extension;
 pub use leases::LeaseHolder;
+pub use purges::SoftDeletion;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -1102,7 +1104,7 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
 }
 
 /// Move one item to `state` inside `tx`, with its audit entry.
-fn mark_in(
+pub(crate) fn mark_in(
     tx: &rusqlite::Transaction<'_>,
     item: &ItemRow,
     state: ItemState,

@@ -179,6 +179,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE callbacks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 12: records a processor removed from its live data but keeps restorable until a date
+    // (a Microsoft 365 user in directory/deletedItems): checked again after that date.
+    r#"
+    CREATE TABLE soft_deletions (
+        item_id           INTEGER PRIMARY KEY REFERENCES items (id),
+        request_id        TEXT NOT NULL REFERENCES requests (id),
+        processor         TEXT NOT NULL,
+        reference         TEXT NOT NULL,
+        restorable_until  TEXT NOT NULL,
+        checked_at        TEXT,
+        purged_at         TEXT
+    );
+    "#,
 ];
 
 /// Bring the schema up to date.

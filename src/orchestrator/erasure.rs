@@ -432,13 +432,17 @@ impl Hub {
             Ok(EraseOutcome::AlreadyGone) => {
                 ("deleted", Some("already gone at the processor".to_string()))
             }
-            Ok(EraseOutcome::SoftDeleted { restorable_until }) => (
-                "deleted",
-                Some(format!(
+            Ok(EraseOutcome::SoftDeleted { restorable_until }) => {
+                let detail = format!(
                     "soft-deleted until {restorable_until}: gone from the processor's live data \
-                     but restorable until then, when the processor purges it"
-                )),
-            ),
+                     but restorable until then, when the processor purges it; checked again \
+                     after that date"
+                );
+                self.ledger
+                    .mark_soft_deleted(item, &detail, restorable_until)?;
+                failpoint::after_action();
+                return Ok(Ok(()));
+            }
             Ok(EraseOutcome::Anonymized { fields }) => (
                 "anonymized",
                 Some(detail.unwrap_or_else(|| format!("cleared: {}", fields.join(", ")))),

@@ -12,10 +12,12 @@ mod failpoint;
 mod forwarding;
 mod letters;
 mod manual;
+mod purges;
 
 pub use erasure::MANUAL as MANUAL_ACTION;
 pub use letters::Answer;
 pub use manual::{names as names_record, parse_record, ManualOutcome};
+pub use purges::PurgeChecks;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -32,6 +32,10 @@ pub struct Report {
     /// Erasure: every approval, with the digest it approved and who approved it (extension).
     #[serde(default)]
     pub approvals: Vec<crate::ledger::Approval>,
+    /// Erasure: records the processor keeps restorable until a date, and whether a check
+    /// after that date found them purged (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub soft_deletions: Vec<crate::ledger::SoftDeletion>,
     /// Who holds the data (extension).
     pub organisation: String,
     /// When this report was built (extension).
@@ -238,6 +242,7 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
         },
         plan_awaiting_approval: Some(ledger.plan_digest(id)?).filter(|p| !p.is_empty()),
         approvals: ledger.approvals(id)?,
+        soft_deletions: ledger.soft_deletions(id)?,
         organisation: organisation.to_string(),
         generated_at: crate::ledger::now().to_string(),
     })

@@ -39,6 +39,8 @@ pub struct Ran {
     pub deadlines: Option<(usize, usize)>,
     /// Requests resumed.
     pub resumed: Vec<String>,
+    /// Soft deletions past their restorable date were checked again (once a day).
+    pub purges: Option<crate::orchestrator::PurgeChecks>,
 }
 
 /// Decides and starts the scheduled work.
@@ -103,6 +105,8 @@ impl Scheduler {
         if self.last_deadline_check != Some(today) {
             self.last_deadline_check = Some(today);
             ran.deadlines = Some(self.watch_deadlines(now).await?);
+            // Once a day as well: soft deletions past their restorable date.
+            ran.purges = Some(self.state.hub.check_purges(today).await?);
         }
         let every =
             jiff::SignedDuration::from_mins(i64::from(self.config.serve.retry_every_minutes));

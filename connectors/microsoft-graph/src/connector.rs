@@ -305,6 +305,13 @@ impl Connector for MicrosoftGraph {
         })
     }
 
+    async fn still_restorable(&self, record: &RecordRef) -> Result<bool, ConnectorError> {
+        if record.object != USER {
+            return Ok(false);
+        }
+        Ok(self.api.deleted_user(&record.id).await?.is_some())
+    }
+
     async fn inventory(&self) -> Result<Inventory, ConnectorError> {
         let mut counts = BTreeMap::new();
         counts.insert(USER.to_string(), self.api.user_count().await?);

@@ -106,6 +106,15 @@ pub trait Connector: Send + Sync + Debug {
         None
     }
 
+    /// Whether `record`, erased with [`EraseOutcome::SoftDeleted`], is still restorable at the
+    /// vendor: asked after its restorable period, to confirm the vendor purged it. The default
+    /// (`false`) suits connectors that never soft-delete.
+    ///
+    /// [`EraseOutcome::SoftDeleted`]: crate::EraseOutcome::SoftDeleted
+    async fn still_restorable(&self, _record: &RecordRef) -> Result<bool, ConnectorError> {
+        Ok(false)
+    }
+
     /// Whether this processor is asked by letter instead of through an API (then
     /// [`Connector::request_letter`] gives the letter, and discovery finds nothing).
     fn by_letter(&self) -> bool {

@@ -215,6 +215,12 @@ impl FakeGraph {
         self.inner.state.lock().clone()
     }
 
+    /// What Entra ID does by itself 30 days after a user's deletion: purge every user in
+    /// `directory/deletedItems` (the fake's clock does not run for a month in a test).
+    pub fn purge_deleted_users(&self) {
+        self.inner.state.mutate(|s| s.deleted_users.clear());
+    }
+
     /// A new client secret (the old one and every token stop working); returns it.
     pub fn rotate_secret(&self) -> String {
         self.inner.tokens.lock().expect("tokens").clear();
