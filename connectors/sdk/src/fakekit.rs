@@ -91,12 +91,96 @@ impl Faults {
     }
 }
 
-/// Every request a fake received.
+/// Every request a fake received; while capturing, also every exchange in full.
 #[derive(Debug, Default)]
 pub struct CallLog {
     count: AtomicU64,
     calls: Mutex<Vec<(String, String)>>,
+    capturing: std::sync::atomic::AtomicBool,
+    exchanges: Mutex<Vec<Exchange>>,
 }
+
+/// One request and the fake's answer, bodies included, for checking both against the
+/// vendor's published API description (see `testkit::conformance`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exchange {
+    /// The HTTP method.
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The query's `(name, value)` pairs, decoded.
+    pub query: Vec<(String, String)>,
+    /// The request's `Content-Type`, if any.
+    pub request_type: Option<String>,
+    /// The request body, when it was JSON.
+    pub request: Option<serde_json::Value>,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's `Content-Type`, if any.
+    pub response_type: Option<String>,
+    /// The answer's body, when it was JSON.
+    pub response: Option<serde_json::Value>,
+}
+
+/// Bodies larger than this are not captured (a bench's generated mailbox).
+const CAPTURE_LIMIT: usize = 16 << 20;
+
+/// Record `request` and its answer in `log` when it captures: a fake's outermost middleware
+/// calls this (`axum::middleware::from_fn_with_state`). Otherwise passes the request on.
+pub async fn capture(
+    log: &CallLog,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !log.capturing() {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, CAPTURE_LIMIT).await else {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let content_type = |headers: &axum::http::HeaderMap| {
+        headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let query = parts
+        .uri
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut exchange = Exchange {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query,
+        request_type: content_type(&parts.headers),
+        request: serde_json::from_slice(&bytes).ok(),
+        status: 0,
+        response_type: None,
+        response: None,
+    };
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let response = next.run(request).await;
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, CAPTURE_LIMIT).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    exchange.status = parts.status.as_u16();
+    exchange.response_type = content_type(&parts.headers);
+    exchange.response = serde_json::from_slice(&bytes).ok();
+    log.exchanges
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(exchange);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+use axum::response::IntoResponse as _;
 
 impl CallLog {
     /// Record one request.
@@ -106,6 +190,24 @@ impl CallLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((method.to_string(), path.to_string()));
+    }
+
+    /// Start (or stop) keeping every exchange in full, for a conformance check.
+    pub fn capture(&self, on: bool) {
+        self.capturing.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether exchanges are kept in full.
+    pub fn capturing(&self) -> bool {
+        self.capturing.load(Ordering::SeqCst)
+    }
+
+    /// Every exchange kept while capturing, in order.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Requests received.

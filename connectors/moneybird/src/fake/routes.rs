@@ -61,7 +61,13 @@ pub(super) fn router(inner: Shared) -> Router {
         )
         .fallback(|| async { error(StatusCode::NOT_FOUND, json!({"error": "Not found"})) })
         .layer(middleware::from_fn_with_state(inner.clone(), gate))
+        // Outermost: a conformance test sees every exchange, the gate's refusals included.
+        .layer(middleware::from_fn_with_state(inner.clone(), capture))
         .with_state(inner)
+}
+
+async fn capture(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
+    dsrhub_connector::fakekit::capture(&inner.log, request, next).await
 }
 
 fn error(status: StatusCode, body: Value) -> Response {

@@ -10,6 +10,7 @@
 //! rotated credentials picked up, paging across pages, the injection corpus, and no secret or
 //! identifier in `Debug` output, errors or log lines.
 
+pub mod conformance;
 mod logs;
 
 use std::collections::BTreeSet;
@@ -230,10 +231,15 @@ pub fn spec_resolve<'a>(
     let Some(reference) = node.get("$ref").and_then(|r| r.as_str()) else {
         return node;
     };
-    let name = reference.rsplit('/').next().unwrap_or_default();
-    spec.pointer(&format!("/components/schemas/{name}"))
-        .or_else(|| spec.pointer(&format!("/definitions/{name}")))
-        .map_or(node, |target| spec_resolve(spec, target))
+    let target = match reference.strip_prefix('#') {
+        Some(pointer) => spec.pointer(pointer),
+        None => {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            spec.pointer(&format!("/components/schemas/{name}"))
+                .or_else(|| spec.pointer(&format!("/definitions/{name}")))
+        }
+    };
+    target.map_or(node, |target| spec_resolve(spec, target))
 }
 
 /// The paths of `after` that still hold personal data of `before`: every text value of

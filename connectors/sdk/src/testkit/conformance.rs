@@ -1,0 +1,464 @@
+//! Conformance with a vendor's published API description: every request a connector sent and
+//! every answer a fake gave (captured by [`crate::fakekit::capture`]) is checked against the
+//! vendor's OpenAPI document. Bodies are validated by the `jsonschema` crate (JSON Schema
+//! draft 2020-12, the dialect of OpenAPI 3.1); this module only finds the operation a request
+//! addresses and the schemas that apply to it.
+//!
+//! What a vendor does that its description does not say (Moneybird's 422 on deleting a
+//! contact with booked documents) is listed as a [`Deviation`], with the reason and the
+//! source; every other difference is a failure.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::fakekit::Exchange;
+
+/// A known difference between the vendor's description and what it (and so its fake) does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deviation {
+    /// The method it concerns; `*` for every method.
+    pub method: &'static str,
+    /// The path template (as in the description) it concerns; `*` for every path.
+    pub path: &'static str,
+    /// The answer status it concerns (`None`: the request).
+    pub status: Option<u16>,
+    /// Why it is accepted.
+    pub reason: &'static str,
+    /// Where the behaviour is documented.
+    pub source: &'static str,
+}
+
+/// A vendor's OpenAPI 3.1 description, ready to check exchanges against.
+pub struct OpenApi {
+    spec: Value,
+    /// The path prefix of the vendor's server URL (`/api/v2` for Moneybird).
+    base_path: String,
+    deviations: Vec<Deviation>,
+    /// Answers the description defines once for every operation (Moneybird's 429), by status.
+    common: HashMap<u16, Value>,
+    validators: Mutex<HashMap<String, std::sync::Arc<jsonschema::Validator>>>,
+}
+
+impl std::fmt::Debug for OpenApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenApi")
+            .field("base_path", &self.base_path)
+            .field("deviations", &self.deviations.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OpenApi {
+    /// `spec` (an OpenAPI 3.1 document), served under `base_path`, with the deviations
+    /// accepted for this vendor.
+    pub fn new(spec: Value, base_path: &str, deviations: Vec<Deviation>) -> OpenApi {
+        OpenApi {
+            spec,
+            base_path: base_path.trim_end_matches('/').to_string(),
+            deviations,
+            common: HashMap::new(),
+            validators: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Answers with `status` are allowed on every operation and checked against the response
+    /// at `reference` (e.g. `#/components/responses/429_too_many_requests`): the description
+    /// defines it once, for a limit that applies platform-wide.
+    pub fn with_common_response(mut self, status: u16, reference: &str) -> OpenApi {
+        self.common
+            .insert(status, serde_json::json!({ "$ref": reference }));
+        self
+    }
+
+    /// Everything in `exchanges` that the description does not allow, one line each (method,
+    /// path template, what is wrong; no personal data: values are named by their place).
+    pub fn problems(&self, exchanges: &[Exchange]) -> Vec<String> {
+        exchanges.iter().flat_map(|e| self.check(e)).collect()
+    }
+
+    /// What is wrong with one exchange.
+    pub fn check(&self, exchange: &Exchange) -> Vec<String> {
+        let Some(path) = exchange.path.strip_prefix(&self.base_path) else {
+            return vec![format!(
+                "{} {}: outside the API's base path",
+                exchange.method, exchange.path
+            )];
+        };
+        let method = exchange.method.to_ascii_lowercase();
+        let Some((template, operation)) = self.operation(&method, path) else {
+            return vec![format!(
+                "{} {}: no such operation in the description",
+                exchange.method, exchange.path
+            )];
+        };
+        let here = format!("{} {template}", exchange.method);
+        let accepted = |status: Option<u16>| {
+            self.deviations.iter().any(|d| {
+                (d.method == "*" || d.method.eq_ignore_ascii_case(&exchange.method))
+                    && (d.path == "*" || d.path == template)
+                    && d.status == status
+            })
+        };
+        let mut problems = Vec::new();
+        if !accepted(None) {
+            problems.extend(self.check_request(&here, template, operation, exchange));
+        }
+        if !accepted(Some(exchange.status)) {
+            problems.extend(self.check_response(&here, operation, exchange));
+        }
+        problems
+    }
+
+    /// The operation `method path` addresses: the matching template with the most literal
+    /// characters wins (`/contacts/synchronization{format}` over `/contacts/{id}{format}`).
+    fn operation(&self, method: &str, path: &str) -> Option<(&str, &Value)> {
+        let paths = self.spec.get("paths")?.as_object()?;
+        paths
+            .iter()
+            .filter(|(template, _)| matches_template(template, path))
+            .filter_map(|(template, item)| Some((template.as_str(), item.get(method)?)))
+            .max_by_key(|(template, _)| literal_len(template))
+    }
+
+    fn check_request(
+        &self,
+        here: &str,
+        template: &str,
+        operation: &Value,
+        exchange: &Exchange,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        // Query parameters: each must be described, and its value valid.
+        let params = self.parameters(template, operation);
+        for (name, value) in &exchange.query {
+            let Some(param) = params
+                .iter()
+                .find(|p| p["in"] == "query" && p["name"] == name.as_str())
+            else {
+                problems.push(format!("{here}: query parameter `{name}` is not described"));
+                continue;
+            };
+            if let Some(schema) = param.get("schema") {
+                let instance = typed(value, self.resolve(schema));
+                problems.extend(
+                    self.validate(&format!("{here} ?{name}"), schema, &instance)
+                        .into_iter()
+                        .map(|e| format!("{here}: query parameter `{name}`: {e}")),
+                );
+            }
+        }
+        let body = operation.get("requestBody").map(|b| self.resolve(b));
+        match (&exchange.request, body) {
+            (Some(instance), Some(body)) => match json_schema_of(body.get("content")) {
+                Some(schema) => problems.extend(
+                    self.validate(&format!("{here} request"), schema, instance)
+                        .into_iter()
+                        .map(|e| format!("{here}: request body: {e}")),
+                ),
+                None => problems.push(format!("{here}: the request body is not JSON here")),
+            },
+            (Some(_), None) => problems.push(format!("{here}: a body the operation does not take")),
+            _ => {}
+        }
+        problems
+    }
+
+    fn check_response(&self, here: &str, operation: &Value, exchange: &Exchange) -> Vec<String> {
+        let status = exchange.status.to_string();
+        let responses = &operation["responses"];
+        let (key, response) = if let Some(r) = responses.get(&status) {
+            (status.clone(), r)
+        } else if let Some(r) = self.common.get(&exchange.status) {
+            (format!("common {status}"), r)
+        } else if let Some(r) = responses.get("default") {
+            ("default".to_string(), r)
+        } else {
+            return vec![format!("{here}: answer {status} is not described")];
+        };
+        let response = self.resolve(response);
+        let Some(instance) = &exchange.response else {
+            return Vec::new();
+        };
+        let Some(schema) = json_schema_of(response.get("content")) else {
+            return vec![format!(
+                "{here}: answer {status} has a body the description does not give it"
+            )];
+        };
+        self.validate(&format!("{here} {key}"), schema, instance)
+            .into_iter()
+            .map(|e| format!("{here}: answer {status}: {e}"))
+            .collect()
+    }
+
+    /// The operation's parameters and its path item's, resolved.
+    fn parameters<'a>(&'a self, template: &str, operation: &'a Value) -> Vec<&'a Value> {
+        let item = &self.spec["paths"][template];
+        item.get("parameters")
+            .into_iter()
+            .chain(operation.get("parameters"))
+            .filter_map(Value::as_array)
+            .flatten()
+            .map(|p| self.resolve(p))
+            .collect()
+    }
+
+    fn resolve<'a>(&'a self, node: &'a Value) -> &'a Value {
+        super::spec_resolve(&self.spec, node)
+    }
+
+    /// Validate `instance` against `schema` (a node of the document), its `$ref`s resolved
+    /// within the document; `key` names it in the cache. Error messages name the place in
+    /// the instance, not its values.
+    fn validate(&self, key: &str, schema: &Value, instance: &Value) -> Vec<String> {
+        let validator = {
+            let mut cache = self.validators.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.get(key) {
+                Some(v) => v.clone(),
+                None => {
+                    // The whole document is the root resource and the schema wanted is placed
+                    // in it, so every `#/components/...` it refers to resolves.
+                    let mut root = self.spec.clone();
+                    root["$defs"] = serde_json::json!({ "checked": schema });
+                    root["$ref"] = Value::from("#/$defs/checked");
+                    match jsonschema::options()
+                        .with_draft(jsonschema::Draft::Draft202012)
+                        .should_validate_formats(false)
+                        .build(&root)
+                    {
+                        Ok(v) => {
+                            let v = std::sync::Arc::new(v);
+                            cache.insert(key.to_string(), v.clone());
+                            v
+                        }
+                        Err(e) => return vec![format!("the description's schema for {key}: {e}")],
+                    }
+                }
+            }
+        };
+        validator
+            .iter_errors(instance)
+            .map(|e| format!("at `{}`: {}", e.instance_path(), describe(&e)))
+            .collect()
+    }
+}
+
+/// A validation error without the instance's value (which may be personal data).
+fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+    let text = error.to_string();
+    // jsonschema starts its messages with the offending value; keep what follows it.
+    match text.find(" is not ").or_else(|| text.find(" does not ")) {
+        Some(i)
+            if text.starts_with(['"', '{', '['])
+                || text.chars().next().is_some_and(|c| c.is_ascii_digit()) =>
+        {
+            format!("value{}", &text[i..])
+        }
+        _ => text,
+    }
+}
+
+/// The schema of the JSON media type in a `content` map (`application/json`, or a wildcard
+/// like Moneybird's `application/*` that covers it).
+fn json_schema_of(content: Option<&Value>) -> Option<&Value> {
+    let content = content?.as_object()?;
+    ["application/json", "application/*", "*/*"]
+        .iter()
+        .find_map(|m| content.get(*m)?.get("schema"))
+        .or_else(|| {
+            content
+                .iter()
+                .filter(|(m, _)| m.ends_with("json"))
+                .find_map(|(_, c)| c.get("schema"))
+        })
+}
+
+/// A query value as the parameter's schema types it (`"100"` → 100 for an integer).
+fn typed(value: &str, schema: &Value) -> Value {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if types.contains(&"integer") {
+        if let Ok(n) = value.parse::<i64>() {
+            return Value::from(n);
+        }
+    }
+    if types.contains(&"boolean") {
+        if let Ok(b) = value.parse::<bool>() {
+            return Value::from(b);
+        }
+    }
+    Value::from(value)
+}
+
+/// Whether `path` fits `template`, segment by segment; `{name}` stands for one or more
+/// characters other than `/`, and an OpenAPI template may hold several in one segment
+/// (`{id}{format}`, where Moneybird's `format` may also be empty).
+fn matches_template(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| segment_matches(t, p))
+}
+
+fn segment_matches(template: &str, segment: &str) -> bool {
+    match template.find('{') {
+        None => template == segment,
+        Some(start) => {
+            let (literal, rest) = template.split_at(start);
+            let Some(segment) = segment.strip_prefix(literal) else {
+                return false;
+            };
+            let end = rest.find('}').map_or(rest.len(), |e| e + 1);
+            let (param, after) = rest.split_at(end);
+            // `format` is `(.json|.xml)?`; every other parameter is at least one character.
+            let least = usize::from(param != "{format}");
+            (least..=segment.len())
+                .filter(|&n| segment.is_char_boundary(n))
+                .any(|n| segment_matches(after, &segment[n..]))
+        }
+    }
+}
+
+fn literal_len(template: &str) -> usize {
+    let mut inside = false;
+    template
+        .chars()
+        .filter(|c| {
+            match c {
+                '{' => inside = true,
+                '}' => {
+                    inside = false;
+                    return false;
+                }
+                _ => {}
+            }
+            !inside
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn templates_match_segments_and_the_most_literal_wins() {
+        assert!(matches_template(
+            "/{a}/contacts/{id}{format}",
+            "/1/contacts/2.json"
+        ));
+        assert!(matches_template(
+            "/{a}/contacts/{id}{format}",
+            "/1/contacts/2"
+        ));
+        assert!(!matches_template(
+            "/{a}/contacts/{id}{format}",
+            "/1/contacts/"
+        ));
+        assert!(!matches_template(
+            "/{a}/contacts{format}",
+            "/1/contacts/2.json"
+        ));
+        assert!(matches_template(
+            "/{a}/contacts{format}",
+            "/1/contacts.json"
+        ));
+        assert!(
+            literal_len("/{a}/contacts/synchronization{format}")
+                > literal_len("/{a}/contacts/{id}{format}")
+        );
+    }
+
+    fn spec() -> Value {
+        json!({
+            "openapi": "3.1.0",
+            "paths": {
+                "/{a}/things/{id}{format}": {
+                    "patch": {
+                        "parameters": [{"name": "per_page", "in": "query",
+                                        "schema": {"type": "integer", "maximum": 100}}],
+                        "requestBody": {"content": {"application/json": {"schema": {
+                            "$ref": "#/components/schemas/thing_update"}}}},
+                        "responses": {
+                            "200": {"content": {"application/json": {"schema": {
+                                "$ref": "#/components/schemas/thing"}}}},
+                            "404": {"$ref": "#/components/responses/not_found"}
+                        }
+                    }
+                }
+            },
+            "components": {
+                "schemas": {
+                    "thing": {"type": "object", "properties": {"id": {"type": "string"}},
+                              "required": ["id"]},
+                    "thing_update": {"type": "object", "unevaluatedProperties": false,
+                                     "properties": {"name": {"type": "string"}}}
+                },
+                "responses": {"not_found": {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["error"]}}}}}
+            }
+        })
+    }
+
+    fn exchange(body: Value, status: u16, answer: Value) -> Exchange {
+        Exchange {
+            method: "PATCH".into(),
+            path: "/api/1/things/7.json".into(),
+            query: vec![],
+            request_type: Some("application/json".into()),
+            request: Some(body),
+            status,
+            response_type: Some("application/json".into()),
+            response: Some(answer),
+        }
+    }
+
+    #[test]
+    fn bodies_and_answers_are_held_to_their_schemas() {
+        let api = OpenApi::new(spec(), "/api", vec![]);
+        let good = exchange(json!({"name": "x"}), 200, json!({"id": "7"}));
+        assert!(api.check(&good).is_empty(), "{:?}", api.check(&good));
+        // unevaluatedProperties: false refuses a field the update schema does not list.
+        let extra = exchange(
+            json!({"name": "x", "email": "a@b"}),
+            200,
+            json!({"id": "7"}),
+        );
+        let problems = api.check(&extra);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("request body"), "{problems:?}");
+        assert!(
+            !problems[0].contains("a@b"),
+            "no values in problems: {problems:?}"
+        );
+        // A `$ref`'d error answer, and an undescribed status.
+        let e = api.check(&exchange(json!({}), 404, json!({"error": "x"})));
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(api.check(&exchange(json!({}), 404, json!({}))).len(), 1);
+        assert!(api.check(&exchange(json!({}), 418, json!({})))[0].contains("not described"));
+        // Query parameters: described, and valid.
+        let mut paged = good.clone();
+        paged.query = vec![("per_page".into(), "500".into())];
+        assert!(api.check(&paged)[0].contains("per_page"));
+        paged.query = vec![("page".into(), "2".into())];
+        assert!(api.check(&paged)[0].contains("not described"));
+    }
+
+    #[test]
+    fn deviations_are_accepted_only_where_listed() {
+        let deviation = Deviation {
+            method: "PATCH",
+            path: "/{a}/things/{id}{format}",
+            status: Some(418),
+            reason: "a test",
+            source: "here",
+        };
+        let api = OpenApi::new(spec(), "/api", vec![deviation]);
+        assert!(api.check(&exchange(json!({}), 418, json!({}))).is_empty());
+        assert!(!api.check(&exchange(json!({}), 404, json!({}))).is_empty());
+    }
+}
