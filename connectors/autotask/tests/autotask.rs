@@ -618,3 +618,63 @@ async fn a_ticket_with_two_contacts_is_shared_for_both() {
     assert_eq!(named.linked_to.as_ref(), Some(&contact.reference));
     assert!(ticket(&thijs, "907448").unwrap().ownership.is_own());
 }
+
+/// Issue 15.1: every request the connector sends and every model the fake answers, through
+/// zone lookup, discovery (contacts, tickets, additional contacts, contracts), export and
+/// erasure (delete, anonymise, ticket notes), conforms to Autotask's published Swagger 2.0
+/// description, read as the API answers (see `OpenApi::swagger2`).
+#[tokio::test]
+async fn every_exchange_conforms_to_autotasks_published_description() {
+    use dsrhub_connector::testkit::{deviations, kit_action, vendor_spec};
+    use dsrhub_connector::EraseAction;
+    let Some(spec) = vendor_spec("autotask-rest-v1.json") else {
+        return;
+    };
+    let h = AutotaskHarness::start().await;
+    h.fake.log().capture(true);
+    let c = &h.connector;
+    c.check().await.unwrap();
+    for subject in [
+        sanne(),
+        email("mark.peters@vandijk-installatie.example"),
+        email("kees.visser@smitpartners.example"),
+        email("daan.vandenberg@noorderlicht.example"),
+        email("emma.dekker@hofstad.example"),
+    ] {
+        let mut records = c.discover(&subject).await.unwrap();
+        for r in &records {
+            c.export(&r.reference).await.unwrap();
+        }
+        // Tickets before their contact, as the hub does it.
+        records.sort_by_key(|r| r.linked_to.is_none());
+        for r in &records {
+            if let Some(action) = kit_action(r) {
+                if c.erase(&r.reference, &action).await.is_err() {
+                    let fields = r.erasability.anonymize_fields.clone();
+                    let _ = c
+                        .erase(&r.reference, &EraseAction::Anonymize { fields })
+                        .await;
+                }
+            }
+        }
+        c.discover(&subject).await.unwrap();
+    }
+    let exchanges = h.fake.log().exchanges();
+    assert!(exchanges.len() > 30, "{} exchanges", exchanges.len());
+    let api = deviations::autotask(spec);
+    let problems = api.problems(&exchanges);
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    // The check is real: a contact whose company id is not a number fails it.
+    let mut answer = exchanges
+        .iter()
+        .find(|e| e.path.ends_with("/Contacts/query") && e.status == 200)
+        .expect("a contact query")
+        .clone();
+    answer.response.as_mut().unwrap()["items"][0]["companyID"] = serde_json::json!("abc");
+    assert!(api.check(&answer).iter().any(|p| p.contains("companyid")));
+}

@@ -473,38 +473,13 @@ async fn a_wrong_administration_is_a_clear_check_error() {
     );
 }
 
-/// What Moneybird does that its published description does not say, accepted with the reason
-/// and the source. Everything else the connector sends or the fake answers must conform.
-fn moneybird_deviations() -> Vec<dsrhub_connector::testkit::conformance::Deviation> {
-    use dsrhub_connector::testkit::conformance::Deviation;
-    vec![
-        Deviation {
-            method: "DELETE",
-            path: "/{administration_id}/contacts/{id}{format}",
-            status: Some(422),
-            reason: "Moneybird keeps contacts with booked documents (fiscal retention); the spec \
-                 documents no failure of this delete",
-            source: "../shared/vendors.md, Moneybird API v2 (Delete: UNVERIFIED 4xx/422)",
-        },
-        Deviation {
-            method: "*",
-            path: "*",
-            status: Some(500),
-            reason: "a server error is described by no vendor; the test injects one to prove the \
-                 retry",
-            source: "the test kit's fault injection",
-        },
-    ]
-}
-
 /// Issue 15.1: every request the connector sends and every answer the fake gives, through
 /// discovery, export, erasure (delete, anonymise, contact people), a rediscovery and a round of
 /// 429s and 500s, conforms to Moneybird's published OpenAPI 3.1 description
 /// (`unevaluatedProperties` included), apart from the listed deviations.
 #[tokio::test]
 async fn every_exchange_conforms_to_moneybirds_published_description() {
-    use dsrhub_connector::testkit::conformance::OpenApi;
-    use dsrhub_connector::testkit::{kit_action, vendor_spec};
+    use dsrhub_connector::testkit::{deviations, kit_action, vendor_spec};
     let Some(spec) = vendor_spec("moneybird-openapi.json") else {
         return;
     };
@@ -544,9 +519,7 @@ async fn every_exchange_conforms_to_moneybirds_published_description() {
 
     let exchanges = h.fake.log().exchanges();
     assert!(exchanges.len() > 30, "{} exchanges", exchanges.len());
-    // The 150-per-5-minutes limit is platform-wide: the spec defines its 429 answer once.
-    let api = OpenApi::new(spec, "/api/v2", moneybird_deviations())
-        .with_common_response(429, "#/components/responses/429_too_many_requests");
+    let api = deviations::moneybird(spec);
     let problems = api.problems(&exchanges);
     assert!(
         problems.is_empty(),

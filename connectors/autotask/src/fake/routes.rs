@@ -36,7 +36,13 @@ pub(super) fn router(inner: Shared) -> Router {
                 "The requested resource does not exist.",
             )
         })
+        // Outermost: a conformance test sees every exchange, the gate's refusals included.
+        .layer(middleware::from_fn_with_state(inner.clone(), capture))
         .with_state(inner)
+}
+
+async fn capture(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
+    dsrhub_connector::fakekit::capture(&inner.log, request, next).await
 }
 
 /// Autotask's error body: `{"errors": ["…"]}`.

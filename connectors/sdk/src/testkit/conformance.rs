@@ -30,9 +30,11 @@ pub struct Deviation {
     pub source: &'static str,
 }
 
-/// A vendor's OpenAPI 3.1 description, ready to check exchanges against.
+/// A vendor's OpenAPI 3.1 (or Swagger 2.0) description, ready to check exchanges against.
 pub struct OpenApi {
     spec: Value,
+    /// Swagger 2.0 as Autotask publishes it (see [`OpenApi::swagger2`]).
+    swagger2: bool,
     /// The path prefix of the vendor's server URL (`/api/v2` for Moneybird).
     base_path: String,
     deviations: Vec<Deviation>,
@@ -56,11 +58,36 @@ impl OpenApi {
     pub fn new(spec: Value, base_path: &str, deviations: Vec<Deviation>) -> OpenApi {
         OpenApi {
             spec,
+            swagger2: false,
             base_path: base_path.trim_end_matches('/').to_string(),
             deviations,
             common: HashMap::new(),
             validators: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A Swagger 2.0 description as Autotask publishes it, read the way the real API answers:
+    /// property names compared case-insensitively (the document writes `FirstName`, the API
+    /// `firstName`), every property nullable (the generated document declares no nullability,
+    /// and the API answers `null` for unset fields), answers unwrapped from Autotask's
+    /// envelopes (`items`, `item`; `itemId` carries no model), and paths matched without
+    /// regard to case (the zone lookup is served as `/atservicesrest/v1.0/zoneInformation`).
+    pub fn swagger2(spec: Value, base_path: &str, deviations: Vec<Deviation>) -> OpenApi {
+        let mut spec = spec;
+        relax_swagger(&mut spec);
+        let mut api = OpenApi::new(spec, base_path, deviations);
+        api.swagger2 = true;
+        api
+    }
+
+    /// Replace the schema at `pointer` (e.g. `/definitions/ValueItem`) with `schema`: where
+    /// the description itself is wrong about the API (a generator's artefact), the
+    /// documented behaviour is checked instead. Name the reason and source at the call.
+    pub fn with_schema_override(mut self, pointer: &str, schema: Value) -> OpenApi {
+        if let Some(target) = self.spec.pointer_mut(pointer) {
+            *target = schema;
+        }
+        self
     }
 
     /// Answers with `status` are allowed on every operation and checked against the response
@@ -80,7 +107,17 @@ impl OpenApi {
 
     /// What is wrong with one exchange.
     pub fn check(&self, exchange: &Exchange) -> Vec<String> {
-        let Some(path) = exchange.path.strip_prefix(&self.base_path) else {
+        let path = if self.swagger2 {
+            exchange.path.to_ascii_lowercase()
+        } else {
+            exchange.path.clone()
+        };
+        let base = if self.swagger2 {
+            self.base_path.to_ascii_lowercase()
+        } else {
+            self.base_path.clone()
+        };
+        let Some(path) = path.strip_prefix(&base) else {
             return vec![format!(
                 "{} {}: outside the API's base path",
                 exchange.method, exchange.path
@@ -117,7 +154,13 @@ impl OpenApi {
         let paths = self.spec.get("paths")?.as_object()?;
         paths
             .iter()
-            .filter(|(template, _)| matches_template(template, path))
+            .filter(|(template, _)| {
+                if self.swagger2 {
+                    matches_template(&template.to_ascii_lowercase(), path)
+                } else {
+                    matches_template(template, path)
+                }
+            })
             .filter_map(|(template, item)| Some((template.as_str(), item.get(method)?)))
             .max_by_key(|(template, _)| literal_len(template))
     }
@@ -148,6 +191,25 @@ impl OpenApi {
                         .map(|e| format!("{here}: query parameter `{name}`: {e}")),
                 );
             }
+        }
+        if self.swagger2 {
+            let body = params.iter().find(|p| p["in"] == "body");
+            match (&exchange.request, body) {
+                (Some(instance), Some(param)) => problems.extend(
+                    self.validate(
+                        &format!("{here} request"),
+                        &param["schema"],
+                        &lower_keys(instance),
+                    )
+                    .into_iter()
+                    .map(|e| format!("{here}: request body: {e}")),
+                ),
+                (Some(_), None) => {
+                    problems.push(format!("{here}: a body the operation does not take"))
+                }
+                _ => {}
+            }
+            return problems;
         }
         let body = operation.get("requestBody").map(|b| self.resolve(b));
         match (&exchange.request, body) {
@@ -181,6 +243,9 @@ impl OpenApi {
         let Some(instance) = &exchange.response else {
             return Vec::new();
         };
+        if self.swagger2 {
+            return self.check_swagger_answer(here, &key, &status, response, instance);
+        }
         let Some(schema) = json_schema_of(response.get("content")) else {
             return vec![format!(
                 "{here}: answer {status} has a body the description does not give it"
@@ -189,6 +254,42 @@ impl OpenApi {
         self.validate(&format!("{here} {key}"), schema, instance)
             .into_iter()
             .map(|e| format!("{here}: answer {status}: {e}"))
+            .collect()
+    }
+
+    /// A Swagger 2.0 answer: Autotask's envelope unwrapped, each model validated.
+    fn check_swagger_answer(
+        &self,
+        here: &str,
+        key: &str,
+        status: &str,
+        response: &Value,
+        instance: &Value,
+    ) -> Vec<String> {
+        let Some(schema) = response
+            .get("schema")
+            .filter(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+        else {
+            return Vec::new();
+        };
+        let models: Vec<&Value> =
+            if let Some(items) = instance.get("items").and_then(Value::as_array) {
+                items.iter().collect()
+            } else if let Some(item) = instance.get("item") {
+                vec![item]
+            } else if instance.get("itemId").is_some() || instance.get("queryCount").is_some() {
+                Vec::new()
+            } else {
+                vec![instance]
+            };
+        models
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, model)| {
+                self.validate(&format!("{here} {key}"), schema, &lower_keys(model))
+                    .into_iter()
+                    .map(move |e| format!("{here}: answer {status}, model {i}: {e}"))
+            })
             .collect()
     }
 
@@ -222,8 +323,13 @@ impl OpenApi {
                     let mut root = self.spec.clone();
                     root["$defs"] = serde_json::json!({ "checked": schema });
                     root["$ref"] = Value::from("#/$defs/checked");
+                    let draft = if self.swagger2 {
+                        jsonschema::Draft::Draft4
+                    } else {
+                        jsonschema::Draft::Draft202012
+                    };
                     match jsonschema::options()
-                        .with_draft(jsonschema::Draft::Draft202012)
+                        .with_draft(draft)
                         .should_validate_formats(false)
                         .build(&root)
                     {
@@ -272,6 +378,69 @@ fn json_schema_of(content: Option<&Value>) -> Option<&Value> {
                 .filter(|(m, _)| m.ends_with("json"))
                 .find_map(|(_, c)| c.get("schema"))
         })
+}
+
+/// Every object key lowercased, at any depth (for case-insensitive property names).
+fn lower_keys(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), lower_keys(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(lower_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Read a generated Swagger 2.0 document as its API answers: property names lowercased (also
+/// in `required`), and every property allowed to be `null`.
+fn relax_swagger(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                let relaxed: serde_json::Map<String, Value> = std::mem::take(props)
+                    .into_iter()
+                    .map(|(k, mut v)| {
+                        relax_swagger(&mut v);
+                        (k.to_ascii_lowercase(), nullable(v))
+                    })
+                    .collect();
+                *props = relaxed;
+            }
+            if let Some(Value::Array(required)) = map.get_mut("required") {
+                for r in required.iter_mut() {
+                    if let Value::String(s) = r {
+                        *s = s.to_ascii_lowercase();
+                    }
+                }
+            }
+            // Definition names like `Expression[Func[Contact,Int64]]`: a `$ref` is a URI
+            // fragment, where brackets must be percent-encoded.
+            if let Some(Value::String(reference)) = map.get_mut("$ref") {
+                *reference = reference.replace('[', "%5B").replace(']', "%5D");
+            }
+            for (k, v) in map.iter_mut() {
+                if k != "properties" {
+                    relax_swagger(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(relax_swagger),
+        _ => {}
+    }
+}
+
+/// `schema`, also allowing `null`.
+fn nullable(schema: Value) -> Value {
+    match schema.get("type").cloned() {
+        Some(Value::String(t)) => {
+            let mut schema = schema;
+            schema["type"] = serde_json::json!([t, "null"]);
+            schema
+        }
+        _ => serde_json::json!({ "anyOf": [schema, { "type": "null" }] }),
+    }
 }
 
 /// A query value as the parameter's schema types it (`"100"` → 100 for an integer).
@@ -446,6 +615,43 @@ mod tests {
         assert!(api.check(&paged)[0].contains("per_page"));
         paged.query = vec![("page".into(), "2".into())];
         assert!(api.check(&paged)[0].contains("not described"));
+    }
+
+    /// Swagger 2.0 as Autotask publishes it: PascalCase in the document, camelCase and nulls
+    /// in the API, answers wrapped in `items`/`item`.
+    #[test]
+    fn swagger_models_are_read_as_the_api_answers() {
+        let spec = json!({
+            "swagger": "2.0",
+            "paths": {"/V1.0/Things/query": {"post": {
+                "parameters": [{"in": "body", "name": "q", "schema": {"$ref": "#/definitions/Query"}}],
+                "responses": {"200": {"schema": {"$ref": "#/definitions/Thing[Model]"}}}
+            }}},
+            "definitions": {
+                "Query": {"type": "object", "properties": {"MaxRecords": {"type": "integer"}}},
+                "Thing[Model]": {"type": "object", "properties": {
+                    "Id": {"type": "integer"}, "FirstName": {"type": "string"}}}
+            }
+        });
+        let api = OpenApi::swagger2(spec, "/ATServicesRest", vec![]);
+        let mut e = Exchange {
+            method: "POST".into(),
+            path: "/atservicesrest/v1.0/things/query".into(),
+            query: vec![],
+            request_type: Some("application/json".into()),
+            request: Some(json!({"maxRecords": 500})),
+            status: 200,
+            response_type: Some("application/json".into()),
+            response: Some(json!({"items": [{"id": 1, "firstName": null}], "pageDetails": {}})),
+        };
+        assert!(api.check(&e).is_empty(), "{:?}", api.check(&e));
+        e.response = Some(json!({"items": [{"id": "one"}]}));
+        assert!(api.check(&e)[0].contains("model 0"), "{:?}", api.check(&e));
+        e.request = Some(json!({"maxRecords": "many"}));
+        e.response = Some(json!({"item": {"id": 1}}));
+        let problems = api.check(&e);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("request body"));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! identifier in `Debug` output, errors or log lines.
 
 pub mod conformance;
+pub mod deviations;
 mod logs;
 
 use std::collections::BTreeSet;
