@@ -1,7 +1,8 @@
 //! Autotask JSON → dsrhub records: matching, tickets' retention, anonymisation bodies.
 
 use dsrhub_connector::{
-    Category, Erasability, MatchKind, Ownership, Record, RecordRef, RetentionHint, Subject,
+    Category, ContractPeriod, Erasability, MatchKind, Ownership, Record, RecordRef, RetentionHint,
+    Subject,
 };
 use serde_json::{json, Value};
 
@@ -246,36 +247,22 @@ fn day_of(value: &Value, field: &str) -> Option<jiff::civil::Date> {
 
 /// What a company's contracts say about the retention of its contacts' data. A contract runs
 /// while its status is active (1) and its end date has not passed; an active contract past
-/// its end date has ended on that date (Autotask does not deactivate it by itself). `None`
-/// when the company has no contract: then its contacts are no contract data.
+/// its end date has ended on that date (Autotask does not deactivate it by itself); an
+/// inactive one ended on its end date at the latest. `None` when the company has no contract:
+/// then its contacts are no contract data.
 pub fn contract_hint(contracts: &[&Value], today: jiff::civil::Date) -> Option<RetentionHint> {
-    if contracts.is_empty() {
-        return None;
-    }
-    let active = |c: &&&Value| c.get("status").and_then(Value::as_i64) == Some(1);
-    let running: Vec<&&Value> = contracts
+    let periods: Vec<ContractPeriod> = contracts
         .iter()
-        .filter(active)
-        .filter(|c| day_of(c, "endDate").is_none_or(|end| end >= today))
+        .map(|c| {
+            let ends = day_of(c, "endDate");
+            let active = c.get("status").and_then(Value::as_i64) == Some(1);
+            ContractPeriod {
+                stopped_on: (!active).then(|| ends.unwrap_or(today)),
+                ends,
+            }
+        })
         .collect();
-    if !running.is_empty() {
-        // The latest end among the running ones; none when any of them has no end date.
-        let ends: Option<Vec<_>> = running.iter().map(|c| day_of(c, "endDate")).collect();
-        return Some(RetentionHint::Contract {
-            ended: None,
-            runs_until: ends.and_then(|e| e.into_iter().max()),
-        });
-    }
-    // Ended: on the latest end date; a contract without one counts as ended today (the most
-    // conservative reading: kept the full period from now).
-    let ended = contracts
-        .iter()
-        .map(|c| day_of(c, "endDate").unwrap_or(today).min(today))
-        .max();
-    Some(RetentionHint::Contract {
-        ended,
-        runs_until: None,
-    })
+    RetentionHint::from_contracts(&periods, today)
 }
 
 /// A contact record. `open_tickets`: deletion is refused while any ticket is open.

@@ -2,7 +2,8 @@
 
 use dsrhub_connector::escape;
 use dsrhub_connector::{
-    Category, ConnectorError, Erasability, MatchKind, Record, RecordRef, RetentionHint,
+    Category, ConnectorError, ContractPeriod, Erasability, MatchKind, Record, RecordRef,
+    RetentionHint,
 };
 use jiff::civil::Date;
 use serde_json::{Map, Value};
@@ -293,34 +294,14 @@ pub fn contact_record(division: u32, contact: &Value) -> Option<Record> {
 /// whichever came first. `None` without any: no contract data.
 pub fn subscription_hint(subscriptions: &[&Value], today: Date) -> Option<RetentionHint> {
     let day = |s: &Value, f: &str| s.get(f).and_then(Value::as_str).and_then(odata_date);
-    let running: Vec<&&Value> = subscriptions
+    let periods: Vec<ContractPeriod> = subscriptions
         .iter()
-        .filter(|s| day(s, "CancellationDate").is_none())
-        .filter(|s| day(s, "EndDate").is_none_or(|end| end >= today))
-        .collect();
-    if !running.is_empty() {
-        let ends: Option<Vec<Date>> = running.iter().map(|s| day(s, "EndDate")).collect();
-        return Some(RetentionHint::Contract {
-            ended: None,
-            runs_until: ends.and_then(|e| e.into_iter().max()),
-        });
-    }
-    let ended = subscriptions
-        .iter()
-        .map(|s| {
-            let stops = [day(s, "CancellationDate"), day(s, "EndDate")];
-            stops
-                .into_iter()
-                .flatten()
-                .min()
-                .unwrap_or(today)
-                .min(today)
+        .map(|s| ContractPeriod {
+            stopped_on: day(s, "CancellationDate"),
+            ends: day(s, "EndDate"),
         })
-        .max()?;
-    Some(RetentionHint::Contract {
-        ended: Some(ended),
-        runs_until: None,
-    })
+        .collect();
+    RetentionHint::from_contracts(&periods, today)
 }
 
 /// Whose an account reached through one of the subject's addresses is. An account is a

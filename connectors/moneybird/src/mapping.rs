@@ -2,8 +2,8 @@
 //! how; which fields anonymisation clears.
 
 use dsrhub_connector::{
-    is_role_address, Category, Erasability, MatchKind, Ownership, Record, RecordRef, RetentionHint,
-    Subject,
+    is_role_address, Category, ContractPeriod, Erasability, MatchKind, Ownership, Record,
+    RecordRef, RetentionHint, Subject,
 };
 use jiff::civil::Date;
 use serde_json::{Map, Value};
@@ -232,31 +232,19 @@ pub fn person_record(contact_id: &str, person: &Value, matched_by: MatchKind) ->
 /// it was stopped, as far as the API tells). `None` without any: no contract data.
 pub fn subscription_hint(recurring: &[Value], today: Date) -> Option<RetentionHint> {
     let day = |v: &Value, f: &str| -> Option<Date> { text(v, f).get(..10)?.parse().ok() };
-    let running: Vec<&Value> = recurring
-        .iter()
-        .filter(|r| r.get("active").and_then(Value::as_bool) == Some(true))
-        .filter(|r| day(r, "last_date").is_none_or(|last| last >= today))
-        .collect();
-    if !running.is_empty() {
-        let ends: Option<Vec<Date>> = running.iter().map(|r| day(r, "last_date")).collect();
-        return Some(RetentionHint::Contract {
-            ended: None,
-            runs_until: ends.and_then(|e| e.into_iter().max()),
-        });
-    }
-    let ended = recurring
+    let periods: Vec<ContractPeriod> = recurring
         .iter()
         .map(|r| {
-            day(r, "last_date")
-                .or_else(|| day(r, "updated_at"))
-                .unwrap_or(today)
-                .min(today)
+            let ends = day(r, "last_date");
+            let active = r.get("active").and_then(Value::as_bool) == Some(true);
+            ContractPeriod {
+                stopped_on: (!active)
+                    .then(|| ends.or_else(|| day(r, "updated_at")).unwrap_or(today)),
+                ends,
+            }
         })
-        .max()?;
-    Some(RetentionHint::Contract {
-        ended: Some(ended),
-        runs_until: None,
-    })
+        .collect();
+    RetentionHint::from_contracts(&periods, today)
 }
 
 /// A sales invoice of an exactly matched contact: kept for the fiscal retention duty.

@@ -262,6 +262,53 @@ pub enum RetentionHint {
     },
 }
 
+/// One contract (a service contract, a subscription, a recurring invoice) as a connector reads
+/// it from its vendor, for [`RetentionHint::from_contracts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContractPeriod {
+    /// When it was stopped (cancelled, deactivated), if it was; a stopped contract whose stop
+    /// date the vendor does not keep gives its best known date.
+    pub stopped_on: Option<Date>,
+    /// The end date it names, if any.
+    pub ends: Option<Date>,
+}
+
+impl RetentionHint {
+    /// What a record's contracts say about its retention: [`RetentionHint::Contract`] running
+    /// while any of them is not stopped and has not passed its end date (with the latest end
+    /// date, or none when one runs without), else ended on the latest date any of them
+    /// stopped or ended (never later than `today`). `None` without contracts: no contract
+    /// data.
+    pub fn from_contracts(contracts: &[ContractPeriod], today: Date) -> Option<RetentionHint> {
+        let running: Vec<&ContractPeriod> = contracts
+            .iter()
+            .filter(|c| c.stopped_on.is_none() && c.ends.is_none_or(|end| end >= today))
+            .collect();
+        if !running.is_empty() {
+            let ends: Option<Vec<Date>> = running.iter().map(|c| c.ends).collect();
+            return Some(RetentionHint::Contract {
+                ended: None,
+                runs_until: ends.and_then(|e| e.into_iter().max()),
+            });
+        }
+        let ended = contracts
+            .iter()
+            .map(|c| {
+                [c.stopped_on, c.ends]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(today)
+                    .min(today)
+            })
+            .max()?;
+        Some(RetentionHint::Contract {
+            ended: Some(ended),
+            runs_until: None,
+        })
+    }
+}
+
 /// What the vendor lets us do with a record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Erasability {
@@ -556,5 +603,57 @@ impl fmt::Debug for Letter {
             .field("recipients", &self.to.len())
             .field("answer_by", &self.answer_by)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn contracts_run_until_stopped_or_past_their_end() {
+        let today = date(2026, 12, 6);
+        let period = |stopped_on, ends| ContractPeriod { stopped_on, ends };
+        let running = |runs_until| {
+            Some(RetentionHint::Contract {
+                ended: None,
+                runs_until,
+            })
+        };
+        let ended = |d| {
+            Some(RetentionHint::Contract {
+                ended: Some(d),
+                runs_until: None,
+            })
+        };
+        assert_eq!(RetentionHint::from_contracts(&[], today), None);
+        // Ends today: still runs today.
+        assert_eq!(
+            RetentionHint::from_contracts(&[period(None, Some(today))], today),
+            running(Some(today))
+        );
+        // The latest end among the running; none when one has no end.
+        let until_2030 = period(None, Some(date(2030, 12, 31)));
+        let past = period(None, Some(date(2026, 6, 30)));
+        assert_eq!(
+            RetentionHint::from_contracts(&[until_2030, past], today),
+            running(Some(date(2030, 12, 31)))
+        );
+        assert_eq!(
+            RetentionHint::from_contracts(&[until_2030, period(None, None)], today),
+            running(None)
+        );
+        // Ended: the latest of each one's earliest stop or end, never after today.
+        let cancelled = period(Some(date(2025, 3, 31)), Some(date(2030, 6, 30)));
+        assert_eq!(
+            RetentionHint::from_contracts(&[past, cancelled], today),
+            ended(date(2026, 6, 30))
+        );
+        let stopped_later = period(Some(date(2027, 1, 1)), None);
+        assert_eq!(
+            RetentionHint::from_contracts(&[stopped_later], today),
+            ended(today)
+        );
     }
 }

@@ -291,17 +291,8 @@ async fn list_invoices(
     headers: HeaderMap,
     request_path: axum::http::Uri,
 ) -> Response {
-    if !known_adm(&inner, &adm) {
-        return not_found();
-    }
-    let result = inner
-        .state
-        .lock()
-        .filter_invoices(params.get("filter").map(String::as_str));
-    match result {
-        Ok(items) => paged(&inner, &headers, request_path.path(), &params, items),
-        Err(r) => refusal(r),
-    }
+    let filter = |s: &super::State, f: Option<&str>| s.filter_invoices(f);
+    list_filtered(&inner, &adm, &params, &headers, &request_path, filter)
 }
 
 async fn list_recurring(
@@ -311,15 +302,28 @@ async fn list_recurring(
     headers: HeaderMap,
     request_path: axum::http::Uri,
 ) -> Response {
-    if !known_adm(&inner, &adm) {
+    let filter = |s: &super::State, f: Option<&str>| s.filter_recurring(f);
+    list_filtered(&inner, &adm, &params, &headers, &request_path, filter)
+}
+
+/// A list answer of a `filter=`-able collection, paged as Moneybird pages.
+fn list_filtered(
+    inner: &Shared,
+    adm: &str,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    request_path: &axum::http::Uri,
+    filter: impl FnOnce(&super::State, Option<&str>) -> Result<Vec<Value>, Refusal>,
+) -> Response {
+    if !known_adm(inner, adm) {
         return not_found();
     }
-    let result = inner
-        .state
-        .lock()
-        .filter_recurring(params.get("filter").map(String::as_str));
+    let result = filter(
+        &inner.state.lock(),
+        params.get("filter").map(String::as_str),
+    );
     match result {
-        Ok(items) => paged(&inner, &headers, request_path.path(), &params, items),
+        Ok(items) => paged(inner, headers, request_path.path(), params, items),
         Err(r) => refusal(r),
     }
 }
