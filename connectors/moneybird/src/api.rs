@@ -92,11 +92,18 @@ impl Api {
         self.http.collect_pages(request, array_page).await
     }
 
-    /// `GET /{adm}/sales_invoices.json?filter=state:all,contact_id:{id}`, all pages.
+    /// `GET /{adm}/sales_invoices.json?filter=state:all,period:…,contact_id:{id}`, all pages.
+    /// The period is explicit and wide: a filter replaces Moneybird's defaults, whose period
+    /// is only this financial year, and an old invoice missed is one neither retained nor
+    /// listed.
     pub async fn invoices_of(&self, contact_id: &str) -> Result<Vec<Value>, ConnectorError> {
         let contact_id = escape::filter_token(contact_id)?;
+        let period = invoice_period(jiff::ZonedDateTime::now().year());
         let request = Request::get(self.url(&["sales_invoices.json"])?)
-            .query("filter", &format!("state:all,contact_id:{contact_id}"))
+            .query(
+                "filter",
+                &format!("state:all,period:{period},contact_id:{contact_id}"),
+            )
             .query("per_page", &MAX_PER_PAGE.to_string());
         self.http.collect_pages(request, array_page).await
     }
@@ -214,6 +221,12 @@ impl Api {
         let id = escape::filter_token(id)?;
         self.url(&["sales_invoices", &format!("{id}.json")])
     }
+}
+
+/// Every invoice a contact can have: from the year Moneybird started (2008) through next year
+/// (invoices dated ahead), as `YYYYMMDD..YYYYMMDD`.
+fn invoice_period(this_year: i16) -> String {
+    format!("20080101..{}1231", this_year + 1)
 }
 
 /// A list answer: a JSON array, next page in the `Link` header.

@@ -17,8 +17,9 @@ pub struct MoneybirdConfig {
     /// Reference to the API token (`keyring:…`, `env:…` or `file:…`).
     pub token: SecretRef,
     /// Also scan all contacts once per discovery for contact people with the subject's
-    /// address (Moneybird's search does not cover contact people). Costs one request per 100
-    /// contacts.
+    /// address (Moneybird's search does not cover contact people), and for contacts reached
+    /// only through their invoice or estimate recipient address (the search covers `email`
+    /// only). Costs one request per 100 contacts.
     #[serde(default = "yes")]
     pub scan_contact_people: bool,
     /// HTTP tuning: timeouts, retries, quota override.

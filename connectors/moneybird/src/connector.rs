@@ -156,12 +156,24 @@ impl Connector for Moneybird {
                 }
             }
         }
-        // Contact people, which the search does not cover.
+        // Contact people, and contacts reached only through their invoice or estimate
+        // recipient, which the search does not cover (it searches `email` only).
         if self.scan_contact_people {
             for contact in self.api.all_contacts().await? {
                 let Some(contact_id) = mapping::id_of(&contact) else {
                     continue;
                 };
+                let known = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())).is_some();
+                if !known {
+                    if let Some(kind) = mapping::contact_match(&contact, subject)
+                        .filter(|k| *k == MatchKind::ExactEmail)
+                    {
+                        let mut record =
+                            mapping::contact_record(&contact, kind).ok_or_else(missing_id)?;
+                        record.ownership = mapping::contact_ownership(&contact, subject);
+                        found.add(record);
+                    }
+                }
                 let people = contact
                     .get("contact_people")
                     .and_then(Value::as_array)

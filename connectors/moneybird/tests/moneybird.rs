@@ -539,3 +539,47 @@ async fn every_exchange_conforms_to_moneybirds_published_description() {
     old.request.as_mut().unwrap()["contact"]["email"] = serde_json::json!("");
     assert!(api.check(&old).iter().any(|p| p.contains("request body")));
 }
+
+/// Issue 15.2: Moneybird's search covers `email` but not the invoice and estimate recipients;
+/// a contact reached only through `send_invoices_to_email` is found by the scan.
+#[tokio::test]
+async fn a_contact_reached_only_through_its_invoice_recipient_is_found() {
+    let h = MoneybirdHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("f.kuipers@kuipers-thuis.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exact_ids(&records, "contact"),
+        BTreeSet::from(["410000000002253756".to_string()]),
+        "{records:?}"
+    );
+    // Its invoice comes along.
+    assert!(records.iter().any(|r| r.reference.object == "sales_invoice"));
+}
+
+/// Issue 15.2: a `filter` replaces Moneybird's defaults, whose period is this financial year
+/// only; the connector asks for every year, so Kees Visser's invoices of 2017 and 2023 are
+/// found, not only this year's.
+#[tokio::test]
+async fn invoices_of_every_financial_year_are_found() {
+    let h = MoneybirdHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("kees.visser@example.nl"))
+        .await
+        .unwrap();
+    let invoices = records
+        .iter()
+        .filter(|r| r.reference.object == "sales_invoice")
+        .count();
+    assert_eq!(invoices, 2, "{records:?}");
+    // The fake holds Moneybird to its default: without a period, only this year's.
+    let state = h.fake.state();
+    let default = state
+        .filter_invoices(Some("state:all,contact_id:410000000001016506"))
+        .unwrap();
+    assert!(default.is_empty(), "no invoice of Kees's is of this year");
+    assert!(state.filter_invoices(Some("period:sometime")).is_err());
+}

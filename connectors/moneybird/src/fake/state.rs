@@ -179,20 +179,44 @@ impl State {
     }
 
     /// `sales_invoices.json?filter=key:value,…`. Supported keys: `state` (`all` or one state),
-    /// `contact_id`. Unknown keys are a 400, as a strict API would answer.
+    /// `contact_id`, `period`. As the spec says, a filter replaces the defaults entirely, and
+    /// the default `period` is `this_year`: without an explicit period only this financial
+    /// year's invoices are listed. Periods: `this_year`, `prev_year`, or `YYYYMMDD..YYYYMMDD`.
+    /// Unknown keys or periods are a 400, as a strict API would answer.
     pub fn filter_invoices(&self, filter: Option<&str>) -> Result<Vec<Value>, Refusal> {
         let mut state = None;
         let mut contact = None;
+        let this_year = jiff::ZonedDateTime::now().year();
+        let year_range = |y: i16| (format!("{y}0101"), format!("{y}1231"));
+        let mut period = year_range(this_year);
         for pair in filter.unwrap_or("").split(',').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once(':').ok_or_else(bad_filter)?;
             match key {
                 "state" if value == "all" => state = None,
                 "state" => state = Some(value.to_string()),
                 "contact_id" => contact = Some(value.to_string()),
-                "period" => {}
+                "period" => {
+                    period = match value {
+                        "this_year" => year_range(this_year),
+                        "prev_year" => year_range(this_year - 1),
+                        custom => {
+                            let (from, to) = custom.split_once("..").ok_or_else(bad_filter)?;
+                            let valid = |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
+                            if !valid(from) || !valid(to) {
+                                return Err(bad_filter());
+                            }
+                            (from.to_string(), to.to_string())
+                        }
+                    }
+                }
                 _ => return Err(bad_filter()),
             }
         }
+        // `invoice_date` is `YYYY-MM-DD`; compared as `YYYYMMDD`.
+        let in_period = |i: &Value| {
+            let day = text(i, "invoice_date").replace('-', "");
+            day.as_str() >= period.0.as_str() && day.as_str() <= period.1.as_str()
+        };
         Ok(self
             .sales_invoices
             .values()
@@ -202,6 +226,7 @@ impl State {
                     .is_none_or(|c| text(i, "contact_id") == c)
             })
             .filter(|i| state.as_deref().is_none_or(|s| text(i, "state") == s))
+            .filter(|i| in_period(i))
             .cloned()
             .collect())
     }
