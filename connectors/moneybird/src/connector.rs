@@ -73,7 +73,11 @@ impl Moneybird {
                 }
             }
         }
-        self.api.archive_contact(id).await?;
+        // Moneybird answers 400 `can_not_be_archived` to archiving an archived contact: look
+        // first (a repeated anonymisation, or one resumed after a crash) rather than provoke it.
+        if contact.get("archived") != Some(&Value::Bool(true)) {
+            self.api.archive_contact(id).await?;
+        }
         let after = self.api.contact(id).await?;
         let left = mapping::still_personal(&after, fields);
         if !left.is_empty() {
@@ -163,7 +167,9 @@ impl Connector for Moneybird {
                 let Some(contact_id) = mapping::id_of(&contact) else {
                     continue;
                 };
-                let known = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())).is_some();
+                let known = found
+                    .get_mut(&RecordRef::new(CONTACT, contact_id.clone()))
+                    .is_some();
                 if !known {
                     if let Some(kind) = mapping::contact_match(&contact, subject)
                         .filter(|k| *k == MatchKind::ExactEmail)

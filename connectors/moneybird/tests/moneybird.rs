@@ -556,7 +556,9 @@ async fn a_contact_reached_only_through_its_invoice_recipient_is_found() {
         "{records:?}"
     );
     // Its invoice comes along.
-    assert!(records.iter().any(|r| r.reference.object == "sales_invoice"));
+    assert!(records
+        .iter()
+        .any(|r| r.reference.object == "sales_invoice"));
 }
 
 /// Issue 15.2: a `filter` replaces Moneybird's defaults, whose period is this financial year
@@ -582,4 +584,44 @@ async fn invoices_of_every_financial_year_are_found() {
         .unwrap();
     assert!(default.is_empty(), "no invoice of Kees's is of this year");
     assert!(state.filter_invoices(Some("period:sometime")).is_err());
+}
+
+/// Issue 15.2: Moneybird refuses to archive an archived contact (400 `can_not_be_archived`);
+/// a repeated anonymisation succeeds without provoking that refusal.
+#[tokio::test]
+async fn anonymising_an_archived_contact_again_is_success_without_a_refusal() {
+    let h = MoneybirdHarness::start().await;
+    let records = h
+        .connector
+        .discover(&email("sanne@bakkerfotografie.example"))
+        .await
+        .unwrap();
+    let contact = records
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    let action = EraseAction::Anonymize {
+        fields: contact.erasability.anonymize_fields.clone(),
+    };
+    for _ in 0..2 {
+        let outcome = h
+            .connector
+            .erase(&contact.reference, &action)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, EraseOutcome::Anonymized { .. }));
+    }
+    let archive = format!(
+        "/api/v2/{}/contacts/{}/archive.json",
+        h.fake.administration_id(),
+        contact.reference.id
+    );
+    assert_eq!(h.fake.log().calls_to("PATCH", &archive), 1);
+    // The fake answers a second archive as Moneybird does.
+    assert!(h
+        .fake
+        .state()
+        .clone()
+        .archive_contact(&contact.reference.id)
+        .is_err());
 }

@@ -201,7 +201,8 @@ impl State {
                         "prev_year" => year_range(this_year - 1),
                         custom => {
                             let (from, to) = custom.split_once("..").ok_or_else(bad_filter)?;
-                            let valid = |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
+                            let valid =
+                                |d: &str| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit());
                             if !valid(from) || !valid(to) {
                                 return Err(bad_filter());
                             }
@@ -345,6 +346,13 @@ impl State {
     /// Archive a contact.
     pub fn archive_contact(&mut self, contact_id: &str) -> Result<(), Refusal> {
         let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
+        if contact["archived"] == Value::Bool(true) {
+            // Moneybird's answer to archiving twice (its error bodies are `symbolic_error`).
+            return Err(Refusal::BadRequest(serde_json::json!({
+                "error": "Contact can not be archived",
+                "symbolic": { "contact": "can_not_be_archived" }
+            })));
+        }
         contact["archived"] = Value::Bool(true);
         bump(contact);
         Ok(())
