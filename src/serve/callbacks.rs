@@ -22,6 +22,7 @@ use super::AppState;
 
 fn profile() -> VendorProfile {
     VendorProfile {
+        accept: None,
         processor: "status-callback",
         quota: Quota {
             requests: 60,

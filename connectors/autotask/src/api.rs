@@ -27,6 +27,7 @@ pub const MAX_OR_CONDITIONS: usize = 500;
 /// Autotask's limits, for the SDK. 429s carry no `Retry-After`: wait 30 s.
 pub fn profile() -> VendorProfile {
     VendorProfile {
+        accept: None,
         processor: crate::ID,
         quota: QUOTA,
         max_concurrency: Some(THREADS),

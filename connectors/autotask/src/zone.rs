@@ -54,6 +54,7 @@ pub async fn lookup(
     settings: &HttpSettings,
 ) -> Result<Zone, ConnectorError> {
     let profile = VendorProfile {
+        accept: None,
         processor: crate::ID,
         quota: Quota {
             requests: 60,

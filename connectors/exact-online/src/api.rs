@@ -25,6 +25,7 @@ pub const MINUTELY: Quota = Quota {
 /// Exact Online's limits and headers, for the SDK.
 pub fn profile() -> VendorProfile {
     VendorProfile {
+        accept: Some("application/json"),
         processor: crate::ID,
         quota: MINUTELY,
         max_concurrency: Some(4),

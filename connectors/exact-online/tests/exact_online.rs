@@ -644,3 +644,46 @@ async fn inventory_counts_per_division() {
     // A loopback fake is no Exact country host: not claimed to be in the EEA.
     assert!(!inventory.location.eea);
 }
+
+/// Issue 15.2, a fact of `vendors.md` (no published description exists): Exact answers Atom
+/// XML unless asked for JSON, so every API call carries `Accept: application/json`, and every
+/// answer the connector reads is JSON.
+#[tokio::test]
+async fn every_api_call_asks_for_json_which_exact_does_not_default_to() {
+    let h = ExactHarness::start_default().await;
+    h.fake.log().capture(true);
+    h.connector.discover(&pieter()).await.unwrap();
+    h.connector.inventory().await.unwrap();
+    let api: Vec<_> = h
+        .fake
+        .log()
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/api/v1/"))
+        .collect();
+    assert!(api.len() > 5, "{} calls", api.len());
+    for e in &api {
+        assert_eq!(
+            e.accept.as_deref(),
+            Some("application/json"),
+            "{} {}",
+            e.method,
+            e.path
+        );
+        // OData's `$count` is a plain number whatever is asked.
+        let expected = if e.path.ends_with("/$count") {
+            "text/plain"
+        } else {
+            "application/json"
+        };
+        assert!(
+            e.response_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with(expected)),
+            "{} {}: {:?}",
+            e.method,
+            e.path,
+            e.response_type
+        );
+    }
+}

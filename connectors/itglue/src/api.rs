@@ -20,6 +20,7 @@ pub const MEDIA_TYPE: &str = "application/vnd.api+json";
 /// IT Glue's limits. 429 carries no `Retry-After`; a bad key is answered with 403.
 pub fn profile() -> VendorProfile {
     VendorProfile {
+        accept: None,
         processor: crate::ID,
         quota: QUOTA,
         max_concurrency: None,

@@ -184,6 +184,7 @@ async fn the_fake_wants_the_json_api_media_type() {
     let client = HttpClient::new(
         h.fake.base_url(),
         dsrhub_connector::http::VendorProfile {
+            accept: None,
             processor: "itglue-raw",
             quota: dsrhub_connector::http::Quota {
                 requests: 10,

@@ -30,6 +30,7 @@ pub const ADDRESSES_PER_QUERY: usize = 5;
 /// Graph's limits and headers, for the SDK.
 pub fn profile() -> VendorProfile {
     VendorProfile {
+        accept: None,
         processor: crate::ID,
         quota: QUOTA,
         // Outlook allows 4 concurrent requests per mailbox; the connector keeps to 4 in all.

@@ -27,6 +27,7 @@ pub const MAX_PER_PAGE: usize = 100;
 /// Moneybird's limits and headers, for the SDK.
 pub fn profile() -> VendorProfile {
     VendorProfile {
+        accept: None,
         processor: crate::ID,
         quota: QUOTA,
         max_concurrency: None,

@@ -112,6 +112,8 @@ pub struct Exchange {
     pub query: Vec<(String, String)>,
     /// The request's `Content-Type`, if any.
     pub request_type: Option<String>,
+    /// The request's `Accept`, if any.
+    pub accept: Option<String>,
     /// The request body, when it was JSON.
     pub request: Option<serde_json::Value>,
     /// The answer's status.
@@ -159,6 +161,11 @@ pub async fn capture(
         path: parts.uri.path().to_string(),
         query,
         request_type: content_type(&parts.headers),
+        accept: parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
         request: serde_json::from_slice(&bytes).ok(),
         status: 0,
         response_type: None,

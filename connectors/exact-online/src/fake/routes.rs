@@ -46,7 +46,14 @@ pub(super) fn router(inner: Shared) -> Router {
         .route("/api/oauth2/auth", get(authorize))
         .route("/api/oauth2/token", post(token))
         .layer(middleware::from_fn_with_state(inner.clone(), log_only));
-    api.merge(oauth).with_state(inner)
+    api.merge(oauth)
+        // Outermost: a test sees every exchange, the gate's refusals included.
+        .layer(middleware::from_fn_with_state(inner.clone(), capture))
+        .with_state(inner)
+}
+
+async fn capture(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
+    dsrhub_connector::fakekit::capture(&inner.log, request, next).await
 }
 
 /// Exact's OData v2 error body.
@@ -223,6 +230,24 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
             StatusCode::TOO_MANY_REQUESTS,
             "API rate limit exceeded",
         ));
+    }
+
+    // Exact answers in Atom XML unless the client asks for JSON.
+    let wants_json = request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/json"));
+    if !wants_json {
+        return with_headers(
+            (
+                [(header::CONTENT_TYPE, "application/atom+xml;charset=utf-8")],
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+                 <feed xmlns=\"http://www.w3.org/2005/Atom\"><title type=\"text\"/></feed>",
+            )
+                .into_response(),
+        );
     }
 
     let response = next.run(request).await;

@@ -131,6 +131,9 @@ pub struct VendorProfile {
     /// remains, calls fail at once with [`ConnectorError::resume_at`] set to the reset, so the
     /// task waits in the ledger instead of hammering or sleeping for hours.
     pub daily_headers: Option<ResetHeaders>,
+    /// The `Accept` header every request carries, when the vendor's default answer is not
+    /// what the connector reads (Exact Online answers Atom XML unless asked for JSON).
+    pub accept: Option<&'static str>,
     /// Statuses that mean "these credentials were rejected" and trigger one refresh
     /// (401 everywhere; IT Glue answers a bad key with 403).
     pub reauth_statuses: &'static [u16],
@@ -491,6 +494,9 @@ impl HttpClient {
             let mut builder = self
                 .inner
                 .request(request.method.clone(), request.url.clone());
+            if let Some(accept) = self.profile.accept {
+                builder = builder.header(reqwest::header::ACCEPT, accept);
+            }
             for (name, value) in &request.headers {
                 builder = builder.header(name.clone(), value.clone());
             }

@@ -107,6 +107,7 @@ impl TokenEndpoint {
         how_to_fix: impl Into<String>,
     ) -> Result<Self, ConnectorError> {
         let profile = VendorProfile {
+            accept: None,
             processor,
             quota,
             max_concurrency: Some(1),
