@@ -687,3 +687,31 @@ async fn every_api_call_asks_for_json_which_exact_does_not_default_to() {
         );
     }
 }
+
+/// Issue 15.2: a published app authorised for division 1001 only still sees 1002 in
+/// `system/Divisions`; Exact answers 403 "not within division scope" there. Discovery fails
+/// with a configuration error that names the setting and the division, not a vendor error.
+#[tokio::test]
+async fn a_division_outside_the_apps_scope_is_a_configuration_problem() {
+    let h = ExactHarness::with_options(FakeOptions {
+        division_scope: Some(vec![1001]),
+        ..test_options()
+    })
+    .await;
+    let err = h.connector.discover(&pieter()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput, "{err}");
+    assert!(
+        err.message.contains("processors.exact-online.divisions")
+            && err.message.contains("division 1002"),
+        "{err}"
+    );
+    // Not retried: one refused call.
+    let refused = h
+        .fake
+        .log()
+        .calls()
+        .iter()
+        .filter(|(_, p)| p.starts_with("/api/v1/1002/"))
+        .count();
+    assert_eq!(refused, 1);
+}

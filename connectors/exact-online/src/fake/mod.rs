@@ -54,6 +54,10 @@ pub struct FakeOptions {
     pub daily_limit: u32,
     /// Token-endpoint calls per day (Exact: 200).
     pub token_daily_cap: u32,
+    /// The divisions a published app was granted when the user authorised it (`None`: all).
+    /// Calls to other divisions answer 403 "User division is not within division scope",
+    /// although `system/Divisions` lists them.
+    pub division_scope: Option<Vec<u32>>,
     /// Keep state in this file between runs.
     pub state_file: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free one.
@@ -72,6 +76,7 @@ impl Default for FakeOptions {
             minute: Duration::from_secs(60),
             daily_limit: 5000,
             token_daily_cap: 200,
+            division_scope: None,
             state_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }

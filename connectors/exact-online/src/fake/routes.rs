@@ -160,6 +160,19 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         return odata_error(StatusCode::UNAUTHORIZED, "Unauthorized");
     }
 
+    if division != 0
+        && !endpoint.starts_with("system/")
+        && options
+            .division_scope
+            .as_ref()
+            .is_some_and(|scope| !scope.contains(&division))
+    {
+        return odata_error(
+            StatusCode::FORBIDDEN,
+            "User division is not within division scope",
+        );
+    }
+
     let key = (division, endpoint);
     let blocked = {
         let mut blocked = inner.blocked.lock().expect("blocked");
