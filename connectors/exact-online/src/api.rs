@@ -28,7 +28,9 @@ pub fn profile() -> VendorProfile {
         accept: Some("application/json"),
         processor: crate::ID,
         quota: MINUTELY,
-        max_concurrency: Some(4),
+        // Sequential: Exact's best practices say parallel requests to one division are queued
+        // in random order and data integrity is not guaranteed (vendors.md).
+        max_concurrency: Some(1),
         // A 429 without headers: wait for the minute to pass.
         throttle_wait: Some(Duration::from_secs(60)),
         // Reset values are epoch milliseconds; the SDK's parser knows.

@@ -715,3 +715,21 @@ async fn a_division_outside_the_apps_scope_is_a_configuration_problem() {
         .count();
     assert_eq!(refused, 1);
 }
+
+/// Issue 15.2, a fact of `vendors.md`: calls to one division are sequential, also when the
+/// hub exports and erases many records at once.
+#[tokio::test]
+async fn calls_to_a_division_are_sequential() {
+    let h = ExactHarness::start_default().await;
+    h.fake.faults().set_slow(Some(Duration::from_millis(20)));
+    let records = h.connector.discover(&pieter()).await.unwrap();
+    let refs: Vec<RecordRef> = records.iter().map(|r| r.reference.clone()).collect();
+    let exports = h.connector.export_batch(&refs).await;
+    assert!(exports.iter().all(Result::is_ok));
+    let subject = pieter();
+    let runs = (0..4).map(|_| h.connector.discover(&subject));
+    for result in join_all(runs).await {
+        result.unwrap();
+    }
+    assert_eq!(h.fake.max_in_flight_per_division(), 1);
+}

@@ -107,6 +107,9 @@ struct Inner {
     old_refresh_token_uses: AtomicU64,
     limit_rejections: AtomicU64,
     errors_answered: AtomicU64,
+    /// Calls in flight per division, and the most seen at once.
+    in_flight: Mutex<HashMap<u32, usize>>,
+    max_in_flight: AtomicU64,
 }
 
 impl Inner {
@@ -148,6 +151,8 @@ impl FakeExactOnline {
             old_refresh_token_uses: AtomicU64::new(0),
             limit_rejections: AtomicU64::new(0),
             errors_answered: AtomicU64::new(0),
+            in_flight: Mutex::new(HashMap::new()),
+            max_in_flight: AtomicU64::new(0),
         });
         let server = Server::start(listen, routes::router(inner.clone())).await?;
         let _ = inner.base.set(format!("http://{}", server.addr()));
@@ -253,6 +258,13 @@ impl FakeExactOnline {
     /// faults not included).
     pub fn errors_answered(&self) -> u64 {
         self.inner.errors_answered.load(Ordering::SeqCst)
+    }
+
+    /// The most calls to one division that were in flight at once. Exact's best practices:
+    /// requests to one division must be sequential (parallel ones are queued in random order,
+    /// and data integrity is not guaranteed).
+    pub fn max_in_flight_per_division(&self) -> u64 {
+        self.inner.max_in_flight.load(Ordering::SeqCst)
     }
 }
 

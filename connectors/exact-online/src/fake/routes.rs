@@ -117,7 +117,44 @@ fn endpoint_of(path: &str) -> (u32, String) {
 
 /// Every API call: logged, faults applied, token checked, error block and limits enforced;
 /// every answer carries the `X-RateLimit-*` headers.
+/// One call in flight to a division, for as long as the fake serves it (its slowness
+/// included).
+struct InFlight<'a> {
+    inner: &'a Inner,
+    division: u32,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(inner: &'a Inner, division: u32) -> InFlight<'a> {
+        let now = {
+            let mut map = inner.in_flight.lock().expect("in flight");
+            let n = map.entry(division).or_default();
+            *n += 1;
+            *n as u64
+        };
+        if division != 0 {
+            inner.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        }
+        InFlight { inner, division }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self
+            .inner
+            .in_flight
+            .lock()
+            .expect("in flight")
+            .get_mut(&self.division)
+        {
+            *n -= 1;
+        }
+    }
+}
+
 async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
+    let _in_flight = InFlight::enter(&inner, endpoint_of(request.uri().path()).0);
     dsrhub_connector::fakekit::arrive(
         &inner.log,
         &inner.faults,
