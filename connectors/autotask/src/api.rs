@@ -87,6 +87,26 @@ impl Api {
             .ok_or_else(|| ConnectorError::permanent("Autotask's count answer has no queryCount"))
     }
 
+    /// `GET /ThresholdInformation`: `(requests used, allowed)` in the current window, by every
+    /// integration of the database.
+    pub async fn threshold(&self) -> Result<(u64, u64), ConnectorError> {
+        let body: Value = self
+            .http
+            .send(Request::get(self.url(&["ThresholdInformation"])?))
+            .await?
+            .json()?;
+        let field = |f: &str| body.get(f).and_then(Value::as_u64);
+        match (
+            field("currentTimeframeRequestCount"),
+            field("externalRequestThreshold"),
+        ) {
+            (Some(used), Some(allowed)) => Ok((used, allowed)),
+            _ => Err(ConnectorError::permanent(
+                "Autotask's ThresholdInformation answer has no counts",
+            )),
+        }
+    }
+
     /// `GET /{entity}/{id}` → the item, `None` when it does not exist.
     pub async fn get(&self, entity: &str, id: u64) -> Result<Option<Value>, ConnectorError> {
         let url = self.url(&[entity, &id.to_string()])?;

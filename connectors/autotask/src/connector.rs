@@ -275,12 +275,31 @@ impl Connector for Autotask {
     }
 
     async fn check(&self) -> Result<Health, ConnectorError> {
-        let companies = self.api().await?.count("Companies").await?;
+        let api = self.api().await?;
+        let companies = api.count("Companies").await?;
+        if companies == 0 {
+            // A restricted security level answers every query with nothing: discovery would
+            // then say "no match" for everyone.
+            return Err(ConnectorError::new(
+                ErrorKind::Auth,
+                "the API user sees no companies: its security level may hide them, and every \
+                 search would then answer \"no match\"; give it the API User (system) level \
+                 with read access to Companies, Contacts and Tickets",
+            ));
+        }
+        // The hourly limit is shared by every integration of the database.
+        let (used, allowed) = api.threshold().await?;
+        let percent = if allowed == 0 {
+            100
+        } else {
+            used * 100 / allowed
+        };
         Ok(Health {
             authenticated: true,
-            rate_limit_remaining: None,
+            rate_limit_remaining: Some(allowed.saturating_sub(used)),
             detail: format!(
-                "{}: {companies} companies reachable",
+                "{}: {companies} companies reachable; {percent}% of the hourly request limit \
+                 ({used} of {allowed}) already used in this database by all integrations",
                 self.location().region
             ),
         })

@@ -678,3 +678,46 @@ async fn every_exchange_conforms_to_autotasks_published_description() {
     answer.response.as_mut().unwrap()["items"][0]["companyID"] = serde_json::json!("abc");
     assert!(api.check(&answer).iter().any(|p| p.contains("companyid")));
 }
+
+/// Issue 15.2: `check` reads `ThresholdInformation`: the hourly limit is shared by every
+/// integration of the database, and what others used is said, with what is left.
+#[tokio::test]
+async fn check_reports_the_hourly_budget_other_integrations_used() {
+    let h = AutotaskHarness::with_options(
+        FakeOptions {
+            other_integrations_usage: 4_000,
+            ..FakeOptions::default()
+        },
+        fast_http_settings(),
+    )
+    .await;
+    let health = h.connector.check().await.unwrap();
+    let remaining = health
+        .rate_limit_remaining
+        .expect("from ThresholdInformation");
+    assert!((5_990..=6_000).contains(&remaining), "{remaining}");
+    assert!(
+        health.detail.contains("40% of the hourly request limit"),
+        "{}",
+        health.detail
+    );
+}
+
+/// Issue 15.2: an API user whose security level hides every company would make every search
+/// answer "no match"; `check` refuses to call that healthy.
+#[tokio::test]
+async fn check_refuses_an_api_user_that_sees_no_companies() {
+    let mut seed = dsrhub_autotask::fake::Seed::fixture();
+    seed.companies.clear();
+    let h = AutotaskHarness::with_options(
+        FakeOptions {
+            seed,
+            ..FakeOptions::default()
+        },
+        fast_http_settings(),
+    )
+    .await;
+    let err = h.connector.check().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert!(err.message.contains("sees no companies"), "{err}");
+}

@@ -48,6 +48,9 @@ pub struct FakeOptions {
     pub slowdown: (Duration, Duration),
     /// Put this host (`host:port`) into `nextPageUrl` instead of the fake's own.
     pub next_page_host: Option<String>,
+    /// Requests other integrations of the database made in the current window: they share
+    /// the hourly limit, and `ThresholdInformation` counts them.
+    pub other_integrations_usage: u32,
     /// Keep state in this file.
     pub state_file: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free one.
@@ -66,6 +69,7 @@ impl Default for FakeOptions {
             thread_limit: 3,
             slowdown: (Duration::from_millis(500), Duration::from_secs(1)),
             next_page_host: None,
+            other_integrations_usage: 0,
             state_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }

@@ -105,11 +105,12 @@ async fn gate(AxState(inner): AxState<Shared>, request: Request, next: Next) -> 
         {
             sent.pop_front();
         }
-        if sent.len() >= inner.options.hourly_limit as usize {
+        let others = inner.options.other_integrations_usage as usize;
+        if sent.len() + others >= inner.options.hourly_limit as usize {
             None
         } else {
             sent.push_back(now);
-            Some(sent.len() as f64 / f64::from(inner.options.hourly_limit))
+            Some((sent.len() + others) as f64 / f64::from(inner.options.hourly_limit))
         }
     };
     let Some(usage) = usage else {
@@ -253,6 +254,17 @@ async fn dispatch(
                 Ok(ids) => Json(json!({ "queryCount": ids.len() })).into_response(),
                 Err(Invalid(message)) => errors(StatusCode::INTERNAL_SERVER_ERROR, &message),
             }
+        }
+        (Method::GET, [threshold]) if threshold.eq_ignore_ascii_case("ThresholdInformation") => {
+            // The database's usage of its rolling hourly limit, by every integration.
+            let used = inner.sent.lock().expect("sent").len() as u32
+                + inner.options.other_integrations_usage;
+            Json(json!({
+                "externalRequestThreshold": inner.options.hourly_limit,
+                "requestThresholdTimeframe": inner.options.window.as_secs() / 60,
+                "currentTimeframeRequestCount": used,
+            }))
+            .into_response()
         }
         (Method::GET, [entity, id]) => {
             let state = inner.state.lock();
