@@ -289,11 +289,7 @@ impl Connector for Autotask {
         }
         // The hourly limit is shared by every integration of the database.
         let (used, allowed) = api.threshold().await?;
-        let percent = if allowed == 0 {
-            100
-        } else {
-            used * 100 / allowed
-        };
+        let percent = (used * 100).checked_div(allowed).unwrap_or(100);
         Ok(Health {
             authenticated: true,
             rate_limit_remaining: Some(allowed.saturating_sub(used)),
