@@ -202,6 +202,26 @@ impl Autotask {
         Ok(pairs)
     }
 
+    /// Which of `contacts` have a Client Portal account (`ClientPortalUsers`): Autotask never
+    /// deletes those, it only merges them.
+    async fn with_portal_account(
+        &self,
+        contacts: &BTreeSet<u64>,
+    ) -> Result<BTreeSet<u64>, ConnectorError> {
+        let api = self.api().await?;
+        let ids: Vec<u64> = contacts.iter().copied().collect();
+        let mut found = BTreeSet::new();
+        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
+            let filter = vec![json!({ "op": "in", "field": "contactID", "value": chunk })];
+            for user in api.query("ClientPortalUsers", filter).await? {
+                if let Some(contact) = user.get("contactID").and_then(Value::as_u64) {
+                    found.insert(contact);
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Tickets by id.
     async fn tickets_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<Value>, ConnectorError> {
         let api = self.api().await?;
@@ -368,6 +388,11 @@ impl Connector for Autotask {
         } else {
             self.tickets_by_id(&theirs).await?
         };
+        let portal = if exact.is_empty() {
+            BTreeSet::new()
+        } else {
+            self.with_portal_account(&exact).await?
+        };
         let companies: BTreeSet<u64> = exact
             .iter()
             .filter_map(|id| candidates[id].get("companyID").and_then(Value::as_u64))
@@ -400,6 +425,16 @@ impl Connector for Autotask {
                 let mut record = mapping::contact_record(contact, kind, open).ok_or_else(|| {
                     ConnectorError::permanent("Autotask returned a contact without id or company")
                 })?;
+                // Refusals Autotask would give, known before trying (vendors.md).
+                if record.erasability.delete_blocked.is_none() {
+                    record.erasability.delete_blocked = if portal.contains(id) {
+                        Some("has a Client Portal account: Autotask never deletes it".into())
+                    } else if contact.get("primaryContact") == Some(&Value::Bool(true)) {
+                        Some("primary contact of its company".into())
+                    } else {
+                        None
+                    };
+                }
                 if !ownership.is_own() {
                     // Reviewed, never changed: neither deleted nor anonymised for the subject.
                     record.erasability.delete = false;

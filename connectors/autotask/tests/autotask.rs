@@ -721,3 +721,33 @@ async fn check_refuses_an_api_user_that_sees_no_companies() {
     assert_eq!(err.kind, ErrorKind::Auth);
     assert!(err.message.contains("sees no companies"), "{err}");
 }
+
+/// Issue 15.2: the contact delete blockers of `vendors.md`, known before trying: the primary
+/// contact flag is `Contact.primaryContact`, and a contact with a Client Portal account is
+/// never deleted (only merged). Both are planned as anonymisation; the fake refuses both
+/// deletes as Autotask does.
+#[tokio::test]
+async fn primary_contacts_and_client_portal_users_are_anonymised_not_deleted() {
+    let h = AutotaskHarness::start().await;
+    for (address, why) in [
+        (
+            "pieter+support@smitpartners.example",
+            "primary contact of its company",
+        ),
+        ("bram.hendriks@smit.example", "Client Portal account"),
+    ] {
+        let records = h.connector.discover(&email(address)).await.unwrap();
+        let contact = records
+            .iter()
+            .find(|r| r.reference.object == "contact")
+            .unwrap();
+        let blocked = contact.erasability.delete_blocked.as_deref().unwrap_or("");
+        assert!(blocked.contains(why), "{address}: {blocked:?}");
+        let err = h
+            .connector
+            .erase(&contact.reference, &EraseAction::Delete)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Conflict, "{address}: {err}");
+    }
+}

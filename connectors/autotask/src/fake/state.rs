@@ -27,6 +27,9 @@ pub struct Seed {
     /// A ticket's contacts besides its primary one (`TicketAdditionalContacts`).
     #[serde(default, rename = "ticketAdditionalContacts")]
     pub ticket_additional_contacts: Vec<Value>,
+    /// Client Portal accounts of contacts (`ClientPortalUsers`).
+    #[serde(default, rename = "clientPortalUsers")]
+    pub client_portal_users: Vec<Value>,
 }
 
 impl Seed {
@@ -65,6 +68,9 @@ pub struct State {
     /// Additional ticket contacts by id.
     #[serde(default)]
     pub ticket_additional_contacts: BTreeMap<u64, Value>,
+    /// Client Portal accounts by id.
+    #[serde(default)]
+    pub client_portal_users: BTreeMap<u64, Value>,
 }
 
 fn id(v: &Value) -> u64 {
@@ -138,11 +144,12 @@ impl State {
             contracts: index(seed.contracts),
             ticket_notes: index(seed.ticket_notes),
             ticket_additional_contacts: index(seed.ticket_additional_contacts),
+            client_portal_users: index(seed.client_portal_users),
         }
     }
 
     /// The table behind an entity path segment (`Contacts`, `Companies`, `Tickets`,
-    /// `Contracts`, `TicketNotes`, `TicketAdditionalContacts`).
+    /// `Contracts`, `TicketNotes`, `TicketAdditionalContacts`, `ClientPortalUsers`).
     pub fn table(&self, entity: &str) -> Option<&BTreeMap<u64, Value>> {
         match entity.to_ascii_lowercase().as_str() {
             "contacts" => Some(&self.contacts),
@@ -151,6 +158,7 @@ impl State {
             "contracts" => Some(&self.contracts),
             "ticketnotes" => Some(&self.ticket_notes),
             "ticketadditionalcontacts" => Some(&self.ticket_additional_contacts),
+            "clientportalusers" => Some(&self.client_portal_users),
             _ => None,
         }
     }
@@ -193,13 +201,19 @@ impl State {
                 "Cannot delete Contact: the contact is referenced by one or more Tickets.".into(),
             ));
         }
-        if self
-            .companies
-            .get(&company)
-            .is_some_and(|c| c["primaryContactID"].as_u64() == Some(contact))
-        {
+        if self.contacts[&contact]["primaryContact"] == Value::Bool(true) {
             return Err(Refusal::Rule(
                 "Cannot delete Contact: the contact is the Primary Contact of its Company.".into(),
+            ));
+        }
+        // A contact with a Client Portal account can never be deleted, only merged.
+        if self
+            .client_portal_users
+            .values()
+            .any(|u| u["contactID"].as_u64() == Some(contact))
+        {
+            return Err(Refusal::Rule(
+                "Cannot delete Contact: the contact has a Client Portal account.".into(),
             ));
         }
         self.contacts.remove(&contact);
