@@ -118,13 +118,11 @@ impl Api {
             terms.push(format!("userPrincipalName eq {literal}"));
             terms.push(format!("proxyAddresses/any(p:p eq {proxy})"));
         }
-        // `any` on proxyAddresses is an advanced query: eventual consistency and $count.
-        let request = eventual(
-            Request::get(self.http.url(&["users"])?)
-                .query("$filter", &terms.join(" or "))
-                .query("$count", "true")
-                .query("$select", USER_SELECT),
-        );
+        // A default query, not an advanced one: advanced queries (`ConsistencyLevel: eventual`)
+        // read an eventually consistent index, stale for verifying an erasure.
+        let request = Request::get(self.http.url(&["users"])?)
+            .query("$filter", &terms.join(" or "))
+            .query("$select", USER_SELECT);
         self.http.collect_pages(request, page).await
     }
 

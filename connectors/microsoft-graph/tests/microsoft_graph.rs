@@ -345,3 +345,34 @@ async fn inventory_counts_users_and_locates_the_tenant() {
     assert_eq!(inventory.counts["configured_mailbox"], 10);
     assert!(inventory.location.eea);
 }
+
+/// Issue 15.2, the newest section of `vendors.md`: finding users by `mail`, UPN or proxy
+/// address is a default query. The advanced mode (`ConsistencyLevel: eventual`, `$count`)
+/// reads an eventually consistent index, stale when verifying an erasure, so it is not used.
+#[tokio::test]
+async fn users_are_found_with_a_consistent_default_query() {
+    let h = GraphHarness::start_default().await;
+    h.fake.log().capture(true);
+    let records = h
+        .connector
+        .discover(&email("f.deboer@voorbeeld-it.example"))
+        .await
+        .unwrap();
+    assert_eq!(of(&records, "user").len(), 1, "found by a proxy address");
+    let lookups: Vec<_> = h
+        .fake
+        .log()
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.path == "/v1.0/users")
+        .collect();
+    assert!(!lookups.is_empty());
+    for e in &lookups {
+        assert!(
+            e.query.iter().all(|(k, _)| k != "$count"),
+            "an advanced query: {:?}",
+            e.query
+        );
+        assert_eq!(e.status, 200);
+    }
+}

@@ -3,8 +3,9 @@
 //!
 //! It serves `POST /{tenant}/oauth2/v2.0/token` (client credentials, `expires_in` as a
 //! number, no refresh token) and under `/v1.0`: `users` with `$filter` (`eq`, `startswith`,
-//! `any` lambdas, `or`/`and`), `$select`, `$top`, `$count` and the advanced-query rule (a
-//! lambda or `$count` needs `ConsistencyLevel: eventual`, else 400 `Request_UnsupportedQuery`),
+//! `any` lambdas, `or`/`and`), `$select`, `$top`, `$count` and the advanced-query rule (`$count`
+//! needs `ConsistencyLevel: eventual`, else 400 `Request_UnsupportedQuery`; `eq` inside an
+//! `any` lambda on `proxyAddresses` is a default query),
 //! `users/$count`, `users/{id|upn}` GET/DELETE (soft delete into `directory/deletedItems`),
 //! `users/{id}/contacts` with `emailAddresses/any(…)`, `users/{id}/messages` with a KQL
 //! `$search` of quoted phrases (`participants:` and friends), `$expand=attachments`,
