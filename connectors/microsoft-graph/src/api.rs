@@ -10,6 +10,7 @@ use dsrhub_connector::http::{
     BatchRequest, HttpClient, Page, Quota, Request, Response, VendorProfile,
 };
 use dsrhub_connector::ConnectorError;
+use jiff::civil::Date;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 use url::Url;
@@ -60,6 +61,13 @@ pub const MESSAGE_SELECT: &str =
 pub const MESSAGE_SIZE: &str = "singleValueExtendedProperties($filter=id eq 'Integer 0x0E08')";
 /// Messages per page when listing (Graph allows up to 1000).
 pub const MESSAGE_PAGE: &str = "250";
+
+/// Graph returns at most this many results for one message `$search` ("A $search request
+/// returns up to 1,000 results"), silently.
+pub const SEARCH_CAP: usize = 1000;
+
+/// The first day a split search looks at (before any mailbox the hub will meet).
+const EARLIEST_MAIL: Date = jiff::civil::date(1990, 1, 1);
 
 /// One tenant's Graph API.
 #[derive(Debug, Clone)]
@@ -147,19 +155,136 @@ impl Api {
                     .query("$select", CONTACT_SELECT)
                     .query("$top", "100")
             }
-            MailboxQuery::Messages => {
-                let phrases = emails
-                    .iter()
-                    .map(|e| escape::kql_phrase(&format!("participants:{e}")))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Request::get(self.http.url(&["users", mailbox, "messages"])?)
-                    .query("$search", &phrases.join(" OR "))
-                    .query("$select", MESSAGE_SELECT)
-                    .query("$expand", MESSAGE_SIZE)
-                    .query("$top", MESSAGE_PAGE)
-            }
+            MailboxQuery::Messages => return self.messages_url(mailbox, emails, None),
         };
         Ok(request.url().clone())
+    }
+
+    /// A message search in `mailbox` for `emails`, restricted to the days `[from, before)`
+    /// (KQL `received>=…` / `received<…`) when `window` is given.
+    fn messages_url(
+        &self,
+        mailbox: &str,
+        emails: &[String],
+        window: Option<(Date, Date)>,
+    ) -> Result<Url, ConnectorError> {
+        let phrases = emails
+            .iter()
+            .map(|e| escape::kql_phrase(&format!("participants:{e}")))
+            .collect::<Result<Vec<_>, _>>()?
+            .join(" OR ");
+        let search = match window {
+            None => phrases,
+            Some((from, before)) => {
+                format!("({phrases}) AND received>={from} AND received<{before}")
+            }
+        };
+        let request = Request::get(self.http.url(&["users", mailbox, "messages"])?)
+            .query("$search", &search)
+            .query("$select", MESSAGE_SELECT)
+            .query("$expand", MESSAGE_SIZE)
+            .query("$top", MESSAGE_PAGE);
+        Ok(request.url().clone())
+    }
+
+    /// Every item of the pages from `url` to `keep`; how many there were.
+    async fn each_item(
+        &self,
+        url: Url,
+        keep: &mut impl FnMut(&Value) -> Result<(), ConnectorError>,
+    ) -> Result<usize, ConnectorError> {
+        let mut seen = 0;
+        self.http
+            .collect_pages(Request::get(url), |response| {
+                let p = page(response)?;
+                seen += p.items.len();
+                for item in &p.items {
+                    keep(item)?;
+                }
+                Ok(Page {
+                    items: Vec::<()>::new(),
+                    next: p.next,
+                })
+            })
+            .await?;
+        Ok(seen)
+    }
+
+    /// The results of one message search, `first` (already fetched, with its next link)
+    /// included: handed to `keep` when they stay under [`SEARCH_CAP`], else dropped and
+    /// `false` returned (the caller splits the search). At most the cap is held at once.
+    async fn uncapped(
+        &self,
+        first: Option<Page<Value>>,
+        url: Option<Url>,
+        keep: &mut impl FnMut(&Value) -> Result<(), ConnectorError>,
+    ) -> Result<bool, ConnectorError> {
+        let mut held: Vec<Value> = Vec::new();
+        let next = match first {
+            Some(first) => {
+                held.extend(first.items);
+                first.next
+            }
+            None => url,
+        };
+        if let Some(next) = next {
+            self.http.ensure_same_origin(&next)?;
+            self.each_item(next, &mut |item| {
+                held.push(item.clone());
+                Ok(())
+            })
+            .await?;
+        }
+        if held.len() >= SEARCH_CAP {
+            return Ok(false);
+        }
+        for item in &held {
+            keep(item)?;
+        }
+        Ok(true)
+    }
+
+    /// A message search that hit Graph's cap (at most [`SEARCH_CAP`] results, the rest left
+    /// out silently) is searched again by received date, halving the days until each search
+    /// stays under the cap. What more than the cap of messages received on one day would
+    /// hide is an error naming the mailbox: never a search reported complete that was not.
+    async fn messages_beyond_the_cap(
+        &self,
+        setting: usize,
+        mailbox: &str,
+        emails: &[String],
+        keep: &mut impl FnMut(&Value) -> Result<(), ConnectorError>,
+    ) -> Result<(), ConnectorError> {
+        let tomorrow = jiff::ZonedDateTime::now()
+            .with_time_zone(jiff::tz::TimeZone::UTC)
+            .date()
+            .tomorrow()
+            .map_err(|_| ConnectorError::permanent("the date is out of range"))?;
+        let mut windows = vec![(EARLIEST_MAIL, tomorrow)];
+        while let Some((from, before)) = windows.pop() {
+            let url = self.messages_url(mailbox, emails, Some((from, before)))?;
+            if self.uncapped(None, Some(url), keep).await? {
+                continue;
+            }
+            let days = from.until(before).map(|s| s.get_days()).unwrap_or(0);
+            if days <= 1 {
+                return Err(ConnectorError::new(
+                    dsrhub_connector::ErrorKind::InvalidInput,
+                    format!(
+                        "processors.{}.mailboxes[{setting}]: more than {SEARCH_CAP} matching \
+                         messages were received on {from}; Graph returns at most {SEARCH_CAP} \
+                         per search, so the mailbox could not be searched completely",
+                        crate::ID
+                    ),
+                ));
+            }
+            let middle = from
+                .checked_add(jiff::Span::new().days(days / 2))
+                .map_err(|_| ConnectorError::permanent("the date is out of range"))?;
+            windows.push((from, middle));
+            windows.push((middle, before));
+        }
+        Ok(())
     }
 
     /// Run `queries` (index in the config's `mailboxes`, mailbox, kind) for `emails` through
@@ -216,24 +341,28 @@ impl Api {
                 ..e
             })?;
             let first = parse_page(&answer.body)?;
+            let (setting, mailbox, kind) = queries[i];
+            if kind == MailboxQuery::Messages {
+                // Held until the search is known to be under Graph's cap (at most the cap
+                // at once); a capped one is dropped and searched again by date.
+                let complete = self
+                    .uncapped(Some(first), None, &mut |item| keep(i, item))
+                    .await?;
+                if !complete {
+                    self.messages_beyond_the_cap(setting, mailbox, emails, &mut |item| {
+                        keep(i, item)
+                    })
+                    .await?;
+                }
+                continue;
+            }
             for item in &first.items {
                 keep(i, item)?;
             }
             if let Some(next) = first.next {
                 self.http.ensure_same_origin(&next)?;
                 // Items are handed over as each page arrives; nothing is collected here.
-                self.http
-                    .collect_pages(Request::get(next), |response| {
-                        let p = page(response)?;
-                        for item in &p.items {
-                            keep(i, item)?;
-                        }
-                        Ok(Page {
-                            items: Vec::<()>::new(),
-                            next: p.next,
-                        })
-                    })
-                    .await?;
+                self.each_item(next, &mut |item| keep(i, item)).await?;
             }
         }
         Ok(())

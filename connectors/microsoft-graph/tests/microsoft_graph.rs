@@ -376,3 +376,69 @@ async fn users_are_found_with_a_consistent_default_query() {
         assert_eq!(e.status, 200);
     }
 }
+
+/// Issue 15.2: Graph returns at most 1,000 results for a message `$search`, silently. A
+/// mailbox with 3,000 matching messages is searched again by received date, halving the days
+/// until each search stays under the cap: all 3,000 are found, not the newest 1,000.
+#[tokio::test]
+async fn a_search_beyond_graphs_1000_results_is_split_by_date() {
+    let correspondent = "klant@ver-weg.example";
+    let h = GraphHarness::with(
+        FakeOptions {
+            generated: Some((
+                "anna.dewit@voorbeeld-it.example".into(),
+                correspondent.into(),
+                3_000,
+                64,
+            )),
+            ..FakeOptions::default()
+        },
+        |_| {},
+    )
+    .await;
+    // As the hub takes them: streamed, each handed over once (the capped search's results
+    // are dropped, not handed over and found again).
+    let mut handed = Vec::new();
+    h.connector
+        .discover_each(&email(correspondent), &mut |record| {
+            if record.reference.object == "message" {
+                handed.push(record.reference.id);
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(handed.len(), 3_000);
+    let ids: BTreeSet<&String> = handed.iter().collect();
+    assert_eq!(ids.len(), 3_000, "each message once");
+}
+
+/// More than 1,000 matching messages on one day cannot be split further: the discovery fails
+/// naming the mailbox setting and the day, never reports a complete search that was not.
+#[tokio::test]
+async fn more_than_1000_matches_on_one_day_fail_the_search_naming_the_mailbox() {
+    let correspondent = "klant@ver-weg.example";
+    let mut options = FakeOptions {
+        generated: Some((
+            "anna.dewit@voorbeeld-it.example".into(),
+            correspondent.into(),
+            3_000,
+            64,
+        )),
+        ..FakeOptions::default()
+    };
+    // One a minute: 1,440 a day.
+    options.spacing_minutes = Some(1);
+    let h = GraphHarness::with(options, |_| {}).await;
+    let err = h
+        .connector
+        .discover(&email(correspondent))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message
+            .contains("processors.microsoft-graph.mailboxes[")
+            && err.message.contains("could not be searched completely"),
+        "{err}"
+    );
+}

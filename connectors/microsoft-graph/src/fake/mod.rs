@@ -52,6 +52,9 @@ pub struct FakeOptions {
     /// Add a mailbox of generated messages: (mailbox UPN, correspondent address, count,
     /// body bytes).
     pub generated: Option<(String, String, usize, usize)>,
+    /// Minutes between two generated messages (`None`: 2, so 720 a day, under the 1,000
+    /// results a search returns).
+    pub spacing_minutes: Option<i64>,
     /// Keep state in this file between runs.
     pub state_file: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free one.
@@ -68,6 +71,7 @@ impl Default for FakeOptions {
             token_lifetime: Duration::from_secs(3599),
             mailbox_concurrency: 4,
             generated: None,
+            spacing_minutes: None,
             state_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
@@ -123,6 +127,7 @@ impl FakeGraph {
                 body_bytes: *body_bytes,
                 deleted: Default::default(),
                 newest: jiff::Timestamp::now(),
+                spacing_minutes: options.spacing_minutes.unwrap_or(2),
             });
         }
         let state = Store::open(options.state_file.clone(), || seed)?;

@@ -520,6 +520,9 @@ fn wants_size(params: &HashMap<String, String>) -> bool {
         .is_some_and(|e| e.starts_with("singleValueExtendedProperties") && e.contains("0x0E08"))
 }
 
+/// Graph returns at most this many results for one message `$search`.
+const SEARCH_RESULTS: usize = 1000;
+
 async fn list_messages(
     AxState(inner): AxState<Shared>,
     uri: Uri,
@@ -537,8 +540,12 @@ async fn list_messages(
             "The query parameter 'OrderBy' is invalid with $search.",
         );
     }
-    let phrases = match params.get("$search").map(|s| search::parse(s)).transpose() {
-        Ok(p) => p,
+    let query = match params
+        .get("$search")
+        .map(|s| search::Query::parse(s))
+        .transpose()
+    {
+        Ok(q) => q,
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -547,10 +554,20 @@ async fn list_messages(
             )
         }
     };
-    let hit = |m: &Value| phrases.as_ref().is_none_or(|p| search::matches(p, m));
+    let received_day = |m: &Value| {
+        m.get("receivedDateTime")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
+    };
+    let hit = |m: &Value| {
+        query.as_ref().is_none_or(|q| {
+            search::matches(&q.phrases, m) && received_day(m).is_some_and(|d| q.in_window(d))
+        })
+    };
     let with_size = wants_size(&params);
     let state = inner.state.lock().clone();
-    let stored: Vec<Value> = state
+    let mut stored: Vec<Value> = state
         .messages
         .get(&id)
         .into_iter()
@@ -558,15 +575,44 @@ async fn list_messages(
         .filter(|m| hit(m))
         .map(|m| listed(m, with_size))
         .collect();
-    // Generated messages share their participants: one check decides for all of them.
+    // Sorted newest first, as Graph sorts search results (by date).
+    stored.sort_by(|a, b| {
+        b["receivedDateTime"]
+            .as_str()
+            .cmp(&a["receivedDateTime"].as_str())
+    });
+    // Generated messages share their participants: one check decides for all of them, and
+    // the date restrictions pick a range of indexes.
     let owner = state.users[&id]["mail"].as_str().unwrap_or("").to_string();
-    let generated: Vec<usize> = match state.generated.as_ref().filter(|g| g.mailbox == id) {
-        Some(g) if hit(&listed(&g.message(0, &owner), false)) => {
-            (0..g.count).filter(|i| !g.deleted.contains(i)).collect()
-        }
-        _ => Vec::new(),
-    };
-    let total = stored.len() + generated.len();
+    let generated: std::ops::Range<usize> =
+        match state.generated.as_ref().filter(|g| g.mailbox == id) {
+            Some(g) => {
+                let sample = listed(&g.message(0, &owner), false);
+                let participants_match = query
+                    .as_ref()
+                    .is_none_or(|q| search::matches(&q.phrases, &sample));
+                if participants_match {
+                    let (from, before) = query
+                        .as_ref()
+                        .map_or((None, None), |q| (q.received_from, q.received_before));
+                    g.indexes_between(from, before)
+                } else {
+                    0..0
+                }
+            }
+            None => 0..0,
+        };
+    let deleted = state
+        .generated
+        .as_ref()
+        .map(|g| g.deleted.clone())
+        .unwrap_or_default();
+    let generated: Vec<usize> = generated.filter(|i| !deleted.contains(i)).collect();
+    let mut total = stored.len() + generated.len();
+    // "A $search request returns up to 1,000 results": the rest is silently left out.
+    if query.is_some() {
+        total = total.min(SEARCH_RESULTS);
+    }
     let item = |i: usize| {
         if i < stored.len() {
             stored[i].clone()

@@ -87,6 +87,80 @@ fn people<'a>(message: &'a Value, fields: &[&str]) -> Vec<&'a Value> {
     out
 }
 
+/// A whole message `$search`: phrases joined by `OR` (in parentheses when more follows), then
+/// optionally `AND received>=YYYY-MM-DD` and `AND received<YYYY-MM-DD`, the KQL date
+/// restrictions clients use to split a search that would exceed Graph's 1,000 results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// The phrases; a message matches one of them.
+    pub phrases: Vec<Phrase>,
+    /// Received on or after this day.
+    pub received_from: Option<jiff::civil::Date>,
+    /// Received before this day.
+    pub received_before: Option<jiff::civil::Date>,
+}
+
+impl Query {
+    /// Parse a `$search` value.
+    pub fn parse(input: &str) -> Result<Query, String> {
+        let input = input.trim();
+        let (phrases, rest) = if input.starts_with('(') {
+            let close = closing_paren(input).ok_or("unbalanced parentheses")?;
+            (&input[1..close], &input[close + 1..])
+        } else {
+            match input.find(" AND ") {
+                Some(i) => (&input[..i], &input[i..]),
+                None => (input, ""),
+            }
+        };
+        let mut query = Query {
+            phrases: parse(phrases)?,
+            received_from: None,
+            received_before: None,
+        };
+        for clause in rest.split(" AND ").map(str::trim).filter(|c| !c.is_empty()) {
+            let day = |d: &str| d.parse::<jiff::civil::Date>().map_err(|e| e.to_string());
+            if let Some(d) = clause.strip_prefix("received>=") {
+                query.received_from = Some(day(d)?);
+            } else if let Some(d) = clause.strip_prefix("received<") {
+                query.received_before = Some(day(d)?);
+            } else {
+                return Err(format!("unsupported restriction `{clause}`"));
+            }
+        }
+        Ok(query)
+    }
+
+    /// Whether the day a message was received (UTC) is inside the date restrictions.
+    pub fn in_window(&self, received: jiff::civil::Date) -> bool {
+        self.received_from.is_none_or(|from| received >= from)
+            && self.received_before.is_none_or(|before| received < before)
+    }
+}
+
+/// The index of the `)` closing the `(` at 0, quotes respected.
+fn closing_paren(input: &str) -> Option<usize> {
+    let mut depth = 0;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in input.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Whether `message` matches any phrase.
 pub fn matches(phrases: &[Phrase], message: &Value) -> bool {
     phrases.iter().any(|phrase| {
@@ -136,5 +210,20 @@ mod tests {
         assert!(matches(&parse(r#""to:bram@x.example""#).unwrap(), &m));
         assert!(parse(r#""a\" or \"\"=\"""#).is_ok());
         assert!(parse("unquoted").is_err());
+    }
+
+    #[test]
+    fn date_restrictions_split_a_search() {
+        let q = Query::parse(
+            r#"("participants:a@b.nl" OR "participants:c@d.nl") AND received>=2026-01-01 AND received<2026-02-01"#,
+        )
+        .unwrap();
+        assert_eq!(q.phrases.len(), 2);
+        assert!(q.in_window(jiff::civil::date(2026, 1, 31)));
+        assert!(!q.in_window(jiff::civil::date(2026, 2, 1)));
+        assert!(!q.in_window(jiff::civil::date(2025, 12, 31)));
+        let plain = Query::parse(r#""participants:a@b.nl""#).unwrap();
+        assert!(plain.received_from.is_none() && plain.in_window(jiff::civil::date(1999, 1, 1)));
+        assert!(Query::parse(r#""a" AND size>10"#).is_err());
     }
 }

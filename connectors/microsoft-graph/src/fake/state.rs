@@ -21,10 +21,18 @@ pub struct Generated {
     /// Indexes deleted since.
     #[serde(default)]
     pub deleted: BTreeSet<usize>,
-    /// When the newest message was received; message `i` is `i` minutes older, so a mailbox
-    /// generated today holds recent mail (within any retention period) whatever the date.
+    /// When the newest message was received; message `i` is `spacing_minutes * i` minutes
+    /// older, so a mailbox generated today holds recent mail (within any retention period)
+    /// whatever the date.
     #[serde(default = "jiff::Timestamp::now")]
     pub newest: jiff::Timestamp,
+    /// Minutes between two messages (2: 720 a day, under the 1,000 a search returns).
+    #[serde(default = "two_minutes")]
+    pub spacing_minutes: i64,
+}
+
+fn two_minutes() -> i64 {
+    2
 }
 
 impl Generated {
@@ -38,14 +46,45 @@ impl Generated {
         id.strip_prefix("AAMkGEN-")?.parse().ok()
     }
 
+    /// When message `i` was received.
+    pub fn received(&self, i: usize) -> jiff::Timestamp {
+        let minutes = i64::try_from(i)
+            .unwrap_or(i64::MAX / 4)
+            .saturating_mul(self.spacing_minutes);
+        jiff::Timestamp::from_second((self.newest.as_second() / 60 - minutes).saturating_mul(60))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    /// The indexes of the messages received in the days `[from, before)` (UTC), newest first.
+    pub fn indexes_between(
+        &self,
+        from: Option<jiff::civil::Date>,
+        before: Option<jiff::civil::Date>,
+    ) -> std::ops::Range<usize> {
+        let minute = |d: jiff::civil::Date| {
+            d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .map(|z| z.timestamp().as_second() / 60)
+                .unwrap_or(0)
+        };
+        let newest = self.newest.as_second() / 60;
+        // Message i was received at minute newest - spacing * i.
+        let spacing = self.spacing_minutes.max(1);
+        let first = before.map_or(0, |b| {
+            let gap = newest - minute(b) + 1;
+            usize::try_from((gap + spacing - 1).div_euclid(spacing)).unwrap_or(0)
+        });
+        let last = from.map_or(self.count, |f| {
+            let gap = newest - minute(f);
+            usize::try_from(gap.div_euclid(spacing) + 1)
+                .unwrap_or(0)
+                .min(self.count)
+        });
+        first.min(last)..last
+    }
+
     /// Message `i`, built on demand.
     pub fn message(&self, i: usize, owner: &str) -> Value {
-        let minutes = i64::try_from(i).unwrap_or(i64::MAX);
-        let when = jiff::Timestamp::from_second(
-            (self.newest.as_second() / 60 - minutes).saturating_mul(60),
-        )
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_string();
+        let when = self.received(i).to_string();
         let line = "Dit is een gegenereerd bericht voor de exporttest. ";
         let mut content = String::with_capacity(self.body_bytes);
         while content.len() < self.body_bytes {
