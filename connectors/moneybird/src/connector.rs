@@ -274,9 +274,19 @@ impl Connector for Moneybird {
                 .delete_contact_person(scope(record)?, &record.id)
                 .await
                 .map(deleted),
-            (SALES_INVOICE, EraseAction::Delete) => {
-                self.api.delete_invoice(&record.id).await.map(deleted)
-            }
+            (SALES_INVOICE, EraseAction::Delete) => match self.api.delete_invoice(&record.id).await
+            {
+                // A pending payment or a locked period (after a VAT return): Moneybird keeps it.
+                Err(e) if e.status == Some(400) => Err(ConnectorError::new(
+                    ErrorKind::Conflict,
+                    format!(
+                        "Moneybird refuses to delete the invoice ({}): it stays until the \
+                         payment is settled or the period is unlocked",
+                        e.message
+                    ),
+                )),
+                result => result.map(deleted),
+            },
             (CONTACT, EraseAction::Anonymize { fields }) => {
                 let contact = match self.api.contact(&record.id).await {
                     Ok(contact) => contact,

@@ -625,3 +625,39 @@ async fn anonymising_an_archived_contact_again_is_success_without_a_refusal() {
         .archive_contact(&contact.reference.id)
         .is_err());
 }
+
+/// Issue 15.2: Moneybird refuses to delete an invoice in a locked period (after a VAT return)
+/// or with a pending payment (400). The refusal is a conflict naming why, and the invoice is
+/// still there; the fake answers as Moneybird does.
+#[tokio::test]
+async fn an_invoice_in_a_locked_period_is_not_deleted_and_says_why() {
+    let h = MoneybirdHarness::start().await;
+    h.fake.lock_period_through("2020-12-31");
+    let old = RecordRef::new("sales_invoice", "410000000001033310");
+    let err = h
+        .connector
+        .erase(&old, &EraseAction::Delete)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+    assert!(err.message.contains("locked period"), "{err}");
+    assert!(h.fake.state().sales_invoices.contains_key(&old.id));
+    // Outside the locked period the delete goes through.
+    let later = RecordRef::new("sales_invoice", "410000000001054047");
+    assert_eq!(
+        h.connector
+            .erase(&later, &EraseAction::Delete)
+            .await
+            .unwrap(),
+        EraseOutcome::Deleted
+    );
+    // A pending payment refuses too.
+    let mut state = h.fake.state();
+    let pending = state
+        .sales_invoices
+        .values_mut()
+        .find(|i| i["id"] == "410000000000320307")
+        .unwrap();
+    pending["state"] = serde_json::json!("pending_payment");
+    assert!(state.delete_invoice("410000000000320307").is_err());
+}

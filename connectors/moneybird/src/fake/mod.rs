@@ -159,6 +159,14 @@ impl FakeMoneybird {
         self.inner.state.lock().clone()
     }
 
+    /// Lock the bookkeeping through `day` (`YYYY-MM-DD`), as after a VAT return: invoices of
+    /// that period can no longer be deleted.
+    pub fn lock_period_through(&self, day: &str) {
+        self.inner
+            .state
+            .mutate(|s| s.locked_until = Some(day.to_string()));
+    }
+
     /// Issue a new token; the old one stops working.
     pub fn rotate_token(&self) -> String {
         self.inner.token.rotate(&self.inner.faults)

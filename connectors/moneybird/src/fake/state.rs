@@ -109,6 +109,10 @@ pub struct State {
     /// Recurring sales invoices by id.
     #[serde(default)]
     pub recurring_sales_invoices: BTreeMap<String, Value>,
+    /// The bookkeeping is locked through this day (`YYYY-MM-DD`, after a VAT return): its
+    /// invoices cannot be deleted.
+    #[serde(default)]
+    pub locked_until: Option<String>,
 }
 
 fn id(value: &Value) -> String {
@@ -139,6 +143,7 @@ impl State {
                 .into_iter()
                 .map(|i| (id(&i), i))
                 .collect(),
+            locked_until: None,
         }
     }
 
@@ -401,11 +406,32 @@ impl State {
     }
 
     /// Delete a sales invoice.
+    /// Delete a sales invoice: refused (400) while a payment is pending or when its date is in
+    /// a locked period, as Moneybird answers (vendors.md).
     pub fn delete_invoice(&mut self, invoice_id: &str) -> Result<(), Refusal> {
-        self.sales_invoices
-            .remove(invoice_id)
-            .map(drop)
-            .ok_or(Refusal::NotFound)
+        let invoice = self
+            .sales_invoices
+            .get(invoice_id)
+            .ok_or(Refusal::NotFound)?;
+        if text(invoice, "state") == "pending_payment" {
+            return Err(Refusal::BadRequest(serde_json::json!({
+                "error": "Sales invoice has pending payments and can not be deleted",
+                "symbolic": { "sales_invoice": "pending_payments" }
+            })));
+        }
+        let date = text(invoice, "invoice_date");
+        if self
+            .locked_until
+            .as_deref()
+            .is_some_and(|locked| !date.is_empty() && date <= locked)
+        {
+            return Err(Refusal::BadRequest(serde_json::json!({
+                "error": "Sales invoice is in a locked period and can not be deleted",
+                "symbolic": { "invoice_date": "locked_period" }
+            })));
+        }
+        self.sales_invoices.remove(invoice_id);
+        Ok(())
     }
 }
 
