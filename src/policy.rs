@@ -220,7 +220,21 @@ mod tests {
                 TODAY,
             );
             assert_eq!(item.action, Action::Review);
+            let note = item.note.unwrap_or_default();
+            assert!(
+                note.contains(&format!("matched by {} only", kind.as_str())),
+                "{note}"
+            );
+            // Access lists it for review too, with the same reason.
+            let listed = access_item(&record(kind, None, deletable()));
+            assert!(listed
+                .note
+                .unwrap_or_default()
+                .contains("a person must check"));
         }
+        // An exact match has no such note: it is the subject's.
+        let exact = access_item(&record(MatchKind::ExactEmail, None, deletable()));
+        assert_eq!(exact.note, None);
     }
 
     fn fiscal_until(document_date: Date, policy: &PolicyConfig) -> Option<Date> {
