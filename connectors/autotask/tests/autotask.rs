@@ -751,3 +751,41 @@ async fn primary_contacts_and_client_portal_users_are_anonymised_not_deleted() {
         assert_eq!(err.kind, ErrorKind::Conflict, "{address}: {err}");
     }
 }
+
+/// Issue 15.3: a query that answers more than Autotask's 500 records a page (a common name,
+/// 600 namesakes) is followed through `pageDetails.nextPageUrl`; every match is found, each
+/// page asked with `MaxRecords` 500.
+#[tokio::test]
+async fn a_query_of_more_than_500_contacts_is_followed_to_its_last_page() {
+    let h = AutotaskHarness::with_options(
+        FakeOptions {
+            seed: dsrhub_autotask::fake::Seed::fixture()
+                .with_namesakes(29682077, "Jan", "de Vries", 600),
+            ..FakeOptions::default()
+        },
+        fast_http_settings(),
+    )
+    .await;
+    h.fake.log().capture(true);
+    let subject = Subject {
+        names: vec!["Jan de Vries".into()],
+        ..Subject::default()
+    };
+    let records = h.connector.discover(&subject).await.unwrap();
+    assert_eq!(
+        records.len(),
+        601,
+        "600 namesakes and the fixture's Jan de Vries"
+    );
+    assert!(records.iter().all(|r| r.matched_by == MatchKind::Name));
+    let exchanges = h.fake.log().exchanges();
+    let next_pages = exchanges
+        .iter()
+        .filter(|e| e.path.ends_with("/Contacts/query/next"))
+        .count();
+    assert!(next_pages >= 1, "the second page was followed");
+    assert!(exchanges
+        .iter()
+        .filter(|e| e.path.ends_with("/Contacts/query") && e.method == "POST")
+        .all(|e| e.request.as_ref().is_some_and(|b| b["MaxRecords"] == 500)));
+}

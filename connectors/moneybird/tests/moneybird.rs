@@ -661,3 +661,33 @@ async fn an_invoice_in_a_locked_period_is_not_deleted_and_says_why() {
     pending["state"] = serde_json::json!("pending_payment");
     assert!(state.delete_invoice("410000000000320307").is_err());
 }
+
+/// Issue 15.3: with 250 more customers the scan of every contact pages at Moneybird's real
+/// page size (100, `Link: rel="next"`) and still finds the contact reached only through its
+/// invoice recipient, on the third page; each page was asked with `per_page=100`.
+#[tokio::test]
+async fn the_contact_scan_pages_at_moneybirds_real_page_size() {
+    let h = MoneybirdHarness::with_options(FakeOptions {
+        seed: dsrhub_moneybird::fake::Seed::fixture().with_customers(250),
+        ..FakeOptions::default()
+    })
+    .await;
+    h.fake.log().capture(true);
+    let records = h
+        .connector
+        .discover(&email("f.kuipers@kuipers-thuis.example"))
+        .await
+        .unwrap();
+    assert_eq!(exact_ids(&records, "contact").len(), 1, "{records:?}");
+    let scans: Vec<_> = h
+        .fake
+        .log()
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.path.ends_with("/contacts.json") && e.query.iter().all(|(k, _)| k != "query"))
+        .collect();
+    assert!(scans.len() >= 3, "{} pages", scans.len());
+    assert!(scans
+        .iter()
+        .all(|e| e.query.iter().any(|(k, v)| k == "per_page" && v == "100")));
+}

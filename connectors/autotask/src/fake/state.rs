@@ -38,6 +38,28 @@ impl Seed {
         serde_json::from_str(include_str!("../../../../fixtures/autotask/seed.json"))
             .expect("fixture seed is valid JSON")
     }
+
+    /// `n` more contacts named `first last` at `company` (fictitious, own addresses), so one
+    /// query can answer more than Autotask's 500 records a page.
+    pub fn with_namesakes(mut self, company: u64, first: &str, last: &str, n: usize) -> Seed {
+        for i in 0..n {
+            self.contacts.push(json!({
+                "id": 31_000_000 + i as u64,
+                "companyID": company,
+                "firstName": first,
+                "lastName": last,
+                "emailAddress": format!("namesake-{i:04}@example.org"),
+                "emailAddress2": "",
+                "emailAddress3": "",
+                "phone": "",
+                "mobilePhone": "",
+                "alternatePhone": "",
+                "isActive": 1,
+                "primaryContact": false,
+            }));
+        }
+        self
+    }
 }
 
 /// Why a change was refused.

@@ -27,6 +27,36 @@ impl Seed {
         serde_json::from_str(include_str!("../../../../fixtures/moneybird/seed.json"))
             .expect("fixture seed is valid JSON")
     }
+
+    /// `n` more private customers (fictitious, `klant-NNNN@example.org`), with ids that sort
+    /// before the fixture's, so a scan of every contact pages at Moneybird's real page size
+    /// (100) before it reaches the fixture's people.
+    pub fn with_customers(mut self, n: usize) -> Seed {
+        let administration = self.administrations.first().map(id).unwrap_or_default();
+        for i in 0..n {
+            self.contacts.push(serde_json::json!({
+                "id": format!("41000000000050{i:04}"),
+                "administration_id": administration,
+                "company_name": "",
+                "firstname": "Klant",
+                "lastname": format!("{i:04}"),
+                "address1": format!("Dorpsstraat {}", i + 1),
+                "zipcode": "1234 AB",
+                "city": "Utrecht",
+                "country": "NL",
+                "phone": "",
+                "email": format!("klant-{i:04}@example.org"),
+                "send_invoices_to_email": format!("klant-{i:04}@example.org"),
+                "send_estimates_to_email": format!("klant-{i:04}@example.org"),
+                "archived": false,
+                "version": 1,
+                "notes": [],
+                "custom_fields": [],
+                "contact_people": []
+            }));
+        }
+        self
+    }
 }
 
 /// Attributes Moneybird's `query` searches (per its API docs); contact people are not among them.
