@@ -145,27 +145,49 @@ impl Autotask {
         Ok(())
     }
 
+    /// Every `entity` whose `field` is one of `ids`, in `in` queries of at most 500 values.
+    async fn query_in(
+        &self,
+        entity: &str,
+        field: &str,
+        ids: &BTreeSet<u64>,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let mut found = Vec::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let api = self.api().await?;
+        let ids: Vec<u64> = ids.iter().copied().collect();
+        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
+            let filter = vec![json!({ "op": "in", "field": field, "value": chunk })];
+            found.extend(api.query(entity, filter).await?);
+        }
+        Ok(found)
+    }
+
+    /// Every `entity` whose `field` is one of `ids`, grouped by that field's value.
+    async fn grouped_by(
+        &self,
+        entity: &str,
+        field: &str,
+        ids: &BTreeSet<u64>,
+    ) -> Result<BTreeMap<u64, Vec<Value>>, ConnectorError> {
+        let mut grouped: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for row in self.query_in(entity, field, ids).await? {
+            if let Some(key) = row.get(field).and_then(Value::as_u64) {
+                grouped.entry(key).or_default().push(row);
+            }
+        }
+        Ok(grouped)
+    }
+
     /// The contracts of `companies`, grouped by company id: whether the contacts' data is
     /// still needed for a running contract, or since when it is not.
     async fn contracts_of(
         &self,
         companies: &BTreeSet<u64>,
     ) -> Result<BTreeMap<u64, Vec<Value>>, ConnectorError> {
-        let mut by_company: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
-        if companies.is_empty() {
-            return Ok(by_company);
-        }
-        let api = self.api().await?;
-        let ids: Vec<u64> = companies.iter().copied().collect();
-        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
-            let filter = vec![json!({ "op": "in", "field": "companyID", "value": chunk })];
-            for contract in api.query("Contracts", filter).await? {
-                if let Some(company) = contract.get("companyID").and_then(Value::as_u64) {
-                    by_company.entry(company).or_default().push(contract);
-                }
-            }
-        }
-        Ok(by_company)
+        self.grouped_by("Contracts", "companyID", companies).await
     }
 
     /// `TicketAdditionalContacts` of `tickets` or naming one of `contacts`: (ticket, contact)
@@ -175,28 +197,20 @@ impl Autotask {
         tickets: &BTreeSet<u64>,
         contacts: &BTreeSet<u64>,
     ) -> Result<Vec<(u64, u64)>, ConnectorError> {
-        let api = self.api().await?;
-        let mut pairs = Vec::new();
-        let mut conditions: Vec<Value> = Vec::new();
-        let tickets: Vec<u64> = tickets.iter().copied().collect();
-        let contacts: Vec<u64> = contacts.iter().copied().collect();
-        for chunk in tickets.chunks(MAX_OR_CONDITIONS) {
-            conditions.push(json!({ "op": "in", "field": "ticketID", "value": chunk }));
-        }
-        for chunk in contacts.chunks(MAX_OR_CONDITIONS) {
-            conditions.push(json!({ "op": "in", "field": "contactID", "value": chunk }));
-        }
-        for condition in conditions {
-            for row in api
-                .query("TicketAdditionalContacts", vec![condition])
-                .await?
-            {
+        let mut rows = self
+            .query_in("TicketAdditionalContacts", "ticketID", tickets)
+            .await?;
+        rows.extend(
+            self.query_in("TicketAdditionalContacts", "contactID", contacts)
+                .await?,
+        );
+        let mut pairs: Vec<(u64, u64)> = rows
+            .iter()
+            .filter_map(|row| {
                 let field = |f: &str| row.get(f).and_then(Value::as_u64);
-                if let (Some(ticket), Some(contact)) = (field("ticketID"), field("contactID")) {
-                    pairs.push((ticket, contact));
-                }
-            }
-        }
+                Some((field("ticketID")?, field("contactID")?))
+            })
+            .collect();
         pairs.sort_unstable();
         pairs.dedup();
         Ok(pairs)
@@ -208,30 +222,16 @@ impl Autotask {
         &self,
         contacts: &BTreeSet<u64>,
     ) -> Result<BTreeSet<u64>, ConnectorError> {
-        let api = self.api().await?;
-        let ids: Vec<u64> = contacts.iter().copied().collect();
-        let mut found = BTreeSet::new();
-        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
-            let filter = vec![json!({ "op": "in", "field": "contactID", "value": chunk })];
-            for user in api.query("ClientPortalUsers", filter).await? {
-                if let Some(contact) = user.get("contactID").and_then(Value::as_u64) {
-                    found.insert(contact);
-                }
-            }
-        }
-        Ok(found)
+        Ok(self
+            .grouped_by("ClientPortalUsers", "contactID", contacts)
+            .await?
+            .into_keys()
+            .collect())
     }
 
     /// Tickets by id.
     async fn tickets_by_id(&self, ids: &BTreeSet<u64>) -> Result<Vec<Value>, ConnectorError> {
-        let api = self.api().await?;
-        let ids: Vec<u64> = ids.iter().copied().collect();
-        let mut found = Vec::new();
-        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
-            let filter = vec![json!({ "op": "in", "field": "id", "value": chunk })];
-            found.extend(api.query("Tickets", filter).await?);
-        }
-        Ok(found)
+        self.query_in("Tickets", "id", ids).await
     }
 
     /// Tickets whose contact is one of `contacts`, grouped by contact id.
@@ -239,18 +239,7 @@ impl Autotask {
         &self,
         contacts: &BTreeSet<u64>,
     ) -> Result<BTreeMap<u64, Vec<Value>>, ConnectorError> {
-        let api = self.api().await?;
-        let ids: Vec<u64> = contacts.iter().copied().collect();
-        let mut by_contact: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
-        for chunk in ids.chunks(MAX_OR_CONDITIONS) {
-            let filter = vec![json!({ "op": "in", "field": "contactID", "value": chunk })];
-            for ticket in api.query("Tickets", filter).await? {
-                if let Some(contact) = ticket.get("contactID").and_then(Value::as_u64) {
-                    by_contact.entry(contact).or_default().push(ticket);
-                }
-            }
-        }
-        Ok(by_contact)
+        self.grouped_by("Tickets", "contactID", contacts).await
     }
 }
 
