@@ -442,3 +442,74 @@ async fn more_than_1000_matches_on_one_day_fail_the_search_naming_the_mailbox() 
         "{err}"
     );
 }
+
+/// Issue 15.1: every request the connector sends and every answer the fake gives — `$batch`
+/// sub-requests one by one — conforms to the OpenAPI 3.0 slice of Graph's description, apart
+/// from the listed deviations (`permanentDelete` came after the slice was made).
+#[tokio::test]
+async fn every_exchange_conforms_to_graphs_published_description() {
+    use dsrhub_connector::testkit::conformance::with_batch_parts;
+    use dsrhub_connector::testkit::{deviations, kit_action, vendor_spec};
+    let Some(spec) = vendor_spec("graph-v1.0-slice.json") else {
+        return;
+    };
+    let h = GraphHarness::with(FakeOptions::default(), |c| {
+        c.delete_mail = true;
+        c.mailboxes
+            .retain(|m| m != "femke.deboer@voorbeeld-it.example");
+    })
+    .await;
+    h.fake.log().capture(true);
+    let c = &h.connector;
+    c.check().await.unwrap();
+    c.inventory().await.unwrap();
+    for subject in [jan(), email("f.deboer@voorbeeld-it.example")] {
+        let records = c.discover(&subject).await.unwrap();
+        let refs: Vec<RecordRef> = records.iter().map(|r| r.reference.clone()).collect();
+        for exported in c.export_batch(&refs).await {
+            exported.unwrap();
+        }
+        for r in &records {
+            if let Some(action) = kit_action(r) {
+                let _ = c.erase(&r.reference, &action).await;
+            }
+        }
+        c.discover(&subject).await.unwrap();
+    }
+    let exchanges = with_batch_parts(&h.fake.log().exchanges(), "/v1.0/$batch", "/v1.0");
+    assert!(exchanges.len() > 10, "{} exchanges", exchanges.len());
+    let api = deviations::microsoft_graph(spec);
+    // The token endpoint is the identity platform's, not Graph's.
+    let graph: Vec<_> = exchanges
+        .into_iter()
+        .filter(|e| e.path.starts_with("/v1.0/"))
+        .collect();
+    let problems = api.problems(&graph);
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    // Sub-requests of `$batch` were checked on their own (messages are listed through it).
+    assert!(graph
+        .iter()
+        .any(|e| e.method == "GET" && e.path.ends_with("/messages")));
+    // The check is real: a user whose `accountEnabled` is not a boolean fails it.
+    let mut users = graph
+        .iter()
+        .find(|e| {
+            e.path == "/v1.0/users"
+                && e.status == 200
+                && e.response
+                    .as_ref()
+                    .is_some_and(|r| r["value"].as_array().is_some_and(|v| !v.is_empty()))
+        })
+        .expect("a user lookup")
+        .clone();
+    users.response.as_mut().unwrap()["value"][0]["accountEnabled"] = serde_json::json!("yes");
+    assert!(api
+        .check(&users)
+        .iter()
+        .any(|p| p.contains("accountEnabled")));
+}

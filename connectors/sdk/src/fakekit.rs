@@ -179,7 +179,12 @@ pub async fn capture(
     };
     exchange.status = parts.status.as_u16();
     exchange.response_type = content_type(&parts.headers);
-    exchange.response = serde_json::from_slice(&bytes).ok();
+    // Only a JSON answer is a JSON body (`$count` answers `42` as text/plain).
+    exchange.response = exchange
+        .response_type
+        .as_deref()
+        .filter(|t| t.contains("json"))
+        .and_then(|_| serde_json::from_slice(&bytes).ok());
     log.exchanges
         .lock()
         .unwrap_or_else(|p| p.into_inner())
