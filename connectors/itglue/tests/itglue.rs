@@ -254,3 +254,54 @@ async fn anonymising_a_contact_leaves_nothing_of_the_person() {
     assert!(left.is_empty(), "still personal: {left:?}");
     assert_eq!(after["name"], "Deleted Contact");
 }
+
+/// Issue 15.1, facts of `vendors.md` (IT Glue publishes no description): every answer is
+/// `application/vnd.api+json`, every body sent is too, a `filter[...]` value never holds a
+/// comma (IT Glue reads it as a list), and the bulk delete names its contacts by id, never by
+/// a filter.
+#[tokio::test]
+async fn every_exchange_follows_the_documented_it_glue_facts() {
+    use dsrhub_connector::testkit::kit_action;
+    let h = ItGlueHarness::start().await;
+    h.fake.log().capture(true);
+    let c = &h.connector;
+    c.check().await.unwrap();
+    let records = c.discover(&sanne()).await.unwrap();
+    for r in &records {
+        c.export(&r.reference).await.unwrap();
+    }
+    let erasable: Vec<_> = records
+        .iter()
+        .filter_map(|r| Some((r.reference.clone(), kit_action(r)?)))
+        .collect();
+    for result in c.erase_batch(&erasable).await {
+        result.unwrap();
+    }
+    // One more, already gone: the bulk delete asks which still exist (`filter[id]`).
+    let _ = c.erase_batch(&erasable).await;
+    let exchanges = h.fake.log().exchanges();
+    assert!(exchanges.len() > 3);
+    for e in &exchanges {
+        assert_eq!(
+            e.response_type.as_deref(),
+            Some("application/vnd.api+json"),
+            "{} {} answered {}",
+            e.method,
+            e.path,
+            e.status
+        );
+        if e.request.is_some() {
+            assert_eq!(e.request_type.as_deref(), Some("application/vnd.api+json"));
+        }
+        for (name, value) in &e.query {
+            if name.starts_with("filter[") && name != "filter[id]" {
+                assert!(!value.contains(','), "{name} holds a list");
+            }
+        }
+        if e.method == "DELETE" {
+            let body = e.request.as_ref().expect("a bulk delete body");
+            assert!(body["data"].is_array(), "by an id list");
+            assert!(body.get("filter").is_none() && e.query.is_empty());
+        }
+    }
+}

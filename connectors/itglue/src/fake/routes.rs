@@ -27,7 +27,31 @@ pub(super) fn router(inner: Shared) -> Router {
         .route("/organizations/{id}", get(show_organization))
         .fallback(|| async { error(Refusal(404, "Not Found", "No route matches".into())) })
         .layer(middleware::from_fn_with_state(inner.clone(), gate))
+        .layer(middleware::from_fn(json_api_answers))
+        // Outermost: a test sees every exchange, the gate's refusals included.
+        .layer(middleware::from_fn_with_state(inner.clone(), capture))
         .with_state(inner)
+}
+
+/// IT Glue answers JSON:API, its errors included: `application/vnd.api+json`.
+async fn json_api_answers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if is_json {
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(MEDIA_TYPE),
+        );
+    }
+    response
+}
+
+async fn capture(AxState(inner): AxState<Shared>, request: Request, next: Next) -> Response {
+    dsrhub_connector::fakekit::capture(&inner.log, request, next).await
 }
 
 /// A JSON:API error object.
