@@ -544,10 +544,7 @@ impl Connector for Autotask {
                     return Ok(EraseOutcome::AlreadyGone);
                 }
                 let after = api.get("Contacts", id).await?.unwrap_or_default();
-                incomplete(
-                    record,
-                    mapping::still_personal(&after, fields, mapping::CONTACT_FIELDS),
-                )?;
+                incomplete(record, mapping::contact_still_personal(&after, fields))?;
                 Ok(EraseOutcome::Anonymized { fields: cleared })
             }
             (TICKET, EraseAction::Anonymize { fields }) => {
@@ -575,11 +572,7 @@ impl Connector for Autotask {
                 }
                 gone_is_ok(api.update_ticket(&body).await, EraseOutcome::AlreadyGone)?;
                 let after = api.get("Tickets", id).await?.unwrap_or_default();
-                left.extend(mapping::still_personal(
-                    &after,
-                    fields,
-                    mapping::TICKET_FIELDS,
-                ));
+                left.extend(mapping::ticket_still_personal(&after, fields));
                 incomplete(record, left)?;
                 Ok(EraseOutcome::Anonymized { fields: cleared })
             }

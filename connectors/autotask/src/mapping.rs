@@ -346,51 +346,78 @@ fn cleared_udfs(record: &Value) -> Value {
     )
 }
 
-/// The PATCH body anonymising `contact` (as read): the fields of `fields`, names replaced.
-pub fn anonymized_contact(contact: &Value, id: u64, fields: &[String]) -> Value {
+/// What an anonymisation writes into a field of an object instead of clearing it.
+type Replacement = fn(&str) -> Option<&'static str>;
+
+/// A contact keeps a name (Autotask requires one): "Deleted Contact".
+fn contact_replacement(field: &str) -> Option<&'static str> {
+    match field {
+        "firstName" => Some("Deleted"),
+        "lastName" => Some("Contact"),
+        _ => None,
+    }
+}
+
+/// A ticket keeps a title (Autotask requires one).
+fn ticket_replacement(field: &str) -> Option<&'static str> {
+    match field {
+        "title" => Some("Anonymised ticket"),
+        _ => None,
+    }
+}
+
+/// A cleared field: picklists and links have no value, text is empty.
+fn cleared(field: &str) -> Value {
+    match field {
+        "namePrefix" | "nameSuffix" | "contactID" => Value::Null,
+        _ => json!(""),
+    }
+}
+
+/// The PATCH body anonymising the `fields` (within `allowed`) of `record` (as read), notes
+/// aside ([`NOTES`]).
+fn anonymized_body(
+    record: &Value,
+    id: u64,
+    fields: &[String],
+    allowed: &[&str],
+    replacement: Replacement,
+) -> serde_json::Map<String, Value> {
     let mut body = serde_json::Map::new();
     body.insert("id".into(), id.into());
     for field in fields
         .iter()
-        .filter(|f| CONTACT_FIELDS.contains(&f.as_str()))
+        .filter(|f| allowed.contains(&f.as_str()) && f.as_str() != NOTES)
     {
         let value = match field.as_str() {
-            "firstName" => json!("Deleted"),
-            "lastName" => json!("Contact"),
-            // Picklists: no value.
-            "namePrefix" | "nameSuffix" => Value::Null,
-            USER_DEFINED_FIELDS => match cleared_udfs(contact) {
+            USER_DEFINED_FIELDS => match cleared_udfs(record) {
                 Value::Array(udfs) if udfs.is_empty() => continue,
                 udfs => udfs,
             },
-            _ => json!(""),
+            f => replacement(f).map_or_else(|| cleared(f), Value::from),
         };
         body.insert(field.clone(), value);
     }
+    body
+}
+
+/// The PATCH body anonymising `contact` (as read): the fields of `fields`, names replaced,
+/// the contact deactivated.
+pub fn anonymized_contact(contact: &Value, id: u64, fields: &[String]) -> Value {
+    let mut body = anonymized_body(contact, id, fields, CONTACT_FIELDS, contact_replacement);
     body.insert("isActive".into(), json!(0));
     Value::Object(body)
 }
 
 /// The PATCH body anonymising `ticket` (as read). Its notes are not part of it ([`NOTES`]).
 pub fn anonymized_ticket(ticket: &Value, id: u64, fields: &[String]) -> Value {
-    let mut body = serde_json::Map::new();
-    body.insert("id".into(), id.into());
-    for field in fields
-        .iter()
-        .filter(|f| TICKET_FIELDS.contains(&f.as_str()) && f.as_str() != NOTES)
-    {
-        let value = match field.as_str() {
-            "contactID" => Value::Null,
-            "title" => json!("Anonymised ticket"),
-            USER_DEFINED_FIELDS => match cleared_udfs(ticket) {
-                Value::Array(udfs) if udfs.is_empty() => continue,
-                udfs => udfs,
-            },
-            _ => json!(""),
-        };
-        body.insert(field.clone(), value);
-    }
-    Value::Object(body)
+    Value::Object(anonymized_body(
+        ticket,
+        id,
+        fields,
+        TICKET_FIELDS,
+        ticket_replacement,
+    ))
 }
 
 const ANONYMOUS_NOTE_TITLE: &str = "Anonymised note";
@@ -407,16 +434,23 @@ pub fn note_is_anonymized(note: &Value) -> bool {
     text(note, "title") == ANONYMOUS_NOTE_TITLE && text(note, "description") == ANONYMOUS_NOTE_TEXT
 }
 
-/// What of a record read back after its anonymisation still holds something: every field of
-/// `fields` (within `allowed`) that is not empty and not the replacement value, user-defined
-/// field values included.
-pub fn still_personal(record: &Value, fields: &[String], allowed: &[&str]) -> Vec<String> {
-    let replacement = |field: &str| match field {
-        "firstName" => Some("Deleted"),
-        "lastName" => Some("Contact"),
-        "title" if allowed == TICKET_FIELDS => Some("Anonymised ticket"),
-        _ => None,
-    };
+/// What of a contact read back after its anonymisation still holds something: every field of
+/// `fields` that is not empty and not its replacement, user-defined field values included.
+pub fn contact_still_personal(contact: &Value, fields: &[String]) -> Vec<String> {
+    still_personal(contact, fields, CONTACT_FIELDS, contact_replacement)
+}
+
+/// [`contact_still_personal`] for a ticket (its notes are checked on their own).
+pub fn ticket_still_personal(ticket: &Value, fields: &[String]) -> Vec<String> {
+    still_personal(ticket, fields, TICKET_FIELDS, ticket_replacement)
+}
+
+fn still_personal(
+    record: &Value,
+    fields: &[String],
+    allowed: &[&str],
+    replacement: Replacement,
+) -> Vec<String> {
     let filled = |v: Option<&Value>| match v {
         None | Some(Value::Null) => false,
         Some(Value::String(s)) => !s.is_empty(),
@@ -451,17 +485,17 @@ mod tests {
         let fields: Vec<String> = CONTACT_FIELDS.iter().map(|s| s.to_string()).collect();
         let clean = json!({"firstName": "Deleted", "lastName": "Contact", "note": "",
                            "userDefinedFields": [{"name": "x", "value": null}]});
-        assert!(still_personal(&clean, &fields, CONTACT_FIELDS).is_empty());
+        assert!(contact_still_personal(&clean, &fields).is_empty());
         let mut left = clean.clone();
         left["lastName"] = json!("Peters");
         left["userDefinedFields"][0]["value"] = json!("1979-04-12");
         assert_eq!(
-            still_personal(&left, &fields, CONTACT_FIELDS),
+            contact_still_personal(&left, &fields),
             vec!["lastName", "userDefinedFields"]
         );
         let ticket_fields = vec!["title".to_string(), "notes".to_string()];
         let ticket = json!({"title": "Anonymised ticket"});
-        assert!(still_personal(&ticket, &ticket_fields, TICKET_FIELDS).is_empty());
+        assert!(ticket_still_personal(&ticket, &ticket_fields).is_empty());
         assert!(note_is_anonymized(&anonymized_note(1)));
         assert!(!note_is_anonymized(
             &json!({"title": "Anonymised note", "description": "Kees"})

@@ -424,19 +424,25 @@ pub fn anonymized_changes(object: &str, fields: &[String]) -> Map<String, Value>
     };
     let mut changes = Map::new();
     for field in fields.iter().filter(|f| allowed.contains(&f.as_str())) {
-        let value = match field.as_str() {
-            "Name" | "LastName" => Value::from(ANONYMOUS_NAME),
-            "FirstName" => Value::from("-"),
-            // M, V or O: "unknown" is the value that says nothing.
-            "Gender" => Value::from("O"),
-            _ => Value::Null,
-        };
+        let value = replacement(field).map_or(Value::Null, Value::from);
         changes.insert(field.clone(), value);
     }
     if object == ACCOUNT {
         changes.insert("Blocked".into(), Value::Bool(true));
     }
     changes
+}
+
+/// What an anonymisation writes into `field` instead of clearing it (Exact requires a name);
+/// `None`: the field is cleared.
+fn replacement(field: &str) -> Option<&'static str> {
+    match field {
+        "Name" | "LastName" => Some(ANONYMOUS_NAME),
+        "FirstName" => Some("-"),
+        // M, V or O: "unknown" is the value that says nothing.
+        "Gender" => Some("O"),
+        _ => None,
+    }
 }
 
 /// The personal properties of `entity` (as read back after an anonymisation of `object`) that
@@ -447,19 +453,13 @@ pub fn still_personal(object: &str, entity: &Map<String, Value>, fields: &[Strin
     } else {
         (CONTACT_FIELDS, CONTACT_DERIVED)
     };
-    let expected = |field: &str| match field {
-        "Name" | "LastName" => Some(ANONYMOUS_NAME),
-        "FirstName" => Some("-"),
-        "Gender" => Some("O"),
-        _ => None,
-    };
     let mut left = Vec::new();
     for field in fields
         .iter()
         .map(String::as_str)
         .filter(|f| allowed.contains(f))
     {
-        let holds = match (entity.get(field), expected(field)) {
+        let holds = match (entity.get(field), replacement(field)) {
             (None | Some(Value::Null), _) => false,
             (Some(Value::String(s)), Some(want)) => s != want,
             (Some(Value::String(s)), None) => !s.is_empty(),
