@@ -405,37 +405,35 @@ impl State {
 
     /// Delete a contact person.
     pub fn delete_person(&mut self, contact_id: &str, person_id: &str) -> Result<(), Refusal> {
-        let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
-        let people = contact
-            .get_mut("contact_people")
-            .and_then(Value::as_array_mut)
-            .ok_or(Refusal::NotFound)?;
-        let before = people.len();
-        people.retain(|p| id(p) != person_id);
-        if people.len() == before {
-            return Err(Refusal::NotFound);
-        }
-        bump(contact);
-        Ok(())
+        self.remove_nested(contact_id, "contact_people", person_id)
     }
 
     /// Delete a note of a contact.
     pub fn delete_note(&mut self, contact_id: &str, note_id: &str) -> Result<(), Refusal> {
+        self.remove_nested(contact_id, "notes", note_id)
+    }
+
+    /// Remove the entry `entry_id` from the list `key` of a contact (its version bumped).
+    fn remove_nested(
+        &mut self,
+        contact_id: &str,
+        key: &str,
+        entry_id: &str,
+    ) -> Result<(), Refusal> {
         let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
-        let notes = contact
-            .get_mut("notes")
+        let entries = contact
+            .get_mut(key)
             .and_then(Value::as_array_mut)
             .ok_or(Refusal::NotFound)?;
-        let before = notes.len();
-        notes.retain(|n| id(n) != note_id);
-        if notes.len() == before {
+        let before = entries.len();
+        entries.retain(|e| id(e) != entry_id);
+        if entries.len() == before {
             return Err(Refusal::NotFound);
         }
         bump(contact);
         Ok(())
     }
 
-    /// Delete a sales invoice.
     /// Delete a sales invoice: refused (400) while a payment is pending or when its date is in
     /// a locked period, as Moneybird answers (vendors.md).
     pub fn delete_invoice(&mut self, invoice_id: &str) -> Result<(), Refusal> {
