@@ -516,6 +516,10 @@ async fn every_exchange_conforms_to_moneybirds_published_description() {
         .fail_next(429, 1, Some(Duration::from_millis(100)));
     h.fake.faults().fail_next(500, 1, None);
     c.discover(&sanne()).await.unwrap();
+    // A refused invoice delete (a locked period) answers as the description says a 400 does.
+    h.fake.lock_period_through("2020-12-31");
+    let old = RecordRef::new("sales_invoice", "410000000001033310");
+    assert!(c.erase(&old, &EraseAction::Delete).await.is_err());
 
     let exchanges = h.fake.log().exchanges();
     assert!(exchanges.len() > 30, "{} exchanges", exchanges.len());

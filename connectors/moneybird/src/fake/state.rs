@@ -382,10 +382,10 @@ impl State {
     pub fn archive_contact(&mut self, contact_id: &str) -> Result<(), Refusal> {
         let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
         if contact["archived"] == Value::Bool(true) {
-            // Moneybird's answer to archiving twice (its error bodies are `symbolic_error`).
+            // Moneybird's answer to archiving twice, as its description's example gives it.
             return Err(Refusal::BadRequest(serde_json::json!({
                 "error": "Contact can not be archived",
-                "symbolic": { "contact": "can_not_be_archived" }
+                "symbolic": { "id": "can_not_be_archived" }
             })));
         }
         contact["archived"] = Value::Bool(true);
