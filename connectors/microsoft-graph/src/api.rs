@@ -210,23 +210,15 @@ impl Api {
         Ok(seen)
     }
 
-    /// The results of one message search, `first` (already fetched, with its next link)
-    /// included: handed to `keep` when they stay under [`SEARCH_CAP`], else dropped and
-    /// `false` returned (the caller splits the search). At most the cap is held at once.
+    /// The results of one message search — those already fetched (`held`) and the pages from
+    /// `next` — handed to `keep` when they stay under [`SEARCH_CAP`], else dropped and `false`
+    /// returned (the caller splits the search). At most the cap is held at once.
     async fn uncapped(
         &self,
-        first: Option<Page<Value>>,
-        url: Option<Url>,
+        mut held: Vec<Value>,
+        next: Option<Url>,
         keep: &mut impl FnMut(&Value) -> Result<(), ConnectorError>,
     ) -> Result<bool, ConnectorError> {
-        let mut held: Vec<Value> = Vec::new();
-        let next = match first {
-            Some(first) => {
-                held.extend(first.items);
-                first.next
-            }
-            None => url,
-        };
         if let Some(next) = next {
             self.http.ensure_same_origin(&next)?;
             self.each_item(next, &mut |item| {
@@ -263,7 +255,7 @@ impl Api {
         let mut windows = vec![(EARLIEST_MAIL, tomorrow)];
         while let Some((from, before)) = windows.pop() {
             let url = self.messages_url(mailbox, emails, Some((from, before)))?;
-            if self.uncapped(None, Some(url), keep).await? {
+            if self.uncapped(Vec::new(), Some(url), keep).await? {
                 continue;
             }
             let days = from.until(before).map(|s| s.get_days()).unwrap_or(0);
@@ -346,7 +338,7 @@ impl Api {
                 // Held until the search is known to be under Graph's cap (at most the cap
                 // at once); a capped one is dropped and searched again by date.
                 let complete = self
-                    .uncapped(Some(first), None, &mut |item| keep(i, item))
+                    .uncapped(first.items, first.next, &mut |item| keep(i, item))
                     .await?;
                 if !complete {
                     self.messages_beyond_the_cap(setting, mailbox, emails, &mut |item| {
