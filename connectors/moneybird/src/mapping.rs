@@ -274,11 +274,16 @@ pub fn invoice_record(contact_id: &str, invoice: &Value) -> Option<Record> {
     })
 }
 
+/// What an anonymisation writes into `field` of `contact` instead of clearing it: a contact
+/// without a company name keeps a last name, because Moneybird requires a name.
+fn replacement(contact: &Value, field: &str) -> Option<&'static str> {
+    (field == "lastname" && text(contact, "company_name").is_empty()).then_some(ANONYMOUS_NAME)
+}
+
 /// The PATCH body that anonymises `fields` of `contact`: only writable fields, and the
 /// contact's custom fields emptied through `custom_fields_attributes`. Notes are not part of
 /// it (see [`NOTES`]).
 pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Value> {
-    let has_company = !text(contact, "company_name").is_empty();
     let mut changes = Map::new();
     for field in fields
         .iter()
@@ -303,8 +308,7 @@ pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Val
                 continue;
             }
             "sepa_active" => Value::Bool(false),
-            "lastname" if !has_company => Value::String(ANONYMOUS_NAME.into()),
-            _ => Value::String(String::new()),
+            f => Value::from(replacement(contact, f).unwrap_or_default()),
         };
         changes.insert(field.clone(), value);
     }
@@ -315,7 +319,6 @@ pub fn anonymized_changes(contact: &Value, fields: &[String]) -> Map<String, Val
 /// something: the cleared fields of `fields` that are not empty, their mirrors, custom field
 /// values and notes. Empty when the anonymisation took.
 pub fn still_personal(contact: &Value, fields: &[String]) -> Vec<String> {
-    let has_company = !text(contact, "company_name").is_empty();
     let filled = |v: Option<&Value>| match v {
         None | Some(Value::Null) | Some(Value::Bool(false)) => false,
         Some(Value::String(s)) => !s.is_empty(),
@@ -330,14 +333,14 @@ pub fn still_personal(contact: &Value, fields: &[String]) -> Vec<String> {
         .chain(MIRRORED_FIELDS.iter().copied())
     {
         let value = contact.get(field);
-        let holds = match field {
-            "lastname" if !has_company => text(contact, field) != ANONYMOUS_NAME,
-            CUSTOM_FIELDS => value
+        let holds = match (field, replacement(contact, field)) {
+            (_, Some(want)) => text(contact, field) != want,
+            (CUSTOM_FIELDS, None) => value
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .any(|f| filled(f.get("value"))),
-            _ => filled(value),
+            (_, None) => filled(value),
         };
         if holds {
             left.push(field.to_string());
