@@ -250,19 +250,6 @@ fn changed_fields(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// A record read back with personal fields still filled is not anonymised: an error naming
-/// them (field names only), never a reported success.
-fn incomplete(record: &RecordRef, left: Vec<String>) -> Result<(), ConnectorError> {
-    if left.is_empty() {
-        return Ok(());
-    }
-    Err(ConnectorError::permanent(format!(
-        "Autotask did not clear {} of the {}: it is not anonymised",
-        left.join(", "),
-        record.object
-    )))
-}
-
 #[async_trait]
 impl Connector for Autotask {
     fn describe(&self) -> Description {
@@ -544,7 +531,11 @@ impl Connector for Autotask {
                     return Ok(EraseOutcome::AlreadyGone);
                 }
                 let after = api.get("Contacts", id).await?.unwrap_or_default();
-                incomplete(record, mapping::contact_still_personal(&after, fields))?;
+                ConnectorError::unless_cleared(
+                    "Autotask",
+                    &record.object,
+                    &mapping::contact_still_personal(&after, fields),
+                )?;
                 Ok(EraseOutcome::Anonymized { fields: cleared })
             }
             (TICKET, EraseAction::Anonymize { fields }) => {
@@ -573,7 +564,7 @@ impl Connector for Autotask {
                 gone_is_ok(api.update_ticket(&body).await, EraseOutcome::AlreadyGone)?;
                 let after = api.get("Tickets", id).await?.unwrap_or_default();
                 left.extend(mapping::ticket_still_personal(&after, fields));
-                incomplete(record, left)?;
+                ConnectorError::unless_cleared("Autotask", &record.object, &left)?;
                 Ok(EraseOutcome::Anonymized { fields: cleared })
             }
             (TICKET, EraseAction::Delete) => Err(ConnectorError::invalid(

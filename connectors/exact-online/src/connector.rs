@@ -490,14 +490,11 @@ impl Connector for ExactOnline {
                     .get(division, entity, &record.id)
                     .await?
                     .unwrap_or_default();
-                let left = mapping::still_personal(&record.object, &after, fields);
-                if !left.is_empty() {
-                    return Err(ConnectorError::permanent(format!(
-                        "Exact Online did not clear {} of the {}: it is not anonymised",
-                        left.join(", "),
-                        record.object
-                    )));
-                }
+                ConnectorError::unless_cleared(
+                    "Exact Online",
+                    &record.object,
+                    &mapping::still_personal(&record.object, &after, fields),
+                )?;
                 Ok(EraseOutcome::Anonymized {
                     fields: changes.keys().cloned().collect(),
                 })

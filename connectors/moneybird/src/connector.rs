@@ -79,14 +79,11 @@ impl Moneybird {
             self.api.archive_contact(id).await?;
         }
         let after = self.api.contact(id).await?;
-        let left = mapping::still_personal(&after, fields);
-        if !left.is_empty() {
-            return Err(ConnectorError::permanent(format!(
-                "Moneybird did not clear {} of the contact: it is not anonymised; clear them in \
-                 Moneybird by hand",
-                left.join(", ")
-            )));
-        }
+        ConnectorError::unless_cleared(
+            "Moneybird",
+            CONTACT,
+            &mapping::still_personal(&after, fields),
+        )?;
         cleared.sort();
         Ok(EraseOutcome::Anonymized { fields: cleared })
     }

@@ -92,6 +92,19 @@ impl ConnectorError {
         Self::new(ErrorKind::Permanent, message)
     }
 
+    /// An anonymisation read back with personal `fields` still filled: a failure naming them
+    /// (field names only, never values), so it is never reported done. `Ok` when none is.
+    pub fn unless_cleared(vendor: &str, object: &str, fields: &[String]) -> Result<(), Self> {
+        if fields.is_empty() {
+            return Ok(());
+        }
+        Err(Self::permanent(format!(
+            "{vendor} did not clear {} of the {object}: it is not anonymised; clear them in \
+             {vendor} by hand",
+            fields.join(", ")
+        )))
+    }
+
     /// Attach the HTTP status this error came from.
     pub fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
