@@ -2,7 +2,9 @@
 //!
 //! It serves `/api/oauth2/auth` (auto-consents as the fixture user and redirects with a
 //! single-use code), `/api/oauth2/token` (code exchange and refresh, `expires_in` as a string,
-//! rotating refresh tokens that die once a newer pair is used, a daily cap on token calls),
+//! rotating refresh tokens that die once a newer pair is used, refreshes refused before 9.5 of
+//! the access token's 10 minutes, refresh tokens expiring unused after 30 days, a daily cap on
+//! token calls),
 //! and under `/api/v1`: `current/Me`, `{division}/system/Divisions`, `crm/Contacts`,
 //! `crm/Accounts`, `salesinvoice/SalesInvoices` and `financialtransaction/TransactionLines`
 //! with `$filter` (`eq`/`ne`, `and`/`or`, parentheses, string and `guid'…'` literals),
@@ -44,8 +46,11 @@ pub struct FakeOptions {
     pub client_secret: String,
     /// The redirect URI registered for the app.
     pub redirect_uri: String,
-    /// Access-token lifetime (Exact: 10 minutes).
+    /// Access-token lifetime (Exact: 10 minutes). A refresh is refused until the newest
+    /// access token lived 95 % of it (Exact: 9.5 minutes).
     pub access_lifetime: Duration,
+    /// How long an unused refresh token stays valid (Exact: 30 days).
+    pub refresh_lifetime: Duration,
     /// Calls per minute window per division (Exact: 60).
     pub minutely_limit: u32,
     /// The "minute" (shorter in tests).
@@ -72,6 +77,7 @@ impl Default for FakeOptions {
             client_secret: "fake-exact-client-secret".into(),
             redirect_uri: "https://localhost/dsrhub/exact-online/callback".into(),
             access_lifetime: Duration::from_secs(600),
+            refresh_lifetime: Duration::from_secs(30 * 24 * 3600),
             minutely_limit: 60,
             minute: Duration::from_secs(60),
             daily_limit: 5000,
@@ -105,6 +111,7 @@ struct Inner {
     page_size: Mutex<Option<usize>>,
     token_calls: AtomicU64,
     old_refresh_token_uses: AtomicU64,
+    early_refreshes: AtomicU64,
     limit_rejections: AtomicU64,
     errors_answered: AtomicU64,
     /// Calls in flight per division, and the most seen at once.
@@ -149,6 +156,7 @@ impl FakeExactOnline {
             page_size: Mutex::new(None),
             token_calls: AtomicU64::new(0),
             old_refresh_token_uses: AtomicU64::new(0),
+            early_refreshes: AtomicU64::new(0),
             limit_rejections: AtomicU64::new(0),
             errors_answered: AtomicU64::new(0),
             in_flight: Mutex::new(HashMap::new()),
@@ -200,13 +208,36 @@ impl FakeExactOnline {
     }
 
     /// A consent given outside the hub (a person signing in again): every earlier token is
-    /// revoked and a new pair issued. Returns the new refresh token.
+    /// revoked and a new pair issued. Returns what `dsrhub auth login` stores: the new pair
+    /// as the SDK's token-set JSON (the access token too, which Exact would not renew for
+    /// 9.5 minutes).
     pub fn new_grant(&self) -> String {
         let lifetime = self.inner.options().access_lifetime;
-        let mut chain = self.inner.chain.lock().expect("chain");
-        chain.revoke_all();
+        let (access, refresh) = {
+            let mut chain = self.inner.chain.lock().expect("chain");
+            chain.revoke_all();
+            chain.issue(lifetime)
+        };
         self.inner.faults.renew_credentials();
-        chain.issue(lifetime).1
+        let response = dsrhub_connector::oauth::TokenResponse {
+            access_token: access.into(),
+            refresh_token: Some(refresh.into()),
+            expires_in: Some(lifetime),
+            token_type: Some("bearer".into()),
+        };
+        dsrhub_connector::oauth::TokenSet::from_response(response, None, jiff::Timestamp::now())
+            .expect("a refresh token was issued")
+            .to_secret_json()
+    }
+
+    /// Every access token issued so far answers 401 from now on; the refresh tokens keep
+    /// working.
+    pub fn revoke_access_tokens(&self) {
+        self.inner
+            .chain
+            .lock()
+            .expect("chain")
+            .revoke_access_tokens();
     }
 
     /// Serve at most `size` entities per page (`None`: Exact's 60).
@@ -242,6 +273,12 @@ impl FakeExactOnline {
     /// Token-endpoint calls received.
     pub fn token_calls(&self) -> u64 {
         self.inner.token_calls.load(Ordering::SeqCst)
+    }
+
+    /// Refreshes refused because the newest access token had not lived 95 % of its life
+    /// ("access_token not expired").
+    pub fn early_refreshes(&self) -> u64 {
+        self.inner.early_refreshes.load(Ordering::SeqCst)
     }
 
     /// Refresh tokens presented after a newer pair was used ("Old refresh token used").

@@ -5,7 +5,13 @@
 //! of the newer tokens is first used (an API call with the new access token, or a refresh
 //! with the new refresh token); from then on they answer 400 "Old refresh token used".
 //! Authorization codes are single-use and live 3 minutes; access tokens live 10 minutes
-//! (shorter in tests).
+//! (shorter in tests); refresh tokens expire when unused for 30 days.
+//!
+//! Exact refuses a refresh before the newest access token has lived 9.5 of its 10 minutes
+//! (400 `access_denied` "Rate limit exceeded: access_token not expired", vendors.md, newest
+//! section). Whether it counts from the newest pair or from the pair of the presented refresh
+//! token is not documented; the fake counts from the newest, the stricter reading, so a client
+//! that survives the fake survives either.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,7 +20,19 @@ use tokio::time::Instant;
 
 #[derive(Debug)]
 struct Pair {
-    access_expires: Instant,
+    issued: Instant,
+    access_lifetime: Duration,
+}
+
+impl Pair {
+    fn access_expires(&self) -> Instant {
+        self.issued + self.access_lifetime
+    }
+
+    /// Exact's "not before 9 minutes 30 seconds": 95 % of the access token's life.
+    fn renewable(&self) -> bool {
+        self.issued.elapsed() >= self.access_lifetime.mul_f64(0.95)
+    }
 }
 
 /// Why a token was refused.
@@ -24,6 +42,10 @@ pub enum Refused {
     Invalid,
     /// A refresh token retired by the use of a newer one.
     OldRefreshToken,
+    /// A refresh before the newest access token lived 95 % of its life.
+    NotExpired,
+    /// A refresh token unused for longer than its lifetime (Exact: 30 days); when it expired.
+    RefreshExpired(Instant),
 }
 
 /// The token chain of the one fixture user.
@@ -57,7 +79,8 @@ impl Chain {
         self.pairs.insert(
             seq,
             Pair {
-                access_expires: Instant::now() + lifetime,
+                issued: Instant::now(),
+                access_lifetime: lifetime,
             },
         );
         self.access.insert(access.clone(), seq);
@@ -74,22 +97,35 @@ impl Chain {
     pub fn authorize(&mut self, access: &str) -> Result<(), Refused> {
         let seq = *self.access.get(access).ok_or(Refused::Invalid)?;
         let pair = self.pairs.get(&seq).ok_or(Refused::Invalid)?;
-        if pair.access_expires <= Instant::now() {
+        if pair.access_expires() <= Instant::now() {
             return Err(Refused::Invalid);
         }
         self.used(seq);
         Ok(())
     }
 
-    /// A refresh with `refresh`: a new pair, or why not.
+    /// A refresh with `refresh`, which stays valid for `refresh_lifetime` after its issue: a
+    /// new pair, or why not.
     pub fn refresh(
         &mut self,
         refresh: &str,
         lifetime: Duration,
+        refresh_lifetime: Duration,
     ) -> Result<(String, String), Refused> {
         let seq = *self.refresh.get(refresh).ok_or(Refused::Invalid)?;
+        let issued = self.pairs.get(&seq).ok_or(Refused::Invalid)?.issued;
+        if issued.elapsed() >= refresh_lifetime {
+            return Err(Refused::RefreshExpired(issued + refresh_lifetime));
+        }
         if seq < self.retired_below {
             return Err(Refused::OldRefreshToken);
+        }
+        if self
+            .pairs
+            .get(&self.next_seq)
+            .is_some_and(|newest| !newest.renewable())
+        {
+            return Err(Refused::NotExpired);
         }
         self.used(seq);
         Ok(self.issue(lifetime))
@@ -112,6 +148,12 @@ impl Chain {
         Ok(())
     }
 
+    /// Every access token issued so far stops working; the refresh tokens stay valid (what a
+    /// client meets when Exact refuses a token it has not renewed yet).
+    pub fn revoke_access_tokens(&mut self) {
+        self.access.clear();
+    }
+
     /// The person revoked the app (or signed in again elsewhere): every token stops working.
     pub fn revoke_all(&mut self) {
         self.access.clear();
@@ -124,18 +166,47 @@ impl Chain {
 mod tests {
     use super::*;
 
+    const MONTH: Duration = Duration::from_secs(30 * 24 * 3600);
+
     #[test]
     fn old_refresh_tokens_die_when_a_newer_pair_is_used() {
         let mut chain = Chain::default();
-        let life = Duration::from_secs(600);
+        // A zero lifetime: every pair may be renewed at once.
+        let life = Duration::ZERO;
         let (_, r1) = chain.issue(life);
-        let (a2, r2) = chain.refresh(&r1, life).unwrap();
+        let (_, r2) = chain.refresh(&r1, life, MONTH).unwrap();
         // Not used yet: r1 still works (a crash before saving r2 is survivable).
-        let (a3, _r3) = chain.refresh(&r1, life).unwrap();
+        let (a3, _r3) = chain.refresh(&r1, life, MONTH).unwrap();
+        chain.pairs.get_mut(&3).unwrap().access_lifetime = MONTH;
         chain.authorize(&a3).unwrap();
-        assert_eq!(chain.refresh(&r1, life), Err(Refused::OldRefreshToken));
-        assert_eq!(chain.refresh(&r2, life), Err(Refused::OldRefreshToken));
-        // An older access token still works until it expires.
-        chain.authorize(&a2).unwrap();
+        assert_eq!(
+            chain.refresh(&r1, life, MONTH),
+            Err(Refused::OldRefreshToken)
+        );
+        assert_eq!(
+            chain.refresh(&r2, life, MONTH),
+            Err(Refused::OldRefreshToken)
+        );
+    }
+
+    #[test]
+    fn a_refresh_waits_for_95_percent_of_the_newest_access_tokens_life() {
+        let mut chain = Chain::default();
+        let life = Duration::from_millis(200);
+        let (_, r1) = chain.issue(life);
+        assert_eq!(chain.refresh(&r1, life, MONTH), Err(Refused::NotExpired));
+        std::thread::sleep(Duration::from_millis(190));
+        assert!(chain.refresh(&r1, life, MONTH).is_ok());
+    }
+
+    #[test]
+    fn an_unused_refresh_token_expires() {
+        let mut chain = Chain::default();
+        let (_, r1) = chain.issue(Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(
+            chain.refresh(&r1, Duration::ZERO, Duration::from_millis(1)),
+            Err(Refused::RefreshExpired(_))
+        ));
     }
 }

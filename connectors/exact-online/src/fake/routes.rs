@@ -719,7 +719,11 @@ async fn token(AxState(inner): AxState<Shared>, body: Bytes) -> Response {
             .redeem(get("code"), get("redirect_uri"))
             .map(|()| chain.issue(options.access_lifetime)),
         "refresh_token" if inner.faults.credentials_expired() => Err(Refused::Invalid),
-        "refresh_token" => chain.refresh(get("refresh_token"), options.access_lifetime),
+        "refresh_token" => chain.refresh(
+            get("refresh_token"),
+            options.access_lifetime,
+            options.refresh_lifetime,
+        ),
         _ => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -742,6 +746,26 @@ async fn token(AxState(inner): AxState<Shared>, body: Bytes) -> Response {
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "Old refresh token used.",
+            )
+        }
+        Err(Refused::NotExpired) => {
+            inner.early_refreshes.fetch_add(1, Ordering::SeqCst);
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "access_denied",
+                "Rate limit exceeded: access_token not expired",
+            )
+        }
+        Err(Refused::RefreshExpired(at)) => {
+            let at = jiff::Timestamp::now()
+                - jiff::SignedDuration::try_from(at.elapsed()).unwrap_or_default();
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!(
+                    "The refresh token expired at {}",
+                    at.strftime("%Y-%m-%d %H:%M:%S")
+                ),
             )
         }
         Err(Refused::Invalid) => oauth_error(

@@ -43,25 +43,52 @@ impl ClientSecret {
 
 /// A token endpoint answers 400/401 for a refused grant (`invalid_grant`: a used or expired
 /// refresh token or code) and a refused client (`invalid_client`): a person must act, so both
-/// are [`ErrorKind::Auth`], never retried.
+/// are [`ErrorKind::Auth`], never retried. One refusal is only "not yet": Exact Online answers
+/// 400 `access_denied` "Rate limit exceeded: access_token not expired" to a refresh within 9.5
+/// minutes of the last one. That is [`ErrorKind::Conflict`] (the vendor refuses this call now),
+/// so it is not retried in a loop that would spend the 200 daily token calls; the caller
+/// ([`super::RotatingRefreshToken`]) turns it into a wait.
 struct TokenClassifier {
     how_to_fix: String,
 }
 
+/// The `error` code of a token endpoint's answer, when it is a plain code.
+fn oauth_error_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+        .filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// Whether the answer is a refresh refused because the access token has not expired yet.
+fn is_not_yet_expired(status: u16, body: &[u8]) -> bool {
+    status == 400
+        && serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.get("error_description")
+                    .and_then(|d| d.as_str())
+                    .map(|d| d.to_ascii_lowercase().contains("access_token not expired"))
+            })
+            .unwrap_or(false)
+}
+
 impl Classifier for TokenClassifier {
-    fn kind(&self, status: u16, _body: &[u8]) -> ErrorKind {
+    fn kind(&self, status: u16, body: &[u8]) -> ErrorKind {
         match status {
+            _ if is_not_yet_expired(status, body) => ErrorKind::Conflict,
             400 | 401 | 403 => ErrorKind::Auth,
             other => classify::default_kind(other),
         }
     }
 
     fn message(&self, status: u16, body: &[u8]) -> String {
-        let code = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .filter(|c| c.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        match (status, code) {
+        if is_not_yet_expired(status, body) {
+            return "the token endpoint refuses a new access token while the last one has not \
+                    expired (Exact Online: not within 9.5 minutes of the last)"
+                .to_string();
+        }
+        match (status, oauth_error_code(body)) {
             (400..=403, Some(code)) => format!(
                 "the token endpoint refused the sign-in ({code}); {}",
                 self.how_to_fix

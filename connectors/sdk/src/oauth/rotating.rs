@@ -95,24 +95,34 @@ impl RotatingRefreshToken {
             self.adopt(current, stored);
             return Ok(());
         }
+        // Also when the vendor refused a token before it may be renewed (Exact: 9.5 of its 10
+        // minutes): the refresh tells a revoked sign-in (refused: log in again) from a token
+        // refused for another reason ("access_token not expired": wait, below).
         let response = match self.endpoint.refresh(&stored.refresh_token).await {
             Ok(response) => response,
-            Err(e) if e.kind == ErrorKind::Auth => {
-                // Refused: another process may have spent this refresh token between our read
-                // and our call, and saved the next one. Follow that chain if it is there.
-                return match self.store.load() {
-                    Ok(latest)
-                        if !latest.same_refresh_token(&stored)
-                            && latest.access_usable(jiff::Timestamp::now()) =>
-                    {
-                        tracing::debug!(
-                            "the sign-in chain was moved on by another process; following it"
-                        );
-                        self.adopt(current, latest);
-                        Ok(())
-                    }
-                    _ => Err(e),
-                };
+            // Refused: another process may have refreshed between our read and our call
+            // (Exact: "Old refresh token used", or "access_token not expired" when its new
+            // pair is that young) and be saving the next pair. Follow that chain if it comes.
+            Err(e) if matches!(e.kind, ErrorKind::Auth | ErrorKind::Conflict) => {
+                if let Some(latest) = self.moved_on(&stored).await {
+                    tracing::debug!(
+                        "the sign-in chain was moved on by another process; following it"
+                    );
+                    self.adopt(current, latest);
+                    return Ok(());
+                }
+                if e.kind == ErrorKind::Auth {
+                    return Err(e);
+                }
+                // "access_token not expired" and nobody saved a newer pair: one was lost (a
+                // process crashed or could not save it). Exact counts from its issue, at most
+                // one access-token life ago.
+                let lifetime = stored
+                    .expires_at
+                    .zip(stored.issued_at)
+                    .map(|(expires, issued)| expires.duration_since(issued))
+                    .unwrap_or(jiff::SignedDuration::from_mins(10));
+                return Err(Self::wait_until(now.checked_add(lifetime).ok(), &e.message));
             }
             Err(e) => return Err(e),
         };
@@ -129,15 +139,61 @@ impl RotatingRefreshToken {
         }
         // Durably saved before first use: until the new tokens are used, the vendor still
         // honours the stored refresh token, so a crash or failed save loses nothing.
+        // Not retried at once: each try spends a capped token call, and Exact refuses to renew
+        // again until the lost pair's access token lived 9.5 of its 10 minutes.
         self.store.save(&fresh).map_err(|e| {
+            let at = fresh.renew_at().unwrap_or(now);
             ConnectorError::new(
                 ErrorKind::Retryable,
-                format!("the refreshed sign-in could not be saved, so it was not used: {e}"),
+                format!(
+                    "the refreshed sign-in could not be saved, so it was not used: {e}; resumes \
+                     at {}",
+                    at.strftime("%Y-%m-%d %H:%M:%S UTC")
+                ),
             )
+            .with_resume_at(at)
         })?;
         tracing::debug!("access token refreshed and saved");
         self.adopt(current, fresh);
         Ok(())
+    }
+}
+
+impl RotatingRefreshToken {
+    /// The stored sign-in, when another process moved the chain on from `stored` and its
+    /// access token is usable. Its save may trail its refresh by a moment, so the store is
+    /// read a few times over about a second.
+    async fn moved_on(&self, stored: &TokenSet) -> Option<TokenSet> {
+        for attempt in 0..5 {
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            match self.store.load() {
+                Ok(latest)
+                    if !latest.same_refresh_token(stored)
+                        && latest.access_usable(jiff::Timestamp::now()) =>
+                {
+                    return Some(latest)
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// A throttled error: no token call until `at` (at once when unknown).
+    fn wait_until(at: Option<jiff::Timestamp>, message: &str) -> ConnectorError {
+        let at = at.unwrap_or_else(jiff::Timestamp::now);
+        let wait = at.duration_since(jiff::Timestamp::now());
+        ConnectorError::new(
+            ErrorKind::Throttled,
+            format!(
+                "{message}; resumes at {}",
+                at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        )
+        .with_retry_after(std::time::Duration::try_from(wait).ok())
+        .with_resume_at(at)
     }
 }
 

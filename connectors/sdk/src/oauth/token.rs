@@ -106,27 +106,32 @@ struct Stored {
     expires_at: Option<Timestamp>,
 }
 
-/// Never refresh earlier than this before expiry (Exact Online: "about 30 seconds").
+/// Never refresh earlier than this before expiry: Exact Online refuses a refresh before 9.5
+/// of the access token's 10 minutes ("Rate limit exceeded: access_token not expired").
 const MAX_MARGIN: Duration = Duration::from_secs(30);
 
+/// When an access token issued at `issued_at` and expiring at `expires_at` is renewed: 30
+/// seconds before it expires, or a twentieth of its lifetime when that is shorter (Exact's
+/// 570 of 600 seconds, scaled), never earlier, because Exact refuses earlier refreshes and
+/// token calls are capped.
+pub(crate) fn renew_at(issued_at: Option<Timestamp>, expires_at: Timestamp) -> Timestamp {
+    let lifetime = issued_at
+        .map(|issued| expires_at.duration_since(issued))
+        .and_then(|d| Duration::try_from(d).ok())
+        .unwrap_or(MAX_MARGIN * 20);
+    let margin = MAX_MARGIN.min(lifetime / 20);
+    let margin = SignedDuration::try_from(margin).unwrap_or_default();
+    expires_at.checked_sub(margin).unwrap_or(expires_at)
+}
+
 /// Whether an access token issued at `issued_at` and expiring at `expires_at` can still be
-/// used at `now`: it is renewed shortly before it expires (30 seconds, or a fifth of its
-/// lifetime when that is shorter), never earlier, because token calls are capped.
+/// used at `now`: until [`renew_at`].
 pub(crate) fn usable(
     issued_at: Option<Timestamp>,
     expires_at: Option<Timestamp>,
     now: Timestamp,
 ) -> bool {
-    let Some(expires) = expires_at else {
-        return false;
-    };
-    let lifetime = issued_at
-        .map(|issued| expires.duration_since(issued))
-        .and_then(|d| Duration::try_from(d).ok())
-        .unwrap_or(MAX_MARGIN * 10);
-    let margin = MAX_MARGIN.min(lifetime / 5);
-    let margin = SignedDuration::try_from(margin).unwrap_or_default();
-    expires.duration_since(now) > margin
+    expires_at.is_some_and(|expires| now < renew_at(issued_at, expires))
 }
 
 impl TokenSet {
@@ -161,10 +166,17 @@ impl TokenSet {
     }
 
     /// Whether the access token can still be used at `now`: it is refreshed shortly before it
-    /// expires (30 seconds, or a fifth of its lifetime when that is shorter), never earlier,
-    /// because token calls are capped per day.
+    /// expires (30 seconds, or a twentieth of its lifetime when that is shorter), never
+    /// earlier, because Exact refuses earlier refreshes and token calls are capped per day.
     pub fn access_usable(&self, now: Timestamp) -> bool {
         self.access_token.is_some() && usable(self.issued_at, self.expires_at, now)
+    }
+
+    /// When the access token may be renewed (`None`: at once, its expiry is unknown).
+    pub fn renew_at(&self) -> Option<Timestamp> {
+        self.expires_at
+            .filter(|_| self.access_token.is_some())
+            .map(|expires| renew_at(self.issued_at, expires))
     }
 
     /// The JSON kept in the secret store.
@@ -275,12 +287,16 @@ mod tests {
         let at = |s: &str| -> Timestamp { s.parse().unwrap() };
         assert!(set.access_usable(at("2026-11-25T12:09:29Z")));
         assert!(!set.access_usable(at("2026-11-25T12:09:31Z")));
-        // A short-lived token (tests) is refreshed a fifth of its life before expiry.
+        assert_eq!(set.renew_at(), Some(at("2026-11-25T12:09:30Z")));
+        // A short-lived token (tests) is refreshed a twentieth of its life before expiry, as
+        // Exact's 30 of 600 seconds: never before 95 % of its life, when Exact would refuse.
         let response: TokenResponse =
             serde_json::from_str(r#"{"access_token":"a","expires_in":"10","refresh_token":"r"}"#)
                 .unwrap();
         let short = TokenSet::from_response(response, None, issued).unwrap();
-        assert!(short.access_usable(at("2026-11-25T12:00:07Z")));
-        assert!(!short.access_usable(at("2026-11-25T12:00:09Z")));
+        assert!(short.access_usable(at("2026-11-25T12:00:09.4Z")));
+        assert!(!short.access_usable(at("2026-11-25T12:00:09.6Z")));
+        assert!(!TokenSet::from_refresh_token("r".into()).access_usable(issued));
+        assert_eq!(TokenSet::from_refresh_token("r".into()).renew_at(), None);
     }
 }
