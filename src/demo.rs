@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dsrhub_autotask::fake::{FakeAutotask, FakeOptions as AutotaskOptions};
+use dsrhub_connector::fakekit::Exchange;
 use dsrhub_connector::secrets::{write_private_file, Secrets};
 use dsrhub_connector::Subject;
 use dsrhub_exact_online::fake::{FakeExactOnline, FakeOptions as ExactOptions};
@@ -58,6 +59,9 @@ pub struct DemoResult {
     pub role_address: Report,
     /// The files written.
     pub files: Vec<PathBuf>,
+    /// Every request the connectors sent and every answer the fakes gave, per processor
+    /// (only from [`run_captured`]; for the conformance tests).
+    pub exchanges: BTreeMap<&'static str, Vec<Exchange>>,
 }
 
 /// The running fakes.
@@ -111,6 +115,26 @@ impl Fakes {
             exact,
             graph,
         })
+    }
+
+    /// Keep (or stop keeping) every exchange in full.
+    fn capture(&self, on: bool) {
+        self.moneybird.log().capture(on);
+        self.autotask.log().capture(on);
+        self.itglue.log().capture(on);
+        self.exact.log().capture(on);
+        self.graph.log().capture(on);
+    }
+
+    /// The exchanges kept, per processor.
+    fn exchanges(&self) -> BTreeMap<&'static str, Vec<Exchange>> {
+        BTreeMap::from([
+            ("moneybird", self.moneybird.log().exchanges()),
+            ("autotask", self.autotask.log().exchanges()),
+            ("itglue", self.itglue.log().exchanges()),
+            ("exact-online", self.exact.log().exchanges()),
+            ("microsoft-graph", self.graph.log().exchanges()),
+        ])
     }
 
     /// The secrets the fakes accept, by name.
@@ -253,6 +277,16 @@ const CONTACT_EMAIL: &str = "privacy@voorbeeld-it.example";
 
 /// Run the demo, writing into `out`.
 pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
+    run_with(out, json, false).await
+}
+
+/// [`run`], keeping every exchange between the connectors and the fakes in
+/// [`DemoResult::exchanges`], so a test can check them against the vendors' descriptions.
+pub async fn run_captured(out: &Path, json: bool) -> Result<DemoResult> {
+    run_with(out, json, true).await
+}
+
+async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
     std::fs::create_dir_all(out).map_err(Error::io("cannot create", out))?;
     let ledger_path = out.join("dsrhub-demo.db");
     for suffix in ["", "-wal", "-shm"] {
@@ -266,6 +300,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         GraphOptions::default(),
     )
     .await?;
+    fakes.capture(capture);
     let secrets = Secrets::in_memory();
     for (name, value) in fakes.secrets() {
         let reference = format!("keyring:{name}").parse().expect("valid reference");
@@ -403,6 +438,7 @@ pub async fn run(out: &Path, json: bool) -> Result<DemoResult> {
         forwarded,
         role_address,
         files,
+        exchanges: fakes.exchanges(),
     })
 }
 

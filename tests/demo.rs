@@ -48,3 +48,81 @@ async fn the_demo_shows_shared_and_organisation_records_kept_with_the_reason() {
         .join("erasure-report.json")
         .exists());
 }
+
+/// Issue 15.1, end to end: every request the connectors send and every answer the fakes give
+/// in the demo's four requests (access, erasure, a forwarded erasure, a role address) through
+/// the hub conforms to the vendors' published descriptions, apart from the listed deviations
+/// (`testkit::deviations`); for IT Glue and Exact Online, which publish none, the facts of
+/// `../shared/vendors.md` on content types are checked.
+#[tokio::test]
+async fn every_exchange_of_the_demo_conforms_to_the_vendors_descriptions() {
+    use dsrhub_connector::testkit::conformance::with_batch_parts;
+    use dsrhub_connector::testkit::{deviations, graph_slice, vendor_spec};
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dsrhub::demo::run_captured(dir.path(), false).await.unwrap();
+    let exchanges = |processor: &str| {
+        let all = &demo.exchanges[processor];
+        assert!(all.len() > 5, "{processor}: {} exchanges", all.len());
+        all.clone()
+    };
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    if let Some(spec) = vendor_spec("moneybird-openapi.json") {
+        let all = exchanges("moneybird");
+        checked += all.len();
+        problems.extend(deviations::moneybird(spec).problems(&all));
+    }
+    if let Some(spec) = vendor_spec("autotask-rest-v1.json") {
+        let all = exchanges("autotask");
+        checked += all.len();
+        problems.extend(deviations::autotask(spec).problems(&all));
+    }
+    if let Some(spec) = graph_slice() {
+        // The token endpoint is the identity platform's, not Graph's.
+        let graph: Vec<_> =
+            with_batch_parts(&exchanges("microsoft-graph"), "/v1.0/$batch", "/v1.0")
+                .into_iter()
+                .filter(|e| e.path.starts_with("/v1.0/"))
+                .collect();
+        checked += graph.len();
+        problems.extend(deviations::microsoft_graph(spec).problems(&graph));
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s) in {checked} exchanges:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+
+    // vendors.md, newest section: "IT Glue … Responses are application/vnd.api+json".
+    for e in exchanges("itglue") {
+        let kind = e.response_type.as_deref().unwrap_or("");
+        assert!(
+            e.status == 204 || kind.starts_with("application/vnd.api+json"),
+            "IT Glue {} {} answered {kind:?}",
+            e.method,
+            e.path
+        );
+    }
+    // vendors.md, newest section: "Exact Online: send Accept: application/json on every call
+    // (the default answer is Atom XML)". The token endpoint takes a form and answers JSON.
+    for e in exchanges("exact-online")
+        .iter()
+        .filter(|e| e.path.starts_with("/api/v1/"))
+    {
+        assert_eq!(
+            e.accept.as_deref(),
+            Some("application/json"),
+            "Exact {} {}",
+            e.method,
+            e.path
+        );
+        let kind = e.response_type.as_deref().unwrap_or("");
+        assert!(
+            e.status == 204 || kind.starts_with("application/json"),
+            "Exact {} {} answered {kind:?}",
+            e.method,
+            e.path
+        );
+    }
+}

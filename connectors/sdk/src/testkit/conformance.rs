@@ -24,6 +24,8 @@ pub struct Deviation {
     pub path: &'static str,
     /// The answer status it concerns (`None`: the request).
     pub status: Option<u16>,
+    /// Only answers whose body is this JSON (`None`: any answer of that status).
+    pub answer: Option<&'static str>,
     /// Why it is accepted.
     pub reason: &'static str,
     /// Where the behaviour is documented.
@@ -168,6 +170,9 @@ impl OpenApi {
                 (d.method == "*" || d.method.eq_ignore_ascii_case(&exchange.method))
                     && (d.path == "*" || d.path == template)
                     && d.status == status
+                    && d.answer.is_none_or(|answer| {
+                        exchange.response == serde_json::from_str::<Value>(answer).ok()
+                    })
             })
         };
         let mut problems = Vec::new();
@@ -805,11 +810,24 @@ mod tests {
             method: "PATCH",
             path: "/{a}/things/{id}{format}",
             status: Some(418),
+            answer: None,
             reason: "a test",
             source: "here",
         };
-        let api = OpenApi::new(spec(), "/api", vec![deviation]);
+        let api = OpenApi::new(spec(), "/api", vec![deviation.clone()]);
         assert!(api.check(&exchange(json!({}), 418, json!({}))).is_empty());
         assert!(!api.check(&exchange(json!({}), 404, json!({}))).is_empty());
+        // A deviation of one answer body accepts that body only.
+        let one_body = Deviation {
+            answer: Some(r#"{"teapot": null}"#),
+            ..deviation
+        };
+        let api = OpenApi::new(spec(), "/api", vec![one_body]);
+        assert!(api
+            .check(&exchange(json!({}), 418, json!({"teapot": null})))
+            .is_empty());
+        assert!(!api
+            .check(&exchange(json!({}), 418, json!({"teapot": 1})))
+            .is_empty());
     }
 }

@@ -193,6 +193,25 @@ pub fn vendor_spec(file: &str) -> Option<serde_json::Value> {
     }
 }
 
+/// Microsoft Graph's OpenAPI slice: the one `.ci/graph-slice` built from the CSDL with the
+/// paths added since the shared slice was made, when `DSRHUB_GRAPH_SLICE` names it (CI sets
+/// it; then it must be there), else `../shared/specs/graph-v1.0-slice.json` as
+/// [`vendor_spec`] finds it.
+pub fn graph_slice() -> Option<serde_json::Value> {
+    match std::env::var_os("DSRHUB_GRAPH_SLICE") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (DSRHUB_GRAPH_SLICE is set; .ci/graph-slice builds it)",
+                    std::path::Path::new(&path).display()
+                )
+            });
+            Some(serde_json::from_str(&text).expect("the Graph slice is JSON"))
+        }
+        None => vendor_spec("graph-v1.0-slice.json"),
+    }
+}
+
 /// The property names of the OpenAPI schema `node` (e.g. `{"$ref": "#/components/schemas/x"}`
 /// or a request body's schema), following `$ref` and `allOf` (Swagger 2.0 `definitions` too).
 pub fn spec_properties(spec: &serde_json::Value, node: &serde_json::Value) -> BTreeSet<String> {
