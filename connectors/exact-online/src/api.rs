@@ -121,6 +121,14 @@ impl Api {
         Api { http }
     }
 
+    /// One call to `division`, its scope refusal said as a configuration problem.
+    async fn send(&self, division: u32, request: Request) -> Result<Response, ConnectorError> {
+        self.http
+            .send(request)
+            .await
+            .map_err(|e| out_of_scope(division, e))
+    }
+
     fn entity_url(&self, division: u32, entity: Entity) -> Result<Url, ConnectorError> {
         self.http
             .url(&[&division.to_string(), entity.service, entity.name])
@@ -176,7 +184,10 @@ impl Api {
         let request = Request::get(self.entity_url(division, entity)?)
             .query("$filter", filter)
             .query("$select", select);
-        self.http.collect_pages(request, results).await
+        self.http
+            .collect_pages(request, results)
+            .await
+            .map_err(|e| out_of_scope(division, e))
     }
 
     /// Whether any entity matches `filter` (`$top=1`: one call, whatever the count).
@@ -190,7 +201,7 @@ impl Api {
             .query("$filter", filter)
             .query("$select", entity.key)
             .query("$top", "1");
-        let page = results(&self.http.send(request).await?)?;
+        let page = results(&self.send(division, request).await?)?;
         Ok(!page.items.is_empty())
     }
 
@@ -208,7 +219,7 @@ impl Api {
         let request = Request::get(self.entity_url(division, entity)?)
             .query("$filter", &filter)
             .query("$top", "1");
-        let page = results(&self.http.send(request).await?)?;
+        let page = results(&self.send(division, request).await?)?;
         match page.items.into_iter().next() {
             None => Ok(None),
             Some(Value::Object(found)) => Ok(Some(found)),
@@ -227,7 +238,7 @@ impl Api {
         changes: &Map<String, Value>,
     ) -> Result<(), ConnectorError> {
         let url = self.key_url(division, entity, id)?;
-        self.http.send(Request::put(url).json(changes)).await?;
+        self.send(division, Request::put(url).json(changes)).await?;
         Ok(())
     }
 
@@ -239,7 +250,7 @@ impl Api {
         id: &str,
     ) -> Result<bool, ConnectorError> {
         let url = self.key_url(division, entity, id)?;
-        Ok(not_found_as_none(self.http.send(Request::delete(url)).await)?.is_some())
+        Ok(not_found_as_none(self.send(division, Request::delete(url)).await)?.is_some())
     }
 
     /// `GET {Entity}/$count`.
@@ -248,10 +259,26 @@ impl Api {
         url.path_segments_mut()
             .map_err(|_| ConnectorError::invalid("bad base URL"))?
             .push("$count");
-        let response = self.http.send(Request::get(url)).await?;
+        let response = self.send(division, Request::get(url)).await?;
         String::from_utf8_lossy(&response.body)
             .trim()
             .parse()
             .map_err(|_| ConnectorError::permanent("Exact Online's $count is not a number"))
+    }
+}
+
+/// A published app may be authorised for some divisions only: Exact answers 403 "User division
+/// is not within division scope" for the others, which `system/Divisions` still lists. That is
+/// a configuration problem, said as one (and not retried).
+fn out_of_scope(division: u32, e: ConnectorError) -> ConnectorError {
+    if e.status == Some(403) && e.message.contains("division scope") {
+        ConnectorError::invalid(format!(
+            "processors.{}.divisions: division {division} is outside the divisions this app was \
+             authorised for (Exact answered 403 \"not within division scope\"); list only the \
+             authorised ones in `divisions`, or sign in again and grant this division",
+            crate::ID
+        ))
+    } else {
+        e
     }
 }

@@ -371,22 +371,6 @@ fn bad() -> ConnectorError {
     ConnectorError::permanent("Exact Online returned an entity without a valid id")
 }
 
-/// A published app may be authorised for some divisions only: Exact answers 403 "User division
-/// is not within division scope" for the others, which `system/Divisions` still lists. That is
-/// a configuration problem, said as one (and not retried).
-fn out_of_scope(division: u32, e: ConnectorError) -> ConnectorError {
-    if e.status == Some(403) && e.message.contains("division scope") {
-        ConnectorError::invalid(format!(
-            "processors.{}.divisions: division {division} is outside the divisions this app was \
-             authorised for (Exact answered 403 \"not within division scope\"); list only the \
-             authorised ones in `divisions`, or sign in again and grant this division",
-            crate::ID
-        ))
-    } else {
-        e
-    }
-}
-
 #[async_trait]
 impl Connector for ExactOnline {
     fn describe(&self) -> Description {
@@ -420,8 +404,7 @@ impl Connector for ExactOnline {
         let mut found = Findings::default();
         for &division in self.divisions().await? {
             self.discover_division(division, subject, &mut found)
-                .await
-                .map_err(|e| out_of_scope(division, e))?;
+                .await?;
         }
         Ok(found.into_vec())
     }

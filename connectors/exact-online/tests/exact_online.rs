@@ -19,6 +19,7 @@ use dsrhub_connector::{
 use dsrhub_exact_online::fake::{FakeOptions, Set};
 use dsrhub_exact_online::ExactOnline;
 use futures_util::future::join_all;
+use secrecy::ExposeSecret;
 
 const PV_ACCOUNT: &str = "07ac8858-68a1-57fc-8758-32af8283687c";
 const PV_CONTACT: &str = "c80d0cc3-1868-50c6-8510-072a358c4ae0";
@@ -798,6 +799,10 @@ async fn a_division_outside_the_apps_scope_is_a_configuration_problem() {
         .filter(|(_, p)| p.starts_with("/api/v1/1002/"))
         .count();
     assert_eq!(refused, 1);
+    // The inventory (`check`, the schedule) says the same.
+    let err = h.connector.inventory().await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidInput, "{err}");
+    assert!(err.message.contains("division 1002"), "{err}");
 }
 
 /// Issue 15.2, a fact of `vendors.md`: calls to one division are sequential, also when the
@@ -816,4 +821,65 @@ async fn calls_to_a_division_are_sequential() {
         result.unwrap();
     }
     assert_eq!(h.fake.max_in_flight_per_division(), 1);
+}
+
+/// Issue 15.1, facts of `vendors.md` (Exact publishes no description) on the fake's OData v2
+/// answers, as the connector reads them: lists are `{"d": {"results": [...]}}`, further pages
+/// are announced in `d.__next` (an absolute link to the same entity set with a `$skiptoken`),
+/// and errors are `{"error": {"code": "", "message": {"lang": "", "value": "…"}}}`, also for
+/// a bad `$filter` (400) and an unknown access token (401).
+#[tokio::test]
+async fn the_fakes_answers_have_exacts_odata_v2_shapes() {
+    let h = ExactHarness::start_default().await;
+    h.fake.set_page_size(Some(1));
+    h.fake.log().capture(true);
+    h.connector.discover(&pieter()).await.unwrap();
+    let lists: Vec<_> = h
+        .fake
+        .log()
+        .exchanges()
+        .into_iter()
+        .filter(|e| e.path.starts_with("/api/v1/") && e.method == "GET" && e.status == 200)
+        .collect();
+    let mut announced = 0;
+    for e in &lists {
+        let d = &e.response.as_ref().expect("a JSON answer")["d"];
+        assert!(d["results"].is_array(), "{}: {d}", e.path);
+        if let Some(next) = d.get("__next") {
+            let next = url::Url::parse(next.as_str().expect("__next is a link")).unwrap();
+            assert_eq!(next.path(), e.path, "__next leaves the entity set");
+            assert!(next.query_pairs().any(|(k, _)| k == "$skiptoken"), "{next}");
+            announced += 1;
+        }
+    }
+    assert!(announced > 0, "no answer announced a next page");
+    assert!(
+        lists
+            .iter()
+            .any(|e| e.query.iter().any(|(k, _)| k == "$skiptoken")),
+        "no next page was followed"
+    );
+
+    let token = h.store().load().unwrap().access_token.unwrap();
+    let client = reqwest::Client::new();
+    let url = h
+        .fake
+        .host()
+        .join("/api/v1/1001/crm/Accounts?$filter=NoSuchField eq 'x'&$select=ID")
+        .unwrap();
+    for (bearer, status) in [(token.expose_secret(), 400), ("not-a-token", 401)] {
+        let answer = client
+            .get(url.clone())
+            .bearer_auth(bearer)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        let error = &body["error"];
+        assert!(error["code"].is_string(), "{body}");
+        assert!(error["message"]["lang"].is_string(), "{body}");
+        assert!(error["message"]["value"].is_string(), "{body}");
+    }
 }
