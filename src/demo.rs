@@ -287,7 +287,7 @@ pub async fn run_captured(out: &Path, json: bool) -> Result<DemoResult> {
 }
 
 async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
-    std::fs::create_dir_all(out).map_err(Error::io("cannot create", out))?;
+    crate::private_files::create_dir(out, false)?;
     let ledger_path = out.join("dsrhub-demo.db");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", ledger_path.display()));

@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod orchestrator;
 pub mod policy;
+pub mod private_files;
 pub mod registry;
 pub mod report;
 pub mod serve;

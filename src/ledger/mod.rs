@@ -486,13 +486,26 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Forget the subject's identifiers (at closure). Evidence keeps ids, counts and hashes.
+    /// Forget the subject's identifiers and the identity-verification note (at closure).
+    /// Evidence keeps ids, counts and hashes.
     pub fn purge_subject(&self, id: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
         let purged = tx.execute("DELETE FROM subjects WHERE request_id = ?1", [id])?;
-        if purged > 0 {
-            audit::append(&tx, Some(id), "subject.purged", &serde_json::json!({}))?;
+        // The note on how the identity was verified may name the person, a birth date, a
+        // document number; its hash is in the audit log (`request.received`,
+        // `identity.verified`).
+        let notes = tx.execute(
+            "UPDATE requests SET identity_verification = '' WHERE id = ?1 AND identity_verification != ''",
+            [id],
+        )?;
+        if purged + notes > 0 {
+            audit::append(
+                &tx,
+                Some(id),
+                "subject.purged",
+                &serde_json::json!({ "identity_note": notes > 0 }),
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -538,6 +551,7 @@ impl Ledger {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
         check_task_step(&tx, id, processor, stage)?;
+        let error_text = error.map(|e| masked(&tx, id, &e.to_string())).transpose()?;
         tx.execute(
             "UPDATE tasks SET state = ?3, stage = ?4, summary = ?5, error = ?6, error_kind = ?7, updated_at = ?8,
                     resume_after = ?9
@@ -548,7 +562,7 @@ impl Ledger {
                 state.as_str(),
                 stage.as_str(),
                 summary,
-                error.map(|e| e.to_string()),
+                error_text,
                 error.map(|e| e.kind.as_str()),
                 now().to_string(),
                 error.and_then(|e| e.resume_at).map(|t| t.to_string()),
@@ -1112,6 +1126,12 @@ pub(crate) fn mark_in(
     detail: Option<&str>,
     at: &str,
 ) -> Result<()> {
+    let request_id: String = tx.query_row(
+        "SELECT request_id FROM items WHERE id = ?1",
+        [item.id],
+        |r| r.get(0),
+    )?;
+    let detail = detail.map(|d| masked(tx, &request_id, d)).transpose()?;
     tx.execute(
         "UPDATE items SET state = ?2, outcome = COALESCE(?3, outcome), detail = COALESCE(?4, detail), updated_at = ?5 WHERE id = ?1",
         params![item.id, state.as_str(), outcome, detail, at],
@@ -1133,8 +1153,26 @@ pub(crate) fn mark_in(
         "action": item.action.as_str(),
         "outcome": outcome,
     });
-    audit::append(tx, None, &event, &detail)?;
+    audit::append(tx, Some(&request_id), &event, &detail)?;
     Ok(())
+}
+
+/// `text` (a vendor's error, a processor's answer) as it may be stored for request `id`: every
+/// identifier of its subject masked, names included, while the ledger still knows them
+/// ([`dsrhub_connector::redact::mask_subject`]); scrubbed of e-mail-like tokens and digit runs
+/// after.
+fn masked(tx: &rusqlite::Transaction<'_>, id: &str, text: &str) -> Result<String> {
+    let identifiers: Option<String> = tx
+        .query_row(
+            "SELECT identifiers FROM subjects WHERE request_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let subject: Subject = identifiers
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    Ok(dsrhub_connector::redact::mask_subject(text, &subject))
 }
 
 /// Refuse, inside `tx`, a task change the life cycle does not allow: any change of a closed

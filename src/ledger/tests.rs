@@ -190,3 +190,79 @@ fn a_file_ledger_survives_reopening() {
     assert_eq!(ledger.request(&id).unwrap().kind, RequestKind::Erasure);
     ledger.verify_audit().unwrap();
 }
+
+/// Issue 16.5: a vendor's error text is stored only after every identifier of the subject is
+/// masked, names included (`scrub` alone masks e-mail-like tokens and digit runs).
+#[test]
+fn vendor_error_texts_are_stored_with_the_subjects_identifiers_masked() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = ledger
+        .create_request(
+            RequestKind::Erasure,
+            &Subject {
+                emails: vec!["sanne.bakker@example.nl".into()],
+                phones: vec!["06-12345678".into()],
+                names: vec!["Sanne Bakker".into()],
+            },
+            "passport",
+            now(),
+            now(),
+            &[NewTask {
+                processor: "moneybird".into(),
+                enabled: true,
+                display_name: "Moneybird".into(),
+            }],
+        )
+        .unwrap();
+    let vendor = ConnectorError::permanent(
+        "Contact 'Bakker, Sanne' (sanne.bakker@example.nl, 06 1234 5678) cannot be deleted",
+    );
+    ledger
+        .set_task(
+            &id,
+            "moneybird",
+            TaskState::Failed,
+            Stage::New,
+            "",
+            Some(&vendor),
+        )
+        .unwrap();
+    ledger.save_items(&id, "moneybird", &[item("1")]).unwrap();
+    let row = ledger.items(&id, None).unwrap().remove(0);
+    ledger.fail_item(&row, &vendor).unwrap();
+    let stored_task = ledger.tasks(&id).unwrap()[0].error.clone().unwrap();
+    let stored_item = ledger.items(&id, None).unwrap()[0].detail.clone().unwrap();
+    for stored in [&stored_task, &stored_item] {
+        for identifier in ["Bakker", "Sanne", "sanne.bakker", "5678"] {
+            assert!(!stored.contains(identifier), "{identifier} in {stored}");
+        }
+        assert!(stored.contains("cannot be deleted"), "{stored}");
+    }
+}
+
+/// Issue 16.5: the identity-verification note (it may hold names, birth dates, document
+/// numbers) is purged with the identifiers at closure; its hash stays in the audit log.
+#[test]
+fn the_identity_note_is_purged_at_closure_and_its_hash_kept() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    let id = open_request(&ledger);
+    ledger.purge_subject(&id).unwrap();
+    let conn = ledger.conn();
+    let note: String = conn
+        .query_row(
+            "SELECT identity_verification FROM requests WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!note.contains("passport"), "{note}");
+    let hash = audit::sha256_hex(b"passport seen by the service desk");
+    let kept: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE request_id = ?1 AND detail LIKE ?2",
+            params![id, format!("%{hash}%")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(kept, 1);
+}

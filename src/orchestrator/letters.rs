@@ -148,7 +148,7 @@ impl Hub {
     /// The letter as an RFC 5322 message, owner-readable only (it names the subject).
     fn write_eml(&self, request_id: &str, stem: &str, letter: &Letter) -> Result<PathBuf> {
         let dir = self.reports_dir.join(request_id);
-        std::fs::create_dir_all(&dir).map_err(Error::io("cannot create", &dir))?;
+        crate::private_files::create_dir(&dir, true)?;
         let path = dir.join(format!("{stem}.eml"));
         let date = jiff::Timestamp::now()
             .strftime("%a, %d %b %Y %H:%M:%S +0000")
@@ -165,8 +165,7 @@ impl Hub {
             subject = letter.subject,
             language = letter.language,
         );
-        dsrhub_connector::secrets::write_private_file(&path, &message)
-            .map_err(Error::io("cannot write", &path))?;
+        crate::private_files::write(&path, &message)?;
         Ok(path)
     }
 }

@@ -24,8 +24,7 @@ pub struct Staging {
 impl Staging {
     /// Staging files in `dir` (created if needed).
     pub fn new(dir: &Path) -> Result<Staging> {
-        std::fs::create_dir_all(dir)
-            .map_err(Error::io("cannot create the export staging folder", dir))?;
+        crate::private_files::create_dir(dir, true)?;
         Ok(Staging {
             dir: dir.to_path_buf(),
         })
@@ -54,9 +53,14 @@ impl Staging {
         })
     }
 
-    /// Remove the staging folder (after the ZIP is written).
+    /// Remove the staging folder (after the ZIP is written); nothing to do when it is gone.
     pub fn remove(&self) -> Result<()> {
-        std::fs::remove_dir_all(&self.dir).map_err(Error::io("cannot remove", &self.dir))
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("cannot remove", &self.dir)(e))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -155,9 +159,53 @@ impl ExportWriter {
             path: part.clone(),
             source: std::io::Error::other(e),
         };
+        // What an earlier run put in the ZIP: processors exported then (their staging copies
+        // are gone) and files a processor without an API sent.
+        let mut previous = match File::open(zip_path) {
+            Ok(file) => Some(zip::ZipArchive::new(file).map_err(|e| Error::Io {
+                context: "cannot read the earlier export",
+                path: zip_path.to_path_buf(),
+                source: std::io::Error::other(e),
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("cannot read", zip_path)(e)),
+        };
+        let previous_manifest = previous
+            .as_mut()
+            .and_then(|archive| {
+                let mut text = String::new();
+                archive
+                    .by_name("manifest.json")
+                    .ok()?
+                    .read_to_string(&mut text)
+                    .ok()?;
+                serde_json::from_str::<Value>(&text).ok()
+            })
+            .unwrap_or(Value::Null);
+        let mut written = std::collections::BTreeSet::from(["manifest.json".to_string()]);
         let mut manifest = Vec::new();
         for processor in processors {
             let jsonl = staging.path(processor, "jsonl");
+            let names = [format!("{processor}.json"), format!("{processor}.csv")];
+            let earlier = previous.as_mut().filter(|archive| {
+                !jsonl.exists() && names.iter().all(|n| archive.index_for_name(n).is_some())
+            });
+            if let Some(archive) = earlier {
+                for name in &names {
+                    let index = archive.index_for_name(name).expect("checked above");
+                    let entry = archive.by_index_raw(index).map_err(zip_err)?;
+                    zip.raw_copy_file(entry).map_err(zip_err)?;
+                }
+                manifest.push(
+                    previous_manifest["processors"]
+                        .as_array()
+                        .and_then(|all| all.iter().find(|p| p["processor"] == *processor))
+                        .cloned()
+                        .unwrap_or_else(|| json!({ "processor": processor, "files": names })),
+                );
+                written.extend(names);
+                continue;
+            }
             let csv = staging.path(processor, "csv");
             let mut records = 0usize;
             zip.start_file(format!("{processor}.json"), options)
@@ -182,7 +230,18 @@ impl ExportWriter {
                 let mut reader = File::open(&csv).map_err(Error::io("cannot read", &csv))?;
                 std::io::copy(&mut reader, &mut zip).map_err(err(&part))?;
             }
-            manifest.push(json!({ "processor": processor, "records": records, "files": [format!("{processor}.json"), format!("{processor}.csv")] }));
+            manifest.push(json!({ "processor": processor, "records": records, "files": names }));
+            written.extend(names);
+        }
+        // Everything else an earlier run or answer added (a processor's own export file).
+        if let Some(archive) = previous.as_mut() {
+            for index in 0..archive.len() {
+                let entry = archive.by_index_raw(index).map_err(zip_err)?;
+                let name = entry.name().map_err(zip_err)?.into_owned();
+                if !written.contains(&name) {
+                    zip.raw_copy_file(entry).map_err(zip_err)?;
+                }
+            }
         }
         zip.start_file("manifest.json", options).map_err(zip_err)?;
         let manifest = json!({
@@ -208,6 +267,9 @@ impl ExportWriter {
             .sync_all()
             .map_err(err(&part))?;
         std::fs::rename(&part, zip_path).map_err(err(zip_path))?;
+        // The ZIP now holds what the staging copies held: they go at once (plaintext personal
+        // data, also of processors whose export was cut off and will start over).
+        staging.remove()?;
         sha256_file(zip_path)
     }
 }
@@ -255,7 +317,7 @@ impl ExportWriter {
             source: std::io::Error::other(e),
         };
         if let Some(dir) = zip_path.parent() {
-            std::fs::create_dir_all(dir).map_err(err(dir))?;
+            crate::private_files::create_dir(dir, false)?;
         }
         let mut writer = if zip_path.exists() {
             let archive = std::fs::OpenOptions::new()

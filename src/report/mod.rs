@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ledger::{Action, ItemRow, ItemState, Ledger, Remaining, RequestKind};
 
 /// The whole report.
@@ -250,7 +250,7 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
 
 /// Write `<kind>-report.json` and `<kind>-report.html` into `dir`; returns both paths.
 pub fn write(report: &Report, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-    std::fs::create_dir_all(dir).map_err(Error::io("cannot create the report folder", dir))?;
+    crate::private_files::create_dir(dir, false)?;
     let kind = if report.request.kind == RequestKind::Access.as_str() {
         "access"
     } else {
@@ -259,8 +259,7 @@ pub fn write(report: &Report, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     let json_path = dir.join(format!("{kind}-report.json"));
     let html_path = dir.join(format!("{kind}-report.html"));
     let json = serde_json::to_string_pretty(report).expect("report serialises");
-    std::fs::write(&json_path, json).map_err(Error::io("cannot write", &json_path))?;
-    std::fs::write(&html_path, html::render(report)?)
-        .map_err(Error::io("cannot write", &html_path))?;
+    crate::private_files::write(&json_path, &json)?;
+    crate::private_files::write(&html_path, &html::render(report)?)?;
     Ok((json_path, html_path))
 }

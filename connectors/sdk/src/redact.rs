@@ -6,6 +6,8 @@
 
 use url::Url;
 
+use crate::model::Subject;
+
 const MASK: &str = "<redacted>";
 
 /// Replace e-mail-like tokens and long digit runs (phone numbers, IBANs, account numbers) in
@@ -46,6 +48,126 @@ fn is_separator(c: char) -> bool {
 fn looks_personal(token: &str) -> bool {
     let digits = token.chars().filter(char::is_ascii_digit).count();
     token.contains('@') || digits >= 6
+}
+
+/// Name particles that are also ordinary words ("van", "de"): never masked on their own.
+const PARTICLES: &[&str] = &[
+    "van", "de", "der", "den", "het", "ten", "ter", "te", "op", "in", "la", "le", "du", "da",
+    "von", "zu", "el", "al", "del", "dos", "das",
+];
+
+/// `text` with every identifier of `subject` masked, then [`scrub`]bed: its e-mail addresses
+/// (without regard to case), its phone numbers (a run of digits, with any spacing, holding the
+/// number's last eight digits), and its names: each word of a name, without regard to case,
+/// except short particles ("van", "de"). [`scrub`] alone knows nothing of names; a vendor's
+/// error text may carry them ("contact Sanne Bakker has invoices"). Over-masking is accepted:
+/// "Jan" is masked in "January" no more than as a whole word, but in "Jan's" it is.
+pub fn mask_subject(text: &str, subject: &Subject) -> String {
+    let mut out = text.to_string();
+    for email in subject.emails.iter().filter(|e| !e.trim().is_empty()) {
+        out = replace_ignoring_case(&out, email.trim());
+    }
+    for phone in &subject.phones {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 6 {
+            out = mask_phone(&out, &digits[digits.len().saturating_sub(8)..]);
+        }
+    }
+    let words: Vec<String> = subject
+        .names
+        .iter()
+        .flat_map(|n| n.split(|c: char| !c.is_alphanumeric() && c != '\''))
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 2 && !PARTICLES.contains(&w.as_str()))
+        .collect();
+    if !words.is_empty() {
+        out = mask_words(&out, &words);
+    }
+    scrub(&out)
+}
+
+/// `text` with every occurrence of `needle` (compared without case) masked.
+fn replace_ignoring_case(text: &str, needle: &str) -> String {
+    let lower = text.to_lowercase();
+    let needle = needle.to_lowercase();
+    if needle.is_empty() || lower.len() != text.len() {
+        // Lowercasing changed byte lengths (rare scripts): fall back to exact matches.
+        return text.replace(needle.as_str(), MASK);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = lower[at..].find(&needle) {
+        out.push_str(&text[at..at + found]);
+        out.push_str(MASK);
+        at += found + needle.len();
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// `text` with every run of digits (spaces, `-`, `.`, `/`, `(`, `)` and `+` between them
+/// allowed) whose digits contain `tail` masked.
+fn mask_phone(text: &str, tail: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit()
+            && !(chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The run: digits and the separators between them, ending on a digit.
+        let start = i;
+        let mut end = i;
+        let mut j = i;
+        while j < chars.len()
+            && (chars[j].is_ascii_digit()
+                || matches!(chars[j], ' ' | '-' | '.' | '/' | '(' | ')' | '+'))
+        {
+            if chars[j].is_ascii_digit() {
+                end = j + 1;
+            }
+            j += 1;
+        }
+        let run: String = chars[start..end].iter().collect();
+        let digits: String = run.chars().filter(char::is_ascii_digit).collect();
+        if digits.contains(tail) {
+            out.push_str(MASK);
+        } else {
+            out.push_str(&run);
+        }
+        i = end.max(start + 1);
+    }
+    out
+}
+
+/// `text` with each whole word equal (without case) to one of `words` masked.
+fn mask_words(text: &str, words: &[String]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            if words.contains(&word.to_lowercase()) {
+                out.push_str(MASK);
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// A URL as it may be logged: scheme, host and path, with every query value and any path
@@ -102,6 +224,35 @@ mod tests {
             scrubbed.starts_with("Email '<redacted>' is invalid"),
             "{scrubbed}"
         );
+    }
+
+    #[test]
+    fn mask_subject_masks_names_addresses_and_numbers_of_the_subject_only() {
+        let subject = Subject {
+            emails: vec!["Sanne.Bakker@Example.nl".into()],
+            phones: vec!["+31 6 1234 5678".into()],
+            names: vec!["Sanne van der Bakker".into()],
+        };
+        let text = "Contact 'BAKKER, Sanne' (sanne.bakker@example.nl, 06 12 34 56 78) is linked \
+                    to invoice 42 of Jan de Vries; van der Berg was here";
+        let masked = mask_subject(text, &subject);
+        for gone in ["BAKKER", "Sanne", "sanne.bakker", "56 78"] {
+            assert!(!masked.contains(gone), "{gone} in {masked}");
+        }
+        // Other people, numbers that are not the subject's, and particles stay.
+        for kept in ["Jan de Vries", "invoice 42", "van der Berg"] {
+            assert!(masked.contains(kept), "{kept} missing from {masked}");
+        }
+        assert!(
+            masked.starts_with("Contact '<redacted>, <redacted>' (<redacted>"),
+            "{masked}"
+        );
+    }
+
+    #[test]
+    fn mask_subject_of_nobody_is_scrub() {
+        let text = "record 42 of mail@example.nl not found";
+        assert_eq!(mask_subject(text, &Subject::default()), scrub(text));
     }
 
     #[test]
