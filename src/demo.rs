@@ -327,7 +327,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
     let processors = crate::registry::build(&config, &secrets)?;
     exact_login(&fakes, &config, &secrets).await?;
     let ledger = Arc::new(Ledger::open(&ledger_path)?);
-    let hub = Hub::new(ledger.clone(), processors, &config);
+    let hub = Hub::new(ledger.clone(), processors, &config).with_operator("dsrhub demo");
     let subject = demo_subject();
 
     let access_id = hub.open(RequestKind::Access, &subject, IDENTITY)?;

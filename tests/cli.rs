@@ -843,3 +843,73 @@ async fn purges_reports_nothing_waiting_on_a_fresh_ledger() {
     assert_eq!(out["checked"]["purged"], 0);
     assert_eq!(out["not_confirmed_past_their_date"], serde_json::json!([]));
 }
+
+/// Issue 16.3: `dsrhub audit <id>` lists a request's entries, `--export` writes them as JSON
+/// lines an auditor can recompute, and `--verify` checks the chain. An audit entry edited
+/// behind the hub's back (the guard trigger dropped) makes `audit --verify` name it, and
+/// `status` and every run refuse to act until then.
+#[tokio::test]
+async fn an_edited_audit_entry_is_found_and_the_hub_refuses_to_act() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let id = plan_sanne_erasure(dir.path(), &fake).await;
+
+    let listed = dsrhub(dir.path(), &["audit", &id, "--json"], &[]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let entries: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let events: Vec<&str> = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.first(), Some(&"request.received"), "{events:?}");
+    assert!(events.contains(&"plan.saved"), "{events:?}");
+    let head = entries["chain_head"]["hash"].as_str().unwrap().to_string();
+
+    let export = dir.path().join("audit.jsonl");
+    let o = dsrhub(
+        dir.path(),
+        &["audit", &id, "--export", export.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), events.len());
+    assert!(lines.iter().all(|l| l["request_id"] == id.as_str()));
+    assert!(!std::fs::read_to_string(&export).unwrap().contains("sanne"));
+
+    let verified = dsrhub(dir.path(), &["audit", "--verify", "--head", &head], &[]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+
+    // Someone with the database file edits history.
+    let conn = rusqlite::Connection::open(dir.path().join("ledger.db")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_no_update;
+         UPDATE audit SET detail = '{\"forged\":true}' WHERE seq = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let broken = dsrhub(dir.path(), &["audit", "--verify"], &[]);
+    assert!(!broken.status.success());
+    assert!(stderr(&broken).contains("entry 2"), "{}", stderr(&broken));
+    let before = fake.log().requests_seen();
+    for args in [
+        vec!["status"],
+        vec!["erase", "--request", id.as_str(), "--yes"],
+    ] {
+        let o = dsrhub(dir.path(), &args, &[]);
+        assert!(!o.status.success(), "{args:?} acted on a broken chain");
+        assert!(
+            stderr(&o).contains("hash chain is broken"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(fake.log().requests_seen(), before, "a vendor was called");
+}

@@ -26,6 +26,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Check => check(&cli).await,
         Command::Serve => {
             let Loaded { config, hub } = load_quiet(&cli)?;
+            let hub = hub.with_operator("the HTTP API");
             crate::serve::run(&config, Arc::new(hub), &Secrets::default()).await?;
             Ok(0)
         }
@@ -87,6 +88,18 @@ pub async fn run(cli: Cli) -> Result<u8> {
             &by.clone().unwrap_or_else(operator),
         ),
         Command::Cancel { id, reason } => cancel(&cli, id, reason),
+        Command::Audit {
+            id,
+            verify,
+            head,
+            export,
+        } => audit(
+            &cli,
+            id.as_deref(),
+            *verify,
+            head.as_deref(),
+            export.as_deref(),
+        ),
         Command::Purges { check } => purges(&cli, *check).await,
         Command::Confirm {
             id,
@@ -210,8 +223,8 @@ fn load(cli: &Cli) -> Result<Loaded> {
 fn load_quiet(cli: &Cli) -> Result<Loaded> {
     let config = Config::load(&cli.config)?;
     let processors = registry::build(&config, &Secrets::default())?;
-    let ledger = Arc::new(Ledger::open(&config.ledger_path())?);
-    let mut hub = Hub::new(ledger, processors, &config);
+    let ledger = Arc::new(checked(Ledger::open(&config.ledger_path())?)?);
+    let mut hub = Hub::new(ledger, processors, &config).with_operator(&operator());
     if let Some(smtp) = &config.hub.smtp {
         hub = hub.with_mailer(crate::mail::Mailer::new(
             smtp,
@@ -224,8 +237,91 @@ fn load_quiet(cli: &Cli) -> Result<Loaded> {
 
 fn open_ledger(cli: &Cli) -> Result<(Config, Ledger)> {
     let config = Config::load(&cli.config)?;
-    let ledger = Ledger::open(&config.ledger_path())?;
+    let ledger = checked(Ledger::open(&config.ledger_path())?)?;
     Ok((config, ledger))
+}
+
+/// `ledger`, once its audit chain is intact: nothing is shown or done over a log someone
+/// edited (`dsrhub audit --verify` names the entry).
+fn checked(ledger: Ledger) -> Result<Ledger> {
+    ledger.verify_audit()?;
+    Ok(ledger)
+}
+
+/// `dsrhub audit`: a request's entries, their export, or the chain's check.
+fn audit(
+    cli: &Cli,
+    id: Option<&str>,
+    verify: bool,
+    head: Option<&str>,
+    export: Option<&Path>,
+) -> Result<u8> {
+    let config = Config::load(&cli.config)?;
+    let ledger = Ledger::open(&config.ledger_path())?;
+    if verify {
+        let entries = ledger.verify_audit()?;
+        let last = ledger.audit_head()?;
+        if let Some(hash) = head {
+            let Some(seq) = ledger.audit_position(hash)? else {
+                return Err(Error::Ledger(format!(
+                    "the chain head {hash} is not in this audit log: entries up to it were \
+                     removed or the log was replaced"
+                )));
+            };
+            if !cli.json {
+                println!("the quoted head is entry {seq} of the log");
+            }
+        }
+        if cli.json {
+            println!(
+                "{}",
+                serde_json::json!({ "intact": true, "entries": entries, "chain_head": last })
+            );
+        } else {
+            match last {
+                Some(h) => println!(
+                    "audit chain intact: {entries} entries; head {} (entry {})",
+                    h.hash, h.seq
+                ),
+                None => println!("the audit log is empty"),
+            }
+        }
+        return Ok(0);
+    }
+    let id = id.ok_or_else(|| Error::Usage("name a request, or use --verify".into()))?;
+    let id = ledger.request(id)?.id;
+    let entries = ledger.audit_entries(Some(&id))?;
+    if let Some(path) = export {
+        let mut text = String::new();
+        for entry in &entries {
+            text.push_str(&serde_json::to_string(entry).expect("entry serialises"));
+            text.push('\n');
+        }
+        crate::private_files::write(path, &text)?;
+        if !cli.json {
+            println!(
+                "wrote {} audit entries of {id} to {}",
+                entries.len(),
+                path.display()
+            );
+        }
+        return Ok(0);
+    }
+    if cli.json {
+        let head = ledger.audit_head()?;
+        println!(
+            "{}",
+            serde_json::json!({ "request_id": id, "entries": entries, "chain_head": head })
+        );
+    } else {
+        for entry in &entries {
+            println!(
+                "{:>6}  {}  {:<22} {}",
+                entry.seq, entry.at, entry.event, entry.detail
+            );
+        }
+    }
+    Ok(0)
 }
 
 async fn auth_login(cli: &Cli, processor: &str, no_browser: bool, timeout: u64) -> Result<u8> {
@@ -306,7 +402,7 @@ fn open_browser(url: &str) {
 async fn inventory_sync(cli: &Cli) -> Result<u8> {
     let config = Config::load(&cli.config)?;
     let processors = registry::build(&config, &Secrets::default())?;
-    let ledger = Ledger::open(&config.ledger_path())?;
+    let ledger = checked(Ledger::open(&config.ledger_path())?)?;
     let (register, changes) = crate::inventory::sync(&config, &processors, &ledger).await?;
     let troubled = register
         .entries
@@ -743,7 +839,7 @@ fn confirm_record(
         Error::Usage("--evidence: a manual action needs evidence (a screenshot, the processor's confirmation)".into())
     })?;
     let (config, ledger) = open_ledger(cli)?;
-    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config).with_operator(&operator());
     let status = hub.confirm_record(id, processor, record, outcome, evidence, note, by)?;
     let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
     let (json_path, html_path) = report::write(&built, &config.reports_dir().join(id))?;
@@ -839,7 +935,7 @@ async fn purges(cli: &Cli, check: bool) -> Result<u8> {
 fn cancel(cli: &Cli, id: &str, reason: &str) -> Result<u8> {
     // Only the ledger changes: no processor (nor its secrets) is needed to withdraw a request.
     let (config, ledger) = open_ledger(cli)?;
-    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config).with_operator(&operator());
     let request = hub.cancel(id, reason)?;
     if cli.json {
         println!(
@@ -857,7 +953,7 @@ fn cancel(cli: &Cli, id: &str, reason: &str) -> Result<u8> {
 
 fn extend(cli: &Cli, id: &str, months: u32, reason: &str, by: &str) -> Result<u8> {
     let (config, ledger) = open_ledger(cli)?;
-    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config).with_operator(&operator());
     let before = hub.ledger().request(id)?;
     let until = hub.extend(id, months, reason, by)?;
     if cli.json {

@@ -162,6 +162,24 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
+    /// The audit log: a request's entries (`--export FILE` writes them as JSON lines for an
+    /// auditor), or with --verify a check of the whole hash chain. Every other command checks
+    /// the chain first and refuses to act on a broken one.
+    Audit {
+        /// The request whose entries to show or export.
+        #[arg(required_unless_present = "verify")]
+        id: Option<String>,
+        /// Check the hash chain of the whole log: each entry's hash, in order.
+        #[arg(long, conflicts_with = "export")]
+        verify: bool,
+        /// With --verify: the chain head an earlier report quotes, which must still be in the
+        /// log (an entry removed after it, or a log rebuilt from scratch, shows).
+        #[arg(long, requires = "verify", value_name = "HASH")]
+        head: Option<String>,
+        /// Write the request's entries to FILE, one JSON object per line (owner-readable).
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+    },
     /// Write a request's JSON and HTML report.
     Report {
         /// The request id.

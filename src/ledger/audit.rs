@@ -5,9 +5,40 @@
 //! SQLite triggers refuse UPDATE and DELETE on the table outright.
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+
+/// One entry of the audit log, as stored. `hash` is SHA-256 over `prev_hash`, `at`,
+/// `request_id` (empty when none), `event` and `detail` (the JSON text as stored), each
+/// preceded by its length in bytes as a big-endian u64, so an auditor can recompute it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Position in the log (1, 2, …).
+    pub seq: i64,
+    /// When it was written (RFC 3339, UTC).
+    pub at: String,
+    /// The request it concerns, if any.
+    pub request_id: Option<String>,
+    /// What happened (`request.received`, `plan.approved`, `item.done`, …).
+    pub event: String,
+    /// Ids, counts, hashes: never personal data.
+    pub detail: serde_json::Value,
+    /// The hash of the entry before it (64 zeros for the first).
+    pub prev_hash: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+/// The last entry of the chain: what a report quotes so a later edit of the log shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainHead {
+    /// Its position.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+}
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -50,6 +81,52 @@ pub fn append(
     Ok(())
 }
 
+/// The entries of request `id` (every entry when `None`), in order.
+pub fn entries(conn: &Connection, id: Option<&str>) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, request_id, event, detail, prev_hash, hash FROM audit
+         WHERE ?1 IS NULL OR request_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let detail: String = r.get(4)?;
+        Ok(AuditEntry {
+            seq: r.get(0)?,
+            at: r.get(1)?,
+            request_id: r.get(2)?,
+            event: r.get(3)?,
+            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+            prev_hash: r.get(5)?,
+            hash: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The chain's last entry; `None` for an empty log.
+pub fn head(conn: &Connection) -> Result<Option<ChainHead>> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| {
+                Ok(ChainHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The position of the entry whose hash is `hash` (a head quoted by an earlier report).
+pub fn position_of(conn: &Connection, hash: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row("SELECT seq FROM audit WHERE hash = ?1", [hash], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
 /// Walk the chain; the number of entries, or the first broken one.
 pub fn verify(conn: &Connection) -> Result<usize> {
     let mut stmt = conn.prepare(
@@ -70,7 +147,8 @@ pub fn verify(conn: &Connection) -> Result<usize> {
             || hash != entry_hash(&prev, &at, request_id.as_deref(), &event, &detail)
         {
             return Err(Error::Ledger(format!(
-                "the audit log's hash chain is broken at entry {seq}"
+                "the audit log's hash chain is broken at entry {seq}: an entry was edited, \
+                 removed or reordered; nothing was done (`dsrhub audit --verify` shows it)"
             )));
         }
         prev = hash;

@@ -15,6 +15,7 @@ mod leases;
 mod purges;
 
 pub(crate) use audit::sha256_hex;
+pub use audit::{AuditEntry, ChainHead};
 mod schema;
 mod types;
 
@@ -123,11 +124,15 @@ impl Ledger {
         &self,
         kind: RequestKind,
         subject: &Subject,
-        identity_verification: &str,
+        identity: IdentityNote<'_>,
         received_at: Timestamp,
         due_at: Timestamp,
         processors: &[NewTask],
     ) -> Result<String> {
+        let IdentityNote {
+            how: identity_verification,
+            by: verified_by,
+        } = identity;
         let id = uuid::Uuid::new_v4().to_string();
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
@@ -176,6 +181,7 @@ impl Ledger {
             "kind": kind.as_str(),
             "identifiers": { "emails": subject.emails.len(), "phones": subject.phones.len(), "names": subject.names.len() },
             "identity_verification_sha256": audit::sha256_hex(identity_verification.as_bytes()),
+            "identity_verified_by": (!identity_verification.is_empty()).then_some(verified_by),
             "processors": processors.iter().map(|t| &t.processor).collect::<Vec<_>>(),
         });
         audit::append(&tx, Some(&id), "request.received", &detail)?;
@@ -249,7 +255,7 @@ impl Ledger {
 
     /// Record how the subject's identity was verified (only its hash goes into the audit
     /// log); a request received without verification may run from now on.
-    pub fn verify_identity(&self, id: &str, how: &str) -> Result<()> {
+    pub fn verify_identity(&self, id: &str, how: &str, by: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
         let changed = tx.execute(
@@ -272,7 +278,10 @@ impl Ledger {
             &tx,
             Some(id),
             "identity.verified",
-            &serde_json::json!({ "identity_verification_sha256": audit::sha256_hex(how.as_bytes()) }),
+            &serde_json::json!({
+                "identity_verification_sha256": audit::sha256_hex(how.as_bytes()),
+                "identity_verified_by": by,
+            }),
         )?;
         tx.commit()?;
         Ok(())
@@ -1064,6 +1073,21 @@ impl Ledger {
     /// Check the audit log's hash chain; returns the number of entries.
     pub fn verify_audit(&self) -> Result<usize> {
         audit::verify(&self.conn())
+    }
+
+    /// The audit entries of request `id` (of the whole log when `None`), in order.
+    pub fn audit_entries(&self, id: Option<&str>) -> Result<Vec<AuditEntry>> {
+        audit::entries(&self.conn(), id)
+    }
+
+    /// The audit chain's last entry.
+    pub fn audit_head(&self) -> Result<Option<ChainHead>> {
+        audit::head(&self.conn())
+    }
+
+    /// Where in the chain the entry with `hash` is (`None`: not in this log).
+    pub fn audit_position(&self, hash: &str) -> Result<Option<i64>> {
+        audit::position_of(&self.conn(), hash)
     }
 
     /// Mark the item for `reference` as deselected by a reviewer (before execution only).

@@ -13,7 +13,10 @@ fn open_request(ledger: &Ledger) -> String {
         .create_request(
             RequestKind::Erasure,
             &subject(),
-            "passport seen by the service desk",
+            IdentityNote {
+                how: "passport seen by the service desk",
+                by: "j.smit",
+            },
             now(),
             now(),
             &[
@@ -204,7 +207,10 @@ fn vendor_error_texts_are_stored_with_the_subjects_identifiers_masked() {
                 phones: vec!["06-12345678".into()],
                 names: vec!["Sanne Bakker".into()],
             },
-            "passport",
+            IdentityNote {
+                how: "passport",
+                by: "j.smit",
+            },
             now(),
             now(),
             &[NewTask {

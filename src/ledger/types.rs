@@ -352,3 +352,13 @@ pub struct Tally {
     /// How many items.
     pub count: usize,
 }
+
+/// How a subject's identity was verified, and who recorded it (`how` empty: not verified yet,
+/// as for a request received through the API).
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityNote<'a> {
+    /// The note (may name the person; purged at closure, hashed into the audit log).
+    pub how: &'a str,
+    /// Who verified it.
+    pub by: &'a str,
+}

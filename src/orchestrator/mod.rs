@@ -84,6 +84,8 @@ pub struct Hub {
     controllers: Vec<crate::config::ControllerConfig>,
     /// Who this hub is to other processes sharing the ledger (request leases).
     owner: String,
+    /// Who acts through this hub (a verification, a cancellation), for the audit log.
+    operator: String,
 }
 
 impl Hub {
@@ -102,6 +104,7 @@ impl Hub {
             mailer: None,
             controllers: config.controllers.clone(),
             owner: lease::owner_name(),
+            operator: "unrecorded".into(),
         }
     }
 
@@ -119,6 +122,12 @@ impl Hub {
     /// Report progress to `progress`.
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Hub {
         self.progress = progress;
+        self
+    }
+
+    /// Record `name` as who acts through this hub (the CLI's user, "the HTTP API").
+    pub fn with_operator(mut self, name: &str) -> Hub {
+        self.operator = name.to_string();
         self
     }
 
@@ -186,7 +195,10 @@ impl Hub {
         self.ledger.create_request(
             kind,
             subject,
-            identity_verification,
+            crate::ledger::IdentityNote {
+                how: identity_verification,
+                by: &self.operator,
+            },
             received,
             due,
             &processors,
@@ -218,7 +230,7 @@ impl Hub {
                 "how: say how the subject's identity was verified".into(),
             ));
         }
-        self.ledger.verify_identity(id, how)
+        self.ledger.verify_identity(id, how, &self.operator)
     }
 
     /// Withdraw a request that has changed nothing at any processor yet; the subject's
@@ -245,7 +257,10 @@ impl Hub {
         self.ledger.audit(
             Some(id),
             "request.cancelled",
-            &serde_json::json!({ "reason_sha256": crate::ledger::sha256_hex(reason.as_bytes()) }),
+            &serde_json::json!({
+                "reason_sha256": crate::ledger::sha256_hex(reason.as_bytes()),
+                "by": self.operator,
+            }),
         )?;
         self.ledger
             .transition(id, request.status, to, Event::Cancel)?;

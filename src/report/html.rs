@@ -66,6 +66,7 @@ mod tests {
             plan_awaiting_approval: None,
             approvals: vec![],
             soft_deletions: vec![],
+            accountability: Default::default(),
             organisation: "Voorbeeld & Zn".into(),
             generated_at: "2026-11-25T10:02:00Z".into(),
         };

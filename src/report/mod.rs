@@ -6,6 +6,7 @@
 //!
 //! The JSON shape is a contract: extend it, never rename.
 
+pub mod accountability;
 pub mod export;
 pub mod html;
 
@@ -36,6 +37,10 @@ pub struct Report {
     /// after that date found them purged (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub soft_deletions: Vec<crate::ledger::SoftDeletion>,
+    /// Who verified, approved, acted and answered, when, and the request's place in the
+    /// audit chain (extension; built from the audit log, see [`accountability`]).
+    #[serde(default)]
+    pub accountability: accountability::Accountability,
     /// Who holds the data (extension).
     pub organisation: String,
     /// When this report was built (extension).
@@ -243,6 +248,7 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
         plan_awaiting_approval: Some(ledger.plan_digest(id)?).filter(|p| !p.is_empty()),
         approvals: ledger.approvals(id)?,
         soft_deletions: ledger.soft_deletions(id)?,
+        accountability: accountability::build(ledger, id)?,
         organisation: organisation.to_string(),
         generated_at: crate::ledger::now().to_string(),
     })

@@ -112,9 +112,9 @@ fn mask_phone(text: &str, tail: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
-        if !chars[i].is_ascii_digit()
-            && !(chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
+        let starts_number = chars[i].is_ascii_digit()
+            || (chars[i] == '+' && chars.get(i + 1).is_some_and(char::is_ascii_digit));
+        if !starts_number {
             out.push(chars[i]);
             i += 1;
             continue;
