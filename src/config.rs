@@ -142,6 +142,9 @@ pub struct HubConfig {
     pub contact_email: String,
     /// Send letters by e-mail through this server; unset: letters are only written as files.
     pub smtp: Option<crate::mail::SmtpConfig>,
+    /// An access request's export is removed this many days after the request closed (it
+    /// was delivered then); `dsrhub purge` and `serve` do it.
+    pub export_retention_days: u32,
 }
 
 impl Default for HubConfig {
@@ -153,6 +156,7 @@ impl Default for HubConfig {
             timezone: "Europe/Amsterdam".into(),
             contact_email: String::new(),
             smtp: None,
+            export_retention_days: 30,
         }
     }
 }

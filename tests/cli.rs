@@ -913,3 +913,45 @@ async fn an_edited_audit_entry_is_found_and_the_hub_refuses_to_act() {
     }
     assert_eq!(fake.log().requests_seen(), before, "a vendor was called");
 }
+
+/// `dsrhub purge` (issue 16.5): a just-closed request keeps its report and export; the command
+/// says nothing is past its retention period, as text and as JSON.
+#[tokio::test]
+async fn purge_keeps_what_is_within_its_retention_period() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let o = run(
+        dir.path(),
+        &[
+            "access",
+            "--email",
+            "sanne.bakker@example.nl",
+            "--identity-verified",
+            "passport",
+        ],
+        &[],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let id = only_request_id(dir.path());
+    for args in [&["purge", "--dry-run"][..], &["purge"][..]] {
+        let o = run(dir.path(), args, &[]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("nothing is past its retention period"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let o = run(dir.path(), &["--json", "purge"], &[]).await;
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["exports_removed"], serde_json::json!([]));
+    assert_eq!(out["requests_reduced"], serde_json::json!([]));
+    assert!(dir
+        .path()
+        .join("reports")
+        .join(&id)
+        .join("access-export.zip")
+        .exists());
+}

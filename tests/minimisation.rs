@@ -129,3 +129,86 @@ async fn reports_letters_and_exports_are_private_to_the_owner() {
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "{} is {mode:o}", out.display());
 }
+
+/// Issue 16.5: the export goes `export_retention_days` after the request closed; the request is
+/// reduced to its evidence `correspondence_retention_months` after it closed (its folder of
+/// reports and letters removed, its free texts gone from the ledger), and the audit log keeps
+/// every step and still verifies. A second round changes nothing.
+#[tokio::test]
+async fn exports_and_closed_requests_are_removed_when_the_policy_says() {
+    let (env, hub, id, out) = open_access().await;
+    hub.extend(&id, 1, "Sanne asked to add her old address", "a.devries")
+        .unwrap();
+    hub.confirm(&id, "applicatielink", Answer::NotFound, None, None)
+        .unwrap();
+    let closed = env.ledger.request(&id).unwrap().closed_at.expect("closed");
+    let report = dsrhub::report::build(&env.ledger, &id, "Test B.V.").unwrap();
+    dsrhub::report::write(&report, &out).unwrap();
+    let zip = out.join("access-export.zip");
+    assert!(zip.exists());
+    let days = |n: i64| closed + jiff::SignedDuration::from_hours(24 * n);
+
+    // Within the 30 days: nothing goes.
+    let none = hub.purge_own_data(days(29), false).unwrap();
+    assert!(none.exports_removed.is_empty() && none.requests_reduced.is_empty());
+    assert!(zip.exists());
+    // A dry run after them says what would go, and removes nothing.
+    let dry = hub.purge_own_data(days(31), true).unwrap();
+    assert_eq!(dry.exports_removed, vec![id.clone()]);
+    assert!(zip.exists());
+    // After them: the export goes, the report stays.
+    let done = hub.purge_own_data(days(31), false).unwrap();
+    assert_eq!(done.exports_removed, vec![id.clone()]);
+    assert!(!zip.exists());
+    assert!(out.join("access-report.json").exists());
+
+    // Twelve months on: the request is reduced to its evidence.
+    let ledger_has = |sql: &str| -> i64 {
+        let conn = rusqlite::Connection::open(env.dir.path().join("ledger.db")).unwrap();
+        conn.query_row(sql, [&id], |r| r.get(0)).unwrap()
+    };
+    assert!(
+        ledger_has(
+            "SELECT COUNT(*) FROM extensions WHERE request_id = ?1 AND reason LIKE '%Sanne%'"
+        ) > 0
+    );
+    let done = hub.purge_own_data(days(370), false).unwrap();
+    assert_eq!(done.requests_reduced, vec![id.clone()]);
+    assert!(!out.exists(), "the request's folder is still there");
+    assert_eq!(
+        ledger_has(
+            "SELECT COUNT(*) FROM items WHERE request_id = ?1
+             AND (note IS NOT NULL OR detail IS NOT NULL OR descriptor != '{}')"
+        ),
+        0
+    );
+    assert_eq!(
+        ledger_has(
+            "SELECT COUNT(*) FROM extensions WHERE request_id = ?1 AND reason LIKE '%Sanne%'"
+        ),
+        0
+    );
+    assert_eq!(
+        ledger_has("SELECT COUNT(*) FROM requests WHERE id = ?1 AND extension_reason IS NOT NULL"),
+        0
+    );
+    // The evidence stays: the records' ids and outcomes, and the audit log.
+    assert!(
+        ledger_has("SELECT COUNT(*) FROM items WHERE request_id = ?1 AND outcome IS NOT NULL") > 0
+    );
+    let events: Vec<String> = env
+        .ledger
+        .audit_entries(Some(&id))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(events.contains(&"export.removed".to_string()), "{events:?}");
+    assert!(
+        events.contains(&"request.reduced".to_string()),
+        "{events:?}"
+    );
+    env.ledger.verify_audit().unwrap();
+    let again = hub.purge_own_data(days(400), false).unwrap();
+    assert!(again.exports_removed.is_empty() && again.requests_reduced.is_empty());
+}

@@ -101,6 +101,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             export.as_deref(),
         ),
         Command::Purges { check } => purges(&cli, *check).await,
+        Command::Purge { dry_run } => purge_own_data(&cli, *dry_run),
         Command::Confirm {
             id,
             processor,
@@ -246,6 +247,32 @@ fn open_ledger(cli: &Cli) -> Result<(Config, Ledger)> {
 fn checked(ledger: Ledger) -> Result<Ledger> {
     ledger.verify_audit()?;
     Ok(ledger)
+}
+
+/// `dsrhub purge`: the hub's own retention.
+fn purge_own_data(cli: &Cli, dry_run: bool) -> Result<u8> {
+    let (config, ledger) = open_ledger(cli)?;
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config).with_operator(&operator());
+    let done = hub.purge_own_data(jiff::Timestamp::now(), dry_run)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&done).expect("json"));
+        return Ok(0);
+    }
+    let (exports, requests) = if dry_run {
+        ("would remove the export of", "would reduce to its evidence")
+    } else {
+        ("removed the export of", "reduced to its evidence")
+    };
+    for id in &done.exports_removed {
+        println!("{exports} {id}");
+    }
+    for id in &done.requests_reduced {
+        println!("{requests} {id}");
+    }
+    if done.exports_removed.is_empty() && done.requests_reduced.is_empty() {
+        println!("nothing is past its retention period");
+    }
+    Ok(0)
 }
 
 /// `dsrhub audit`: a request's entries, their export, or the chain's check.

@@ -147,6 +147,16 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Apply the hub's own retention: remove access exports [hub] export_retention_days after
+    /// their request closed, and reduce requests closed longer than
+    /// policy.correspondence_retention_months ago to their evidence (their reports and
+    /// letters removed; ids, hashes, counts, dates and the audit log kept). `serve` does this
+    /// once a day.
+    Purge {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Extend a request's deadline, recording the reason and who gave it. Extensions only
     /// lengthen it, and add up to at most policy.extension_months after the original deadline.
     Extend {

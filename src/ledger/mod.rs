@@ -13,6 +13,7 @@ pub(crate) mod audit;
 mod extensions;
 mod leases;
 mod purges;
+mod retention;
 
 pub(crate) use audit::sha256_hex;
 pub use audit::{AuditEntry, ChainHead};
@@ -23,6 +24,7 @@ pub use approvals::{Approval, PlanDigest};
 pub use extensions::Extension;
 pub use leases::LeaseHolder;
 pub use purges::SoftDeletion;
+pub use retention::Closed;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

@@ -192,6 +192,12 @@ const MIGRATIONS: &[&str] = &[
         purged_at         TEXT
     );
     "#,
+    // 13: the hub's own retention: when a closed request's export was removed, and when the
+    // request was reduced to its evidence (ids, hashes, counts, dates).
+    r#"
+    ALTER TABLE requests ADD COLUMN export_removed_at TEXT;
+    ALTER TABLE requests ADD COLUMN reduced_at TEXT;
+    "#,
 ];
 
 /// Bring the schema up to date.

@@ -12,11 +12,13 @@ mod failpoint;
 mod forwarding;
 mod letters;
 mod manual;
+mod own_data;
 mod purges;
 
 pub use erasure::MANUAL as MANUAL_ACTION;
 pub use letters::Answer;
 pub use manual::{names as names_record, parse_record, ManualOutcome};
+pub use own_data::OwnDataPurge;
 pub use purges::PurgeChecks;
 
 use std::collections::BTreeMap;
@@ -86,6 +88,8 @@ pub struct Hub {
     owner: String,
     /// Who acts through this hub (a verification, a cancellation), for the audit log.
     operator: String,
+    /// `[hub] export_retention_days`.
+    export_retention_days: u32,
 }
 
 impl Hub {
@@ -105,6 +109,7 @@ impl Hub {
             controllers: config.controllers.clone(),
             owner: lease::owner_name(),
             operator: "unrecorded".into(),
+            export_retention_days: config.hub.export_retention_days,
         }
     }
 

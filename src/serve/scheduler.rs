@@ -6,7 +6,9 @@
 //!   synced syncs at once.
 //! - **Deadline watch**, daily: requests due within `deadline_warning_days` and overdue ones are
 //!   logged (ids and dates only) and, with `reminder_webhook`, POSTed there, with
-//!   `reminder_email`, e-mailed through `[hub.smtp]`; the dashboard shows them anyway.
+//!   `reminder_email`, e-mailed through `[hub.smtp]`; the dashboard shows them anyway. The same
+//!   daily round checks soft deletions past their date and applies the hub's own retention
+//!   (`dsrhub purge`: exports, then requests past the correspondence period).
 //! - **Retries**, every `retry_every_minutes`: open requests with a task that failed with a
 //!   retryable error, or that waits for a vendor's limit that has since reset, are run again
 //!   from the ledger (an erasure is carried out only if its plan was approved before); status
@@ -41,6 +43,8 @@ pub struct Ran {
     pub resumed: Vec<String>,
     /// Soft deletions past their restorable date were checked again (once a day).
     pub purges: Option<crate::orchestrator::PurgeChecks>,
+    /// The hub's own retention applied (daily).
+    pub own_data: Option<crate::orchestrator::OwnDataPurge>,
 }
 
 /// Decides and starts the scheduled work.
@@ -105,8 +109,10 @@ impl Scheduler {
         if self.last_deadline_check != Some(today) {
             self.last_deadline_check = Some(today);
             ran.deadlines = Some(self.watch_deadlines(now).await?);
-            // Once a day as well: soft deletions past their restorable date.
+            // Once a day as well: soft deletions past their restorable date, and the hub's
+            // own retention (exports, requests closed longer than the policy keeps them).
             ran.purges = Some(self.state.hub.check_purges(today).await?);
+            ran.own_data = Some(self.state.hub.purge_own_data(now, false)?);
         }
         let every =
             jiff::SignedDuration::from_mins(i64::from(self.config.serve.retry_every_minutes));
