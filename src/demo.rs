@@ -339,7 +339,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         },
     )
     .await?;
-    let access = report::build(&ledger, &access_id, ORGANISATION)?;
+    let access = hub.report(&access_id)?;
     let (access_json, access_html) = report::write(&access, out)?;
 
     let erasure_id = hub.open(RequestKind::Erasure, &subject, IDENTITY)?;
@@ -352,7 +352,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         "dsrhub demo",
     )
     .await?;
-    let erasure = report::build(&ledger, &erasure_id, ORGANISATION)?;
+    let erasure = hub.report(&erasure_id)?;
     let (erasure_json, erasure_html) = report::write(&erasure, out)?;
 
     // A customer's staff member: his contact in the organisation's own Autotask is erased,
@@ -371,7 +371,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         "dsrhub demo",
     )
     .await?;
-    let forwarded = report::build(&ledger, &forwarded_id, ORGANISATION)?;
+    let forwarded = hub.report(&forwarded_id)?;
     let (forwarded_json, forwarded_html) = report::write(&forwarded, &out.join(&forwarded_id))?;
 
     // A company asks from its role address: its Moneybird contact holds two people, so it is
@@ -390,7 +390,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         "dsrhub demo",
     )
     .await?;
-    let role_address = report::build(&ledger, &role_id, ORGANISATION)?;
+    let role_address = hub.report(&role_id)?;
     let (role_json, role_html) = report::write(&role_address, &out.join(&role_id))?;
 
     let mut files = vec![

@@ -116,3 +116,70 @@ fn hex_sha256(text: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
+
+/// Issue 16.4: the HTML of a dry run shows each record's planned action (not "planned" on
+/// every row), the verification row is called "Erasure verified", and dates are written out
+/// in the hub's time zone; the JSON keeps RFC 3339.
+#[tokio::test]
+async fn the_html_shows_planned_actions_and_readable_dates() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let r = report::build(&env.ledger, &id, "org")
+        .unwrap()
+        .with_timezone("Europe/Amsterdam");
+    let html = report::html::render(&r).unwrap();
+    for planned in ["delete", "anonymise", "retain until 31 December"] {
+        assert!(html.contains(planned), "{planned} missing");
+    }
+    // The request's own status says "planned"; no record's row says only that.
+    assert_eq!(
+        html.matches(r#"<span class="status planned">planned</span>"#)
+            .count(),
+        1,
+        "a record's row says only 'planned'"
+    );
+    assert!(html.contains("Erasure verified"));
+    // Received today, shown as "6 December 2026", not as a UTC timestamp.
+    let received: jiff::Timestamp = r.request.received_at.parse().unwrap();
+    let local = received.in_tz("Europe/Amsterdam").unwrap().date();
+    let months = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let written = format!(
+        "{} {} {}",
+        local.day(),
+        months[local.month() as usize - 1],
+        local.year()
+    );
+    assert!(html.contains(&written), "{written} missing");
+    assert!(
+        !html.contains(&r.request.received_at),
+        "a raw timestamp in the HTML"
+    );
+    // The JSON contract is unchanged: RFC 3339, and "planned" as the outcome.
+    let json = serde_json::to_value(&r).unwrap();
+    assert!(json["request"]["received_at"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+    assert!(json["processors"][0]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["outcome"] == "planned"));
+}

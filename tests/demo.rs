@@ -132,3 +132,57 @@ async fn every_exchange_of_the_demo_conforms_to_the_vendors_descriptions() {
         );
     }
 }
+
+/// Issue 16.6: the demo's letters to the customer and to the requester are Dutch throughout
+/// (dates written out, no English words), and the customer's name, which ends in "B.V.", gets
+/// no second period.
+#[tokio::test]
+async fn the_demos_dutch_letters_read_as_dutch() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dsrhub::demo::run(dir.path(), true).await.unwrap();
+    let folder = dir.path().join(&demo.forwarded.request.id);
+    for name in ["controller-forward.eml", "requester-reply.eml"] {
+        let text = std::fs::read_to_string(folder.join(name)).unwrap();
+        assert!(!text.contains("B.V.."), "{name}: {text}");
+        assert!(!text.contains("record(s)"), "{name}: {text}");
+        let iso = regex_like_iso_date(&text);
+        assert!(
+            iso.is_none(),
+            "{name}: an ISO date {iso:?} in a Dutch letter"
+        );
+        let months = [
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ];
+        assert!(
+            months.iter().any(|m| text.contains(m)),
+            "{name}: no written-out date: {text}"
+        );
+    }
+}
+
+/// The first `YYYY-MM-DD` in `text` outside its mail headers, if any.
+fn regex_like_iso_date(text: &str) -> Option<String> {
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or(text);
+    let chars: Vec<char> = body.chars().collect();
+    chars.windows(10).find_map(|w| {
+        let s: String = w.iter().collect();
+        let b = s.as_bytes();
+        (b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && b[5..7].iter().all(u8::is_ascii_digit)
+            && b[7] == b'-'
+            && b[8..].iter().all(u8::is_ascii_digit))
+        .then_some(s)
+    })
+}

@@ -179,7 +179,7 @@ async fn split_case_own_data_is_erased_customer_data_is_forwarded() {
     assert!(forward.contains("To: privacy@noorderlicht.example"));
     assert!(
         forward.contains("jan.devries@noorderlicht.example")
-            && forward.contains("IT Glue: 1 record(s)"),
+            && forward.contains("IT Glue: 1 gegevensrecord"),
         "{forward}"
     );
     let reply = read(&env, &id, "requester-reply.eml").expect("the reply to the requester");
@@ -262,7 +262,7 @@ async fn access_recognised_by_it_glue_organization_exports_own_data_and_forwards
     assert!(!names.iter().any(|n| n.starts_with("itglue")), "{names:?}");
     assert!(read(&env, &id, "controller-forward.eml")
         .unwrap()
-        .contains("IT Glue: 1 record(s)"));
+        .contains("IT Glue: 1 gegevensrecord"));
 }
 
 #[tokio::test]

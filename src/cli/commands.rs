@@ -589,7 +589,7 @@ async fn request(
                 ..options.clone()
             };
             let result = hub.run(&id, &dry).await;
-            show_report(cli, &hub, &config, &id, kind, &out)?;
+            show_report(cli, &hub, &id, kind, &out)?;
             result?;
             let plan = hub.ledger().plan_digest(&id)?;
             if !plan.is_empty() {
@@ -640,7 +640,7 @@ async fn request(
         }
     }
     let result = hub.run(&id, &options).await;
-    show_report(cli, &hub, &config, &id, kind, &out)?;
+    show_report(cli, &hub, &id, kind, &out)?;
     result?;
     let mut incomplete = false;
     if kind == RequestKind::Erasure && !cli.json {
@@ -674,15 +674,8 @@ fn approve(hub: &Hub, id: &str, digest: &str, approver: &str, json: bool) -> Res
 }
 
 /// Build, write and print a request's report.
-fn show_report(
-    cli: &Cli,
-    hub: &Hub,
-    config: &Config,
-    id: &str,
-    kind: RequestKind,
-    out: &Path,
-) -> Result<()> {
-    let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+fn show_report(cli: &Cli, hub: &Hub, id: &str, kind: RequestKind, out: &Path) -> Result<()> {
+    let built = hub.report(id)?;
     let (json_path, html_path) = report::write(&built, out)?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&built).expect("json"));
@@ -763,7 +756,7 @@ fn closed_request(
         ))),
         status => {
             if cli.json {
-                let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+                let built = hub.report(id)?;
                 println!("{}", serde_json::to_string_pretty(&built).expect("json"));
             } else {
                 println!(
@@ -814,7 +807,8 @@ fn status(cli: &Cli, id: Option<&str>) -> Result<u8> {
     let (config, ledger) = open_ledger(cli)?;
     match id {
         Some(id) => {
-            let built = report::build(&ledger, id, &config.hub.organisation)?;
+            let built = report::build(&ledger, id, &config.hub.organisation)?
+                .with_timezone(&config.hub.timezone);
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&built).expect("json"));
             } else {
@@ -868,7 +862,7 @@ fn confirm_record(
     let (config, ledger) = open_ledger(cli)?;
     let hub = Hub::new(Arc::new(ledger), Vec::new(), &config).with_operator(&operator());
     let status = hub.confirm_record(id, processor, record, outcome, evidence, note, by)?;
-    let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+    let built = hub.report(id)?;
     let (json_path, html_path) = report::write(&built, &config.reports_dir().join(id))?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&built).expect("json"));
@@ -904,7 +898,7 @@ fn confirm(
     };
     let Loaded { config, hub } = load(cli)?;
     let status = hub.confirm(id, processor, outcome, evidence, note)?;
-    let built = report::build(hub.ledger(), id, &config.hub.organisation)?;
+    let built = hub.report(id)?;
     let (json_path, html_path) = report::write(&built, &config.reports_dir().join(id))?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&built).expect("json"));
@@ -1009,7 +1003,8 @@ fn operator() -> String {
 
 fn report_cmd(cli: &Cli, id: &str, out: Option<&Path>) -> Result<u8> {
     let (config, ledger) = open_ledger(cli)?;
-    let built = report::build(&ledger, id, &config.hub.organisation)?;
+    let built =
+        report::build(&ledger, id, &config.hub.organisation)?.with_timezone(&config.hub.timezone);
     let dir: PathBuf = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| config.reports_dir().join(id));

@@ -187,9 +187,10 @@ impl Hub {
             })
             .collect();
         let today = self.today()?;
+        let language = controller.language.as_str();
         let date = |t: jiff::Timestamp| {
             t.in_tz(&self.timezone)
-                .map(|z| z.date().to_string())
+                .map(|z| dsrhub_connector::text::long_date(z.date(), language))
                 .unwrap_or_else(|_| t.to_string())
         };
         let values = context! {
@@ -198,12 +199,13 @@ impl Hub {
             request_id => request_id,
             erasure => request.kind == RequestKind::Erasure,
             controller => &controller.name,
+            controller_ends => dsrhub_connector::text::end_sentence(&controller.name),
             controller_contact => &controller.privacy_contact,
             emails => &subject.emails,
             held => minijinja::value::Value::from(minijinja::value::Serde(&held)),
             received => date(request.received_at),
             due => date(request.extended_due_at.unwrap_or(request.due_at)),
-            today => today.to_string(),
+            today => dsrhub_connector::text::long_date(today, language),
             split => own,
         };
         let render = |kind: &str, to: Vec<String>| -> Result<Letter> {

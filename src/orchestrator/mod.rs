@@ -142,6 +142,12 @@ impl Hub {
         self
     }
 
+    /// The report of request `id`, its dates shown in the hub's time zone.
+    pub fn report(&self, id: &str) -> Result<crate::report::Report> {
+        Ok(crate::report::build(&self.ledger, id, &self.organisation)?
+            .with_timezone(&self.timezone))
+    }
+
     /// The ledger.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger

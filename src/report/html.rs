@@ -11,14 +11,49 @@ const TEMPLATE: &str = include_str!("report.html");
 /// Render `report` as HTML.
 pub fn render(report: &Report) -> Result<String> {
     let mut env = Environment::new();
+    let tz = report.timezone.clone();
+    // A timestamp (RFC 3339) as the day it was in the hub's time zone, written out; a date
+    // (`2031-12-31`) written out as it is. Anything else is shown unchanged.
+    env.add_filter("day", move |value: String| -> String { day(&value, &tz) });
+    let tz = report.timezone.clone();
+    env.add_filter("moment", move |value: String| -> String {
+        moment(&value, &tz)
+    });
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Usage(format!("report template: {e}")))?;
     let template = env
         .get_template("report.html")
         .map_err(|e| Error::Usage(format!("report template: {e}")))?;
     template
-        .render(context! { r => minijinja::value::Value::from(minijinja::value::Serde(report)), erasure => report.request.kind == "erasure", verification_line => report.verification.line() })
+        .render(context! { r => minijinja::value::Value::from(minijinja::value::Serde(report)), erasure => report.request.kind == "erasure", verification_line => report.verification.line_with(report.verification.ran_at.as_deref().map(|at| moment(at, &report.timezone))) })
         .map_err(|e| Error::Usage(format!("report template: {e}")))
+}
+
+fn day(value: &str, timezone: &str) -> String {
+    if let Ok(at) = value.parse::<jiff::Timestamp>() {
+        if let Ok(zoned) = at.in_tz(timezone) {
+            return dsrhub_connector::text::long_date(zoned.date(), "en");
+        }
+    }
+    match value.parse::<jiff::civil::Date>() {
+        Ok(date) => dsrhub_connector::text::long_date(date, "en"),
+        Err(_) => value.to_string(),
+    }
+}
+
+fn moment(value: &str, timezone: &str) -> String {
+    match value
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .and_then(|at| at.in_tz(timezone).ok())
+    {
+        Some(zoned) => format!(
+            "{}, {}",
+            dsrhub_connector::text::long_date(zoned.date(), "en"),
+            zoned.strftime("%H:%M %Z")
+        ),
+        None => day(value, timezone),
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +102,7 @@ mod tests {
             approvals: vec![],
             soft_deletions: vec![],
             accountability: Default::default(),
+            timezone: "Europe/Amsterdam".into(),
             organisation: "Voorbeeld & Zn".into(),
             generated_at: "2026-11-25T10:02:00Z".into(),
         };

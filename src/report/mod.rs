@@ -45,6 +45,22 @@ pub struct Report {
     pub organisation: String,
     /// When this report was built (extension).
     pub generated_at: String,
+    /// The time zone the HTML shows dates in (`[hub] timezone`; extension). The JSON's
+    /// timestamps stay RFC 3339 in UTC.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+fn default_timezone() -> String {
+    crate::config::HubConfig::default().timezone
+}
+
+impl Report {
+    /// The report with its HTML dates shown in `timezone`.
+    pub fn with_timezone(mut self, timezone: &str) -> Report {
+        self.timezone = timezone.to_string();
+        self
+    }
 }
 
 /// `request`.
@@ -131,7 +147,13 @@ pub struct Verification {
 impl Verification {
     /// One line: when it ran and what is left.
     pub fn line(&self) -> String {
-        let Some(at) = &self.ran_at else {
+        self.line_with(self.ran_at.clone())
+    }
+
+    /// [`Verification::line`] with `at` as the verification's time, shown as the reader
+    /// should see it (the HTML writes it out in the hub's time zone).
+    pub fn line_with(&self, at: Option<String>) -> String {
+        let Some(at) = at else {
             return "not run yet".into();
         };
         let mut left = Vec::new();
@@ -251,6 +273,7 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
         accountability: accountability::build(ledger, id)?,
         organisation: organisation.to_string(),
         generated_at: crate::ledger::now().to_string(),
+        timezone: default_timezone(),
     })
 }
 

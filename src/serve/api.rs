@@ -403,11 +403,7 @@ pub async fn report_json(
     Path(id): Path<String>,
 ) -> ApiResult<Json<crate::report::Report>> {
     let request = find(&state, &id)?;
-    Ok(Json(crate::report::build(
-        state.hub.ledger(),
-        &request.id,
-        &state.organisation,
-    )?))
+    Ok(Json(state.hub.report(&request.id)?))
 }
 
 /// `GET /api/v1/requests/{id}/report.html`.
@@ -416,7 +412,7 @@ pub async fn report_html(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let request = find(&state, &id)?;
-    let report = crate::report::build(state.hub.ledger(), &request.id, &state.organisation)?;
+    let report = state.hub.report(&request.id)?;
     let html = crate::report::html::render(&report)?;
     Ok((
         [

@@ -28,8 +28,14 @@ pub fn render(
     config: &ManualConfig,
     request: &LetterRequest<'_>,
 ) -> Result<Letter, ConnectorError> {
-    let answer_by =
-        add_working_days(request.today, config.answer_working_days).min(request.request_due);
+    // Never after the request's own deadline, and never in the past: a request already past
+    // it (late, or answered on an extension) asks for the agreed working days from today.
+    let asked = add_working_days(request.today, config.answer_working_days);
+    let answer_by = if request.request_due > request.today {
+        asked.min(request.request_due)
+    } else {
+        asked
+    };
     let (template, language) = match config.language {
         Language::Nl => (NL, "nl"),
         Language::En => (EN, "en"),
@@ -47,7 +53,7 @@ pub fn render(
                 request_id => request.request_id,
                 erasure => request.erasure,
                 emails => &request.subject.emails,
-                answer_by => answer_by.to_string(),
+                answer_by => dsrhub_connector::text::long_date(answer_by, language),
             })
         })
         .map_err(|e| ConnectorError::permanent(format!("letter template: {e}")))?;
@@ -118,18 +124,32 @@ mod letter_tests {
     #[test]
     fn dutch_and_english_letters_carry_what_is_needed_and_no_more() {
         let s = subject();
-        for (language, erasure, asked) in [
-            (Language::Nl, true, "te wissen"),
-            (Language::Nl, false, "een kopie te sturen"),
-            (Language::En, true, "Please erase"),
-            (Language::En, false, "Please send us a copy"),
+        for (language, erasure, asked, answer_by) in [
+            (Language::Nl, true, "te wissen", "9 december 2026"),
+            (
+                Language::Nl,
+                false,
+                "een kopie te sturen",
+                "9 december 2026",
+            ),
+            (Language::En, true, "Please erase", "9 December 2026"),
+            (
+                Language::En,
+                false,
+                "Please send us a copy",
+                "9 December 2026",
+            ),
         ] {
             let letter =
                 render(&config(language), &request(&s, erasure, date(2026, 12, 25))).unwrap();
             let text = format!("{}\n{}", letter.subject, letter.body);
             assert!(letter.subject.contains("req-42"), "{text}");
             assert!(text.contains("sanne.bakker@example.nl"));
-            assert!(text.contains("2026-12-09"), "the answer date: {text}");
+            assert!(text.contains(answer_by), "the answer date: {text}");
+            assert!(
+                !text.contains("2026-12-09"),
+                "an ISO date in a letter: {text}"
+            );
             assert!(text.contains(asked), "{text}");
             assert!(
                 !text.contains("06-12345678") && !text.contains("Sanne Bakker"),
@@ -157,5 +177,17 @@ mod letter_tests {
         )
         .unwrap();
         assert_eq!(letter.answer_by, date(2026, 12, 1));
+    }
+
+    /// Issue 16.6: a request already past its own deadline (extended, or late) never gets a
+    /// letter asking for an answer in the past: today plus the agreed working days.
+    #[test]
+    fn the_answer_date_is_never_in_the_past() {
+        let s = subject();
+        for due in [date(2026, 11, 20), date(2026, 11, 25)] {
+            let letter = render(&config(Language::Nl), &request(&s, true, due)).unwrap();
+            assert_eq!(letter.answer_by, date(2026, 12, 9), "due {due}");
+            assert!(letter.body.contains("9 december 2026"), "{}", letter.body);
+        }
     }
 }

@@ -30,6 +30,7 @@ pub mod redact;
 pub mod secrets;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 
 pub use connector::Connector;
 pub use error::{not_found_as_none, ConnectorError, ErrorKind};
