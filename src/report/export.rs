@@ -81,21 +81,24 @@ impl StagingWriter {
         let line =
             json!({ "object": r.object, "id": r.id, "scope": r.scope, "data": exported.data });
         writeln!(self.json, "{line}").map_err(Error::io("cannot write", &self.json_part))?;
-        let fields: Vec<(String, Value)> = match &exported.data {
-            Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            other => vec![("value".into(), other.clone())],
-        };
+        let mut fields = Vec::new();
+        match &exported.data {
+            Value::Object(_) | Value::Array(_) => leaves("", &exported.data, &mut fields),
+            other => fields.push(("value".to_string(), other)),
+        }
         for (field, value) in fields {
             let value = match value {
-                Value::String(s) => s,
+                Value::String(s) => s.clone(),
                 Value::Null => String::new(),
+                // An empty list or object: nothing to show.
+                Value::Array(_) | Value::Object(_) => String::new(),
                 other => other.to_string(),
             };
             let row = [
                 r.object.as_str(),
                 r.id.as_str(),
                 field.as_str(),
-                value.as_str(),
+                &as_text(&value),
             ]
             .map(csv_field)
             .join(",");
@@ -124,6 +127,40 @@ impl StagingWriter {
         let _ = std::fs::remove_file(&self.json_part);
         let _ = std::fs::remove_file(&self.csv_part);
         Ok(())
+    }
+}
+
+/// Every leaf of `value` under `path`: `address.city`, `emails[0].address`. An empty list or
+/// object is one leaf (shown empty), so the field is still listed.
+fn leaves<'a>(path: &str, value: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, inner) in map {
+                let path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                leaves(&path, inner, out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, inner) in items.iter().enumerate() {
+                leaves(&format!("{path}[{i}]"), inner, out);
+            }
+        }
+        _ => out.push((path.to_string(), value)),
+    }
+}
+
+/// A cell a spreadsheet shows as text: a value starting with `=`, `+`, `-` or `@` (or a tab or
+/// carriage return) would be run as a formula (CSV injection), so it gets a leading `'`. The
+/// JSON file keeps the value as the processor returned it.
+fn as_text(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
     }
 }
 
@@ -247,7 +284,7 @@ impl ExportWriter {
         let manifest = json!({
             "request_id": request_id,
             "generated_at": crate::ledger::now().to_string(),
-            "about": "Personal data held by each processor, as its API returned it. One JSON file (all fields) and one CSV file (object, id, field, value) per processor.",
+            "about": "Personal data held by each processor, as its API returned it. One JSON file (all fields, machine-readable) and one CSV file per processor: one row per value (object, id, field, value), nested fields written as paths such as address.city or emails[0].address, and values a spreadsheet would run as a formula prefixed with an apostrophe.",
             "processors": manifest,
         });
         zip.write_all(
@@ -372,6 +409,52 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+    }
+
+    /// Issue 16.2: a value a spreadsheet would run as a formula is written as text, and
+    /// nested values become one row per leaf (`address.city`, `emails[0].address`), not JSON
+    /// in a cell.
+    #[test]
+    fn csv_cells_are_plain_text_one_leaf_per_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join(".staging")).unwrap();
+        let mut w = staging.writer("graph").unwrap();
+        w.write(&Exported {
+            reference: RecordRef::new("contact", "c1"),
+            data: json!({
+                "displayName": "=HYPERLINK(\"http://evil.example\",\"x\")",
+                "note": "+31 6 12345678",
+                "other": "@SUM(A1)",
+                "minus": "-2+3",
+                "address": {"city": "Utrecht", "street": null},
+                "emails": [{"address": "a@b.nl"}, {"address": "c@d.nl"}],
+                "tags": [],
+            }),
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let csv = std::fs::read_to_string(staging.path("graph", "csv")).unwrap();
+        let rows: Vec<&str> = csv.lines().skip(1).collect();
+        let cell = |field: &str| -> String {
+            let row = rows
+                .iter()
+                .find(|r| r.starts_with(&format!("contact,c1,{field},")))
+                .unwrap_or_else(|| panic!("no row for {field}: {rows:?}"));
+            row[format!("contact,c1,{field},").len()..].to_string()
+        };
+        assert_eq!(
+            cell("displayName"),
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""
+        );
+        assert_eq!(cell("note"), "'+31 6 12345678");
+        assert_eq!(cell("other"), "'@SUM(A1)");
+        assert_eq!(cell("minus"), "'-2+3");
+        assert_eq!(cell("address.city"), "Utrecht");
+        assert_eq!(cell("address.street"), "");
+        assert_eq!(cell("emails[0].address"), "a@b.nl");
+        assert_eq!(cell("emails[1].address"), "c@d.nl");
+        assert_eq!(cell("tags"), "");
+        assert!(!csv.contains('{'), "JSON in a cell: {csv}");
     }
 
     #[test]
