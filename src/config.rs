@@ -34,9 +34,143 @@ pub struct Config {
     /// `dsrhub serve`: the HTTP API.
     #[serde(default)]
     pub serve: ServeConfig,
+    /// What the replies to a data subject say about the processing (GDPR art. 15(1)).
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
     /// The folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// A text in the languages replies are written in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    /// Dutch.
+    pub nl: Vec<String>,
+    /// English.
+    pub en: Vec<String>,
+}
+
+impl Texts {
+    fn of(nl: &[&str], en: &[&str]) -> Texts {
+        Texts {
+            nl: nl.iter().map(|s| s.to_string()).collect(),
+            en: en.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The lines in `language` (`nl`; anything else is English).
+    pub fn get(&self, language: &str) -> &[String] {
+        if language.eq_ignore_ascii_case("nl") {
+            &self.nl
+        } else {
+            &self.en
+        }
+    }
+}
+
+/// `[privacy.authority]`: the supervisory authority a data subject may complain to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthorityConfig {
+    /// Its name.
+    pub name: String,
+    /// Its postal address, one line.
+    pub address: String,
+    /// Its website.
+    pub website: String,
+}
+
+impl Default for AuthorityConfig {
+    fn default() -> Self {
+        AuthorityConfig {
+            name: "Autoriteit Persoonsgegevens".into(),
+            address: "Postbus 93374, 2509 AJ Den Haag".into(),
+            website: "https://autoriteitpersoonsgegevens.nl".into(),
+        }
+    }
+}
+
+/// `[privacy]`: what the replies to a data subject say about the processing, as the privacy
+/// policy says it (GDPR art. 15(1)(a)–(h) and 15(2)). The recipients (the processor register)
+/// and transfers outside the EEA (the processors' data locations) come from the configuration
+/// and the inventory; the categories from what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Art. 15(1)(a): why the organisation processes personal data.
+    pub purposes: Texts,
+    /// The legal bases of that processing (art. 6(1)).
+    pub legal_bases: Texts,
+    /// Art. 15(1)(d): how long each category is kept.
+    pub retention: Texts,
+    /// Art. 15(1)(g): where data not received from the person comes from.
+    pub source: Texts,
+    /// Art. 15(1)(h): automated decision-making, including profiling.
+    pub automated_decisions: Texts,
+    /// Art. 15(1)(f): where to complain.
+    pub authority: AuthorityConfig,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig {
+            purposes: Texts::of(
+                &[
+                    "het leveren en beheren van IT-diensten aan onze klanten en het ondersteunen van hun medewerkers",
+                    "het opstellen en innen van facturen en het voeren van de administratie",
+                    "het beantwoorden van vragen en verzoeken, waaronder verzoeken van betrokkenen",
+                    "het voeren van sollicitatieprocedures",
+                ],
+                &[
+                    "providing and managing IT services for our customers and supporting their staff",
+                    "invoicing, collecting payments and keeping the accounts",
+                    "answering questions and requests, including requests of data subjects",
+                    "recruitment procedures",
+                ],
+            ),
+            legal_bases: Texts::of(
+                &[
+                    "de uitvoering van een overeenkomst (art. 6 lid 1 sub b AVG)",
+                    "een wettelijke verplichting, zoals de fiscale bewaarplicht (art. 6 lid 1 sub c AVG)",
+                    "ons gerechtvaardigd belang bij een goede dienstverlening en beveiliging (art. 6 lid 1 sub f AVG)",
+                    "uw toestemming, waar wij daarom vragen (art. 6 lid 1 sub a AVG)",
+                ],
+                &[
+                    "the performance of a contract (GDPR art. 6(1)(b))",
+                    "a legal obligation, such as the fiscal retention duty (GDPR art. 6(1)(c))",
+                    "our legitimate interest in good service and security (GDPR art. 6(1)(f))",
+                    "your consent, where we ask for it (GDPR art. 6(1)(a))",
+                ],
+            ),
+            retention: Texts::of(
+                &[
+                    "facturen en andere fiscaal relevante gegevens: 7 jaar na afloop van het boekjaar (art. 52 lid 4 AWR)",
+                    "contractgegevens: tot 12 maanden na het einde van de overeenkomst",
+                    "vragen en correspondentie: tot 12 maanden na afhandeling",
+                    "gegevens van afgewezen sollicitanten: tot 4 weken na de procedure",
+                    "logbestanden: 1 jaar",
+                ],
+                &[
+                    "invoices and other fiscally relevant data: 7 years after the end of the financial year (Dutch fiscal retention duty, art. 52(4) AWR)",
+                    "contract data: up to 12 months after the agreement ends",
+                    "questions and correspondence: up to 12 months after they were handled",
+                    "data of rejected applicants: up to 4 weeks after the procedure",
+                    "logs: 1 year",
+                ],
+            ),
+            source: Texts::of(
+                &["Wij ontvangen uw gegevens van uzelf, of van uw werkgever wanneer die klant of leverancier van ons is."],
+                &["We receive your data from you, or from your employer when they are our customer or supplier."],
+            ),
+            automated_decisions: Texts::of(
+                &["Wij nemen geen besluiten over u die uitsluitend op geautomatiseerde verwerking berusten, en wij maken geen profielen."],
+                &["We take no decisions about you based solely on automated processing, and we do no profiling."],
+            ),
+            authority: AuthorityConfig::default(),
+        }
+    }
 }
 
 /// `[serve]`: the HTTP API of `dsrhub serve`.
@@ -398,6 +532,8 @@ mod tests {
         declared.sort();
         assert_eq!(declared, configured);
         assert_eq!(config.policy, PolicyConfig::default());
+        // The example writes out the built-in texts of the replies.
+        assert_eq!(config.privacy, PrivacyConfig::default());
     }
 
     #[test]

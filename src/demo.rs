@@ -22,7 +22,7 @@ use dsrhub_moneybird::fake::{FakeMoneybird, FakeOptions as MoneybirdOptions};
 use crate::config::{Config, HubConfig};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RequestKind};
-use crate::orchestrator::{Hub, RunOptions};
+use crate::orchestrator::{Answer, Hub, RunOptions};
 use crate::report::{self, Report};
 
 /// The demo's subject: Sanne Bakker (fictitious). Moneybird has a private contact and a
@@ -319,6 +319,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         policy: Default::default(),
         controllers: vec![demo_controller()],
         register: Default::default(),
+        privacy: Default::default(),
         serve: Default::default(),
         processors: fakes.processors(|name| format!("keyring:{name}")),
         // Paths above are already relative to the current folder, like `--out`.
@@ -331,6 +332,8 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
     let subject = demo_subject();
 
     let access_id = hub.open(RequestKind::Access, &subject, IDENTITY)?;
+    // The access request is answered in Dutch (the customer's staff member below in English).
+    ledger.set_language(&access_id, "nl")?;
     hub.run(
         &access_id,
         &RunOptions {
@@ -339,6 +342,9 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         },
     )
     .await?;
+    // The processors without an API answer the letters (in real life days later, recorded
+    // with `dsrhub confirm`); the request then closes and its reply is written.
+    answer_letters(&hub, &access_id, Answer::NotFound)?;
     let access = hub.report(&access_id)?;
     let (access_json, access_html) = report::write(&access, out)?;
 
@@ -352,6 +358,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         "dsrhub demo",
     )
     .await?;
+    answer_letters(&hub, &erasure_id, Answer::Deleted)?;
     let erasure = hub.report(&erasure_id)?;
     let (erasure_json, erasure_html) = report::write(&erasure, out)?;
 
@@ -362,6 +369,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         ..Subject::default()
     };
     let forwarded_id = hub.open(RequestKind::Erasure, &forwarded_subject, IDENTITY)?;
+    ledger.set_language(&forwarded_id, "en")?;
     hub.carry_out(
         &forwarded_id,
         &RunOptions {
@@ -371,6 +379,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         "dsrhub demo",
     )
     .await?;
+    answer_letters(&hub, &forwarded_id, Answer::NotFound)?;
     let forwarded = hub.report(&forwarded_id)?;
     let (forwarded_json, forwarded_html) = report::write(&forwarded, &out.join(&forwarded_id))?;
 
@@ -406,11 +415,21 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         role_json,
         role_html,
     ];
-    // The letters to the processors without an API, one folder per request.
+    // The letters to the processors without an API and the replies to the subject (the
+    // access answer in Dutch, the erasure answer in English), one folder per request.
     for id in [&access_id, &erasure_id] {
         for processor in ["applicatielink", "ekco"] {
             files.push(out.join(id).join(format!("{processor}-request.eml")));
         }
+    }
+    // Sanne's erasure stays open: three records need a person (the demo's summary says
+    // which); its reply is written when they are recorded and the request closes.
+    for (id, stem) in [
+        (&access_id, "reply-access"),
+        (&forwarded_id, "reply-erasure"),
+    ] {
+        files.push(out.join(id).join(format!("{stem}.eml")));
+        files.push(out.join(id).join(format!("{stem}.html")));
     }
     if json {
         let summary = serde_json::json!({
@@ -440,6 +459,20 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         files,
         exchanges: fakes.exchanges(),
     })
+}
+
+/// The demo's processors without an API give `answer` to request `id`'s letters.
+fn answer_letters(hub: &Hub, id: &str, answer: Answer) -> Result<()> {
+    for processor in ["applicatielink", "ekco"] {
+        hub.confirm(
+            id,
+            processor,
+            answer,
+            None,
+            Some("demo: the processor answered the letter"),
+        )?;
+    }
+    Ok(())
 }
 
 /// The demo's customer, for whom the organisation is a processor (fictitious).

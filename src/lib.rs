@@ -25,6 +25,7 @@ pub mod orchestrator;
 pub mod policy;
 pub mod private_files;
 pub mod registry;
+pub mod replies;
 pub mod report;
 pub mod serve;
 

@@ -128,6 +128,27 @@ impl Mailer {
             .await
     }
 
+    /// Send a message already written as RFC 5322 text (a reply with its text and HTML parts)
+    /// to `to`. The error is scrubbed: servers echo addresses back.
+    pub async fn send_eml(&self, to: &[String], eml: &str) -> std::result::Result<(), String> {
+        let from: lettre::Address = self
+            .from
+            .parse()
+            .map_err(|_| "hub.contact_email is not a valid sender address".to_string())?;
+        let to = to
+            .iter()
+            .map(|a| a.parse::<lettre::Address>())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| "a recipient is not a valid address".to_string())?;
+        let envelope = lettre::address::Envelope::new(Some(from), to)
+            .map_err(|e| redact::scrub(&e.to_string()))?;
+        self.transport
+            .send_raw(&envelope, eml.as_bytes())
+            .await
+            .map(drop)
+            .map_err(|e| redact::scrub(&e.to_string()))
+    }
+
     /// Send a plain-text message to `to`. The error is scrubbed: servers echo addresses back.
     pub async fn send_text(
         &self,

@@ -186,3 +186,26 @@ fn regex_like_iso_date(text: &str) -> Option<String> {
         .then_some(s)
     })
 }
+
+/// Issue 16.1: the demo writes the replies to the subject: the access answer in Dutch, the
+/// answer to the customer's staff member's erasure in English, each as e-mail and HTML.
+#[tokio::test]
+async fn the_demo_writes_the_replies_in_dutch_and_english() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dsrhub::demo::run(dir.path(), true).await.unwrap();
+    let access = dir.path().join(&demo.access.request.id);
+    let erasure = dir.path().join(&demo.forwarded.request.id);
+    let nl = std::fs::read_to_string(access.join("reply-access.eml")).unwrap();
+    assert!(nl.contains("Content-Language: nl") && nl.contains("Uw verzoek om inzage"));
+    let en = std::fs::read_to_string(erasure.join("reply-erasure.eml")).unwrap();
+    assert!(en.contains("Content-Language: en") && en.contains("What we erased"));
+    assert!(en.contains("forwarded to Noorderlicht Zorg B.V."), "{en}");
+    for html in [
+        access.join("reply-access.html"),
+        erasure.join("reply-erasure.html"),
+    ] {
+        assert!(std::fs::read_to_string(html)
+            .unwrap()
+            .starts_with("<!DOCTYPE html>"));
+    }
+}

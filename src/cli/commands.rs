@@ -102,6 +102,22 @@ pub async fn run(cli: Cli) -> Result<u8> {
         ),
         Command::Purges { check } => purges(&cli, *check).await,
         Command::Purge { dry_run } => purge_own_data(&cli, *dry_run),
+        Command::Reply {
+            id,
+            send,
+            approver,
+            refuse,
+            reason,
+        } => {
+            reply(
+                &cli,
+                id,
+                *send,
+                &approver.clone().unwrap_or_else(operator),
+                refuse.then_some(reason.as_deref().unwrap_or("")),
+            )
+            .await
+        }
         Command::Confirm {
             id,
             processor,
@@ -247,6 +263,63 @@ fn open_ledger(cli: &Cli) -> Result<(Config, Ledger)> {
 fn checked(ledger: Ledger) -> Result<Ledger> {
     ledger.verify_audit()?;
     Ok(ledger)
+}
+
+/// `dsrhub reply`: list, write (a refusal) or send the replies to a request's subject.
+async fn reply(
+    cli: &Cli,
+    id: &str,
+    send: bool,
+    approver: &str,
+    refusal: Option<&str>,
+) -> Result<u8> {
+    let Loaded { config, hub } = load_quiet(cli)?;
+    let id = hub.ledger().request(id)?.id;
+    if let Some(reason) = refusal {
+        if reason.trim().is_empty() {
+            return Err(Error::Usage(
+                "--reason: tell the subject why the request is refused".into(),
+            ));
+        }
+        let path = hub.write_reply(&id, crate::replies::ReplyKind::Refusal, reason)?;
+        println!(
+            "wrote {}: read it, then send it with `dsrhub reply {id} --send`",
+            path.display()
+        );
+        return Ok(0);
+    }
+    if send {
+        let sent = hub.send_replies(&id, approver).await?;
+        if cli.json {
+            println!("{}", serde_json::json!({ "sent": sent }));
+        } else if sent.is_empty() {
+            println!("no reply of {id} is waiting to be sent");
+        } else {
+            for stem in &sent {
+                println!("sent {stem} (approved by {approver})");
+            }
+        }
+        return Ok(0);
+    }
+    let drafts = hub.replies(&id)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&drafts).expect("json"));
+        return Ok(0);
+    }
+    if drafts.is_empty() {
+        println!("request {id} has no reply yet (one is written when it closes)");
+    }
+    let dir = config.reports_dir().join(&id);
+    for d in &drafts {
+        println!(
+            "{:<16} {:<3} {}  {}",
+            d.stem,
+            d.language,
+            if d.sent_at.is_some() { "sent" } else { "draft" },
+            dir.join(format!("{}.html", d.stem)).display()
+        );
+    }
+    Ok(0)
 }
 
 /// `dsrhub purge`: the hub's own retention.
@@ -573,6 +646,7 @@ async fn request(
                 &subject,
                 args.identity_verified.as_deref().unwrap_or(""),
             )?;
+            hub.ledger().set_language(&id, args.language.code())?;
             (id, true)
         }
     };

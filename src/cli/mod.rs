@@ -190,6 +190,25 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         export: Option<PathBuf>,
     },
+    /// The replies to the data subject (access, erasure, extension, refusal): list the drafts
+    /// written in the request's folder, write a refusal, or --send them through [hub.smtp]
+    /// after a person has read them.
+    Reply {
+        /// The request.
+        id: String,
+        /// Send every draft not sent yet, approved by --approver (recorded).
+        #[arg(long)]
+        send: bool,
+        /// Who read and approves the replies sent; default $USER.
+        #[arg(long, value_name = "NAME", requires = "send")]
+        approver: Option<String>,
+        /// Write a refusal (GDPR art. 12(4)) with --reason, for an open request.
+        #[arg(long, requires = "reason", conflicts_with = "send")]
+        refuse: bool,
+        /// The refusal's reasons, told to the subject.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
     /// Write a request's JSON and HTML report.
     Report {
         /// The request id.
@@ -308,9 +327,31 @@ pub struct RequestArgs {
     /// erased), e.g. "passport checked at the desk by J. Smit".
     #[arg(long, value_name = "HOW", required_unless_present = "request")]
     pub identity_verified: Option<String>,
+    /// The language the subject is answered in.
+    #[arg(long, value_enum, default_value_t = ReplyLanguage::Nl, conflicts_with = "request")]
+    pub language: ReplyLanguage,
     /// Continue (or approve) an existing request instead of opening a new one.
     #[arg(long, value_name = "ID", conflicts_with_all = ["emails", "phones", "names", "identity_verified"])]
     pub request: Option<String>,
+}
+
+/// The languages replies are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplyLanguage {
+    /// Dutch.
+    Nl,
+    /// English.
+    En,
+}
+
+impl ReplyLanguage {
+    /// Its code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReplyLanguage::Nl => "nl",
+            ReplyLanguage::En => "en",
+        }
+    }
 }
 
 impl RequestArgs {

@@ -289,6 +289,29 @@ impl Ledger {
         Ok(())
     }
 
+    /// Answer the subject of request `id` in `language` (`nl` or `en`).
+    pub fn set_language(&self, id: &str, language: &str) -> Result<()> {
+        if !matches!(language, "nl" | "en") {
+            return Err(Error::Usage(format!(
+                "language: `{language}` is not one the replies are written in (nl, en)"
+            )));
+        }
+        let mut conn = self.conn();
+        let tx = write_tx(&mut conn)?;
+        tx.execute(
+            "UPDATE requests SET language = ?2 WHERE id = ?1",
+            params![id, language],
+        )?;
+        audit::append(
+            &tx,
+            Some(id),
+            "request.language",
+            &serde_json::json!({ "language": language }),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Whether the status callback for (`id`, `url`, `status`) was delivered already.
     pub fn callback_delivered(&self, id: &str, url: &str, status: &str) -> Result<bool> {
         Ok(self
@@ -1118,7 +1141,8 @@ const ITEM_SELECT: &str =
 
 const REQUEST_SELECT: &str =
     "SELECT id, kind, status, received_at, due_at, extended_due_at, extension_reason,
-    verification_ran_at, verification_remaining, closed_at, controller, forwarded_at FROM requests";
+    verification_ran_at, verification_remaining, closed_at, controller, forwarded_at, language
+    FROM requests";
 
 fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
     let parse_ts = |i: usize| -> rusqlite::Result<Timestamp> {
@@ -1140,6 +1164,7 @@ fn request_row(r: &Row<'_>) -> rusqlite::Result<RequestRow> {
         closed_at: ts(r.get(9)?),
         controller: r.get(10)?,
         forwarded_at: ts(r.get(11)?),
+        language: r.get(12)?,
     })
 }
 

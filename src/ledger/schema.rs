@@ -198,6 +198,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE requests ADD COLUMN export_removed_at TEXT;
     ALTER TABLE requests ADD COLUMN reduced_at TEXT;
     "#,
+    // 14: the language the subject is answered in (`nl`, `en`).
+    r#"
+    ALTER TABLE requests ADD COLUMN language TEXT NOT NULL DEFAULT 'nl';
+    "#,
 ];
 
 /// Bring the schema up to date.

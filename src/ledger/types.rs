@@ -208,6 +208,8 @@ pub struct RequestRow {
     pub controller: Option<String>,
     /// When the request was forwarded to that controller.
     pub forwarded_at: Option<Timestamp>,
+    /// The language the subject is answered in (`nl`, `en`).
+    pub language: String,
 }
 
 /// A record still present after erasure, found by verification.

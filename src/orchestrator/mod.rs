@@ -14,12 +14,14 @@ mod letters;
 mod manual;
 mod own_data;
 mod purges;
+mod replies;
 
 pub use erasure::MANUAL as MANUAL_ACTION;
 pub use letters::Answer;
 pub use manual::{names as names_record, parse_record, ManualOutcome};
 pub use own_data::OwnDataPurge;
 pub use purges::PurgeChecks;
+pub use replies::ReplyDraft;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -90,6 +92,8 @@ pub struct Hub {
     operator: String,
     /// `[hub] export_retention_days`.
     export_retention_days: u32,
+    /// `[privacy]`: what replies say about the processing.
+    privacy: crate::config::PrivacyConfig,
 }
 
 impl Hub {
@@ -110,6 +114,7 @@ impl Hub {
             owner: lease::owner_name(),
             operator: "unrecorded".into(),
             export_retention_days: config.hub.export_retention_days,
+            privacy: config.privacy.clone(),
         }
     }
 
@@ -348,6 +353,8 @@ impl Hub {
         let until = crate::deadline::add_months(request.due_at, used + months, &self.timezone)?;
         self.ledger
             .record_extension(id, months, until, reason, by)?;
+        // Art. 12(3): the subject is told within the first month, with the reason.
+        self.write_reply(id, crate::replies::ReplyKind::Extension, reason)?;
         Ok(until)
     }
 
@@ -599,6 +606,10 @@ impl Hub {
             }) {
                 status = RequestStatus::ForwardedToController;
             }
+        }
+        if status.is_closed() {
+            // Addressed to the subject: written while the ledger still knows the address.
+            self.write_closing_reply(id, status)?;
         }
         let status = self.transition(id, Event::Conclude(status), work_left)?;
         if status.is_closed() {
