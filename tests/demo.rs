@@ -209,3 +209,76 @@ async fn the_demo_writes_the_replies_in_dutch_and_english() {
             .starts_with("<!DOCTYPE html>"));
     }
 }
+
+/// Issue 16.2: the export is readable: an index and one page per processor in the ZIP, with
+/// field labels, dates written out, no API plumbing; mail naming other people is on the review
+/// list before release.
+#[tokio::test]
+async fn the_demos_export_is_readable_and_flags_mail_naming_others() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dsrhub::demo::run(dir.path(), true).await.unwrap();
+    let mut zip =
+        zip::ZipArchive::new(std::fs::File::open(dir.path().join("access-export.zip")).unwrap())
+            .unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name)
+            .unwrap_or_else(|_| panic!("{name} missing"))
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    let index = read("index.html");
+    for p in &demo.access.processors {
+        let exported = p.records.iter().any(|r| r.outcome == "found");
+        if !exported {
+            continue;
+        }
+        assert!(
+            index.contains(&format!("href=\"{}.html\"", p.id)),
+            "{}",
+            p.id
+        );
+        let page = read(&format!("{}.html", p.id));
+        for plumbing in ["__metadata", "@odata", "__deferred", "/Date("] {
+            assert!(!page.contains(plumbing), "{}: {plumbing} on the page", p.id);
+        }
+        assert!(page.contains("<th>"), "{}: no field labels", p.id);
+    }
+    let exact = read("exact-online.html");
+    assert!(
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December"
+        ]
+        .iter()
+        .any(|m| exact.contains(m)),
+        "Exact's dates are not written out"
+    );
+    // Mail with other recipients is flagged, in the report and on the export's review list.
+    let flagged: Vec<_> = demo
+        .access
+        .processors
+        .iter()
+        .flat_map(|p| p.records.iter())
+        .filter(|r| {
+            r.note
+                .as_deref()
+                .unwrap_or("")
+                .contains("names other people")
+        })
+        .collect();
+    assert!(!flagged.is_empty(), "no record flagged");
+    assert!(index.contains("Reviewed before release"));
+}

@@ -212,3 +212,76 @@ async fn exports_and_closed_requests_are_removed_when_the_policy_says() {
     let again = hub.purge_own_data(days(400), false).unwrap();
     assert!(again.exports_removed.is_empty() && again.requests_reduced.is_empty());
 }
+
+/// Issue 16.2: a record that may not be shown is left out of the export before release: its
+/// JSON line, CSV rows and page section go, the manifest and index count it as withheld, the
+/// ledger says `withheld` and the audit log has the reason's hash.
+#[tokio::test]
+async fn a_record_is_withheld_from_the_export_before_release() {
+    use std::io::Read;
+    let env = common::Env::start().await;
+    let hub = env.hub();
+    let id = hub.open(RequestKind::Access, &sanne(), "passport").unwrap();
+    let out = env.dir.path().join("reports").join(&id);
+    hub.run(
+        &id,
+        &RunOptions {
+            export_dir: Some(out.clone()),
+            ..RunOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let zip_path = out.join("access-export.zip");
+    let item = env
+        .ledger
+        .items(&id, Some("moneybird"))
+        .unwrap()
+        .into_iter()
+        .find(|i| i.outcome.as_deref() == Some("found"))
+        .unwrap();
+    let spec = format!("{}:{}", item.reference.object, item.reference.id);
+    let entry = |name: &str| zip_entry(&zip_path, name).unwrap_or_default();
+    assert!(entry("moneybird.json").contains(&format!("\"id\":\"{}\"", item.reference.id)));
+    hub.withhold(
+        &id,
+        "moneybird",
+        &spec,
+        "names a colleague's private situation",
+        &zip_path,
+    )
+    .unwrap();
+    assert!(!entry("moneybird.json").contains(&format!("\"id\":\"{}\"", item.reference.id)));
+    let json: serde_json::Value = serde_json::from_str(&entry("moneybird.json")).unwrap();
+    assert!(json.is_array(), "the JSON file is still a JSON array");
+    assert!(!entry("moneybird.csv").contains(&format!(",{},", item.reference.id)));
+    assert!(!entry("moneybird.html").contains(&item.reference.id));
+    let manifest: serde_json::Value = serde_json::from_str(&entry("manifest.json")).unwrap();
+    assert_eq!(manifest["processors"][0]["withheld"], 1);
+    assert!(entry("index.html").contains("moneybird.html"));
+    let row = env
+        .ledger
+        .items(&id, Some("moneybird"))
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == item.id)
+        .unwrap();
+    assert_eq!(row.outcome.as_deref(), Some("withheld"));
+    assert!(env
+        .ledger
+        .audit_entries(Some(&id))
+        .unwrap()
+        .iter()
+        .any(|e| e.event == "export.withheld" && e.detail["reason_sha256"].is_string()));
+    // Once is enough.
+    assert!(hub
+        .withhold(&id, "moneybird", &spec, "again", &zip_path)
+        .is_err());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name("moneybird.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+}

@@ -102,6 +102,21 @@ pub async fn run(cli: Cli) -> Result<u8> {
         ),
         Command::Purges { check } => purges(&cli, *check).await,
         Command::Purge { dry_run } => purge_own_data(&cli, *dry_run),
+        Command::Withhold {
+            id,
+            processor,
+            record,
+            reason,
+        } => {
+            let Loaded { config, hub } = load_quiet(&cli)?;
+            let id = hub.ledger().request(id)?.id;
+            let zip = config.reports_dir().join(&id).join("access-export.zip");
+            hub.withhold(&id, processor, record, reason, &zip)?;
+            let built = hub.report(&id)?;
+            report::write(&built, &config.reports_dir().join(&id))?;
+            println!("left {processor} {record} out of {}", zip.display());
+            Ok(0)
+        }
         Command::Reply {
             id,
             send,

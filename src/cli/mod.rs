@@ -209,6 +209,21 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
+    /// Leave a record out of an access request's export before it is released, because
+    /// showing it would harm others (GDPR art. 15(4)): the export's review list flags records
+    /// that name other people. The export is rewritten without it; the reason is hashed into
+    /// the audit log.
+    Withhold {
+        /// The request.
+        id: String,
+        /// The processor (section name).
+        processor: String,
+        /// The record, OBJECT:ID as the report names it.
+        record: String,
+        /// Why it is left out.
+        #[arg(long)]
+        reason: String,
+    },
     /// Write a request's JSON and HTML report.
     Report {
         /// The request id.

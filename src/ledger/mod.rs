@@ -919,6 +919,56 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Up to `limit` items of request `id` whose note contains `needle`, in order, and how
+    /// many there are in all.
+    pub fn items_noted(
+        &self,
+        id: &str,
+        needle: &str,
+        limit: usize,
+    ) -> Result<(Vec<ItemRow>, usize)> {
+        let conn = self.conn();
+        let pattern = format!(
+            "%{}%",
+            needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let total: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM items WHERE request_id = ?1 AND note LIKE ?2 ESCAPE '\\'",
+            params![id, pattern],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "{ITEM_SELECT} WHERE request_id = ?1 AND note LIKE ?2 ESCAPE '\\' ORDER BY id LIMIT ?3"
+        ))?;
+        let rows = stmt
+            .query_map(params![id, pattern, limit as i64], item_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok((rows, total as usize))
+    }
+
+    /// Add a note to each item's notes (review flags found while exporting a chunk), in one
+    /// transaction.
+    pub fn note_items(&self, notes: &[(&ItemRow, String)]) -> Result<()> {
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn();
+        let tx = write_tx(&mut conn)?;
+        for (item, note) in notes {
+            tx.execute(
+                "UPDATE items SET note = CASE WHEN note IS NULL OR note = '' THEN ?2
+                                              ELSE note || '; ' || ?2 END
+                 WHERE id = ?1",
+                params![item.id, note],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Record that one item's call failed, with the (personal-data-free) error.
     pub fn fail_item(&self, item: &ItemRow, error: &ConnectorError) -> Result<()> {
         self.mark_item(

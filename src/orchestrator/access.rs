@@ -137,11 +137,16 @@ impl Hub {
             let results = connector.export_batch(&references).await;
             let mut gone = Vec::new();
             let mut written = Vec::new();
+            let mut notes = Vec::new();
             for (item, result) in to_export.iter().zip(results) {
                 match result {
                     Ok(exported) => {
                         writer.write(&exported)?;
                         written.push(*item);
+                        let others = other_people(&exported.data, subject);
+                        if others > 0 {
+                            notes.push((*item, names_others_note(others)));
+                        }
                     }
                     // Deleted at the processor since discovery (by someone else, or an erasure
                     // of the same person): nothing of it is held any more, the rest is exported.
@@ -154,6 +159,7 @@ impl Hub {
                 }
             }
             // Written to the staging file before it is recorded as done.
+            self.ledger.note_items(&notes)?;
             self.ledger.mark_items(&written, ItemState::Done, "found")?;
             self.ledger.mark_items(&gone, ItemState::Done, GONE)?;
             gone_total += gone.len();
@@ -192,12 +198,160 @@ impl Hub {
             .map(|t| t.processor.as_str())
             .collect();
         let zip_path = export_dir.join("access-export.zip");
-        let digest = ExportWriter::assemble(&zip_path, id, staging, &exported)?;
+        let names = tasks
+            .iter()
+            .map(|t| (t.processor.clone(), t.display_name.clone()))
+            .filter(|(_, name)| !name.is_empty())
+            .collect();
+        // The first of the records that name other people (a mailbox may hold thousands; the
+        // report lists every one).
+        let (noted, flagged_total) = self.ledger.items_noted(id, NAMES_OTHERS, FLAGS_LISTED)?;
+        let flagged = noted
+            .into_iter()
+            .map(|i| crate::report::pages::Flagged {
+                processor: tasks
+                    .iter()
+                    .find(|t| t.processor == i.processor)
+                    .map(|t| t.display_name.clone())
+                    .unwrap_or_else(|| i.processor.clone()),
+                record: i.reference.to_string(),
+                note: i.note.unwrap_or_default(),
+            })
+            .collect();
+        let about = crate::report::export::ExportAbout {
+            organisation: self.organisation.clone(),
+            timezone: self.timezone.clone(),
+            names,
+            flagged,
+            flagged_total,
+        };
+        let digest = ExportWriter::assemble(&zip_path, id, staging, &exported, &about)?;
         self.ledger.audit(
             Some(id),
             "export.written",
             &serde_json::json!({ "file": "access-export.zip", "sha256": digest, "processors": exported }),
         )?;
         self.conclude(id)
+    }
+}
+
+/// The export's index lists this many of the records that name other people.
+const FLAGS_LISTED: usize = 100;
+
+/// The start of the note on a record that names other people.
+pub(crate) const NAMES_OTHERS: &str = "names other people";
+
+fn names_others_note(count: usize) -> String {
+    format!(
+        "{NAMES_OTHERS} ({count} other e-mail address(es)): reviewed before the export is \
+         released (GDPR art. 15(4)); `dsrhub withhold` leaves it out"
+    )
+}
+
+/// How many distinct e-mail addresses other than the subject's `data` holds (mail with other
+/// recipients, a ticket naming colleagues): such a record is reviewed before release, since
+/// disclosing it may affect others (art. 15(4)).
+fn other_people(data: &serde_json::Value, subject: &Subject) -> usize {
+    fn walk(value: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match value {
+            serde_json::Value::String(s) => {
+                for token in s.split(|c: char| {
+                    c.is_whitespace()
+                        || matches!(c, ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')' | ':')
+                }) {
+                    let token = token.trim_matches('.');
+                    if let Some((local, domain)) = token.split_once('@') {
+                        if !local.is_empty() && domain.contains('.') {
+                            out.insert(token.to_lowercase());
+                        }
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = std::collections::BTreeSet::new();
+    walk(data, &mut found);
+    let own: std::collections::BTreeSet<String> =
+        subject.emails.iter().map(|e| e.to_lowercase()).collect();
+    found.difference(&own).count()
+}
+
+impl Hub {
+    /// Leave one exported record out of request `id`'s export at `zip` before it is released
+    /// (it names other people, art. 15(4)): rewritten without it, the item's outcome becomes
+    /// `withheld`, and the reason's hash goes into the audit log. `record` is `OBJECT:ID` (or
+    /// `OBJECT:SCOPE/ID`), as the report names it.
+    pub fn withhold(
+        &self,
+        id: &str,
+        processor: &str,
+        record: &str,
+        reason: &str,
+        zip: &std::path::Path,
+    ) -> Result<()> {
+        use crate::error::Error;
+        if reason.trim().is_empty() {
+            return Err(Error::Usage(
+                "--reason: say why the record is left out of the export".into(),
+            ));
+        }
+        let request = self.ledger.request(id)?;
+        if request.kind != crate::ledger::RequestKind::Access {
+            return Err(Error::Usage(format!(
+                "request `{id}` is an erasure request: it has no export"
+            )));
+        }
+        let wanted = super::parse_record(record).ok_or_else(|| {
+            Error::Usage(format!(
+                "`{record}`: expected OBJECT:ID as the report names it"
+            ))
+        })?;
+        let item = self
+            .ledger
+            .items(id, Some(processor))?
+            .into_iter()
+            .find(|i| super::names_record(&wanted, i) && i.outcome.as_deref() == Some("found"))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "`{processor} {record}`: no exported record of request {id} (withheld already?)"
+                ))
+            })?;
+        let name = self
+            .processors
+            .iter()
+            .find(|p| p.id == processor)
+            .map(|p| p.display_name.clone())
+            .unwrap_or_else(|| processor.to_string());
+        let found = ExportWriter::without(
+            zip,
+            processor,
+            &name,
+            &self.timezone,
+            &item.reference.object,
+            &item.reference.id,
+        )?;
+        if !found {
+            return Err(Error::Usage(format!(
+                "`{processor} {record}` is not in {}",
+                zip.display()
+            )));
+        }
+        self.ledger
+            .mark_item(&item, ItemState::Done, Some("withheld"), None)?;
+        self.ledger.audit(
+            Some(id),
+            "export.withheld",
+            &serde_json::json!({
+                "processor": processor,
+                "record": item.reference.to_string(),
+                "reason_sha256": crate::ledger::sha256_hex(reason.trim().as_bytes()),
+                "by": self.operator,
+                "export_sha256": crate::report::export::sha256_file(zip)?,
+            }),
+        )?;
+        Ok(())
     }
 }

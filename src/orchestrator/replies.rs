@@ -150,7 +150,7 @@ impl Hub {
                 "request `{id}` has no e-mail address to answer"
             )));
         }
-        let report = self.report(id)?;
+        let facts = self.reply_facts(&request)?;
         let recipients = self.recipients()?;
         let controller = request.controller.as_deref().and_then(|name| {
             self.controllers
@@ -167,7 +167,7 @@ impl Hub {
             language: &request.language,
             controller: controller.filter(|_| request.forwarded_at.is_some()),
         };
-        let reply = replies::compose(&report, &ctx, kind, reason);
+        let reply = replies::compose(&facts, &ctx, kind, reason);
         let dir = self.reports_dir.join(id);
         let path = replies::write(&reply, &dir, &self.contact_email, &to, id)?;
         let sha256 = crate::report::export::sha256_file(&path)?;
@@ -182,6 +182,49 @@ impl Hub {
             }),
         )?;
         Ok(path)
+    }
+
+    /// What a reply says about request `request`, gathered from its items a chunk at a time.
+    fn reply_facts(&self, request: &crate::ledger::RequestRow) -> Result<replies::Facts> {
+        let mut processors = Vec::new();
+        for task in self.ledger.tasks(&request.id)? {
+            let mut facts = replies::ProcessorFacts {
+                name: if task.display_name.is_empty() {
+                    task.processor.clone()
+                } else {
+                    task.display_name.clone()
+                },
+                ..Default::default()
+            };
+            let mut after = 0;
+            loop {
+                let chunk =
+                    self.ledger
+                        .items_after(&request.id, &task.processor, after, 1000, None)?;
+                let Some(last) = chunk.last() else { break };
+                after = last.id;
+                for item in &chunk {
+                    let outcome = crate::report::outcome(item);
+                    let kept = (outcome == "retained").then(|| replies::Kept {
+                        object: item.reference.object.clone(),
+                        id: item.reference.id.clone(),
+                        basis: item.basis.clone().unwrap_or_default(),
+                        until: item.retain_until.map(|d| d.to_string()).unwrap_or_default(),
+                    });
+                    facts.add(&outcome, &item.categories, kept);
+                }
+            }
+            processors.push(facts);
+        }
+        Ok(replies::Facts {
+            request_id: request.id.clone(),
+            received_at: request.received_at.to_string(),
+            due_at: request
+                .extended_due_at
+                .unwrap_or(request.due_at)
+                .to_string(),
+            processors,
+        })
     }
 
     /// The answer a request gets when it closes: access or erasure. Not for a request whose

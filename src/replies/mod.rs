@@ -23,7 +23,6 @@ use serde::Serialize;
 
 use crate::config::PrivacyConfig;
 use crate::error::Result;
-use crate::report::Report;
 pub use words::category as category_name;
 use words::{words, Words};
 
@@ -49,6 +48,108 @@ impl ReplyKind {
             ReplyKind::Erasure => "reply-erasure",
             ReplyKind::Extension => "reply-extension",
             ReplyKind::Refusal => "reply-refusal",
+        }
+    }
+}
+
+/// What a reply says about one processor, gathered from the ledger in chunks (a request may
+/// hold 100,000 records: the reply needs their counts, not their list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessorFacts {
+    /// The processor's name.
+    pub name: String,
+    /// Records per outcome, as the report names outcomes (`found`, `deleted`, `retained`, …).
+    pub outcomes: std::collections::BTreeMap<String, usize>,
+    /// The categories of the records the person may see.
+    pub categories: BTreeSet<dsrhub_connector::Category>,
+    /// Kept records one by one, up to [`KEPT_LISTED`] per processor.
+    pub kept: Vec<Kept>,
+    /// All kept records by object and basis (used when there are more than [`KEPT_LISTED`]).
+    pub kept_groups: Vec<KeptGroup>,
+}
+
+/// Up to this many kept records of one processor are listed one by one.
+pub const KEPT_LISTED: usize = 50;
+
+/// One kept record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// Its object type.
+    pub object: String,
+    /// Its id at the processor.
+    pub id: String,
+    /// The statute it is kept under.
+    pub basis: String,
+    /// Kept through this date (`YYYY-MM-DD`).
+    pub until: String,
+}
+
+/// Kept records of one object type under one basis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptGroup {
+    /// The object type.
+    pub object: String,
+    /// The statute.
+    pub basis: String,
+    /// How many.
+    pub count: usize,
+    /// The earliest until-date.
+    pub first_until: String,
+    /// The latest until-date.
+    pub last_until: String,
+}
+
+/// The request as a reply describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The request's id.
+    pub request_id: String,
+    /// When it was received (RFC 3339).
+    pub received_at: String,
+    /// Its deadline, as extended (RFC 3339).
+    pub due_at: String,
+    /// Per processor.
+    pub processors: Vec<ProcessorFacts>,
+}
+
+impl ProcessorFacts {
+    fn count(&self, outcome: &str) -> usize {
+        self.outcomes.get(outcome).copied().unwrap_or(0)
+    }
+
+    /// Count one record, in the ledger's order.
+    pub fn add(
+        &mut self,
+        outcome: &str,
+        categories: &[dsrhub_connector::Category],
+        kept: Option<Kept>,
+    ) {
+        *self.outcomes.entry(outcome.to_string()).or_default() += 1;
+        if disclosed(outcome) {
+            self.categories.extend(categories.iter().copied());
+        }
+        if let Some(kept) = kept {
+            match self
+                .kept_groups
+                .iter_mut()
+                .find(|g| g.object == kept.object && g.basis == kept.basis)
+            {
+                Some(g) => {
+                    g.count += 1;
+                    g.first_until = g.first_until.clone().min(kept.until.clone());
+                    g.last_until = g.last_until.clone().max(kept.until.clone());
+                }
+                None => self.kept_groups.push(KeptGroup {
+                    object: kept.object.clone(),
+                    basis: kept.basis.clone(),
+                    count: 1,
+                    first_until: kept.until.clone(),
+                    last_until: kept.until.clone(),
+                }),
+            }
+            if self.kept.len() < KEPT_LISTED {
+                self.kept.push(kept);
+            }
         }
     }
 }
@@ -132,16 +233,16 @@ fn day(timestamp: &str, ctx: &Context<'_>) -> String {
 
 /// Records the person sees: not the ones matched only by name or phone (review), not the
 /// deselected ones.
-fn disclosed(outcome: &str) -> bool {
-    !matches!(outcome, "review" | "deselected")
+pub fn disclosed(outcome: &str) -> bool {
+    !matches!(outcome, "review" | "deselected" | "withheld")
 }
 
-fn opening(w: &Words, report: &Report, ctx: &Context<'_>) -> Vec<Block> {
+fn opening(w: &Words, facts: &Facts, ctx: &Context<'_>) -> Vec<Block> {
     vec![
         Block::Para(w.dear.into()),
         Block::Para(fill(
             w.received,
-            &[("received", &day(&report.request.received_at, ctx))],
+            &[("received", &day(&facts.received_at, ctx))],
         )),
     ]
 }
@@ -185,29 +286,33 @@ fn forwarded(w: &Words, ctx: &Context<'_>) -> Option<Block> {
 }
 
 /// The access reply (art. 15).
-fn access(report: &Report, ctx: &Context<'_>) -> (String, Vec<Block>) {
+fn access(facts: &Facts, ctx: &Context<'_>) -> (String, Vec<Block>) {
     let w = words(ctx.language);
-    let mut blocks = opening(w, report, ctx);
+    let mut blocks = opening(w, facts, ctx);
     blocks.push(Block::Para(w.access_intro.into()));
     let mut categories = BTreeSet::new();
     let mut rows = Vec::new();
     let mut any_review = false;
-    for p in &report.processors {
-        let shown: Vec<_> = p.records.iter().filter(|r| disclosed(&r.outcome)).collect();
-        any_review |= p.records.iter().any(|r| r.outcome == "review");
-        if shown.is_empty() {
+    for p in &facts.processors {
+        let shown: usize = p
+            .outcomes
+            .iter()
+            .filter(|(o, _)| disclosed(o))
+            .map(|(_, n)| n)
+            .sum();
+        any_review |= p.count("review") + p.count("withheld") > 0;
+        if shown == 0 {
             continue;
         }
-        let mut held = BTreeSet::new();
-        for r in &shown {
-            for c in &r.categories {
-                held.insert(words::category(*c, ctx.language));
-                categories.insert(words::category(*c, ctx.language));
-            }
-        }
+        let held: BTreeSet<&str> = p
+            .categories
+            .iter()
+            .map(|c| words::category(*c, ctx.language))
+            .collect();
+        categories.extend(held.iter().copied());
         rows.push(vec![
             p.name.clone(),
-            shown.len().to_string(),
+            shown.to_string(),
             held.into_iter().collect::<Vec<_>>().join(", "),
         ]);
     }
@@ -276,15 +381,14 @@ fn access(report: &Report, ctx: &Context<'_>) -> (String, Vec<Block>) {
 }
 
 /// The erasure reply (art. 17, 19).
-fn erasure(report: &Report, ctx: &Context<'_>) -> (String, Vec<Block>) {
+fn erasure(facts: &Facts, ctx: &Context<'_>) -> (String, Vec<Block>) {
     let w = words(ctx.language);
-    let mut blocks = opening(w, report, ctx);
+    let mut blocks = opening(w, facts, ctx);
     blocks.push(Block::Para(w.erasure_intro.into()));
     let mut rows = Vec::new();
     let mut kept = Vec::new();
-    for p in &report.processors {
-        let count = |outcome: &str| p.records.iter().filter(|r| r.outcome == outcome).count();
-        let (deleted, anonymised) = (count("deleted"), count("anonymized"));
+    for p in &facts.processors {
+        let (deleted, anonymised) = (p.count("deleted"), p.count("anonymized"));
         let mut parts = Vec::new();
         if deleted > 0 {
             parts.push(format!("{deleted} {}", w.erased));
@@ -292,27 +396,41 @@ fn erasure(report: &Report, ctx: &Context<'_>) -> (String, Vec<Block>) {
         if anonymised > 0 {
             parts.push(format!("{anonymised} {}", w.anonymised));
         }
-        let forwarded = count("forwarded");
+        let forwarded = p.count("forwarded");
         if forwarded > 0 {
             let to = ctx.controller.unwrap_or("the controller");
             parts.push(format!("{forwarded} {} {to}", w.forwarded_to));
         }
-        if parts.is_empty() && !p.records.iter().any(|r| disclosed(&r.outcome)) {
+        let any_disclosed = p.outcomes.keys().any(|o| disclosed(o));
+        if parts.is_empty() && !any_disclosed {
             parts.push(w.nothing_held.into());
         }
         if !parts.is_empty() {
             rows.push(vec![p.name.clone(), parts.join(", ")]);
         }
-        for r in p.records.iter().filter(|r| r.outcome == "retained") {
-            kept.push(vec![
-                p.name.clone(),
-                format!("{} {}", r.object.replace('_', " "), r.id),
-                r.basis.clone().unwrap_or_default(),
-                r.retain_until
-                    .as_deref()
-                    .map(|u| day(u, ctx))
-                    .unwrap_or_default(),
-            ]);
+        let total: usize = p.kept_groups.iter().map(|g| g.count).sum();
+        if total <= KEPT_LISTED {
+            for k in &p.kept {
+                kept.push(vec![
+                    p.name.clone(),
+                    format!("{} {}", k.object.replace('_', " "), k.id),
+                    k.basis.clone(),
+                    day(&k.until, ctx),
+                ]);
+            }
+        } else {
+            for g in &p.kept_groups {
+                kept.push(vec![
+                    p.name.clone(),
+                    format!("{} × {}", g.count, g.object.replace('_', " ")),
+                    g.basis.clone(),
+                    if g.first_until == g.last_until {
+                        day(&g.last_until, ctx)
+                    } else {
+                        format!("{} – {}", day(&g.first_until, ctx), day(&g.last_until, ctx))
+                    },
+                ]);
+            }
         }
     }
     blocks.push(Block::Heading(w.erased_heading.into()));
@@ -337,7 +455,7 @@ fn erasure(report: &Report, ctx: &Context<'_>) -> (String, Vec<Block>) {
     blocks.push(Block::Heading(w.informed_heading.into()));
     blocks.push(Block::Para(w.informed_text.into()));
     blocks.push(Block::List(
-        report.processors.iter().map(|p| p.name.clone()).collect(),
+        facts.processors.iter().map(|p| p.name.clone()).collect(),
     ));
     blocks.extend(rights(w));
     blocks.extend(closing(w, ctx, false));
@@ -345,19 +463,15 @@ fn erasure(report: &Report, ctx: &Context<'_>) -> (String, Vec<Block>) {
 }
 
 /// The extension letter (art. 12(3)).
-fn extension(report: &Report, ctx: &Context<'_>, reason: &str) -> (String, Vec<Block>) {
+fn extension(facts: &Facts, ctx: &Context<'_>, reason: &str) -> (String, Vec<Block>) {
     let w = words(ctx.language);
-    let until = report
-        .request
-        .extended_due_at
-        .as_deref()
-        .unwrap_or(&report.request.due_at);
+    let until = &facts.due_at;
     let mut blocks = vec![
         Block::Para(w.dear.into()),
         Block::Para(fill(
             w.extension_text,
             &[
-                ("received", &day(&report.request.received_at, ctx)),
+                ("received", &day(&facts.received_at, ctx)),
                 ("until", &day(until, ctx)),
             ],
         )),
@@ -368,13 +482,13 @@ fn extension(report: &Report, ctx: &Context<'_>, reason: &str) -> (String, Vec<B
 }
 
 /// The refusal letter (art. 12(4)).
-fn refusal(report: &Report, ctx: &Context<'_>, reason: &str) -> (String, Vec<Block>) {
+fn refusal(facts: &Facts, ctx: &Context<'_>, reason: &str) -> (String, Vec<Block>) {
     let w = words(ctx.language);
     let mut blocks = vec![
         Block::Para(w.dear.into()),
         Block::Para(fill(
             w.refusal_text,
-            &[("received", &day(&report.request.received_at, ctx))],
+            &[("received", &day(&facts.received_at, ctx))],
         )),
         Block::Para(format!("{} {}", w.refusal_reason, reason.trim())),
     ];
@@ -382,14 +496,14 @@ fn refusal(report: &Report, ctx: &Context<'_>, reason: &str) -> (String, Vec<Blo
     (w.subject_refusal.into(), blocks)
 }
 
-/// Compose reply `kind` for the request `report` describes; `reason` for an extension or a
+/// Compose reply `kind` for the request `facts` describe; `reason` for an extension or a
 /// refusal.
-pub fn compose(report: &Report, ctx: &Context<'_>, kind: ReplyKind, reason: &str) -> Reply {
+pub fn compose(facts: &Facts, ctx: &Context<'_>, kind: ReplyKind, reason: &str) -> Reply {
     let (subject, blocks) = match kind {
-        ReplyKind::Access => access(report, ctx),
-        ReplyKind::Erasure => erasure(report, ctx),
-        ReplyKind::Extension => extension(report, ctx, reason),
-        ReplyKind::Refusal => refusal(report, ctx, reason),
+        ReplyKind::Access => access(facts, ctx),
+        ReplyKind::Erasure => erasure(facts, ctx),
+        ReplyKind::Extension => extension(facts, ctx, reason),
+        ReplyKind::Refusal => refusal(facts, ctx, reason),
     };
     let subject = format!(
         "{subject} - {} {}",
@@ -398,7 +512,7 @@ pub fn compose(report: &Report, ctx: &Context<'_>, kind: ReplyKind, reason: &str
         } else {
             "reference"
         },
-        report.request.id
+        facts.request_id
     );
     Reply {
         kind,
@@ -538,4 +652,80 @@ pub fn write(
     )?;
     crate::private_files::write(&dir.join(format!("{stem}.html")), &reply.html)?;
     Ok(eml)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(privacy: &'a PrivacyConfig, language: &'a str) -> Context<'a> {
+        Context {
+            organisation: "Voorbeeld IT Diensten B.V.",
+            contact_email: "privacy@voorbeeld-it.example",
+            timezone: "Europe/Amsterdam",
+            privacy,
+            recipients: &[],
+            language,
+            controller: None,
+        }
+    }
+
+    /// A mailbox kept by policy holds thousands of messages: the reply lists the first ones one
+    /// by one only when there are few, else one line per object and statute with the range of
+    /// dates, so it stays a letter.
+    #[test]
+    fn many_kept_records_are_grouped_by_object_and_statute() {
+        let mut few = ProcessorFacts {
+            name: "Moneybird".into(),
+            ..Default::default()
+        };
+        let mut many = ProcessorFacts {
+            name: "Microsoft 365".into(),
+            ..Default::default()
+        };
+        for i in 0..3 {
+            few.add(
+                "retained",
+                &[],
+                Some(Kept {
+                    object: "sales_invoice".into(),
+                    id: format!("inv-{i}"),
+                    basis: "art. 52(4) AWR".into(),
+                    until: format!("203{i}-12-31"),
+                }),
+            );
+        }
+        for day in 1..=60 {
+            many.add(
+                "retained",
+                &[],
+                Some(Kept {
+                    object: "message".into(),
+                    id: format!("m{day}"),
+                    basis: "correspondence, 12 months".into(),
+                    until: format!("2027-03-{:02}", day % 28 + 1),
+                }),
+            );
+        }
+        let facts = Facts {
+            request_id: "r1".into(),
+            received_at: "2026-12-06T09:00:00Z".into(),
+            due_at: "2027-01-06T09:00:00Z".into(),
+            processors: vec![few, many],
+        };
+        let privacy = PrivacyConfig::default();
+        let reply = compose(&facts, &ctx(&privacy, "en"), ReplyKind::Erasure, "");
+        for i in 0..3 {
+            assert!(reply.text.contains(&format!("sales invoice inv-{i}")));
+            assert!(reply.text.contains(&format!("31 December 203{i}")));
+        }
+        assert!(reply.text.contains("60 × message"), "{}", reply.text);
+        assert!(
+            reply.text.contains("1 March 2027 – 28 March 2027"),
+            "{}",
+            reply.text
+        );
+        assert!(!reply.text.contains("message m1 "));
+        assert!(reply.html.contains("<td>60 × message</td>"));
+    }
 }

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
+use super::pages;
 use crate::error::{Error, Result};
 
 /// Per-processor staging files of one access request.
@@ -173,6 +174,63 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// `index.html` again, from the export's manifest (after a record was withheld).
+fn index_of(manifest: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let listed: Vec<(String, String, usize)> = manifest["processors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let id = text(&p["processor"]);
+            let name = p["name"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| id.clone());
+            (id, name, p["records"].as_u64().unwrap_or(0) as usize)
+        })
+        .collect();
+    let flagged: Vec<pages::Flagged> = manifest["review"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| pages::Flagged {
+            processor: text(&f["processor"]),
+            record: text(&f["record"]),
+            note: text(&f["note"]),
+        })
+        .collect();
+    let total = manifest["review_total"]
+        .as_u64()
+        .map(|n| n as usize)
+        .unwrap_or(flagged.len());
+    pages::index(
+        manifest["organisation"]
+            .as_str()
+            .unwrap_or("the organisation"),
+        manifest["request_id"].as_str().unwrap_or_default(),
+        &listed,
+        &flagged,
+        total,
+    )
+}
+
+/// What the export's readable pages need beyond the records.
+#[derive(Debug, Clone, Default)]
+pub struct ExportAbout {
+    /// The organisation, as the index names it.
+    pub organisation: String,
+    /// The hub's time zone: the pages show dates in it.
+    pub timezone: String,
+    /// Processor id → the name the pages show.
+    pub names: std::collections::BTreeMap<String, String>,
+    /// Records that name other people, reviewed before the export is released (the first of
+    /// them).
+    pub flagged: Vec<pages::Flagged>,
+    /// How many records name other people in all.
+    pub flagged_total: usize,
+}
+
 /// Writes the ZIP.
 pub struct ExportWriter;
 
@@ -183,6 +241,7 @@ impl ExportWriter {
         request_id: &str,
         staging: &Staging,
         processors: &[&str],
+        about: &ExportAbout,
     ) -> Result<String> {
         let part = zip_path.with_extension("zip.part");
         let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
@@ -219,27 +278,48 @@ impl ExportWriter {
                 serde_json::from_str::<Value>(&text).ok()
             })
             .unwrap_or(Value::Null);
-        let mut written = std::collections::BTreeSet::from(["manifest.json".to_string()]);
+        let mut written = std::collections::BTreeSet::from([
+            "manifest.json".to_string(),
+            "index.html".to_string(),
+        ]);
         let mut manifest = Vec::new();
+        let mut listed = Vec::new();
         for processor in processors {
+            let name = about
+                .names
+                .get(*processor)
+                .cloned()
+                .unwrap_or_else(|| processor.to_string());
             let jsonl = staging.path(processor, "jsonl");
-            let names = [format!("{processor}.json"), format!("{processor}.csv")];
+            let names = [
+                format!("{processor}.json"),
+                format!("{processor}.csv"),
+                format!("{processor}.html"),
+            ];
             let earlier = previous.as_mut().filter(|archive| {
-                !jsonl.exists() && names.iter().all(|n| archive.index_for_name(n).is_some())
+                !jsonl.exists()
+                    && names[..2]
+                        .iter()
+                        .all(|n| archive.index_for_name(n).is_some())
             });
             if let Some(archive) = earlier {
                 for name in &names {
-                    let index = archive.index_for_name(name).expect("checked above");
-                    let entry = archive.by_index_raw(index).map_err(zip_err)?;
-                    zip.raw_copy_file(entry).map_err(zip_err)?;
+                    if let Some(index) = archive.index_for_name(name) {
+                        let entry = archive.by_index_raw(index).map_err(zip_err)?;
+                        zip.raw_copy_file(entry).map_err(zip_err)?;
+                    }
                 }
-                manifest.push(
-                    previous_manifest["processors"]
-                        .as_array()
-                        .and_then(|all| all.iter().find(|p| p["processor"] == *processor))
-                        .cloned()
-                        .unwrap_or_else(|| json!({ "processor": processor, "files": names })),
-                );
+                let entry = previous_manifest["processors"]
+                    .as_array()
+                    .and_then(|all| all.iter().find(|p| p["processor"] == *processor))
+                    .cloned()
+                    .unwrap_or_else(|| json!({ "processor": processor, "files": names }));
+                listed.push((
+                    processor.to_string(),
+                    name,
+                    entry["records"].as_u64().unwrap_or(0) as usize,
+                ));
+                manifest.push(entry);
                 written.extend(names);
                 continue;
             }
@@ -267,9 +347,40 @@ impl ExportWriter {
                 let mut reader = File::open(&csv).map_err(Error::io("cannot read", &csv))?;
                 std::io::copy(&mut reader, &mut zip).map_err(err(&part))?;
             }
-            manifest.push(json!({ "processor": processor, "records": records, "files": names }));
+            // The page to read, from the same staging lines.
+            zip.start_file(format!("{processor}.html"), options)
+                .map_err(zip_err)?;
+            let mut page =
+                pages::Page::start(&mut zip, &name, &about.timezone).map_err(err(&part))?;
+            if jsonl.exists() {
+                let reader =
+                    BufReader::new(File::open(&jsonl).map_err(Error::io("cannot read", &jsonl))?);
+                for line in reader.lines() {
+                    let line = line.map_err(Error::io("cannot read", &jsonl))?;
+                    if let Ok(record) = serde_json::from_str::<Value>(&line) {
+                        page.record(&record).map_err(err(&part))?;
+                    }
+                }
+            }
+            page.finish().map_err(err(&part))?;
+            manifest.push(
+                json!({ "processor": processor, "name": name, "records": records, "files": names }),
+            );
+            listed.push((processor.to_string(), name, records));
             written.extend(names);
         }
+        zip.start_file("index.html", options).map_err(zip_err)?;
+        zip.write_all(
+            pages::index(
+                &about.organisation,
+                request_id,
+                &listed,
+                &about.flagged,
+                about.flagged_total,
+            )
+            .as_bytes(),
+        )
+        .map_err(err(&part))?;
         // Everything else an earlier run or answer added (a processor's own export file).
         if let Some(archive) = previous.as_mut() {
             for index in 0..archive.len() {
@@ -282,7 +393,12 @@ impl ExportWriter {
         }
         zip.start_file("manifest.json", options).map_err(zip_err)?;
         let manifest = json!({
+            "review_total": about.flagged_total,
+            "review": about.flagged.iter().map(|f| json!({
+                "processor": f.processor, "record": f.record, "note": f.note,
+            })).collect::<Vec<_>>(),
             "request_id": request_id,
+            "organisation": about.organisation,
             "generated_at": crate::ledger::now().to_string(),
             "about": "Personal data held by each processor, as its API returned it. One JSON file (all fields, machine-readable) and one CSV file per processor: one row per value (object, id, field, value), nested fields written as paths such as address.city or emails[0].address, and values a spreadsheet would run as a formula prefixed with an apostrophe.",
             "processors": manifest,
@@ -344,6 +460,140 @@ fn zip_time_now() -> zip::DateTime {
 }
 
 impl ExportWriter {
+    /// Rewrite the export ZIP without one record of `processor` (`object`, `id`): its JSON
+    /// line, its CSV rows and its section of the readable page; every other entry is copied
+    /// as it is. Whether the record was there. Streams, like [`ExportWriter::assemble`].
+    pub fn without(
+        zip_path: &Path,
+        processor: &str,
+        name: &str,
+        timezone: &str,
+        object: &str,
+        id: &str,
+    ) -> Result<bool> {
+        let open_err = |e: zip::result::ZipError| Error::Io {
+            context: "cannot read the export",
+            path: zip_path.to_path_buf(),
+            source: std::io::Error::other(e),
+        };
+        let mut archive =
+            zip::ZipArchive::new(File::open(zip_path).map_err(Error::io("cannot read", zip_path))?)
+                .map_err(open_err)?;
+        let part = zip_path.with_extension("zip.part");
+        let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
+        let zip_err = |e: zip::result::ZipError| Error::Io {
+            context: "cannot write the export",
+            path: part.clone(),
+            source: std::io::Error::other(e),
+        };
+        let mut zip = zip::ZipWriter::new(BufWriter::new(create_private(&part)?));
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .last_modified_time(zip_time_now());
+        let json_name = format!("{processor}.json");
+        let csv_name = format!("{processor}.csv");
+        let html_name = format!("{processor}.html");
+        let csv_prefix = format!("{},{},", csv_field(object), csv_field(id));
+        let mut found = false;
+        let mut new_index = None;
+        // The page is written beside the ZIP while the JSON lines stream, then copied in:
+        // memory stays flat however many records the processor returned.
+        let page_path = zip_path.with_extension("page.part");
+        let mut page_file = BufWriter::new(create_private(&page_path)?);
+        let mut page =
+            pages::Page::start(&mut page_file, name, timezone).map_err(err(&page_path))?;
+        for index in 0..archive.len() {
+            let entry = archive.by_index(index).map_err(open_err)?;
+            let entry_name = entry.name().map_err(open_err)?.into_owned();
+            if entry_name == json_name {
+                zip.start_file(&entry_name, options).map_err(zip_err)?;
+                zip.write_all(b"[\n").map_err(err(&part))?;
+                let mut first = true;
+                for line in BufReader::new(entry).lines() {
+                    let line = line.map_err(Error::io("cannot read", zip_path))?;
+                    let record = line.trim_end_matches(',');
+                    if matches!(record, "[" | "]" | "") {
+                        continue;
+                    }
+                    let value: Value = serde_json::from_str(record).unwrap_or(Value::Null);
+                    if value["object"] == object && value["id"] == id {
+                        found = true;
+                        continue;
+                    }
+                    if !first {
+                        zip.write_all(b",\n").map_err(err(&part))?;
+                    }
+                    zip.write_all(record.as_bytes()).map_err(err(&part))?;
+                    first = false;
+                    page.record(&value).map_err(err(&page_path))?;
+                }
+                zip.write_all(b"\n]\n").map_err(err(&part))?;
+            } else if entry_name == csv_name {
+                zip.start_file(&entry_name, options).map_err(zip_err)?;
+                for line in BufReader::new(entry).lines() {
+                    let line = line.map_err(Error::io("cannot read", zip_path))?;
+                    if !line.starts_with(&csv_prefix) {
+                        write!(zip, "{line}\r\n").map_err(err(&part))?;
+                    }
+                }
+            } else if entry_name == html_name || entry_name == "index.html" {
+                // Written again below, from the records kept and the manifest.
+            } else if entry_name == "manifest.json" {
+                // Written after the processors' files, so `found` is known here.
+                let mut manifest: Value =
+                    serde_json::from_reader(entry).map_err(|e| Error::Io {
+                        context: "cannot read the export's manifest",
+                        path: zip_path.to_path_buf(),
+                        source: e.into(),
+                    })?;
+                if let Some(all) = manifest["processors"].as_array_mut().filter(|_| found) {
+                    for p in all.iter_mut().filter(|p| p["processor"] == processor) {
+                        let records = p["records"].as_u64().unwrap_or(1);
+                        p["records"] = (records.saturating_sub(1)).into();
+                        let withheld = p["withheld"].as_u64().unwrap_or(0);
+                        p["withheld"] = (withheld + 1).into();
+                    }
+                }
+                zip.start_file("manifest.json", options).map_err(zip_err)?;
+                zip.write_all(
+                    serde_json::to_string_pretty(&manifest)
+                        .expect("manifest serialises")
+                        .as_bytes(),
+                )
+                .map_err(err(&part))?;
+                new_index = Some(index_of(&manifest));
+            } else {
+                drop(entry);
+                let entry = archive.by_index_raw(index).map_err(open_err)?;
+                zip.raw_copy_file(entry).map_err(zip_err)?;
+            }
+        }
+        page.finish().map_err(err(&page_path))?;
+        page_file.flush().map_err(err(&page_path))?;
+        drop(page_file);
+        zip.start_file(&html_name, options).map_err(zip_err)?;
+        let mut written_page =
+            File::open(&page_path).map_err(Error::io("cannot read", &page_path))?;
+        std::io::copy(&mut written_page, &mut zip).map_err(err(&part))?;
+        let _ = std::fs::remove_file(&page_path);
+        if let Some(index) = new_index {
+            zip.start_file("index.html", options).map_err(zip_err)?;
+            zip.write_all(index.as_bytes()).map_err(err(&part))?;
+        }
+        zip.finish()
+            .map_err(zip_err)?
+            .into_inner()
+            .map_err(|e| Error::Io {
+                context: "cannot write the export",
+                path: part.clone(),
+                source: e.into_error(),
+            })?
+            .sync_all()
+            .map_err(err(&part))?;
+        std::fs::rename(&part, zip_path).map_err(err(zip_path))?;
+        Ok(found)
+    }
+
     /// Add `file` to an existing export ZIP as `name` (an export a processor without an API
     /// sent); creates the ZIP when there is none yet.
     pub fn append(zip_path: &Path, name: &str, file: &Path) -> Result<String> {
@@ -471,7 +721,14 @@ mod tests {
         }
         w.finish().unwrap();
         let zip_path = dir.path().join("access-export.zip");
-        let digest = ExportWriter::assemble(&zip_path, "req-1", &staging, &["moneybird"]).unwrap();
+        let digest = ExportWriter::assemble(
+            &zip_path,
+            "req-1",
+            &staging,
+            &["moneybird"],
+            &ExportAbout::default(),
+        )
+        .unwrap();
         assert_eq!(digest.len(), 64);
         let mut archive = zip::ZipArchive::new(File::open(&zip_path).unwrap()).unwrap();
         let mut json_text = String::new();

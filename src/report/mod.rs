@@ -9,6 +9,7 @@
 pub mod accountability;
 pub mod export;
 pub mod html;
+pub mod pages;
 
 use std::path::{Path, PathBuf};
 
@@ -174,7 +175,8 @@ impl Verification {
     }
 }
 
-fn outcome(item: &ItemRow) -> String {
+/// The outcome a report shows for `item` (`planned`, `review`, `deleted`, …).
+pub(crate) fn outcome(item: &ItemRow) -> String {
     match (item.state, item.outcome.as_deref()) {
         (ItemState::Skipped, _) => "deselected".into(),
         (ItemState::Failed, _) => "failed".into(),
