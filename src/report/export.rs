@@ -350,8 +350,8 @@ impl ExportWriter {
             // The page to read, from the same staging lines.
             zip.start_file(format!("{processor}.html"), options)
                 .map_err(zip_err)?;
-            let mut page =
-                pages::Page::start(&mut zip, &name, &about.timezone).map_err(err(&part))?;
+            let mut page = pages::Page::start(&mut zip, processor, &name, &about.timezone)
+                .map_err(err(&part))?;
             if jsonl.exists() {
                 let reader =
                     BufReader::new(File::open(&jsonl).map_err(Error::io("cannot read", &jsonl))?);
@@ -500,8 +500,8 @@ impl ExportWriter {
         // memory stays flat however many records the processor returned.
         let page_path = zip_path.with_extension("page.part");
         let mut page_file = BufWriter::new(create_private(&page_path)?);
-        let mut page =
-            pages::Page::start(&mut page_file, name, timezone).map_err(err(&page_path))?;
+        let mut page = pages::Page::start(&mut page_file, processor, name, timezone)
+            .map_err(err(&page_path))?;
         for index in 0..archive.len() {
             let entry = archive.by_index(index).map_err(open_err)?;
             let entry_name = entry.name().map_err(open_err)?.into_owned();

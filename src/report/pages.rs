@@ -118,6 +118,23 @@ fn readable_text(s: &str, timezone: &str) -> String {
     s.to_string()
 }
 
+/// Codes a vendor documents, written out: `(processor, object, field, code, meaning)`.
+const CODES: &[(&str, &str, &str, &str, &str)] = &[
+    // Exact Online's Account `Status`: the relationship, not whether it is active
+    // (../shared/vendors.md, Exact Online: "Status C/P/S is relationship type").
+    ("exact-online", "account", "Status", "C", "customer"),
+    ("exact-online", "account", "Status", "P", "prospect"),
+    ("exact-online", "account", "Status", "S", "suspect"),
+];
+
+/// `value` of `field` decoded when the vendor documents the code: "customer (C)".
+fn decoded(processor: &str, object: &str, field: &str, value: &str) -> Option<String> {
+    CODES
+        .iter()
+        .find(|(p, o, f, c, _)| *p == processor && *o == object && *f == field && *c == value)
+        .map(|(_, _, _, code, meaning)| format!("{meaning} ({code})"))
+}
+
 /// Every `(label path, value)` leaf of `value` a person should see, plumbing left out.
 fn fields<'a>(path: &str, value: &'a Value, out: &mut Vec<(String, &'a Value)>) {
     match value {
@@ -173,13 +190,19 @@ pub fn head(title: &str) -> String {
 /// One processor's page, written record by record.
 pub struct Page<'a, W: Write> {
     out: &'a mut W,
+    processor: String,
     timezone: String,
     records: usize,
 }
 
 impl<'a, W: Write> Page<'a, W> {
-    /// Start the page of processor `name`.
-    pub fn start(out: &'a mut W, name: &str, timezone: &str) -> std::io::Result<Self> {
+    /// Start the page of processor `processor`, called `name`.
+    pub fn start(
+        out: &'a mut W,
+        processor: &str,
+        name: &str,
+        timezone: &str,
+    ) -> std::io::Result<Self> {
         out.write_all(head(&format!("What {name} holds")).as_bytes())?;
         out.write_all(
             format!(
@@ -191,6 +214,7 @@ impl<'a, W: Write> Page<'a, W> {
         )?;
         Ok(Page {
             out,
+            processor: processor.to_string(),
             timezone: timezone.to_string(),
             records: 0,
         })
@@ -210,7 +234,10 @@ impl<'a, W: Write> Page<'a, W> {
         let mut leaves = Vec::new();
         fields("", &line["data"], &mut leaves);
         for (path, value) in leaves {
-            if let Some(text) = display(value, &self.timezone) {
+            let code = value
+                .as_str()
+                .and_then(|v| decoded(&self.processor, object, &path, v));
+            if let Some(text) = code.or_else(|| display(value, &self.timezone)) {
                 writeln!(
                     self.out,
                     "<tr><th>{}</th><td>{}</td></tr>",
@@ -346,13 +373,20 @@ mod tests {
     #[test]
     fn a_page_escapes_and_shows_labels() {
         let mut out = Vec::new();
-        let mut page = Page::start(&mut out, "Moneybird", "Europe/Amsterdam").unwrap();
+        let mut page =
+            Page::start(&mut out, "exact-online", "Exact Online", "Europe/Amsterdam").unwrap();
         page.record(
             &json!({"object": "contact", "id": "1", "data": {"firstName": "<b>Sanne</b>"}}),
         )
         .unwrap();
-        assert_eq!(page.finish().unwrap(), 1);
+        page.record(&json!({"object": "account", "id": "2", "data": {"Status": "C"}}))
+            .unwrap();
+        assert_eq!(page.finish().unwrap(), 2);
         let html = String::from_utf8(out).unwrap();
+        assert!(
+            html.contains("<th>Status</th><td>customer (C)</td>"),
+            "{html}"
+        );
         assert!(
             html.contains("<th>First name</th><td>&lt;b&gt;Sanne&lt;/b&gt;</td>"),
             "{html}"
