@@ -1116,3 +1116,21 @@ async fn a_request_can_be_cancelled_until_it_changes_something() {
         .await;
     assert_eq!(status, 409);
 }
+
+/// Issue 16.1: the intake's `language` (an extension of OpenDSR) is the language the subject
+/// is answered in; anything but nl or en is refused, naming the field.
+#[tokio::test]
+async fn the_intake_language_is_the_replies_language() {
+    let s = start().await;
+    let mut body = intake("ext-lang-1", "access", "sanne.bakker@example.nl");
+    body["language"] = json!("en");
+    let (status, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["request_id"].as_str().unwrap();
+    assert_eq!(s._env.ledger.request(id).unwrap().language, "en");
+    let mut body = intake("ext-lang-2", "access", "sanne.bakker@example.nl");
+    body["language"] = json!("de");
+    let (status, refused) = s.call("POST", "/api/v1/requests", Some(body)).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["field"], "language", "{refused}");
+}

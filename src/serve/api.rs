@@ -94,6 +94,8 @@ struct Intake {
     callbacks: Vec<String>,
     /// When the subject submitted it: the one-month deadline counts from here.
     submitted: jiff::Timestamp,
+    /// The language the subject is answered in (extension; default `nl`).
+    language: &'static str,
 }
 
 /// How far a `submitted_time` may lie ahead of our clock (the sender's clock may run fast).
@@ -222,12 +224,19 @@ fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
             callbacks.push(parsed.to_string());
         }
     }
+    let language = match body.get("language").map(|v| v.as_str()) {
+        None => "nl",
+        Some(Some("nl")) => "nl",
+        Some(Some("en")) => "en",
+        Some(_) => return Err(ApiError::invalid("language", "one of nl, en")),
+    };
     Ok(Intake {
         external_id: external_id.to_string(),
         kind,
         subject,
         callbacks,
         submitted,
+        language,
     })
 }
 
@@ -308,6 +317,7 @@ pub async fn intake(
         .hub
         .open_unverified(intake.kind, &intake.subject, intake.submitted)?;
     ledger.set_intake(&id, &intake.external_id, &intake.callbacks)?;
+    ledger.set_language(&id, intake.language)?;
     state.spawn_notify(&id);
     let request = ledger.request(&id)?;
     let mut body = status_body(&state, &request)?;
