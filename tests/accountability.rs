@@ -146,26 +146,7 @@ async fn the_html_shows_planned_actions_and_readable_dates() {
     // Received today, shown as "6 December 2026", not as a UTC timestamp.
     let received: jiff::Timestamp = r.request.received_at.parse().unwrap();
     let local = received.in_tz("Europe/Amsterdam").unwrap().date();
-    let months = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let written = format!(
-        "{} {} {}",
-        local.day(),
-        months[local.month() as usize - 1],
-        local.year()
-    );
+    let written = dsrhub_connector::text::long_date(local, "en");
     assert!(html.contains(&written), "{written} missing");
     assert!(
         !html.contains(&r.request.received_at),

@@ -150,22 +150,10 @@ async fn the_demos_dutch_letters_read_as_dutch() {
             iso.is_none(),
             "{name}: an ISO date {iso:?} in a Dutch letter"
         );
-        let months = [
-            "januari",
-            "februari",
-            "maart",
-            "april",
-            "mei",
-            "juni",
-            "juli",
-            "augustus",
-            "september",
-            "oktober",
-            "november",
-            "december",
-        ];
         assert!(
-            months.iter().any(|m| text.contains(m)),
+            dsrhub_connector::text::MONTHS_NL
+                .iter()
+                .any(|m| text.contains(m)),
             "{name}: no written-out date: {text}"
         );
     }
@@ -248,22 +236,9 @@ async fn the_demos_export_is_readable_and_flags_mail_naming_others() {
     }
     let exact = read("exact-online.html");
     assert!(
-        [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December"
-        ]
-        .iter()
-        .any(|m| exact.contains(m)),
+        dsrhub_connector::text::MONTHS_EN
+            .iter()
+            .any(|m| exact.contains(m)),
         "Exact's dates are not written out"
     );
     // Mail with other recipients is flagged, in the report and on the export's review list.

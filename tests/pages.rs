@@ -4,24 +4,14 @@
 //! `target/tmp/pages/<page>-<width>.png`. Skipped with a notice when Chromium is not installed,
 //! unless `DSRHUB_REQUIRE_CHROMIUM=1` (CI installs it and sets that).
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-const WIDTHS: [u32; 2] = [1280, 390];
+use common::chromium;
 
-fn chromium() -> Option<&'static str> {
-    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| Path::new(p).exists());
-    if found.is_none() {
-        assert!(
-            std::env::var("DSRHUB_REQUIRE_CHROMIUM").is_err(),
-            "DSRHUB_REQUIRE_CHROMIUM is set but Chromium is not installed"
-        );
-        eprintln!("skipped: no Chromium (apt-get install chromium)");
-    }
-    found
-}
+const WIDTHS: [u32; 2] = [1280, 390];
 
 fn headless(chromium: &str, profile: &Path, width: u32, args: &[String]) -> std::process::Output {
     std::process::Command::new(chromium)

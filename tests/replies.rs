@@ -136,28 +136,9 @@ async fn the_erasure_reply_names_each_kept_record_with_its_statute_and_date() {
         .filter(|r| r.outcome == "retained")
         .collect();
     assert!(!retained.is_empty());
-    let months = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     for r in retained {
         let until: jiff::civil::Date = r.retain_until.as_deref().unwrap().parse().unwrap();
-        let written = format!(
-            "{} {} {}",
-            until.day(),
-            months[until.month() as usize - 1],
-            until.year()
-        );
+        let written = dsrhub_connector::text::long_date(until, "en");
         let row = text
             .lines()
             .find(|l| l.contains(&r.id) && !l.contains('<'))

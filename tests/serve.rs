@@ -814,15 +814,7 @@ async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
 /// unless `DSRHUB_REQUIRE_CHROMIUM=1` (CI installs it and sets that).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_in_headless_chromium() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    let Some(chromium) = chromium else {
-        assert!(
-            std::env::var("DSRHUB_REQUIRE_CHROMIUM").is_err(),
-            "DSRHUB_REQUIRE_CHROMIUM is set but Chromium is not installed"
-        );
-        eprintln!("skipped: no Chromium (apt-get install chromium)");
+    let Some(chromium) = common::chromium() else {
         return;
     };
     let s = start().await;

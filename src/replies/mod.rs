@@ -23,6 +23,7 @@ use serde::Serialize;
 
 use crate::config::PrivacyConfig;
 use crate::error::Result;
+use crate::report::pages::escape;
 pub use words::category as category_name;
 use words::{words, Words};
 
@@ -553,14 +554,6 @@ fn render_text(blocks: &[Block]) -> String {
         }
     }
     out.trim_end().to_string() + "\n"
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn render_html(title: &str, language: &str, blocks: &[Block]) -> String {

@@ -174,6 +174,26 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// Finish the ZIP written to `part`, make it durable, and put it in `zip_path`'s place.
+fn commit_zip(zip: zip::ZipWriter<BufWriter<File>>, part: &Path, zip_path: &Path) -> Result<()> {
+    let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
+    zip.finish()
+        .map_err(|e| Error::Io {
+            context: "cannot write the export",
+            path: part.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?
+        .into_inner()
+        .map_err(|e| Error::Io {
+            context: "cannot write the export",
+            path: part.to_path_buf(),
+            source: e.into_error(),
+        })?
+        .sync_all()
+        .map_err(err(part))?;
+    std::fs::rename(part, zip_path).map_err(err(zip_path))
+}
+
 /// `index.html` again, from the export's manifest (after a record was withheld).
 fn index_of(manifest: &Value) -> String {
     let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
@@ -409,17 +429,7 @@ impl ExportWriter {
                 .as_bytes(),
         )
         .map_err(err(&part))?;
-        let writer = zip.finish().map_err(zip_err)?;
-        writer
-            .into_inner()
-            .map_err(|e| Error::Io {
-                context: "cannot write the export",
-                path: part.clone(),
-                source: e.into_error(),
-            })?
-            .sync_all()
-            .map_err(err(&part))?;
-        std::fs::rename(&part, zip_path).map_err(err(zip_path))?;
+        commit_zip(zip, &part, zip_path)?;
         // The ZIP now holds what the staging copies held: they go at once (plaintext personal
         // data, also of processors whose export was cut off and will start over).
         staging.remove()?;
@@ -580,17 +590,7 @@ impl ExportWriter {
             zip.start_file("index.html", options).map_err(zip_err)?;
             zip.write_all(index.as_bytes()).map_err(err(&part))?;
         }
-        zip.finish()
-            .map_err(zip_err)?
-            .into_inner()
-            .map_err(|e| Error::Io {
-                context: "cannot write the export",
-                path: part.clone(),
-                source: e.into_error(),
-            })?
-            .sync_all()
-            .map_err(err(&part))?;
-        std::fs::rename(&part, zip_path).map_err(err(zip_path))?;
+        commit_zip(zip, &part, zip_path)?;
         Ok(found)
     }
 

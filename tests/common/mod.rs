@@ -189,3 +189,19 @@ pub fn manual_section(name: &str, contact: &str, language: &str) -> toml::Table 
     table.insert("language".into(), language.into());
     table
 }
+
+/// Debian's Chromium, for the browser tests; `None` (with a notice) when it is not installed,
+/// unless `DSRHUB_REQUIRE_CHROMIUM` is set (CI installs it and sets that): then it panics.
+pub fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("DSRHUB_REQUIRE_CHROMIUM").is_err(),
+            "DSRHUB_REQUIRE_CHROMIUM is set but Chromium is not installed"
+        );
+        eprintln!("skipped: no Chromium (apt-get install chromium)");
+    }
+    found
+}

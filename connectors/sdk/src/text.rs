@@ -4,7 +4,8 @@
 
 use jiff::civil::Date;
 
-const MONTHS_NL: [&str; 12] = [
+/// The months in Dutch, January first.
+pub const MONTHS_NL: [&str; 12] = [
     "januari",
     "februari",
     "maart",
@@ -18,7 +19,8 @@ const MONTHS_NL: [&str; 12] = [
     "november",
     "december",
 ];
-const MONTHS_EN: [&str; 12] = [
+/// The months in English, January first.
+pub const MONTHS_EN: [&str; 12] = [
     "January",
     "February",
     "March",
