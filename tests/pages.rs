@@ -9,28 +9,9 @@ mod common;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use common::chromium;
+use common::{chromium, headless};
 
 const WIDTHS: [u32; 2] = [1280, 390];
-
-fn headless(chromium: &str, profile: &Path, width: u32, args: &[String]) -> std::process::Output {
-    std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--hide-scrollbars",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("--window-size={width},900"))
-        .args(args)
-        .output()
-        .expect("chromium runs")
-}
 
 /// A page beside `page` that shows it in a frame `width` pixels wide: headless Chromium's
 /// window is at least 500 pixels, so a phone's width is given to the frame, whose viewport

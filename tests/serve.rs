@@ -840,24 +840,9 @@ async fn the_dashboard_in_headless_chromium() {
         let chromium = chromium.to_string();
         let profile = profile.path().to_path_buf();
         async move {
-            tokio::task::spawn_blocking(move || {
-                std::process::Command::new(chromium)
-                    .args([
-                        "--headless",
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        "--no-first-run",
-                    ])
-                    .arg(format!("--user-data-dir={}", profile.display()))
-                    .args(args)
-                    .output()
-                    .unwrap()
-            })
-            .await
-            .unwrap()
+            tokio::task::spawn_blocking(move || common::headless(&chromium, &profile, 1280, &args))
+                .await
+                .unwrap()
         }
     };
     // Sign in with a one-time link and read the dashboard.
@@ -869,12 +854,7 @@ async fn the_dashboard_in_headless_chromium() {
     // A screenshot of the dashboard, with a fresh link (they are single-use).
     let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
     let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
-    let shot = run(vec![
-        format!("--screenshot={}", screenshot.display()),
-        "--window-size=1280,900".into(),
-        url,
-    ])
-    .await;
+    let shot = run(vec![format!("--screenshot={}", screenshot.display()), url]).await;
     assert!(
         screenshot.exists(),
         "no screenshot: {}",

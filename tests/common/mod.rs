@@ -205,3 +205,29 @@ pub fn chromium() -> Option<&'static str> {
     }
     found
 }
+
+/// Run headless `chromium` with a fresh profile in `profile` and a window `width` pixels wide
+/// (at least 500: headless Chromium's floor), with `args`; its output.
+pub fn headless(
+    chromium: &str,
+    profile: &Path,
+    width: u32,
+    args: &[String],
+) -> std::process::Output {
+    std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},900"))
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}
