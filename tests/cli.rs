@@ -956,3 +956,32 @@ async fn purge_keeps_what_is_within_its_retention_period() {
         .join("access-export.zip")
         .exists());
 }
+
+/// Issue 17.5: `dsrhub status | head -1` panicked ("failed printing to stdout") when the reader
+/// closed the pipe. A closed pipe now ends the command quietly, as it ends `ls` or `grep`.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_closed_pipe_ends_the_output_without_a_panic() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    plan_sanne_erasure(dir.path(), &fake).await;
+    let dir = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
+            .current_dir(&dir)
+            .args(["status"])
+            .env_remove("DSRHUB_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first line is written.
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("failed printing"), "{stderr}");
+}
