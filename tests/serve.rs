@@ -1106,3 +1106,125 @@ async fn the_intake_language_is_the_replies_language() {
     assert_eq!(status, 422, "{refused}");
     assert_eq!(refused["field"], "language", "{refused}");
 }
+
+/// Issue 17.4: ten parallel intakes of one `subject_request_id`, thirty times: every answer is
+/// the same request (one `201`, the rest `200`), and no orphan request holding the subject's
+/// address is left behind (today some answered 500 and left one, never purged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_intakes_of_one_request_record_it_once() {
+    let s = start().await;
+    for round in 0..30 {
+        let external = format!("ext-race-{round}");
+        let answers = futures_util::future::join_all((0..10).map(|_| {
+            s.call(
+                "POST",
+                "/api/v1/requests",
+                Some(intake(&external, "access", "sanne.bakker@example.nl")),
+            )
+        }))
+        .await;
+        let created = answers.iter().filter(|(status, _)| *status == 201).count();
+        assert_eq!(created, 1, "round {round}: {answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(status, _)| matches!(status, 200 | 201)),
+            "round {round}: {answers:?}"
+        );
+        let ids: std::collections::BTreeSet<_> = answers
+            .iter()
+            .map(|(_, body)| body["request_id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids.len(), 1, "round {round}: {ids:?}");
+    }
+    assert_eq!(
+        s._env.ledger.requests().unwrap().len(),
+        30,
+        "orphan requests"
+    );
+}
+
+/// Issue 17.3: a `subject_request_id` equal to another request's own id is refused, so the
+/// two can never be confused when a request is looked up.
+#[tokio::test]
+async fn an_external_id_equal_to_an_internal_id_is_refused() {
+    let s = start().await;
+    let (_, first) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake("ext-first", "access", "sanne.bakker@example.nl")),
+        )
+        .await;
+    let internal = first["request_id"].as_str().unwrap().to_string();
+    let (status, refused) = s
+        .call(
+            "POST",
+            "/api/v1/requests",
+            Some(intake(&internal, "erasure", "someone.else@example.nl")),
+        )
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["field"], "subject_request_id");
+    let (_, looked_up) = s
+        .call("GET", &format!("/api/v1/requests/{internal}"), None)
+        .await;
+    assert_eq!(looked_up["subject_request_id"], "ext-first");
+}
+
+/// Issue 17.4: every error is JSON in the documented shape (`error`, `message`): a malformed
+/// body (400), the wrong content type (415), a body over the limit (413) and an unknown route
+/// (404) answered `text/plain` or nothing.
+#[tokio::test]
+async fn every_error_is_json_with_the_documented_shape() {
+    let s = start().await;
+    let send = |method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut request = s
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", s.base))
+            .bearer_auth(TOKEN)
+            .body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        request.send()
+    };
+    let cases = [
+        (
+            "POST",
+            "/api/v1/requests",
+            Some("application/json"),
+            b"{not json".to_vec(),
+            400,
+        ),
+        (
+            "POST",
+            "/api/v1/requests",
+            Some("text/plain"),
+            b"{}".to_vec(),
+            415,
+        ),
+        (
+            "POST",
+            "/api/v1/requests",
+            Some("application/json"),
+            vec![b' '; 2 << 20],
+            413,
+        ),
+        ("GET", "/api/v1/no-such-thing", None, Vec::new(), 404),
+    ];
+    for (method, path, content_type, body, status) in cases {
+        let answer = send(method, path, content_type, body).await.unwrap();
+        assert_eq!(answer.status().as_u16(), status, "{method} {path}");
+        let kind = answer
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(kind.starts_with("application/json"), "{status}: {kind}");
+        let body: Value = answer.json().await.unwrap();
+        assert!(body["error"].is_string(), "{status}: {body}");
+        assert!(body["message"].is_string(), "{status}: {body}");
+    }
+}

@@ -309,14 +309,36 @@ pub async fn intake(
 ) -> ApiResult<Response> {
     let intake = parse_intake(&body, &state.callback_hosts)?;
     let ledger = state.hub.ledger();
+    let _one_at_a_time = state.intake_lock.lock().await;
     if let Some(existing) = ledger.request_by_external(&intake.external_id)? {
         let request = ledger.request(&existing)?;
         return Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response());
     }
+    // Our own ids and the submitter's never share a value: a lookup must not be able to
+    // confuse them.
+    if ledger.request(&intake.external_id).is_ok() {
+        return Err(ApiError::invalid(
+            "subject_request_id",
+            "already the id of another request here; use a fresh UUID",
+        ));
+    }
     let id = state
         .hub
         .open_unverified(intake.kind, &intake.subject, intake.submitted)?;
-    ledger.set_intake(&id, &intake.external_id, &intake.callbacks)?;
+    if let Err(e) = ledger.set_intake(&id, &intake.external_id, &intake.callbacks) {
+        // Another process recorded the same `subject_request_id` in between: withdraw ours
+        // (its identifiers are purged) and answer with theirs.
+        state
+            .hub
+            .cancel(&id, "the same subject_request_id was recorded twice")?;
+        return match ledger.request_by_external(&intake.external_id)? {
+            Some(existing) => {
+                let request = ledger.request(&existing)?;
+                Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response())
+            }
+            None => Err(e.into()),
+        };
+    }
     ledger.set_language(&id, intake.language)?;
     state.spawn_notify(&id);
     let request = ledger.request(&id)?;

@@ -74,6 +74,9 @@ pub struct AppState {
     /// receiver of one request holds up no other.
     callback_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     sessions: dashboard::Sessions,
+    /// One intake at a time: looking up a `subject_request_id` and recording it are one step,
+    /// so parallel posts of one request record it once.
+    intake_lock: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -96,6 +99,7 @@ impl AppState {
             callback_http,
             callback_locks: Default::default(),
             sessions: dashboard::Sessions::default(),
+            intake_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -177,8 +181,64 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/openapi.json", get(api::openapi))
         .route("/dashboard/session/{nonce}", get(dashboard::open_link))
         .merge(protected)
+        .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(middleware::map_response(json_errors))
         .with_state(state)
+}
+
+/// Every error answer is JSON in the documented shape (`docs/openapi.json`, `Error`): axum's
+/// own rejections (a malformed body, a wrong content type, a body over the limit) answer
+/// `text/plain`, an unknown route nothing. Their text is not passed on: it may quote the body.
+async fn json_errors(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    // The dashboard's HTML answers (a sign-in page) are meant for a browser.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::BAD_REQUEST => ("invalid_request", "the body is not valid JSON"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "invalid_request",
+            "send the body as JSON, with Content-Type: application/json",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "invalid_request",
+            "the body is larger than serve.max_body_bytes",
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource (see /openapi.json)"),
+        StatusCode::METHOD_NOT_ALLOWED => ("invalid_request", "this method is not allowed here"),
+        StatusCode::UNAUTHORIZED => ("unauthorized", "a valid bearer token is needed"),
+        s if s.is_server_error() => ("internal", "the hub could not complete this; see its log"),
+        _ => ("invalid_request", "the request was refused"),
+    };
+    let mut answer = (
+        status,
+        axum::Json(serde_json::json!({ "error": code, "message": message })),
+    )
+        .into_response();
+    // Keep what tells a client how to go on (a 401's WWW-Authenticate, a 405's Allow).
+    for name in [header::WWW_AUTHENTICATE, header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            answer.headers_mut().insert(name, value.clone());
+        }
+    }
+    answer
 }
 
 /// Resolve the configured API tokens; none configured is an error naming the setting.
