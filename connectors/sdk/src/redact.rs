@@ -56,17 +56,15 @@ const PARTICLES: &[&str] = &[
     "von", "zu", "el", "al", "del", "dos", "das",
 ];
 
-/// `text` with every identifier of `subject` masked, then [`scrub`]bed: its e-mail addresses
-/// (without regard to case), its phone numbers (a run of digits, with any spacing, holding the
-/// number's last eight digits), and its names: each word of a name, without regard to case,
-/// except short particles ("van", "de"). [`scrub`] alone knows nothing of names; a vendor's
-/// error text may carry them ("contact Sanne Bakker has invoices"). Over-masking is accepted:
-/// "Jan" is masked in "January" no more than as a whole word, but in "Jan's" it is.
+/// `text` with every identifier of `subject` masked, then [`scrub`]bed: its phone numbers (a
+/// run of digits, with any spacing, holding the number's last eight digits), and its names:
+/// each word of a name, without regard to case, except short particles ("van", "de"). Its
+/// e-mail addresses, like any token with an `@`, are masked by [`scrub`]; [`scrub`] alone
+/// knows nothing of names or of a number written in short groups ("06 12 34 56 78"), and a
+/// vendor's error text may carry them ("contact Sanne Bakker has invoices"). Over-masking is
+/// accepted: a word of the subject's name is masked wherever it stands as a word.
 pub fn mask_subject(text: &str, subject: &Subject) -> String {
     let mut out = text.to_string();
-    for email in subject.emails.iter().filter(|e| !e.trim().is_empty()) {
-        out = replace_ignoring_case(&out, email.trim());
-    }
     for phone in &subject.phones {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
         if digits.len() >= 6 {
@@ -84,25 +82,6 @@ pub fn mask_subject(text: &str, subject: &Subject) -> String {
         out = mask_words(&out, &words);
     }
     scrub(&out)
-}
-
-/// `text` with every occurrence of `needle` (compared without case) masked.
-fn replace_ignoring_case(text: &str, needle: &str) -> String {
-    let lower = text.to_lowercase();
-    let needle = needle.to_lowercase();
-    if needle.is_empty() || lower.len() != text.len() {
-        // Lowercasing changed byte lengths (rare scripts): fall back to exact matches.
-        return text.replace(needle.as_str(), MASK);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    while let Some(found) = lower[at..].find(&needle) {
-        out.push_str(&text[at..at + found]);
-        out.push_str(MASK);
-        at += found + needle.len();
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 /// `text` with every run of digits (spaces, `-`, `.`, `/`, `(`, `)` and `+` between them
@@ -139,7 +118,8 @@ fn mask_phone(text: &str, tail: &str) -> String {
         } else {
             out.push_str(&run);
         }
-        i = end.max(start + 1);
+        // A run holds at least one digit (a `+` starts one only before a digit): `end > i`.
+        i = end;
     }
     out
 }
@@ -246,6 +226,28 @@ mod tests {
         assert!(
             masked.starts_with("Contact '<redacted>, <redacted>' (<redacted>"),
             "{masked}"
+        );
+    }
+
+    /// The exact output: text around a number stays as it was, a `+` starts the number, a
+    /// number at the very end is found, other short numbers stay.
+    #[test]
+    fn mask_subject_leaves_the_text_around_a_number_as_it_was() {
+        let subject = Subject {
+            phones: vec!["06-12345678".into()],
+            ..Subject::default()
+        };
+        assert_eq!(
+            mask_subject("ref A12: call +31 6 1234 5678 (ext. 12), room B2", &subject),
+            "ref A12: call <redacted> (ext. 12), room B2"
+        );
+        assert_eq!(
+            mask_subject("call 06 12 34 56 78", &subject),
+            "call <redacted>"
+        );
+        assert_eq!(
+            mask_subject("a+1 and 3-4 and 06 1234 5679", &subject),
+            "a+1 and 3-4 and 06 1234 5679"
         );
     }
 
