@@ -985,3 +985,66 @@ async fn a_closed_pipe_ends_the_output_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("failed printing"), "{stderr}");
 }
+
+/// Issue 17.5: `--request` and every command's request id take a unique prefix of the id or
+/// the API's external reference; an ambiguous or unknown one is refused, naming what was
+/// given. A request received through the API is verified from the CLI with `dsrhub verify`.
+#[tokio::test]
+async fn requests_are_found_by_prefix_or_reference_and_verified_from_the_cli() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = plan_sanne_erasure(dir.path(), &fake).await;
+    // A unique prefix works wherever an id does.
+    let o = run(dir.path(), &["status", &id[..8]], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(&id), "{}", stdout(&o));
+    let o = run(dir.path(), &["audit", &id[..8], "--json"], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Unknown: named.
+    let o = run(dir.path(), &["status", "zzzz"], &[]).await;
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("zzzz"), "{}", stderr(&o));
+
+    // A request that came in through the API: received, not verified, known by its reference.
+    let config = dsrhub::config::Config::load(&dir.path().join("dsrhub.toml")).unwrap();
+    let ledger = std::sync::Arc::new(dsrhub::ledger::Ledger::open(&config.ledger_path()).unwrap());
+    let processors =
+        dsrhub::registry::build(&config, &dsrhub_connector::secrets::Secrets::default()).unwrap();
+    let hub = dsrhub::orchestrator::Hub::new(ledger.clone(), processors, &config);
+    let api_id = hub
+        .open_unverified(
+            dsrhub::ledger::RequestKind::Access,
+            &dsrhub_connector::Subject {
+                emails: vec!["sanne.bakker@example.nl".into()],
+                ..Default::default()
+            },
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+    ledger.set_intake(&api_id, "form-2026-0042", &[]).unwrap();
+    drop(hub);
+    let o = run(
+        dir.path(),
+        &[
+            "verify",
+            "form-2026-0042",
+            "--how",
+            "passport seen at the desk",
+        ],
+        &[],
+    )
+    .await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    let request = ledger.request(&api_id).unwrap();
+    assert!(
+        request.status.is_closed(),
+        "verified and run: {}",
+        request.status
+    );
+    assert!(dir
+        .path()
+        .join("reports")
+        .join(&api_id)
+        .join("access-export.zip")
+        .exists());
+}

@@ -19,7 +19,8 @@ use crate::report;
 pub const EXIT_INCOMPLETE: u8 = 3;
 
 /// Run one command; the process exit code on success.
-pub async fn run(cli: Cli) -> Result<u8> {
+pub async fn run(mut cli: Cli) -> Result<u8> {
+    resolve_request_ids(&mut cli)?;
     match &cli.command {
         Command::Init { force } => init(&cli.config, *force),
         Command::Connectors => connectors(&cli),
@@ -74,6 +75,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             request(&cli, RequestKind::Erasure, args, options, exclude, approval).await
         }
         Command::Status { id } => status(&cli, id.as_deref()),
+        Command::Verify { id, how } => verify(&cli, id, how).await,
         Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
         Command::Extend {
             id,
@@ -335,6 +337,91 @@ async fn reply(
         );
     }
     Ok(0)
+}
+
+/// Every request id the command names, as the ledger knows it: the full id, a unique prefix of
+/// it (at least 4 characters), or the reference a request got through the API. An unknown or
+/// ambiguous one is refused, naming what was given.
+fn resolve_request_ids(cli: &mut Cli) -> Result<()> {
+    let ids: Vec<&mut String> = match &mut cli.command {
+        Command::Status { id: Some(id) }
+        | Command::Verify { id, .. }
+        | Command::Report { id, .. }
+        | Command::Extend { id, .. }
+        | Command::Cancel { id, .. }
+        | Command::Confirm { id, .. }
+        | Command::Reply { id, .. }
+        | Command::Withhold { id, .. }
+        | Command::Audit { id: Some(id), .. } => vec![id],
+        Command::Access(RequestArgs {
+            request: Some(id), ..
+        })
+        | Command::Erase {
+            request: RequestArgs {
+                request: Some(id), ..
+            },
+            ..
+        } => vec![id],
+        _ => Vec::new(),
+    };
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let config = Config::load(&cli.config)?;
+    let ledger = Ledger::open(&config.ledger_path())?;
+    for id in ids {
+        *id = resolve_request_id(&ledger, id)?;
+    }
+    Ok(())
+}
+
+fn resolve_request_id(ledger: &Ledger, given: &str) -> Result<String> {
+    if ledger.request(given).is_ok() {
+        return Ok(given.to_string());
+    }
+    if let Some(ours) = ledger.request_by_external(given)? {
+        return Ok(ours);
+    }
+    let matching: Vec<String> = if given.len() >= 4 {
+        ledger
+            .requests()?
+            .into_iter()
+            .map(|r| r.id)
+            .filter(|id| id.starts_with(given))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    match matching.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(Error::Usage(format!(
+            "there is no request `{given}` in the ledger: give its id, a unique prefix of at \
+             least 4 characters, or the API's reference (see `dsrhub status`)"
+        ))),
+        many => Err(Error::Usage(format!(
+            "`{given}` is the start of {} requests' ids: give more of it",
+            many.len()
+        ))),
+    }
+}
+
+/// `dsrhub verify`: the identity of an API request's subject, then its run.
+async fn verify(cli: &Cli, id: &str, how: &str) -> Result<u8> {
+    let kind = {
+        let Loaded { hub, .. } = load_quiet(cli)?;
+        hub.verify_identity(id, how)?;
+        hub.ledger().request(id)?.kind
+    };
+    let args = RequestArgs {
+        emails: Vec::new(),
+        phones: Vec::new(),
+        names: Vec::new(),
+        identity_verified: None,
+        language: super::ReplyLanguage::Nl,
+        request: Some(id.to_string()),
+    };
+    let options = RunOptions::default();
+    request(cli, kind, &args, options, &[], None).await
 }
 
 /// `dsrhub purge`: the hub's own retention.

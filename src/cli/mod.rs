@@ -97,6 +97,16 @@ pub enum Command {
         /// A request id; without it, all requests.
         id: Option<String>,
     },
+    /// Record how the subject of a request received through the API was identified, and run
+    /// it (an access request exports; an erasure request is planned, a dry run).
+    Verify {
+        /// The request: its id, a unique prefix of it, or the API's reference.
+        id: String,
+        /// How the subject's identity was verified, e.g. "passport checked at the desk by J.
+        /// Smit" (purged when the request closes; its hash stays in the audit log).
+        #[arg(long, value_name = "HOW")]
+        how: String,
+    },
     /// Record the answer of a processor without an API to a request.
     Confirm {
         /// The request id.
