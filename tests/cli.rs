@@ -312,9 +312,19 @@ async fn init_writes_the_example_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(dir.path(), &["init"], &[]).await;
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(dir.path().join("dsrhub.toml"))
-        .unwrap()
-        .contains("[processors.moneybird]"));
+    let written = std::fs::read_to_string(dir.path().join("dsrhub.toml")).unwrap();
+    assert!(written.contains("[processors.moneybird]"));
+    // Issue 17.1: on a headless Linux server the kernel keyring is emptied by a reboot, so
+    // init writes file: references there.
+    if cfg!(target_os = "linux") {
+        assert!(
+            written.contains("token = \"file:secrets/moneybird\""),
+            "{written}"
+        );
+        assert!(!written
+            .lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("\"keyring:")));
+    }
     let o = run(dir.path(), &["init"], &[]).await;
     assert!(!o.status.success() && stderr(&o).contains("--force"));
     let o = run(dir.path(), &["connectors"], &[]).await;
@@ -1047,4 +1057,83 @@ async fn requests_are_found_by_prefix_or_reference_and_verified_from_the_cli() {
         .join(&api_id)
         .join("access-export.zip")
         .exists());
+}
+
+/// Issue 17.1: a missing secret says how to store it; `dsrhub secret set` stores one (read from
+/// stdin, a `file:` reference relative to the config and written 0600) and `dsrhub secret
+/// check` lists every reference of the config with its state and the command that fixes it.
+#[tokio::test]
+async fn a_missing_secret_is_stored_with_the_command_the_hub_names() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    std::fs::remove_file(dir.path().join("moneybird.token")).unwrap();
+    let o = run(dir.path(), &["check"], &[]).await;
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("dsrhub secret set file:"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(dir.path(), &["secret", "check"], &[]).await;
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("moneybird.token"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("dsrhub secret set"), "{}", stdout(&o));
+
+    let token = fake.token();
+    let dir_path = dir.path().to_path_buf();
+    let set = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
+            .current_dir(&dir_path)
+            .args(["secret", "set", "file:moneybird.token"])
+            .env_remove("DSRHUB_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        !stdout(&set).contains(&fake.token()),
+        "the secret was echoed"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("moneybird.token"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let o = run(dir.path(), &["secret", "check"], &[]).await;
+    assert!(o.status.success(), "{}", stdout(&o));
+    let o = run(dir.path(), &["check"], &[]).await;
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // The folder of a `file:` reference (init writes `file:secrets/<name>`) is made for it.
+    let dir_path = dir.path().to_path_buf();
+    let nested = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
+            .current_dir(&dir_path)
+            .args(["secret", "set", "file:secrets/other"])
+            .env_remove("DSRHUB_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "value").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(nested.status.success(), "{}", stderr(&nested));
+    assert!(dir.path().join("secrets/other").exists());
 }

@@ -7,7 +7,9 @@ use dsrhub_connector::secrets::Secrets;
 
 use super::output::{print_report, print_requests};
 use super::progress::Bars;
-use super::{AuthAction, BenchWhat, Cli, CliOutcome, Command, InventoryAction, RequestArgs};
+use super::{
+    AuthAction, BenchWhat, Cli, CliOutcome, Command, InventoryAction, RequestArgs, SecretAction,
+};
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, RequestKind, RequestStatus};
@@ -24,6 +26,12 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Init { force } => init(&cli.config, *force),
         Command::Connectors => connectors(&cli),
+        Command::Secret {
+            action: SecretAction::Set { reference },
+        } => secret_set(&cli, reference),
+        Command::Secret {
+            action: SecretAction::Check,
+        } => secret_check(&cli),
         Command::Check => check(&cli).await,
         Command::Serve => {
             let Loaded { config, hub } = load_quiet(&cli)?;
@@ -202,8 +210,13 @@ fn init(path: &Path, force: bool) -> Result<u8> {
             path.display()
         )));
     }
-    std::fs::write(path, EXAMPLE).map_err(Error::io("cannot write", path))?;
-    println!("wrote {}: fill in the processors' settings and store their secrets, then run `dsrhub check`", path.display());
+    let text = for_this_platform(EXAMPLE, cfg!(target_os = "linux"));
+    std::fs::write(path, text).map_err(Error::io("cannot write", path))?;
+    println!(
+        "wrote {}: fill in the processors' settings, store each secret with `dsrhub secret set \
+         <reference>` (`dsrhub secret check` lists them), then run `dsrhub check`",
+        path.display()
+    );
     Ok(0)
 }
 
@@ -422,6 +435,194 @@ async fn verify(cli: &Cli, id: &str, how: &str) -> Result<u8> {
     };
     let options = RunOptions::default();
     request(cli, kind, &args, options, &[], None).await
+}
+
+/// The example configuration as `init` writes it. On Linux every `keyring:` reference becomes
+/// a `file:secrets/<name>` one: there `keyring:` is the kernel keyring, which a reboot empties,
+/// so a headless server would lose its credentials (macOS and Windows keep a real keychain).
+fn for_this_platform(example: &str, linux: bool) -> String {
+    if !linux {
+        return example.to_string();
+    }
+    let note = "# `dsrhub init` wrote `file:secrets/<name>` references: on Linux `keyring:` is the kernel\n\
+                # keyring, a cache that a reboot empties, so a headless server would lose its credentials.\n\
+                # Store each with `dsrhub secret set <reference>` (written 0600).\n";
+    let body = example
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with('#') {
+                line.to_string()
+            } else {
+                line.replace("\"keyring:", "\"file:secrets/")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!("{note}{body}\n")
+}
+
+/// `dsrhub secret set`: store one secret where its reference points.
+fn secret_set(cli: &Cli, reference: &str) -> Result<u8> {
+    use dsrhub_connector::secrets::SecretRef;
+    let parsed: SecretRef = reference
+        .parse()
+        .map_err(|e| Error::Usage(format!("reference: {e}")))?;
+    let base = cli
+        .config
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let parsed = parsed.relative_to(base);
+    if matches!(parsed, SecretRef::Env(_)) {
+        return Err(Error::Usage(
+            "reference: an `env:` secret is set in the environment, not stored by dsrhub".into(),
+        ));
+    }
+    if let SecretRef::File(path) = &parsed {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::private_files::create_dir(dir, false)?;
+        }
+    }
+    let value = read_secret_value(&format!("value for {reference} (not shown): "))?;
+    if value.trim().is_empty() {
+        return Err(Error::Usage(
+            "the value is empty: nothing was stored".into(),
+        ));
+    }
+    Secrets::default()
+        .store(&parsed, &value)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    println!("stored {reference}");
+    if matches!(parsed, SecretRef::Keyring(_)) && cfg!(target_os = "linux") {
+        eprintln!(
+            "note: on Linux `keyring:` is the kernel keyring, a cache that a reboot empties; on \
+             a server use a `file:` reference (dsrhub init writes those)"
+        );
+    }
+    Ok(0)
+}
+
+/// The secret's value: the first line of stdin, or typed on the terminal without echo.
+fn read_secret_value(prompt: &str) -> Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(Error::io("cannot read the value from", "stdin"))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let line = without_echo(|| {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map(|_| line)
+    })
+    .map_err(Error::io("cannot read the value from", "the terminal"))?;
+    eprintln!();
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Run `read` with the terminal's echo off (and back on after, whatever happens).
+#[cfg(unix)]
+fn without_echo<T>(read: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    // SAFETY: termios is plain data; tcgetattr fills it, and fd 0 is the terminal (checked
+    // by the caller).
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    if unsafe { libc::tcgetattr(0, &mut saved) } != 0 {
+        return read();
+    }
+    let mut quiet = saved;
+    quiet.c_lflag &= !libc::ECHO;
+    unsafe { libc::tcsetattr(0, libc::TCSANOW, &quiet) };
+    let result = read();
+    unsafe { libc::tcsetattr(0, libc::TCSANOW, &saved) };
+    result
+}
+
+#[cfg(not(unix))]
+fn without_echo<T>(read: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    read()
+}
+
+/// `dsrhub secret check`: every secret reference of the configuration, resolved.
+fn secret_check(cli: &Cli) -> Result<u8> {
+    use dsrhub_connector::secrets::SecretRef;
+    let config = Config::load(&cli.config)?;
+    let mut references: Vec<(String, SecretRef)> = Vec::new();
+    fn walk(path: &str, value: &toml::Value, out: &mut Vec<(String, SecretRef)>) {
+        match value {
+            toml::Value::String(s) => {
+                if let Ok(r) = s.parse::<SecretRef>() {
+                    if s.contains(':') && !s.contains("://") {
+                        out.push((path.to_string(), r));
+                    }
+                }
+            }
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    walk(&format!("{path}.{k}"), v, out);
+                }
+            }
+            toml::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&format!("{path}[{i}]"), v, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (id, table) in &config.processors {
+        walk(
+            &format!("processors.{id}"),
+            &toml::Value::Table(table.clone()),
+            &mut references,
+        );
+    }
+    for (i, token) in config.serve.tokens.iter().enumerate() {
+        references.push((format!("serve.tokens[{i}]"), token.clone()));
+    }
+    if let Some(password) = config.hub.smtp.as_ref().and_then(|s| s.password.clone()) {
+        references.push(("hub.smtp.password".into(), password));
+    }
+    let secrets = Secrets::default();
+    let mut missing = 0;
+    let mut rows = Vec::new();
+    for (setting, reference) in &references {
+        let resolved = secrets.resolve(&reference.clone().relative_to(&config.base_dir));
+        if resolved.is_err() {
+            missing += 1;
+        }
+        rows.push(serde_json::json!({
+            "setting": setting,
+            "reference": reference.to_string(),
+            "ok": resolved.is_ok(),
+            "problem": resolved.err().map(|e| e.to_string()),
+        }));
+    }
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+    } else {
+        for row in &rows {
+            match row["problem"].as_str() {
+                None => println!(
+                    "ok       {}  ({})",
+                    row["setting"].as_str().unwrap_or(""),
+                    row["reference"].as_str().unwrap_or("")
+                ),
+                Some(problem) => println!(
+                    "MISSING  {}: {problem}",
+                    row["setting"].as_str().unwrap_or("")
+                ),
+            }
+        }
+        if references.is_empty() {
+            println!("the configuration refers to no secret");
+        }
+    }
+    Ok(if missing > 0 { EXIT_INCOMPLETE } else { 0 })
 }
 
 /// `dsrhub purge`: the hub's own retention.

@@ -64,6 +64,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AuthAction,
     },
+    /// Store a secret the configuration refers to (`secret set keyring:<name>` or `secret set
+    /// file:<path>`), or check every reference of the configuration (`secret check`).
+    Secret {
+        /// What to do.
+        #[command(subcommand)]
+        action: SecretAction,
+    },
     /// List the connectors this build knows and which are configured.
     Connectors,
     /// Access request (art. 15/20): find and export everything held about a person.
@@ -358,6 +365,21 @@ pub struct RequestArgs {
     /// Continue (or approve) an existing request instead of opening a new one.
     #[arg(long, value_name = "ID", conflicts_with_all = ["emails", "phones", "names", "identity_verified"])]
     pub request: Option<String>,
+}
+
+/// `dsrhub secret …`.
+#[derive(Debug, Subcommand)]
+pub enum SecretAction {
+    /// Store the value of REFERENCE, read from stdin, or asked for without echo on a terminal.
+    /// A `file:` path is relative to the configuration's folder, written 0600.
+    Set {
+        /// The reference as the configuration writes it (`keyring:moneybird-token`,
+        /// `file:secrets/moneybird.token`).
+        reference: String,
+    },
+    /// Check every secret reference of the configuration: present, readable, not empty. Exits 3
+    /// when one is not, with the command that stores it.
+    Check,
 }
 
 /// The languages replies are written in.

@@ -186,24 +186,31 @@ impl Secrets {
             reference: reference.to_string(),
             reason,
         };
+        // What fixes a missing secret (the command's own words, so a person can copy it).
+        let store_it = format!("; store it with `dsrhub secret set {reference}`");
         let value = match reference {
             SecretRef::Keyring(name) => self
                 .keyring
                 .get(name)
                 .map_err(|e| fail(format!("could not be read from the keyring: {e}")))?
-                .ok_or_else(|| fail("is not in the keyring".into()))?,
+                .ok_or_else(|| fail(format!("is not in the keyring{store_it}")))?,
             SecretRef::Env(var) => std::env::var(var)
                 .map_err(|_| fail(format!("is missing: environment variable {var} is not set")))?,
-            SecretRef::File(path) => {
-                check_file_permissions(path).map_err(fail)?;
-                std::fs::read_to_string(path)
-                    .map_err(|e| fail(format!("could not be read: {}", e.kind())))?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string()
-            }
+            SecretRef::File(path) => match std::fs::metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(fail(format!("is missing: there is no such file{store_it}")));
+                }
+                _ => {
+                    check_file_permissions(path).map_err(fail)?;
+                    std::fs::read_to_string(path)
+                        .map_err(|e| fail(format!("could not be read: {}", e.kind())))?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_string()
+                }
+            },
         };
         if value.trim().is_empty() {
-            return Err(fail("is empty".into()));
+            return Err(fail(format!("is empty{store_it}")));
         }
         Ok(SecretString::from(value))
     }
