@@ -180,8 +180,12 @@ pub struct ServeConfig {
     /// Address to listen on. Loopback by default: put a TLS-terminating proxy in front to
     /// reach it from elsewhere.
     pub listen: std::net::SocketAddr,
-    /// Bearer tokens allowed to use the API, as secret references (never the token itself).
+    /// Bearer tokens allowed to use the whole API (staff), as secret references (never the
+    /// token itself).
     pub tokens: Vec<dsrhub_connector::secrets::SecretRef>,
+    /// Bearer tokens that may only submit a request and read its status (a web form's
+    /// server), as secret references.
+    pub intake_tokens: Vec<dsrhub_connector::secrets::SecretRef>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// When the scheduler syncs the processor register: five cron fields (`"0 3 * * 1-5"`),
@@ -213,6 +217,7 @@ impl Default for ServeConfig {
         ServeConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             tokens: Vec::new(),
+            intake_tokens: Vec::new(),
             max_body_bytes: 64 * 1024,
             inventory_sync: "daily 03:00".into(),
             deadline_warning_days: 7,

@@ -1228,3 +1228,71 @@ async fn every_error_is_json_with_the_documented_shape() {
         assert!(body["message"].is_string(), "{status}: {body}");
     }
 }
+
+/// Issue 17.3: an `intake` token (the web form's) can submit a request and read its status,
+/// nothing else: not verify, approve, cancel, read reports or exports, or open the dashboard.
+#[tokio::test]
+async fn an_intake_token_submits_and_reads_status_only() {
+    let s = start().await;
+    let state = AppState::new(
+        s.state.hub().clone(),
+        Tokens::with_intake([TOKEN], ["intake-token-0123456789"]),
+        &s._env.config,
+        dsrhub_connector::testkit::fast_http_settings(),
+    );
+    let base = serve_on_loopback(router(state, 4096)).await;
+    let call = |method: &str, path: &str, body: Option<Value>| {
+        let mut request = s
+            .client
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth("intake-token-0123456789");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let answer = request.send().await.unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, created) = call(
+        "POST",
+        "/api/v1/requests",
+        Some(intake("ext-scope-1", "erasure", "sanne.bakker@example.nl")),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["request_id"].as_str().unwrap().to_string();
+    let (status, _) = call("GET", &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!(status, 200);
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("/api/v1/requests/{id}/verify"),
+            Some(json!({"how": "passport"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/requests/{id}/approve"),
+            Some(json!({"plan_digest": "x", "approver": "y"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/requests/{id}/cancel"),
+            Some(json!({"reason": "z"})),
+        ),
+        ("GET", format!("/api/v1/requests/{id}/report.json"), None),
+        ("GET", format!("/api/v1/requests/{id}/export.zip"), None),
+        ("GET", "/api/v1/processors".to_string(), None),
+        ("POST", "/api/v1/dashboard/sessions".to_string(), None),
+    ] {
+        let (status, body) = call(method, &path, body).await;
+        assert_eq!(status, 403, "{method} {path}: {body}");
+        assert_eq!(body["error"], "forbidden", "{method} {path}");
+    }
+    assert_eq!(
+        s._env.ledger.request(&id).unwrap().status,
+        dsrhub::ledger::RequestStatus::Received,
+        "an intake token changed the request"
+    );
+}

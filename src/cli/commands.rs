@@ -584,6 +584,9 @@ fn secret_check(cli: &Cli) -> Result<u8> {
     for (i, token) in config.serve.tokens.iter().enumerate() {
         references.push((format!("serve.tokens[{i}]"), token.clone()));
     }
+    for (i, token) in config.serve.intake_tokens.iter().enumerate() {
+        references.push((format!("serve.intake_tokens[{i}]"), token.clone()));
+    }
     if let Some(password) = config.hub.smtp.as_ref().and_then(|s| s.password.clone()) {
         references.push(("hub.smtp.password".into(), password));
     }

@@ -15,9 +15,18 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use std::sync::Arc;
 
-/// The configured tokens, hashed.
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything (`serve.tokens`): staff and their tools.
+    Staff,
+    /// Submit a request and read its status (`serve.intake_tokens`): a web form's server.
+    Intake,
+}
+
+/// The configured tokens, hashed, with their scopes.
 #[derive(Clone)]
-pub struct Tokens(Vec<[u8; 32]>);
+pub struct Tokens(Vec<([u8; 32], Scope)>);
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -26,19 +35,44 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    /// Hash the resolved tokens.
+    /// Hash the resolved staff tokens.
     pub fn new<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Tokens {
-        Tokens(tokens.into_iter().map(digest).collect())
+        Tokens::with_intake(tokens, [])
     }
 
-    /// Whether `presented` is one of the tokens, compared in constant time.
-    pub fn accepts(&self, presented: &str) -> bool {
+    /// Hash the resolved staff and intake tokens.
+    pub fn with_intake<'a>(
+        staff: impl IntoIterator<Item = &'a str>,
+        intake: impl IntoIterator<Item = &'a str>,
+    ) -> Tokens {
+        let staff = staff.into_iter().map(|t| (digest(t), Scope::Staff));
+        let intake = intake.into_iter().map(|t| (digest(t), Scope::Intake));
+        Tokens(staff.chain(intake).collect())
+    }
+
+    /// The scope of `presented`, when it is one of the tokens, compared in constant time.
+    pub fn scope(&self, presented: &str) -> Option<Scope> {
         let presented = digest(presented);
         // Every configured token is compared, whatever the outcome.
-        self.0.iter().fold(false, |found, token| {
-            found | constant_time_eq(token, &presented)
+        self.0.iter().fold(None, |found, (token, scope)| {
+            let same = constant_time_eq(token, &presented);
+            found.or(same.then_some(*scope))
         })
     }
+
+    /// Whether `presented` is one of the tokens.
+    pub fn accepts(&self, presented: &str) -> bool {
+        self.scope(presented).is_some()
+    }
+}
+
+/// Whether an intake token may make this call: submit a request, read a request's status.
+fn intake_may(method: &axum::http::Method, path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(
+        (method.as_str(), segments.as_slice()),
+        ("POST", ["", "api", "v1", "requests"]) | ("GET", ["", "api", "v1", "requests", _])
+    )
 }
 
 fn digest(token: &str) -> [u8; 32] {
@@ -75,15 +109,30 @@ pub async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let by_token = presented.is_some_and(|token| state.tokens.accepts(token));
-    let allowed = by_token
-        || super::dashboard::session_cookie(request.headers())
+    let scope = presented.and_then(|token| state.tokens.scope(token));
+    let by_session = scope.is_none()
+        && super::dashboard::session_cookie(request.headers())
             .is_some_and(|s| state.sessions.valid(&s));
-    if allowed {
-        next.run(request).await
-    } else {
-        unauthorized()
+    let intake_allowed = intake_may(request.method(), request.uri().path());
+    match scope {
+        Some(Scope::Staff) => next.run(request).await,
+        Some(Scope::Intake) if intake_allowed => next.run(request).await,
+        Some(Scope::Intake) => forbidden(),
+        None if by_session => next.run(request).await,
+        None => unauthorized(),
     }
+}
+
+/// The 403 an intake token gets for anything but intake and status.
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Json(serde_json::json!({
+            "error": "forbidden",
+            "message": "an intake token may only submit a request and read its status",
+        })),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -98,5 +147,24 @@ mod tests {
         assert!(!tokens.accepts(""));
         assert!(!Tokens::new([]).accepts("anything"));
         assert!(!format!("{tokens:?}").contains("alpha"));
+        let scoped = Tokens::with_intake(["staff-token"], ["form-token"]);
+        assert_eq!(scoped.scope("staff-token"), Some(Scope::Staff));
+        assert_eq!(scoped.scope("form-token"), Some(Scope::Intake));
+        assert_eq!(scoped.scope("other"), None);
+    }
+
+    #[test]
+    fn an_intake_token_may_only_submit_and_read_status() {
+        use axum::http::Method;
+        assert!(intake_may(&Method::POST, "/api/v1/requests"));
+        assert!(intake_may(&Method::GET, "/api/v1/requests/abc"));
+        assert!(!intake_may(&Method::GET, "/api/v1/requests"));
+        assert!(!intake_may(&Method::POST, "/api/v1/requests/abc/verify"));
+        assert!(!intake_may(
+            &Method::GET,
+            "/api/v1/requests/abc/report.json"
+        ));
+        assert!(!intake_may(&Method::DELETE, "/api/v1/requests/abc"));
+        assert!(!intake_may(&Method::GET, "/dashboard"));
     }
 }

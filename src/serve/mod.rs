@@ -80,6 +80,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The hub this server runs.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+
     /// State over `hub`, accepting `tokens`; status callbacks are sent with `callback_http`.
     pub fn new(
         hub: Arc<Hub>,
@@ -249,20 +254,28 @@ pub fn tokens(config: &Config, secrets: &Secrets) -> Result<Tokens> {
                 .into(),
         ));
     }
-    let mut resolved = Vec::new();
-    for (i, reference) in config.serve.tokens.iter().enumerate() {
-        let reference = reference.clone().relative_to(&config.base_dir);
-        let token = secrets
-            .resolve(&reference)
-            .map_err(|e| Error::Config(format!("serve.tokens[{i}]: {e}")))?;
-        if token.expose_secret().len() < 16 {
-            return Err(Error::Config(format!(
-                "serve.tokens[{i}]: the token is shorter than 16 characters"
-            )));
+    let resolve = |setting: &str, references: &[dsrhub_connector::secrets::SecretRef]| {
+        let mut resolved = Vec::new();
+        for (i, reference) in references.iter().enumerate() {
+            let reference = reference.clone().relative_to(&config.base_dir);
+            let token = secrets
+                .resolve(&reference)
+                .map_err(|e| Error::Config(format!("{setting}[{i}]: {e}")))?;
+            if token.expose_secret().len() < 16 {
+                return Err(Error::Config(format!(
+                    "{setting}[{i}]: the token is shorter than 16 characters"
+                )));
+            }
+            resolved.push(token);
         }
-        resolved.push(token);
-    }
-    Ok(Tokens::new(resolved.iter().map(|t| t.expose_secret())))
+        Ok(resolved)
+    };
+    let staff = resolve("serve.tokens", &config.serve.tokens)?;
+    let intake = resolve("serve.intake_tokens", &config.serve.intake_tokens)?;
+    Ok(Tokens::with_intake(
+        staff.iter().map(|t| t.expose_secret()),
+        intake.iter().map(|t| t.expose_secret()),
+    ))
 }
 
 /// Serve until SIGTERM or Ctrl-C, then wait for the runs in flight.
