@@ -42,6 +42,19 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// A stable name of the kind of error, for `--json` output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "config",
+            Error::Ledger(_) => "ledger",
+            Error::Io { .. } => "io",
+            Error::Usage(_) => "usage",
+            Error::BlastRadius { .. } => "blast_radius",
+        }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Ledger(e.to_string())

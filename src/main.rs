@@ -23,8 +23,17 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let json = cli.json;
     match runtime.block_on(dsrhub::cli::run(cli)) {
         Ok(code) => std::process::ExitCode::from(code),
+        Err(e) if json => {
+            // What a script reads: the error where the answer would have been.
+            println!(
+                "{}",
+                serde_json::json!({ "error": { "kind": e.kind(), "message": e.to_string() } })
+            );
+            std::process::ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE

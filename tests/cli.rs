@@ -1137,3 +1137,27 @@ async fn a_missing_secret_is_stored_with_the_command_the_hub_names() {
     assert!(nested.status.success(), "{}", stderr(&nested));
     assert!(dir.path().join("secrets/other").exists());
 }
+
+/// Issue 17.5: with `--json` an error is JSON too (on stdout, with the exit code), and logs
+/// written to a pipe carry no ANSI colour codes.
+#[tokio::test]
+async fn errors_are_json_with_json_and_logs_have_no_colour_codes_in_a_pipe() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let o = run(dir.path(), &["--json", "status", "no-such-request"], &[]).await;
+    assert!(!o.status.success());
+    let error: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&o)));
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-request"),
+        "{error}"
+    );
+    assert_eq!(error["error"]["kind"], "usage");
+    let o = run(dir.path(), &["-vv", "check"], &[]).await;
+    assert!(!stderr(&o).is_empty(), "no log lines to look at");
+    assert!(!stderr(&o).contains('\u{1b}'), "{}", stderr(&o));
+}
