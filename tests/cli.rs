@@ -1161,3 +1161,64 @@ async fn errors_are_json_with_json_and_logs_have_no_colour_codes_in_a_pipe() {
     assert!(!stderr(&o).is_empty(), "no log lines to look at");
     assert!(!stderr(&o).contains('\u{1b}'), "{}", stderr(&o));
 }
+
+/// Issue 17.5: `status --open / --overdue / --needs-action`, nearest deadline first, with the
+/// days left and what a person must do.
+#[tokio::test]
+async fn status_filters_by_what_needs_a_person_sorted_by_due_date() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let planned = plan_sanne_erasure(dir.path(), &fake).await;
+    // A request from the API, submitted five weeks ago and never verified: overdue.
+    let config = dsrhub::config::Config::load(&dir.path().join("dsrhub.toml")).unwrap();
+    let ledger = std::sync::Arc::new(dsrhub::ledger::Ledger::open(&config.ledger_path()).unwrap());
+    let hub = dsrhub::orchestrator::Hub::new(ledger.clone(), Vec::new(), &config);
+    let late = hub
+        .open_unverified(
+            dsrhub::ledger::RequestKind::Access,
+            &dsrhub_connector::Subject {
+                emails: vec!["jan@example.nl".into()],
+                ..Default::default()
+            },
+            jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 35),
+        )
+        .unwrap();
+    drop(hub);
+    let rows = |args: &[&str]| {
+        let mut all = vec!["--json", "status"];
+        all.extend_from_slice(args);
+        let o = dsrhub(dir.path(), &all, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&o.stdout).unwrap()
+    };
+    let open = rows(&["--open"]);
+    let ids: Vec<&str> = open.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![late.as_str(), planned.as_str()],
+        "nearest deadline first"
+    );
+    assert!(open[0]["days_left"].as_i64().unwrap() < 0);
+    let overdue = rows(&["--overdue"]);
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0]["id"], late.as_str());
+    let needs = rows(&["--needs-action"]);
+    let of = |id: &str| -> Vec<String> {
+        needs.iter().find(|r| r["id"] == id).unwrap()["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(of(&late), vec!["verify the identity".to_string()]);
+    assert_eq!(of(&planned), vec!["approve the plan".to_string()]);
+    // The text form says the same, a line per action under the row.
+    let o = dsrhub(dir.path(), &["status", "--needs-action"], &[]);
+    assert!(
+        stdout(&o).contains("needs: approve the plan"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("OVERDUE"), "{}", stdout(&o));
+}

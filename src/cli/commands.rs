@@ -82,7 +82,20 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
             });
             request(&cli, RequestKind::Erasure, args, options, exclude, approval).await
         }
-        Command::Status { id } => status(&cli, id.as_deref()),
+        Command::Status {
+            id,
+            open,
+            overdue,
+            needs_action,
+        } => status(
+            &cli,
+            id.as_deref(),
+            StatusFilter {
+                open: *open,
+                overdue: *overdue,
+                needs_action: *needs_action,
+            },
+        ),
         Command::Verify { id, how } => verify(&cli, id, how).await,
         Command::Report { id, out } => report_cmd(&cli, id, out.as_deref()),
         Command::Extend {
@@ -357,7 +370,7 @@ async fn reply(
 /// ambiguous one is refused, naming what was given.
 fn resolve_request_ids(cli: &mut Cli) -> Result<()> {
     let ids: Vec<&mut String> = match &mut cli.command {
-        Command::Status { id: Some(id) }
+        Command::Status { id: Some(id), .. }
         | Command::Verify { id, .. }
         | Command::Report { id, .. }
         | Command::Extend { id, .. }
@@ -1183,35 +1196,94 @@ fn deselect(hub: &Hub, id: &str, spec: &str) -> Result<()> {
     Ok(())
 }
 
-fn status(cli: &Cli, id: Option<&str>) -> Result<u8> {
+/// Which requests `dsrhub status` lists.
+#[derive(Debug, Clone, Copy, Default)]
+struct StatusFilter {
+    open: bool,
+    overdue: bool,
+    needs_action: bool,
+}
+
+fn status(cli: &Cli, id: Option<&str>, filter: StatusFilter) -> Result<u8> {
     let (config, ledger) = open_ledger(cli)?;
-    match id {
-        Some(id) => {
-            let built = report::build(&ledger, id, &config.hub.organisation)?
-                .with_timezone(&config.hub.timezone);
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&built).expect("json"));
-            } else {
-                print_report(&built);
-            }
+    if let Some(id) = id {
+        let built = report::build(&ledger, id, &config.hub.organisation)?
+            .with_timezone(&config.hub.timezone);
+        if cli.json {
+            println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+        } else {
+            print_report(&built);
         }
-        None => {
-            let requests = ledger.requests()?;
-            if cli.json {
-                let rows: Vec<_> = requests
-                    .iter()
-                    .map(|r| serde_json::json!({
-                        "id": r.id, "type": r.kind.as_str(), "status": r.status.as_str(),
-                        "received_at": r.received_at.to_string(), "due_at": r.extended_due_at.unwrap_or(r.due_at).to_string(),
-                    }))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
-            } else {
-                print_requests(&ledger, &requests);
-            }
+        return Ok(0);
+    }
+    let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
+    let now = jiff::Timestamp::now();
+    let mut rows = Vec::new();
+    for r in hub.ledger().requests()? {
+        let due = r.extended_due_at.unwrap_or(r.due_at);
+        let open = !r.status.is_closed();
+        let overdue = open && due < now;
+        let needs = if open || r.status == crate::ledger::RequestStatus::Completed {
+            needs_action(&hub, &r, now)?
+        } else {
+            Vec::new()
+        };
+        let keep = (!filter.open || open)
+            && (!filter.overdue || overdue)
+            && (!filter.needs_action || !needs.is_empty());
+        if keep {
+            rows.push((r, due, needs));
         }
     }
+    // The nearest deadline first; closed requests after the open ones.
+    rows.sort_by_key(|(r, due, _)| (r.status.is_closed(), *due));
+    if cli.json {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|(r, due, needs)| {
+                serde_json::json!({
+                    "id": r.id, "type": r.kind.as_str(), "status": r.status.as_str(),
+                    "received_at": r.received_at.to_string(), "due_at": due.to_string(),
+                    "days_left": due.duration_since(now).as_hours().div_euclid(24),
+                    "needs": needs,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
+    } else {
+        print_requests(hub.ledger(), &rows);
+    }
     Ok(0)
+}
+
+/// What a person must do next for request `r` (empty: nothing).
+fn needs_action(
+    hub: &Hub,
+    r: &crate::ledger::RequestRow,
+    now: jiff::Timestamp,
+) -> Result<Vec<String>> {
+    use crate::ledger::{RequestStatus, TaskState};
+    let mut needs = Vec::new();
+    match r.status {
+        RequestStatus::Received => needs.push("verify the identity".to_string()),
+        RequestStatus::Planned => needs.push("approve the plan".to_string()),
+        _ => {}
+    }
+    let tasks = hub.ledger().tasks(&r.id)?;
+    if tasks.iter().any(|t| t.state == TaskState::ManualPending) {
+        needs.push("record the manual actions or answers".to_string());
+    }
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    if tasks
+        .iter()
+        .any(|t| t.state == TaskState::ManualPending && t.answer_due.is_some_and(|d| d < today))
+    {
+        needs.push("chase an answer past its date".to_string());
+    }
+    if hub.replies(&r.id)?.iter().any(|d| d.sent_at.is_none()) {
+        needs.push("read and send the reply".to_string());
+    }
+    Ok(needs)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -101,8 +101,18 @@ pub enum Command {
     },
     /// List requests, or show one request's tasks and deadlines.
     Status {
-        /// A request id; without it, all requests.
+        /// A request id; without it, all requests, by due date.
         id: Option<String>,
+        /// Only requests that are still open.
+        #[arg(long, conflicts_with = "id")]
+        open: bool,
+        /// Only open requests past their deadline.
+        #[arg(long, conflicts_with = "id")]
+        overdue: bool,
+        /// Only requests waiting for a person: an identity to verify, a plan to approve, a
+        /// manual action to record, an answer past its date, a reply to send.
+        #[arg(long, conflicts_with = "id")]
+        needs_action: bool,
     },
     /// Record how the subject of a request received through the API was identified, and run
     /// it (an access request exports; an erasure request is planned, a dry run).

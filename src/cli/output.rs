@@ -60,34 +60,40 @@ pub fn print_report(report: &Report) {
 }
 
 /// One line per request.
-pub fn print_requests(ledger: &Ledger, requests: &[RequestRow]) {
+pub fn print_requests(ledger: &Ledger, requests: &[(RequestRow, jiff::Timestamp, Vec<String>)]) {
     if requests.is_empty() {
-        println!("no requests yet");
+        println!("no requests");
         return;
     }
     let now = jiff::Timestamp::now();
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     println!(
-        "{:<36}  {:<8}  {:<20}  {:<20}  processors",
-        "id", "type", "status", "due"
+        "{:<36}  {:<8}  {:<20}  {:<10}  {:>9}  processors",
+        "id", "type", "status", "due", "days left"
     );
-    for r in requests {
-        let due = r.extended_due_at.unwrap_or(r.due_at);
-        let overdue = !r.status.is_closed() && due < now;
+    for (r, due, needs) in requests {
+        let open = !r.status.is_closed();
+        let days = due.duration_since(now).as_hours().div_euclid(24);
+        let left = match (open, days) {
+            (false, _) => "-".to_string(),
+            (true, d) if d < 0 => format!("OVERDUE {}", -d),
+            (true, d) => d.to_string(),
+        };
         let tasks = ledger.tasks(&r.id).unwrap_or_default();
-        let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
         let states: Vec<String> = tasks.iter().map(|t| task_state(t, today)).collect();
         println!(
-            "{:<36}  {:<8}  {:<20}  {:<20}  {}",
+            "{:<36}  {:<8}  {:<20}  {:<10}  {:>9}  {}",
             r.id,
             r.kind.as_str(),
             r.status.as_str(),
-            format!(
-                "{}{}",
-                due.strftime("%Y-%m-%d"),
-                if overdue { " OVERDUE" } else { "" }
-            ),
+            due.strftime("%Y-%m-%d"),
+            left,
             states.join(" ")
         );
+        // Long lists wrap under the row instead of widening it.
+        for need in needs {
+            println!("{:<38}needs: {need}", "");
+        }
     }
 }
 
