@@ -466,7 +466,9 @@ async fn the_openapi_description_matches_the_routes() {
     // And ROUTES is what the router serves: every route answers (a 404 of ours carries a
     // JSON error; a missing route answers an empty 404 or a 405).
     for (method, path) in ROUTES {
-        let path = path.replace("{id}", "no-such-request");
+        let path = path
+            .replace("{id}", "no-such-request")
+            .replace("{name}", "x.eml");
         let response = s
             .client
             .request(
@@ -481,8 +483,9 @@ async fn the_openapi_description_matches_the_routes() {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap();
         assert_ne!(status, 405, "{method} {path}");
+        // The router's own 404 for a route it does not know says "no such resource".
         assert!(
-            status != 404 || body.contains("not_found"),
+            status != 404 || !body.contains("no such resource"),
             "{method} {path} is not routed"
         );
     }
@@ -1295,4 +1298,75 @@ async fn an_intake_token_submits_and_reads_status_only() {
         dsrhub::ledger::RequestStatus::Received,
         "an intake token changed the request"
     );
+}
+
+/// Issue 17.4: the API does what the CLI does: list requests (filtered, paged, nearest
+/// deadline first), extend with a reason (the letter is written and listed), read the audit
+/// entries, download a letter; a name outside the listing is not served.
+#[tokio::test]
+async fn the_api_lists_extends_audits_and_serves_letters() {
+    let s = start().await;
+    let first = s.submit("ext-list-1", "access").await;
+    let second = s.submit("ext-list-2", "erasure").await;
+    let (status, page) = s
+        .call("GET", "/api/v1/requests?status=needs_action&limit=1", None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(page["requests"][0]["needs"][0], "verify the identity");
+    let (_, erasures) = s.call("GET", "/api/v1/requests?type=erasure", None).await;
+    assert_eq!(erasures["requests"][0]["request_id"], second.as_str());
+    let (status, bad) = s.call("GET", "/api/v1/requests?status=later", None).await;
+    assert_eq!(status, 422);
+    assert_eq!(bad["field"], "status");
+
+    let (status, extended) = s
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{first}/extend"),
+            Some(json!({"months": 1, "reason": "het archief moet worden doorzocht"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{extended}");
+    let (_, letters) = s
+        .call("GET", &format!("/api/v1/requests/{first}/letters"), None)
+        .await;
+    assert_eq!(letters["letters"], json!(["reply-extension.eml"]));
+    let letter = s
+        .client
+        .get(format!(
+            "{}/api/v1/requests/{first}/letters/reply-extension.eml",
+            s.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(letter.status().as_u16(), 200);
+    assert!(letter
+        .text()
+        .await
+        .unwrap()
+        .contains("het archief moet worden doorzocht"));
+    let (status, _) = s
+        .call(
+            "GET",
+            &format!("/api/v1/requests/{first}/letters/..%2F..%2Fledger.db"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (_, audit) = s
+        .call("GET", &format!("/api/v1/requests/{first}/audit"), None)
+        .await;
+    let events: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"request.extended"), "{events:?}");
+    assert!(audit["chain_head"]["hash"].is_string());
 }

@@ -1224,7 +1224,7 @@ fn status(cli: &Cli, id: Option<&str>, filter: StatusFilter) -> Result<u8> {
         let open = !r.status.is_closed();
         let overdue = open && due < now;
         let needs = if open || r.status == crate::ledger::RequestStatus::Completed {
-            needs_action(&hub, &r, now)?
+            hub.needs_action(&r, now)?
         } else {
             Vec::new()
         };
@@ -1254,36 +1254,6 @@ fn status(cli: &Cli, id: Option<&str>, filter: StatusFilter) -> Result<u8> {
         print_requests(hub.ledger(), &rows);
     }
     Ok(0)
-}
-
-/// What a person must do next for request `r` (empty: nothing).
-fn needs_action(
-    hub: &Hub,
-    r: &crate::ledger::RequestRow,
-    now: jiff::Timestamp,
-) -> Result<Vec<String>> {
-    use crate::ledger::{RequestStatus, TaskState};
-    let mut needs = Vec::new();
-    match r.status {
-        RequestStatus::Received => needs.push("verify the identity".to_string()),
-        RequestStatus::Planned => needs.push("approve the plan".to_string()),
-        _ => {}
-    }
-    let tasks = hub.ledger().tasks(&r.id)?;
-    if tasks.iter().any(|t| t.state == TaskState::ManualPending) {
-        needs.push("record the manual actions or answers".to_string());
-    }
-    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-    if tasks
-        .iter()
-        .any(|t| t.state == TaskState::ManualPending && t.answer_due.is_some_and(|d| d < today))
-    {
-        needs.push("chase an answer past its date".to_string());
-    }
-    if hub.replies(&r.id)?.iter().any(|d| d.sent_at.is_none()) {
-        needs.push("read and send the reply".to_string());
-    }
-    Ok(needs)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -509,3 +509,201 @@ pub(super) fn run_options(export_dir: std::path::PathBuf, execute: bool) -> RunO
         ..RunOptions::default()
     }
 }
+
+/// `GET /api/v1/requests`: requests by due date, filtered (`status`: `open`, `overdue`,
+/// `needs_action` or `all`; `type`: `access` or `erasure`) and paged (`limit` up to 200,
+/// `offset`). Ids, types, statuses, dates and what a person must do; no personal data.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let filter = query.get("status").map(String::as_str).unwrap_or("all");
+    if !matches!(filter, "all" | "open" | "overdue" | "needs_action") {
+        return Err(ApiError::invalid(
+            "status",
+            "one of all, open, overdue, needs_action",
+        ));
+    }
+    let kind = match query.get("type").map(String::as_str) {
+        None => None,
+        Some("access") => Some(RequestKind::Access),
+        Some("erasure") => Some(RequestKind::Erasure),
+        Some(_) => return Err(ApiError::invalid("type", "access or erasure")),
+    };
+    let number = |name: &str, default: usize, max: usize| -> ApiResult<usize> {
+        match query.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| ApiError::invalid(name, format!("a number from 0 to {max}"))),
+        }
+    };
+    let limit = number("limit", 50, 200)?;
+    let offset = number("offset", 0, usize::MAX)?;
+    let ledger = state.hub.ledger();
+    let now = jiff::Timestamp::now();
+    let mut rows = Vec::new();
+    for r in ledger.requests()? {
+        if kind.is_some_and(|k| k != r.kind) {
+            continue;
+        }
+        let due = r.extended_due_at.unwrap_or(r.due_at);
+        let open = !r.status.is_closed();
+        let needs = state.hub.needs_action(&r, now)?;
+        let keep = match filter {
+            "open" => open,
+            "overdue" => open && due < now,
+            "needs_action" => !needs.is_empty(),
+            _ => true,
+        };
+        if keep {
+            rows.push((r, due, needs));
+        }
+    }
+    rows.sort_by_key(|(r, due, _)| (r.status.is_closed(), *due));
+    let total = rows.len();
+    let page: Vec<Value> = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(r, due, needs)| {
+            let (external, _) = ledger.intake(&r.id).unwrap_or_default();
+            json!({
+                "request_id": r.id,
+                "subject_request_id": external,
+                "request_type": r.kind.as_str(),
+                "status": r.status.as_str(),
+                "received_time": r.received_at.to_string(),
+                "expected_completion_time": due.to_string(),
+                "days_left": due.duration_since(now).as_hours().div_euclid(24),
+                "needs": needs,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "total": total, "offset": offset, "requests": page }),
+    ))
+}
+
+/// `POST /api/v1/requests/{id}/extend` `{"months": 1, "reason": "…", "given_by": "…"}`: the
+/// deadline extended (art. 12(3)); the extension letter to the subject is written.
+pub async fn extend(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    let reason = text(&body, "reason")?;
+    let months = body
+        .get("months")
+        .and_then(Value::as_u64)
+        .and_then(|m| u32::try_from(m).ok())
+        .ok_or_else(|| ApiError::invalid("months", "required, a whole number of months"))?;
+    let given_by = body
+        .get("given_by")
+        .and_then(Value::as_str)
+        .unwrap_or("the HTTP API");
+    let request = find(&state, &id)?;
+    state.hub.extend(&request.id, months, reason, given_by)?;
+    let request = state.hub.ledger().request(&request.id)?;
+    Ok(Json(status_body(&state, &request)?))
+}
+
+/// `POST /api/v1/requests/{id}/confirm` `{"processor": "ekco", "outcome": "deleted",
+/// "note": "…"}`: the answer of a processor without an API.
+pub async fn confirm(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    use crate::orchestrator::Answer;
+    let processor = text(&body, "processor")?;
+    let answer = match text(&body, "outcome")? {
+        "deleted" => Answer::Deleted,
+        "retained" => Answer::Retained,
+        "not_found" => Answer::NotFound,
+        "exported" => Answer::Exported,
+        _ => {
+            return Err(ApiError::invalid(
+                "outcome",
+                "one of deleted, retained, not_found, exported",
+            ))
+        }
+    };
+    let note = body.get("note").and_then(Value::as_str);
+    let request = find(&state, &id)?;
+    state
+        .hub
+        .confirm(&request.id, processor, answer, None, note)?;
+    let request = state.hub.ledger().request(&request.id)?;
+    state.spawn_notify(&request.id);
+    Ok(Json(status_body(&state, &request)?))
+}
+
+/// `GET /api/v1/requests/{id}/audit`: the request's audit entries, with their hashes.
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let request = find(&state, &id)?;
+    let ledger = state.hub.ledger();
+    Ok(Json(json!({
+        "request_id": request.id,
+        "entries": ledger.audit_entries(Some(&request.id))?,
+        "chain_head": ledger.audit_head()?,
+    })))
+}
+
+/// The letters and replies written for a request (`.eml` files in its folder), by name.
+fn letters_of(state: &AppState, id: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(state.export_dir(id))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `GET /api/v1/requests/{id}/letters`: the names of the letters and replies written.
+pub async fn letters(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let request = find(&state, &id)?;
+    Ok(Json(json!({ "letters": letters_of(&state, &request.id) })))
+}
+
+/// `GET /api/v1/requests/{id}/letters/{name}`: one letter or reply, as `message/rfc822`.
+pub async fn letter(
+    State(state): State<Arc<AppState>>,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let request = find(&state, &id)?;
+    // Only a name the listing gives: nothing outside the request's folder.
+    if !letters_of(&state, &request.id).contains(&name) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such letter for this request",
+        ));
+    }
+    let path = state.export_dir(&request.id).join(&name);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such letter"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "message/rfc822".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -45,7 +45,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/health"),
     ("get", "/openapi.json"),
     ("post", "/api/v1/requests"),
+    ("get", "/api/v1/requests"),
     ("get", "/api/v1/requests/{id}"),
+    ("post", "/api/v1/requests/{id}/extend"),
+    ("post", "/api/v1/requests/{id}/confirm"),
+    ("get", "/api/v1/requests/{id}/audit"),
+    ("get", "/api/v1/requests/{id}/letters"),
+    ("get", "/api/v1/requests/{id}/letters/{name}"),
     ("post", "/api/v1/requests/{id}/verify"),
     ("post", "/api/v1/requests/{id}/approve"),
     ("post", "/api/v1/requests/{id}/cancel"),
@@ -166,7 +172,12 @@ impl AppState {
 /// The API's router.
 pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     let protected = Router::new()
-        .route("/api/v1/requests", post(api::intake))
+        .route("/api/v1/requests", post(api::intake).get(api::list))
+        .route("/api/v1/requests/{id}/extend", post(api::extend))
+        .route("/api/v1/requests/{id}/confirm", post(api::confirm))
+        .route("/api/v1/requests/{id}/audit", get(api::audit))
+        .route("/api/v1/requests/{id}/letters", get(api::letters))
+        .route("/api/v1/requests/{id}/letters/{name}", get(api::letter))
         .route("/api/v1/requests/{id}", get(api::status))
         .route("/api/v1/requests/{id}/verify", post(api::verify))
         .route("/api/v1/requests/{id}/approve", post(api::approve))
