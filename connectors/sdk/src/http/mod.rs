@@ -16,6 +16,7 @@ pub mod classify;
 pub mod limiter;
 pub mod paging;
 pub mod retry_after;
+pub mod transport;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -521,14 +522,10 @@ impl HttpClient {
                         error = %e,
                         "request failed"
                     );
-                    let what = if e.is_timeout() {
-                        "timed out"
-                    } else {
-                        "could not be sent"
-                    };
+                    let what = transport::describe(&e, self.settings.timeout_seconds);
                     return Err(ConnectorError::new(
                         ErrorKind::Retryable,
-                        format!("request to {} {what}", redact::url_for_log(&request.url)),
+                        format!("request to {}: {what}", redact::url_for_log(&request.url)),
                     ));
                 }
             };
