@@ -1222,3 +1222,22 @@ async fn status_filters_by_what_needs_a_person_sorted_by_due_date() {
     );
     assert!(stdout(&o).contains("OVERDUE"), "{}", stdout(&o));
 }
+
+/// Issue 17.5: shell completions and a manual page, from the same definition as the commands.
+#[tokio::test]
+async fn completions_and_a_manual_page() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run(dir.path(), &["completions", shell], &[]).await;
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        assert!(stdout(&o).contains("needs-action"), "{shell}");
+    }
+    let o = run(dir.path(), &["man"], &[]).await;
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with(".ie") || stdout(&o).contains(".TH"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("dsrhub"));
+}

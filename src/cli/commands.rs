@@ -26,6 +26,19 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Init { force } => init(&cli.config, *force),
         Command::Connectors => connectors(&cli),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(*shell, &mut command, "dsrhub", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(Error::io("cannot write the manual page to", "stdout"))?;
+            Ok(0)
+        }
         Command::Secret {
             action: SecretAction::Set { reference },
         } => secret_set(&cli, reference),

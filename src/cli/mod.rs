@@ -265,6 +265,13 @@ pub enum Command {
         #[command(subcommand)]
         what: BenchWhat,
     },
+    /// Print the shell completions (`dsrhub completions bash > /etc/bash_completion.d/dsrhub`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (`dsrhub man > /usr/local/share/man/man1/dsrhub.1`).
+    Man,
     /// Run a real access and erasure request against in-process fake vendors.
     Demo {
         /// Where to write the reports and the export.
