@@ -1059,6 +1059,27 @@ async fn requests_are_found_by_prefix_or_reference_and_verified_from_the_cli() {
         .exists());
 }
 
+/// `dsrhub secret set <reference>` in `dir`, the value given on stdin.
+async fn secret_set(dir: &Path, reference: &str, value: &str) -> Output {
+    let (dir, reference, value) = (dir.to_path_buf(), reference.to_string(), value.to_string());
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
+            .current_dir(&dir)
+            .args(["secret", "set", &reference])
+            .env_remove("DSRHUB_CONFIG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{value}").unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 /// Issue 17.1: a missing secret says how to store it; `dsrhub secret set` stores one (read from
 /// stdin, a `file:` reference relative to the config and written 0600) and `dsrhub secret
 /// check` lists every reference of the config with its state and the command that fixes it.
@@ -1080,24 +1101,7 @@ async fn a_missing_secret_is_stored_with_the_command_the_hub_names() {
     assert!(stdout(&o).contains("moneybird.token"), "{}", stdout(&o));
     assert!(stdout(&o).contains("dsrhub secret set"), "{}", stdout(&o));
 
-    let token = fake.token();
-    let dir_path = dir.path().to_path_buf();
-    let set = tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
-            .current_dir(&dir_path)
-            .args(["secret", "set", "file:moneybird.token"])
-            .env_remove("DSRHUB_CONFIG")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    let set = secret_set(dir.path(), "file:moneybird.token", &fake.token()).await;
     assert!(set.status.success(), "{}", stderr(&set));
     assert!(
         !stdout(&set).contains(&fake.token()),
@@ -1117,23 +1121,7 @@ async fn a_missing_secret_is_stored_with_the_command_the_hub_names() {
     let o = run(dir.path(), &["check"], &[]).await;
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     // The folder of a `file:` reference (init writes `file:secrets/<name>`) is made for it.
-    let dir_path = dir.path().to_path_buf();
-    let nested = tokio::task::spawn_blocking(move || {
-        use std::io::Write;
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
-            .current_dir(&dir_path)
-            .args(["secret", "set", "file:secrets/other"])
-            .env_remove("DSRHUB_CONFIG")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "value").unwrap();
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    let nested = secret_set(dir.path(), "file:secrets/other", "value").await;
     assert!(nested.status.success(), "{}", stderr(&nested));
     assert!(dir.path().join("secrets/other").exists());
 }
