@@ -284,43 +284,62 @@ pub fn login(
 /// Build every configured processor. A bad setting or a missing secret is an error naming
 /// the setting; nothing is contacted yet.
 pub fn build(config: &Config, secrets: &Secrets) -> Result<Vec<Processor>> {
-    let mut processors = Vec::new();
-    for (id, table) in &config.processors {
-        let Section {
-            factory,
-            table,
-            enabled,
-            on_behalf_of_customers,
-            named,
-        } = section(id, table)?;
-        let kind = factory.id;
-        let connector = if enabled {
-            let cx = BuildContext {
-                id,
-                secrets,
-                base: &config.base_dir,
-            };
-            Some((factory.build)(table, &cx).map_err(|e| setting_error(id, e))?)
-        } else {
-            None
-        };
-        let display_name = connector
-            .as_ref()
-            .map(|c| c.describe().display_name)
-            .or(named)
-            .unwrap_or_else(|| factory.display_name.to_string());
-        processors.push(Processor {
-            id: id.clone(),
-            kind: kind.to_string(),
-            display_name,
-            on_behalf_of_customers,
-            connector,
-        });
-    }
+    let processors = build_each(config, secrets)
+        .into_iter()
+        .map(|(_, built)| built)
+        .collect::<Result<Vec<_>>>()?;
     if processors.is_empty() {
         return Err(Error::Config(
             "no processors are configured: add a [processors.<id>] section".into(),
         ));
     }
     Ok(processors)
+}
+
+/// Build each configured processor on its own, so one bad section does not hide the others'
+/// problems (`dsrhub check` lists them all): `(section name, processor or its error)`.
+pub fn build_each(config: &Config, secrets: &Secrets) -> Vec<(String, Result<Processor>)> {
+    config
+        .processors
+        .iter()
+        .map(|(id, table)| (id.clone(), build_one(config, secrets, id, table)))
+        .collect()
+}
+
+fn build_one(
+    config: &Config,
+    secrets: &Secrets,
+    id: &str,
+    table: &toml::Table,
+) -> Result<Processor> {
+    let Section {
+        factory,
+        table,
+        enabled,
+        on_behalf_of_customers,
+        named,
+    } = section(id, table)?;
+    let kind = factory.id;
+    let connector = if enabled {
+        let cx = BuildContext {
+            id,
+            secrets,
+            base: &config.base_dir,
+        };
+        Some((factory.build)(table, &cx).map_err(|e| setting_error(id, e))?)
+    } else {
+        None
+    };
+    let display_name = connector
+        .as_ref()
+        .map(|c| c.describe().display_name)
+        .or(named)
+        .unwrap_or_else(|| factory.display_name.to_string());
+    Ok(Processor {
+        id: id.to_string(),
+        kind: kind.to_string(),
+        display_name,
+        on_behalf_of_customers,
+        connector,
+    })
 }

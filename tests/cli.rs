@@ -292,7 +292,9 @@ async fn config_errors_name_the_setting() {
         std::fs::write(dir.path().join("dsrhub.toml"), text).unwrap();
         let o = run(dir.path(), &["check"], &[("X", "value")]).await;
         assert!(!o.status.success(), "{text}");
-        let err = stderr(&o);
+        // `check` lists a processor's problem with the others (stdout); a file that does not
+        // parse stops it at once (stderr).
+        let err = format!("{}{}", stdout(&o), stderr(&o));
         assert!(
             err.contains(expected),
             "for {text:?} expected {expected:?} in: {err}"
@@ -1092,9 +1094,9 @@ async fn a_missing_secret_is_stored_with_the_command_the_hub_names() {
     let o = run(dir.path(), &["check"], &[]).await;
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("dsrhub secret set file:"),
+        stdout(&o).contains("dsrhub secret set file:"),
         "{}",
-        stderr(&o)
+        stdout(&o)
     );
     let o = run(dir.path(), &["secret", "check"], &[]).await;
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
@@ -1228,4 +1230,43 @@ async fn completions_and_a_manual_page() {
         stdout(&o)
     );
     assert!(stdout(&o).contains("dsrhub"));
+}
+
+/// Issue 17.1: `check` lists every problem at once, each with what fixes it, instead of
+/// stopping at the first missing secret; a processor that is fine is still checked, with its
+/// rate-limit headroom or "unknown".
+#[tokio::test]
+async fn check_lists_every_problem_at_once() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let mut config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(dir.path().join("dsrhub.toml")).unwrap()).unwrap();
+    let processors = config["processors"].as_table_mut().unwrap();
+    let mut second = processors["moneybird"].as_table().unwrap().clone();
+    second.insert("token".into(), "file:missing-one.token".into());
+    processors.insert("moneybird-2".into(), toml::Value::Table(second.clone()));
+    second.insert("token".into(), "file:missing-two.token".into());
+    second.insert("connector".into(), "moneybird".into());
+    processors.insert("moneybird-3".into(), toml::Value::Table(second));
+    if let Some(t) = processors["moneybird-2"].as_table_mut() {
+        t.insert("connector".into(), "moneybird".into());
+    }
+    std::fs::write(
+        dir.path().join("dsrhub.toml"),
+        toml::to_string(&config).unwrap(),
+    )
+    .unwrap();
+    let o = run(dir.path(), &["check"], &[]).await;
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("missing-one.token") && out.contains("missing-two.token"),
+        "{out}"
+    );
+    assert!(out.matches("dsrhub secret set").count() >= 2, "{out}");
+    assert!(
+        out.contains("moneybird ") && out.contains("rate-limit headroom"),
+        "{out}"
+    );
 }

@@ -894,28 +894,40 @@ fn print_register(register: &crate::inventory::Register) {
 
 async fn check(cli: &Cli) -> Result<u8> {
     let config = Config::load(&cli.config)?;
-    let processors = registry::build(&config, &Secrets::default())?;
-    let mut rows = Vec::new();
-    let mut failures = 0;
-    for p in &processors {
-        let row = match &p.connector {
-            None => serde_json::json!({ "processor": p.id, "state": "disabled" }),
-            Some(connector) => match connector.check().await {
-                Ok(health) => serde_json::json!({
-                    "processor": p.id,
-                    "state": "ok",
-                    "detail": health.detail,
-                    "rate_limit_remaining": health.rate_limit_remaining,
-                    "location": connector.describe().location,
-                }),
-                Err(e) => {
-                    failures += 1;
-                    serde_json::json!({ "processor": p.id, "state": "failed", "error": e.to_string() })
-                }
-            },
-        };
-        rows.push(row);
+    if config.processors.is_empty() {
+        return Err(Error::Config(
+            "no processors are configured: add a [processors.<id>] section".into(),
+        ));
     }
+    // Every section on its own: one missing secret does not hide the next problem.
+    let built = registry::build_each(&config, &Secrets::default());
+    let checks = futures_util::future::join_all(built.iter().map(|(id, p)| async move {
+        match p {
+            Err(e) => serde_json::json!({ "processor": id, "state": "not built", "error": e.to_string() }),
+            Ok(p) => match &p.connector {
+                None => serde_json::json!({ "processor": p.id, "state": "disabled" }),
+                Some(connector) => match connector.check().await {
+                    Ok(health) => serde_json::json!({
+                        "processor": p.id,
+                        "state": "ok",
+                        "detail": match health.rate_limit_remaining {
+                            Some(n) => format!("{}; rate-limit headroom: {n} call(s) left", health.detail),
+                            None => format!("{}; rate-limit headroom: unknown (the vendor did not say)", health.detail),
+                        },
+                        "rate_limit_remaining": health.rate_limit_remaining,
+                        "location": connector.describe().location,
+                    }),
+                    Err(e) => serde_json::json!({ "processor": p.id, "state": "failed", "error": e.to_string() }),
+                },
+            },
+        }
+    }))
+    .await;
+    let failures = checks
+        .iter()
+        .filter(|row| matches!(row["state"].as_str(), Some("failed" | "not built")))
+        .count();
+    let rows = checks;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&rows).expect("json"));
     } else {
