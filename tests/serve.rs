@@ -1370,3 +1370,27 @@ async fn the_api_lists_extends_audits_and_serves_letters() {
     assert!(events.contains(&"request.extended"), "{events:?}");
     assert!(audit["chain_head"]["hash"].is_string());
 }
+
+/// Issue 17.2 (part): the dashboard shows first what waits for a person, nearest deadline
+/// first: here an identity to verify, then a plan to approve.
+#[tokio::test]
+async fn the_dashboard_shows_what_needs_a_person_first() {
+    let s = start().await;
+    let unverified = s.submit("ext-needs-1", "access").await;
+    let planned = s.submit("ext-needs-2", "erasure").await;
+    s.verify(&planned).await;
+    s.state.wait_for_runs().await;
+    let html = s.dashboard().await;
+    let needs_at = html.find("Needs you").expect("a 'Needs you' section");
+    let open_at = html.find("Open requests").unwrap();
+    assert!(needs_at < open_at, "'Needs you' comes first");
+    let section = &html[needs_at..open_at];
+    assert!(
+        section.contains(&unverified) && section.contains("verify the identity"),
+        "{section}"
+    );
+    assert!(
+        section.contains(&planned) && section.contains("approve the plan"),
+        "{section}"
+    );
+}

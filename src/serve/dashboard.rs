@@ -1,4 +1,6 @@
-//! The dashboard: one server-rendered page (no build step, no JavaScript) with the open
+//! The dashboard: one server-rendered page (no build step, no JavaScript) with what waits for a
+//! person first ("needs you": identities to verify, plans to approve, manual answers, replies to
+//! send, from `Hub::needs_action`), then the open
 //! requests, their deadlines (overdue in red) and per-processor states, the processor
 //! register from the last inventory sync, and links to the reports.
 //!
@@ -128,20 +130,40 @@ pub async fn page(
         ))
         .unwrap_or(now);
     let mut open = Vec::new();
+    let mut needs_you = Vec::new();
     let mut overdue = 0;
-    for request in ledger.requests()? {
-        if request.status.is_closed() {
-            continue;
-        }
+    let mut requests = ledger.requests()?;
+    // The nearest deadline first.
+    requests.sort_by_key(|r| r.extended_due_at.unwrap_or(r.due_at));
+    for request in requests {
+        // What waits for a person comes first, also a closed request's unsent reply.
         let due = request.extended_due_at.unwrap_or(request.due_at);
-        let urgency = if due < now {
-            overdue += 1;
+        let closed = request.status.is_closed();
+        let urgency = if closed {
+            ""
+        } else if due < now {
             "overdue"
         } else if due < soon {
             "soon"
         } else {
             ""
         };
+        let needs = state.hub.needs_action(&request, now)?;
+        if !needs.is_empty() {
+            needs_you.push(json!({
+                "id": request.id,
+                "kind": request.kind.as_str(),
+                "due": due.strftime("%Y-%m-%d").to_string(),
+                "urgency": urgency,
+                "needs": needs,
+            }));
+        }
+        if closed {
+            continue;
+        }
+        if urgency == "overdue" {
+            overdue += 1;
+        }
         let (external, _) = ledger.intake(&request.id)?;
         let tasks: Vec<Value> = ledger
             .tasks(&request.id)?
@@ -189,6 +211,7 @@ pub async fn page(
                 organisation => state.organisation.clone(),
                 now => now.strftime("%Y-%m-%d %H:%M UTC").to_string(),
                 open => minijinja::Value::from(minijinja::value::Serde(&open)),
+                needs_you => minijinja::Value::from(minijinja::value::Serde(&needs_you)),
                 overdue => overdue,
                 register => minijinja::Value::from(minijinja::value::Serde(&register)),
             })
