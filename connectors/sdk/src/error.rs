@@ -117,6 +117,21 @@ impl ConnectorError {
         self
     }
 
+    /// A failure the task waits out until `at`: `message` followed by "; resumes at …", with
+    /// the wait and the moment set (a spent quota, a token Exact will not renew yet).
+    pub fn resuming_at(kind: ErrorKind, message: &str, at: jiff::Timestamp) -> Self {
+        let wait = at.duration_since(jiff::Timestamp::now());
+        Self::new(
+            kind,
+            format!(
+                "{message}; resumes at {}",
+                at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            ),
+        )
+        .with_retry_after(Duration::try_from(wait).ok())
+        .with_resume_at(at)
+    }
+
     /// Mark the failure as "the vendor refuses until `at`".
     pub fn with_resume_at(mut self, at: jiff::Timestamp) -> Self {
         self.resume_at = Some(at);

@@ -463,17 +463,11 @@ impl HttpClient {
     }
 
     fn quota_spent_error(&self, until: jiff::Timestamp) -> ConnectorError {
-        let wait = until.duration_since(jiff::Timestamp::now());
-        ConnectorError::new(
+        ConnectorError::resuming_at(
             ErrorKind::Throttled,
-            format!(
-                "the {} call limit is spent; resumes at {}",
-                self.profile.processor,
-                until.strftime("%Y-%m-%d %H:%M:%S UTC")
-            ),
+            &format!("the {} call limit is spent", self.profile.processor),
+            until,
         )
-        .with_retry_after(Duration::try_from(wait).ok())
-        .with_resume_at(until)
     }
 
     async fn attempt(&self, request: &Request) -> Result<Response, ConnectorError> {

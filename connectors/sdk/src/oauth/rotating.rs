@@ -142,16 +142,11 @@ impl RotatingRefreshToken {
         // Not retried at once: each try spends a capped token call, and Exact refuses to renew
         // again until the lost pair's access token lived 9.5 of its 10 minutes.
         self.store.save(&fresh).map_err(|e| {
-            let at = fresh.renew_at().unwrap_or(now);
-            ConnectorError::new(
+            ConnectorError::resuming_at(
                 ErrorKind::Retryable,
-                format!(
-                    "the refreshed sign-in could not be saved, so it was not used: {e}; resumes \
-                     at {}",
-                    at.strftime("%Y-%m-%d %H:%M:%S UTC")
-                ),
+                &format!("the refreshed sign-in could not be saved, so it was not used: {e}"),
+                fresh.renew_at().unwrap_or(now),
             )
-            .with_resume_at(at)
         })?;
         tracing::debug!("access token refreshed and saved");
         self.adopt(current, fresh);
@@ -184,16 +179,7 @@ impl RotatingRefreshToken {
     /// A throttled error: no token call until `at` (at once when unknown).
     fn wait_until(at: Option<jiff::Timestamp>, message: &str) -> ConnectorError {
         let at = at.unwrap_or_else(jiff::Timestamp::now);
-        let wait = at.duration_since(jiff::Timestamp::now());
-        ConnectorError::new(
-            ErrorKind::Throttled,
-            format!(
-                "{message}; resumes at {}",
-                at.strftime("%Y-%m-%d %H:%M:%S UTC")
-            ),
-        )
-        .with_retry_after(std::time::Duration::try_from(wait).ok())
-        .with_resume_at(at)
+        ConnectorError::resuming_at(ErrorKind::Throttled, message, at)
     }
 }
 
