@@ -1243,34 +1243,25 @@ fn status(cli: &Cli, id: Option<&str>, filter: StatusFilter) -> Result<u8> {
     }
     let hub = Hub::new(Arc::new(ledger), Vec::new(), &config);
     let now = jiff::Timestamp::now();
-    let mut rows = Vec::new();
-    for r in hub.ledger().requests()? {
-        let due = r.extended_due_at.unwrap_or(r.due_at);
-        let open = !r.status.is_closed();
-        let overdue = open && due < now;
-        let needs = if open || r.status == crate::ledger::RequestStatus::Completed {
-            hub.needs_action(&r, now)?
-        } else {
-            Vec::new()
-        };
-        let keep = (!filter.open || open)
-            && (!filter.overdue || overdue)
-            && (!filter.needs_action || !needs.is_empty());
-        if keep {
-            rows.push((r, due, needs));
-        }
-    }
-    // The nearest deadline first; closed requests after the open ones.
-    rows.sort_by_key(|(r, due, _)| (r.status.is_closed(), *due));
+    let rows: Vec<_> = hub
+        .work_list(now)?
+        .into_iter()
+        .filter(|l| {
+            (!filter.open || l.open())
+                && (!filter.overdue || l.overdue(now))
+                && (!filter.needs_action || !l.needs.is_empty())
+        })
+        .collect();
     if cli.json {
         let rows: Vec<_> = rows
             .iter()
-            .map(|(r, due, needs)| {
+            .map(|l| {
+                let r = &l.request;
                 serde_json::json!({
                     "id": r.id, "type": r.kind.as_str(), "status": r.status.as_str(),
-                    "received_at": r.received_at.to_string(), "due_at": due.to_string(),
-                    "days_left": due.duration_since(now).as_hours().div_euclid(24),
-                    "needs": needs,
+                    "received_at": r.received_at.to_string(), "due_at": l.due.to_string(),
+                    "days_left": l.days_left(now),
+                    "needs": l.needs,
                 })
             })
             .collect();

@@ -1,6 +1,6 @@
 //! Human-readable output.
 
-use crate::ledger::{Ledger, RequestRow};
+use crate::ledger::Ledger;
 use crate::report::Report;
 
 /// Print a report as text: request, then each processor and its records.
@@ -60,7 +60,7 @@ pub fn print_report(report: &Report) {
 }
 
 /// One line per request.
-pub fn print_requests(ledger: &Ledger, requests: &[(RequestRow, jiff::Timestamp, Vec<String>)]) {
+pub fn print_requests(ledger: &Ledger, requests: &[crate::orchestrator::Listed]) {
     if requests.is_empty() {
         println!("no requests");
         return;
@@ -71,10 +71,9 @@ pub fn print_requests(ledger: &Ledger, requests: &[(RequestRow, jiff::Timestamp,
         "{:<36}  {:<8}  {:<20}  {:<10}  {:>9}  processors",
         "id", "type", "status", "due", "days left"
     );
-    for (r, due, needs) in requests {
-        let open = !r.status.is_closed();
-        let days = due.duration_since(now).as_hours().div_euclid(24);
-        let left = match (open, days) {
+    for listed in requests {
+        let (r, due, needs) = (&listed.request, &listed.due, &listed.needs);
+        let left = match (listed.open(), listed.days_left(now)) {
             (false, _) => "-".to_string(),
             (true, d) if d < 0 => format!("OVERDUE {}", -d),
             (true, d) => d.to_string(),

@@ -81,13 +81,19 @@ pub fn append(
     Ok(())
 }
 
-/// The entries of request `id` (every entry when `None`), in order.
-pub fn entries(conn: &Connection, id: Option<&str>) -> Result<Vec<AuditEntry>> {
+/// The entries of request `id` (every entry when `None`), in order; only events starting
+/// with `event_prefix` when one is given (`"reply."`).
+pub fn entries(
+    conn: &Connection,
+    id: Option<&str>,
+    event_prefix: Option<&str>,
+) -> Result<Vec<AuditEntry>> {
     let mut stmt = conn.prepare(
         "SELECT seq, at, request_id, event, detail, prev_hash, hash FROM audit
-         WHERE ?1 IS NULL OR request_id = ?1 ORDER BY seq",
+         WHERE (?1 IS NULL OR request_id = ?1) AND (?2 IS NULL OR substr(event, 1, length(?2)) = ?2)
+         ORDER BY seq",
     )?;
-    let rows = stmt.query_map([id], |r| {
+    let rows = stmt.query_map(rusqlite::params![id, event_prefix], |r| {
         let detail: String = r.get(4)?;
         Ok(AuditEntry {
             seq: r.get(0)?,

@@ -1152,7 +1152,13 @@ impl Ledger {
 
     /// The audit entries of request `id` (of the whole log when `None`), in order.
     pub fn audit_entries(&self, id: Option<&str>) -> Result<Vec<AuditEntry>> {
-        audit::entries(&self.conn(), id)
+        audit::entries(&self.conn(), id, None)
+    }
+
+    /// The audit entries of request `id` whose event starts with `prefix` (`"reply."`), in
+    /// order: without reading the rest (a large erasure has an entry per record).
+    pub fn audit_events(&self, id: &str, prefix: &str) -> Result<Vec<AuditEntry>> {
+        audit::entries(&self.conn(), Some(id), Some(prefix))
     }
 
     /// The audit chain's last entry.

@@ -15,6 +15,7 @@ mod manual;
 mod own_data;
 mod purges;
 mod replies;
+mod worklist;
 
 pub use erasure::MANUAL as MANUAL_ACTION;
 pub use letters::Answer;
@@ -22,6 +23,7 @@ pub use manual::{names as names_record, parse_record, ManualOutcome};
 pub use own_data::OwnDataPurge;
 pub use purges::PurgeChecks;
 pub use replies::ReplyDraft;
+pub use worklist::Listed;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

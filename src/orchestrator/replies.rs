@@ -32,7 +32,9 @@ impl Hub {
     /// The replies written for request `id` (the latest of each), from the audit log.
     pub fn replies(&self, id: &str) -> Result<Vec<ReplyDraft>> {
         let mut drafts: Vec<ReplyDraft> = Vec::new();
-        for entry in self.ledger.audit_entries(Some(id))? {
+        // Called for every request on each dashboard view and status listing: only the reply
+        // events are read, not the request's whole log.
+        for entry in self.ledger.audit_events(id, "reply.")? {
             let d = &entry.detail;
             let stem = d["stem"].as_str().unwrap_or_default().to_string();
             match entry.event.as_str() {
@@ -109,39 +111,6 @@ impl Hub {
             sent.push(draft.stem);
         }
         Ok(sent)
-    }
-
-    /// What a person must do next for request `r` at `now` (empty: nothing): an identity to
-    /// verify, a plan to approve, manual actions or answers to record, an answer past its
-    /// date to chase, a reply to read and send. The CLI's `status --needs-action` and the
-    /// API's `?status=needs_action` list these.
-    pub fn needs_action(
-        &self,
-        r: &crate::ledger::RequestRow,
-        now: jiff::Timestamp,
-    ) -> Result<Vec<String>> {
-        use crate::ledger::{RequestStatus, TaskState};
-        let mut needs = Vec::new();
-        match r.status {
-            RequestStatus::Received => needs.push("verify the identity".to_string()),
-            RequestStatus::Planned => needs.push("approve the plan".to_string()),
-            _ => {}
-        }
-        let tasks = self.ledger.tasks(&r.id)?;
-        if tasks.iter().any(|t| t.state == TaskState::ManualPending) {
-            needs.push("record the manual actions or answers".to_string());
-        }
-        let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
-        if tasks
-            .iter()
-            .any(|t| t.state == TaskState::ManualPending && t.answer_due.is_some_and(|d| d < today))
-        {
-            needs.push("chase an answer past its date".to_string());
-        }
-        if self.replies(&r.id)?.iter().any(|d| d.sent_at.is_none()) {
-            needs.push("read and send the reply".to_string());
-        }
-        Ok(needs)
     }
 
     /// The processor register as a reply names it: every configured processor with where it

@@ -310,9 +310,13 @@ pub async fn intake(
     let intake = parse_intake(&body, &state.callback_hosts)?;
     let ledger = state.hub.ledger();
     let _one_at_a_time = state.intake_lock.lock().await;
+    // The request already recorded under this `subject_request_id`, answered `200`.
+    let recorded = |existing: &str| -> ApiResult<Response> {
+        let request = ledger.request(existing)?;
+        Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response())
+    };
     if let Some(existing) = ledger.request_by_external(&intake.external_id)? {
-        let request = ledger.request(&existing)?;
-        return Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response());
+        return recorded(&existing);
     }
     // Our own ids and the submitter's never share a value: a lookup must not be able to
     // confuse them.
@@ -332,10 +336,7 @@ pub async fn intake(
             .hub
             .cancel(&id, "the same subject_request_id was recorded twice")?;
         return match ledger.request_by_external(&intake.external_id)? {
-            Some(existing) => {
-                let request = ledger.request(&existing)?;
-                Ok((StatusCode::OK, Json(status_body(&state, &request)?)).into_response())
-            }
+            Some(existing) => recorded(&existing),
             None => Err(e.into()),
         };
     }
@@ -544,31 +545,25 @@ pub async fn list(
     let offset = number("offset", 0, usize::MAX)?;
     let ledger = state.hub.ledger();
     let now = jiff::Timestamp::now();
-    let mut rows = Vec::new();
-    for r in ledger.requests()? {
-        if kind.is_some_and(|k| k != r.kind) {
-            continue;
-        }
-        let due = r.extended_due_at.unwrap_or(r.due_at);
-        let open = !r.status.is_closed();
-        let needs = state.hub.needs_action(&r, now)?;
-        let keep = match filter {
-            "open" => open,
-            "overdue" => open && due < now,
-            "needs_action" => !needs.is_empty(),
+    let rows: Vec<_> = state
+        .hub
+        .work_list(now)?
+        .into_iter()
+        .filter(|l| kind.is_none_or(|k| k == l.request.kind))
+        .filter(|l| match filter {
+            "open" => l.open(),
+            "overdue" => l.overdue(now),
+            "needs_action" => !l.needs.is_empty(),
             _ => true,
-        };
-        if keep {
-            rows.push((r, due, needs));
-        }
-    }
-    rows.sort_by_key(|(r, due, _)| (r.status.is_closed(), *due));
+        })
+        .collect();
     let total = rows.len();
     let page: Vec<Value> = rows
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(|(r, due, needs)| {
+        .map(|l| {
+            let r = &l.request;
             let (external, _) = ledger.intake(&r.id).unwrap_or_default();
             json!({
                 "request_id": r.id,
@@ -576,9 +571,9 @@ pub async fn list(
                 "request_type": r.kind.as_str(),
                 "status": r.status.as_str(),
                 "received_time": r.received_at.to_string(),
-                "expected_completion_time": due.to_string(),
-                "days_left": due.duration_since(now).as_hours().div_euclid(24),
-                "needs": needs,
+                "expected_completion_time": l.due.to_string(),
+                "days_left": l.days_left(now),
+                "needs": l.needs,
             })
         })
         .collect();

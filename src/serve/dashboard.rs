@@ -132,33 +132,27 @@ pub async fn page(
     let mut open = Vec::new();
     let mut needs_you = Vec::new();
     let mut overdue = 0;
-    let mut requests = ledger.requests()?;
-    // The nearest deadline first.
-    requests.sort_by_key(|r| r.extended_due_at.unwrap_or(r.due_at));
-    for request in requests {
-        // What waits for a person comes first, also a closed request's unsent reply.
-        let due = request.extended_due_at.unwrap_or(request.due_at);
-        let closed = request.status.is_closed();
-        let urgency = if closed {
-            ""
-        } else if due < now {
+    // Open requests first, each group by deadline.
+    for listed in state.hub.work_list(now)? {
+        let (request, due) = (&listed.request, listed.due);
+        let urgency = if listed.overdue(now) {
             "overdue"
-        } else if due < soon {
+        } else if listed.open() && due < soon {
             "soon"
         } else {
             ""
         };
-        let needs = state.hub.needs_action(&request, now)?;
-        if !needs.is_empty() {
+        // What waits for a person comes first, also a closed request's unsent reply.
+        if !listed.needs.is_empty() {
             needs_you.push(json!({
                 "id": request.id,
                 "kind": request.kind.as_str(),
                 "due": due.strftime("%Y-%m-%d").to_string(),
                 "urgency": urgency,
-                "needs": needs,
+                "needs": listed.needs,
             }));
         }
-        if closed {
+        if !listed.open() {
             continue;
         }
         if urgency == "overdue" {
