@@ -174,6 +174,13 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// How every entry of the export is written: deflated, dated now.
+fn entry_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip_time_now())
+}
+
 /// Finish the ZIP written to `part`, make it durable, and put it in `zip_path`'s place.
 fn commit_zip(zip: zip::ZipWriter<BufWriter<File>>, part: &Path, zip_path: &Path) -> Result<()> {
     let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
@@ -267,9 +274,7 @@ impl ExportWriter {
         let err = |p: &Path| Error::io("cannot write the export", p.to_path_buf());
         let file = create_private(&part)?;
         let mut zip = zip::ZipWriter::new(BufWriter::new(file));
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip_time_now());
+        let options = entry_options();
         let zip_err = |e: zip::result::ZipError| Error::Io {
             context: "cannot write the export",
             path: part.clone(),
@@ -497,9 +502,7 @@ impl ExportWriter {
             source: std::io::Error::other(e),
         };
         let mut zip = zip::ZipWriter::new(BufWriter::new(create_private(&part)?));
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip_time_now());
+        let options = entry_options();
         let json_name = format!("{processor}.json");
         let csv_name = format!("{processor}.csv");
         let html_name = format!("{processor}.html");
@@ -616,9 +619,7 @@ impl ExportWriter {
         } else {
             zip::ZipWriter::new(create_private(zip_path)?)
         };
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .last_modified_time(zip_time_now());
+        let options = entry_options();
         writer.start_file(name, options).map_err(zip_err)?;
         let mut source = File::open(file).map_err(Error::io("cannot read", file))?;
         std::io::copy(&mut source, &mut writer).map_err(err(zip_path))?;
