@@ -202,6 +202,14 @@ pub struct ServeConfig {
     /// Hosts that intake's `status_callback_urls` may point at. Empty: callbacks are refused
     /// (otherwise anyone with an API token could make the hub POST to any address).
     pub callback_hosts: Vec<String>,
+    /// Optional: the address staff open the dashboard at (behind the TLS proxy). `https` makes
+    /// the session cookie `Secure` (so does a proxy's `X-Forwarded-Proto: https`).
+    pub public_url: Option<url::Url>,
+    /// A dashboard session unused for this many minutes ends (a session ends after 8 hours in
+    /// any case).
+    pub session_idle_minutes: u32,
+    /// Largest evidence file the dashboard accepts with a processor's answer, in bytes.
+    pub max_upload_bytes: usize,
 }
 
 impl ServeConfig {
@@ -225,6 +233,9 @@ impl Default for ServeConfig {
             reminder_webhook: None,
             reminder_email: Vec::new(),
             callback_hosts: Vec::new(),
+            public_url: None,
+            session_idle_minutes: 30,
+            max_upload_bytes: 20 * 1024 * 1024,
         }
     }
 }
@@ -393,6 +404,19 @@ impl Config {
             ))
         })?;
         self.serve.inventory_sync_schedule()?;
+        if self.serve.session_idle_minutes == 0 || self.serve.session_idle_minutes > 8 * 60 {
+            return Err(Error::Config(
+                "serve.session_idle_minutes must be from 1 to 480 (sessions end after 8 hours anyway)"
+                    .into(),
+            ));
+        }
+        if let Some(url) = &self.serve.public_url {
+            if !matches!(url.scheme(), "https" | "http") {
+                return Err(Error::Config(
+                    "serve.public_url must be an http(s) address".into(),
+                ));
+            }
+        }
         if self.serve.retry_every_minutes == 0 {
             return Err(Error::Config(
                 "serve.retry_every_minutes must be at least 1".into(),

@@ -661,11 +661,7 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
         "  dsrhub -c {c} serve      # the API and dashboard on http://127.0.0.1:{serve_port} (token in {})",
         token_file.display()
     );
-    println!(
-        "  curl -s -X POST -H \"Authorization: Bearer $(cat {})\" http://127.0.0.1:{serve_port}/api/v1/dashboard/sessions",
-        token_file.display()
-    );
-    println!("      # then open http://127.0.0.1:{serve_port}<url> in a browser for the dashboard");
+    println!("  dsrhub -c {c} user add <your name>   # then sign in at http://127.0.0.1:{serve_port}/dashboard");
     println!("Stop with Ctrl-C; a restart keeps the fakes' state.");
     tokio::signal::ctrl_c()
         .await

@@ -28,5 +28,6 @@ pub mod registry;
 pub mod replies;
 pub mod report;
 pub mod serve;
+pub mod staff;
 
 pub use error::{Error, Result};

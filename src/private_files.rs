@@ -32,8 +32,8 @@ pub fn create_dir(dir: &Path, own: bool) -> Result<()> {
     Ok(())
 }
 
-/// Write `text` to `path`, owner-readable only, replacing it atomically.
-pub fn write(path: &Path, text: &str) -> Result<()> {
-    dsrhub_connector::secrets::write_private_file(path, text)
+/// Write `content` to `path`, owner-readable only, replacing it atomically.
+pub fn write(path: &Path, content: impl AsRef<[u8]>) -> Result<()> {
+    dsrhub_connector::secrets::write_private_file(path, content)
         .map_err(Error::io("cannot write", path))
 }

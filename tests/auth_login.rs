@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use dsrhub_exact_online::fake::FakeExactOnline;
 
 fn write_config(dir: &Path, fake: &FakeExactOnline) {
-    dsrhub_connector::secrets::write_private_file(&dir.join("exact.secret"), &fake.client_secret())
+    dsrhub_connector::secrets::write_private_file(&dir.join("exact.secret"), fake.client_secret())
         .unwrap();
     let config = format!(
         r#"

@@ -46,7 +46,7 @@ fn stdout(o: &Output) -> String {
 
 /// A config in `dir` pointing at `fake`, the token in a 0600 file.
 fn write_config(dir: &Path, fake: &FakeMoneybird) {
-    dsrhub_connector::secrets::write_private_file(&dir.join("moneybird.token"), &fake.token())
+    dsrhub_connector::secrets::write_private_file(&dir.join("moneybird.token"), fake.token())
         .unwrap();
     let mut root = toml::Table::new();
     root.insert(
@@ -1063,23 +1063,139 @@ async fn requests_are_found_by_prefix_or_reference_and_verified_from_the_cli() {
 
 /// `dsrhub secret set <reference>` in `dir`, the value given on stdin.
 async fn secret_set(dir: &Path, reference: &str, value: &str) -> Output {
-    let (dir, reference, value) = (dir.to_path_buf(), reference.to_string(), value.to_string());
+    run_with_stdin(dir, &["secret", "set", reference], &format!("{value}\n")).await
+}
+
+/// Run dsrhub in `dir` with `args`, `stdin` piped in (not a terminal).
+async fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let stdin = stdin.to_string();
     tokio::task::spawn_blocking(move || {
         use std::io::Write;
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsrhub"))
             .current_dir(&dir)
-            .args(["secret", "set", &reference])
+            .args(&args)
             .env_remove("DSRHUB_CONFIG")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{value}").unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         child.wait_with_output().unwrap()
     })
     .await
     .unwrap()
+}
+
+/// Issue 17.2: staff users for the dashboard, managed from the CLI: the password read from
+/// stdin and stored only as an argon2id hash, a short one refused, a second `add` of a name
+/// refused, a new password, removal; every change audited.
+#[tokio::test]
+async fn staff_users_are_added_listed_changed_and_removed() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let short = run_with_stdin(dir.path(), &["user", "add", "petra"], "too short\n").await;
+    assert_eq!(short.status.code(), Some(1), "{}", text(&short));
+    assert!(
+        text(&short).contains("at least 12 characters"),
+        "{}",
+        text(&short)
+    );
+    let odd = run_with_stdin(
+        dir.path(),
+        &["user", "add", "two words"],
+        "long enough password\n",
+    )
+    .await;
+    assert!(!odd.status.success());
+    assert!(text(&odd).contains("user name"), "{}", text(&odd));
+
+    let added = run_with_stdin(
+        dir.path(),
+        &["user", "add", "petra"],
+        "long enough password\n",
+    )
+    .await;
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(text(&added).contains("/dashboard/login"));
+    let twice = run_with_stdin(dir.path(), &["user", "add", "petra"], "another password!\n").await;
+    assert!(!twice.status.success());
+    assert!(
+        text(&twice).contains("dsrhub user password petra"),
+        "{}",
+        text(&twice)
+    );
+    let listed = run(dir.path(), &["user", "list"], &[]).await;
+    assert!(text(&listed).starts_with("petra"), "{}", text(&listed));
+    let json = run(dir.path(), &["--json", "user", "list"], &[]).await;
+    let users: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(users[0]["name"], "petra");
+    assert!(users[0].get("password_hash").is_none());
+
+    // Only the hash is stored, and it is the password's.
+    let ledger = dsrhub::ledger::Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    let hash = ledger.staff_password_hash("petra").unwrap().unwrap();
+    assert!(hash.starts_with("$argon2id$"));
+    assert!(dsrhub::staff::verify_password(
+        "long enough password",
+        Some(&hash)
+    ));
+    let changed = run_with_stdin(
+        dir.path(),
+        &["user", "password", "petra"],
+        "a new password, longer\n",
+    )
+    .await;
+    assert!(changed.status.success(), "{}", text(&changed));
+    let hash = ledger.staff_password_hash("petra").unwrap().unwrap();
+    assert!(dsrhub::staff::verify_password(
+        "a new password, longer",
+        Some(&hash)
+    ));
+    let nobody = run_with_stdin(
+        dir.path(),
+        &["user", "password", "nobody"],
+        "a new password, longer\n",
+    )
+    .await;
+    assert!(
+        text(&nobody).contains("dsrhub user add nobody"),
+        "{}",
+        text(&nobody)
+    );
+
+    let removed = run(dir.path(), &["user", "remove", "petra"], &[]).await;
+    assert!(removed.status.success(), "{}", text(&removed));
+    assert!(ledger.staff_password_hash("petra").unwrap().is_none());
+    let events: Vec<String> = ledger
+        .audit_entries(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "staff.user_added",
+            "staff.password_changed",
+            "staff.user_removed"
+        ]
+    );
 }
 
 /// Issue 17.1: a missing secret says how to store it; `dsrhub secret set` stores one (read from

@@ -4,100 +4,14 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use common::{contact_id, hub_for, moneybird_table, HubEnv};
+use common::contact_id;
+use common::server::{intake, serve_on_loopback, start, start_with, Browser, TOKEN};
 use dsrhub::serve::{router, AppState, Tokens, OPENAPI, ROUTES};
 use dsrhub_connector::secrets::Secrets;
-use dsrhub_moneybird::fake::FakeMoneybird;
 use serde_json::{json, Value};
-
-const TOKEN: &str = "test-api-token-0123456789";
-
-struct Server {
-    base: String,
-    state: Arc<AppState>,
-    fake: FakeMoneybird,
-    _env: HubEnv,
-    client: reqwest::Client,
-}
-
-async fn start() -> Server {
-    start_with(None, |_| {}).await
-}
-
-/// The server, its hub sending mail through `mailer` when given, its config changed by `tweak`.
-async fn start_with(
-    mailer: Option<dsrhub::mail::Mailer>,
-    tweak: impl FnOnce(&mut dsrhub::config::Config),
-) -> Server {
-    let fake = FakeMoneybird::start().await.unwrap();
-    let secrets = Secrets::in_memory();
-    secrets
-        .store(&"keyring:mb".parse().unwrap(), &fake.token())
-        .unwrap();
-    let mut env = hub_for(
-        BTreeMap::from([(
-            "moneybird".to_string(),
-            moneybird_table(&fake, "keyring:mb"),
-        )]),
-        &secrets,
-    );
-    // The loopback receivers of the callback tests.
-    env.config.serve.callback_hosts = vec!["127.0.0.1".into()];
-    tweak(&mut env.config);
-    let built = dsrhub::registry::build(&env.config, &secrets).unwrap();
-    let mut hub = dsrhub::orchestrator::Hub::new(env.ledger.clone(), built, &env.config);
-    if let Some(mailer) = mailer {
-        hub = hub.with_mailer(mailer);
-    }
-    let hub = Arc::new(hub);
-    let state = AppState::new(
-        hub,
-        Tokens::new([TOKEN]),
-        &env.config,
-        dsrhub_connector::testkit::fast_http_settings(),
-    );
-    let base = serve_on_loopback(router(state.clone(), 4096)).await;
-    Server {
-        base,
-        state,
-        fake,
-        _env: env,
-        client: reqwest::Client::new(),
-    }
-}
-
-impl Server {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(TOKEN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-}
-
-fn intake(id: &str, kind: &str, email: &str) -> Value {
-    json!({
-        "subject_request_id": id,
-        "subject_request_type": kind,
-        "submitted_time": jiff::Timestamp::now().to_string(),
-        "subject_identities": [
-            {"identity_type": "email", "identity_value": email, "identity_format": "raw"}
-        ],
-    })
-}
 
 #[tokio::test]
 async fn auth_failures_disclose_nothing() {
@@ -226,86 +140,6 @@ async fn bad_bodies_are_refused_naming_the_field() {
     assert_eq!(status, 413);
     // Nothing was recorded.
     assert!(s.state_requests().is_empty());
-}
-
-impl Server {
-    fn state_requests(&self) -> Vec<dsrhub::ledger::RequestRow> {
-        self._env.ledger.requests().unwrap()
-    }
-
-    /// Submit Sanne Bakker's request of `kind` as `external`; dsrhub's request id.
-    async fn submit(&self, external: &str, kind: &str) -> String {
-        let (status, created) = self
-            .call(
-                "POST",
-                "/api/v1/requests",
-                Some(intake(external, kind, "sanne.bakker@example.nl")),
-            )
-            .await;
-        assert_eq!(status, 201, "{created}");
-        created["request_id"].as_str().unwrap().to_string()
-    }
-
-    /// Submit Sanne Bakker's request of `kind` as `external` with a status callback to `url`;
-    /// dsrhub's request id, once the first callback has been attempted.
-    async fn submit_with_callback(&self, external: &str, kind: &str, url: &str) -> String {
-        let mut body = intake(external, kind, "sanne.bakker@example.nl");
-        body["status_callback_urls"] = json!([url]);
-        let (status, created) = self.call("POST", "/api/v1/requests", Some(body)).await;
-        assert_eq!(status, 201, "{created}");
-        self.state.wait_for_runs().await;
-        created["request_id"].as_str().unwrap().to_string()
-    }
-
-    /// The dashboard as a browser sees it after following a one-time sign-in link.
-    async fn dashboard(&self) -> String {
-        let (_, link) = self.call("POST", "/api/v1/dashboard/sessions", None).await;
-        let browser = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let url = format!("{}{}", self.base, link["url"].as_str().unwrap());
-        let opened = browser.get(url).send().await.unwrap();
-        let cookie = opened.headers()["set-cookie"].to_str().unwrap();
-        let session = cookie.split(';').next().unwrap().to_string();
-        let page = browser
-            .get(format!("{}/dashboard", self.base))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), 200);
-        page.text().await.unwrap()
-    }
-
-    /// Verify the identity of request `id`, which starts its run.
-    async fn verify(&self, id: &str) {
-        let (status, answer) = self
-            .call(
-                "POST",
-                &format!("/api/v1/requests/{id}/verify"),
-                Some(json!({"how": "passport"})),
-            )
-            .await;
-        assert_eq!(status, 202, "{answer}");
-    }
-
-    /// Approve the plan of erasure request `id` that its status shows, as a named person.
-    async fn approve(&self, id: &str) -> (u16, Value) {
-        let (_, status) = self
-            .call("GET", &format!("/api/v1/requests/{id}"), None)
-            .await;
-        let digest = status["plan_awaiting_approval"]["digest"]
-            .as_str()
-            .unwrap_or("no plan")
-            .to_string();
-        self.call(
-            "POST",
-            &format!("/api/v1/requests/{id}/approve"),
-            Some(json!({"plan_digest": digest, "approver": "Petra de Privacy Officer"})),
-        )
-        .await
-    }
 }
 
 #[tokio::test]
@@ -557,14 +391,6 @@ async fn refusing_receiver(
     (url, seen, refusals)
 }
 
-/// Serve `app` on a loopback port; its base URL.
-async fn serve_on_loopback(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
 /// A receiver that never answers: counts the attempts that reached it.
 async fn silent_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
     use axum::routing::post;
@@ -731,49 +557,63 @@ async fn a_status_changed_outside_the_server_is_still_called_back() {
 async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
     let s = start().await;
     let id = s.submit("ext-dash-1", "erasure").await;
-    let (status, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
-    assert_eq!(status, 200);
-    let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let opened = browser.get(&url).send().await.unwrap();
-    assert_eq!(opened.status(), 303);
-    let cookie = opened.headers()["set-cookie"].to_str().unwrap().to_string();
+    let (status, link) = s
+        .call(
+            "POST",
+            "/api/v1/dashboard/sessions",
+            Some(json!({"user": "j.smit"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{link}");
+    assert_eq!(link["user"], "j.smit");
+    let url = link["url"].as_str().unwrap();
+    let browser = Browser::new(&s.base);
+    let opened = browser.get(url).await;
+    assert_eq!(opened.status, 303);
+    let cookie = opened.headers["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-    let session = cookie.split(';').next().unwrap().to_string();
-    // The link works once.
-    assert_eq!(browser.get(&url).send().await.unwrap().status(), 401);
-    let page = browser
-        .get(format!("{}/dashboard", s.base))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
+    // The link works once; a second use gets a page that says so.
+    let again = Browser::new(&s.base).get(url).await;
+    assert_eq!(again.status, 401);
+    assert!(
+        again.html.contains("used already or has expired"),
+        "{}",
+        again.html
+    );
+    let page = browser.get("/dashboard").await;
+    assert_eq!(page.status, 200);
+    let html = page.html;
     assert!(html.contains(&id) && html.contains("Moneybird"), "{html}");
+    assert!(
+        html.contains("signed in as <strong>j.smit</strong>"),
+        "{html}"
+    );
     assert!(html.contains(&format!("/api/v1/requests/{id}/report.html")));
     assert!(
         !html.contains("sanne"),
         "the dashboard shows a subject's address"
     );
-    // The session opens the report too; a made-up one opens nothing.
+    // The session opens the report too; a made-up one opens nothing but the sign-in page.
     let report = browser
-        .get(format!("{}/api/v1/requests/{id}/report.html", s.base))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(report.status(), 200);
-    let forged = browser
-        .get(format!("{}/dashboard", s.base))
-        .header("cookie", "dsrhub_session=forged")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), 401);
+        .get(&format!("/api/v1/requests/{id}/report.html"))
+        .await;
+    assert_eq!(report.status, 200);
+    let stranger = Browser::new(&s.base);
+    let forged = stranger.get("/dashboard").await;
+    assert_eq!(forged.status, 303);
+    assert_eq!(
+        forged.location.as_deref(),
+        Some("/dashboard/login?next=%2Fdashboard")
+    );
+    // A name that is not one is refused.
+    let (status, refused) = s
+        .call(
+            "POST",
+            "/api/v1/dashboard/sessions",
+            Some(json!({"user": "<script>"})),
+        )
+        .await;
+    assert_eq!((status, refused["field"].as_str()), (422, Some("user")));
 }
 
 /// A request submitted through a form six weeks ago and posted only now: its month counts from
@@ -782,7 +622,7 @@ async fn a_one_time_link_signs_a_browser_in_to_the_dashboard() {
 #[tokio::test]
 async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
     // A wide warning window: the fresh request (due in a month) is "due soon" too.
-    let s = start_with(None, |c| c.serve.deadline_warning_days = 40).await;
+    let s = start_with(None, |c, _| c.serve.deadline_warning_days = 40).await;
     let submitted = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 42);
     let mut body = intake("ext-late-1", "access", "sanne.bakker@example.nl");
     body["submitted_time"] = json!(submitted.to_string());
@@ -809,75 +649,6 @@ async fn the_deadline_counts_from_submission_and_overdue_shows_red() {
     assert!(row(late).contains("class=\"overdue\""), "{}", row(late));
     assert!(row(&fresh).contains("class=\"soon\""), "{}", row(&fresh));
     assert!(html.contains("tr.overdue td { background"), "red styling");
-}
-
-/// The dashboard end to end in headless Chromium: an erasure request submitted through the
-/// API and planned (still open) shows up, its report opens through the dashboard's session, and a screenshot is kept as an
-/// artefact (`target/tmp/dashboard.png`). Skipped with a notice when Chromium is not installed,
-/// unless `DSRHUB_REQUIRE_CHROMIUM=1` (CI installs it and sets that).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_in_headless_chromium() {
-    let Some(chromium) = common::chromium() else {
-        return;
-    };
-    let s = start().await;
-    let (_, created) = s
-        .call(
-            "POST",
-            "/api/v1/requests",
-            Some(intake(
-                "ext-browser-1",
-                "erasure",
-                "sanne.bakker@example.nl",
-            )),
-        )
-        .await;
-    let id = created["request_id"].as_str().unwrap().to_string();
-    s.verify(&id).await;
-    s.state.wait_for_runs().await;
-    let profile = tempfile::tempdir().unwrap();
-    let artefacts = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let screenshot = artefacts.join("dashboard.png");
-    let _ = std::fs::remove_file(&screenshot);
-    let run = |args: Vec<String>| {
-        let chromium = chromium.to_string();
-        let profile = profile.path().to_path_buf();
-        async move {
-            tokio::task::spawn_blocking(move || common::headless(&chromium, &profile, 1280, &args))
-                .await
-                .unwrap()
-        }
-    };
-    // Sign in with a one-time link and read the dashboard.
-    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
-    let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
-    let dom = run(vec!["--dump-dom".into(), url]).await;
-    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
-    assert!(dom.contains(&id) && dom.contains("Moneybird"), "{dom}");
-    // A screenshot of the dashboard, with a fresh link (they are single-use).
-    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
-    let url = format!("{}{}", s.base, link["url"].as_str().unwrap());
-    let shot = run(vec![format!("--screenshot={}", screenshot.display()), url]).await;
-    assert!(
-        screenshot.exists(),
-        "no screenshot: {}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    // The report, opened through the dashboard's link with its session.
-    let (_, link) = s.call("POST", "/api/v1/dashboard/sessions", None).await;
-    let session_url = format!("{}{}", s.base, link["url"].as_str().unwrap());
-    let signed_in = run(vec!["--dump-dom".into(), session_url]).await;
-    assert!(String::from_utf8_lossy(&signed_in.stdout).contains(&id));
-    let report = run(vec![
-        "--dump-dom".into(),
-        format!("{}/api/v1/requests/{id}/report.html", s.base),
-    ])
-    .await;
-    let report = String::from_utf8_lossy(&report.stdout).to_string();
-    assert!(
-        report.contains("Erasure request") && report.contains("Moneybird"),
-        "the report did not open with the dashboard's session: {report}"
-    );
 }
 
 /// The scheduler on a fast clock: retries a failed task, watches deadlines once a day (with
@@ -961,7 +732,7 @@ async fn the_deadline_reminder_is_emailed_without_personal_data() {
     let mailer =
         dsrhub::mail::Mailer::new(&smtp, "privacy@voorbeeld-it.example", &Secrets::in_memory())
             .unwrap();
-    let s = start_with(Some(mailer), |_| {}).await;
+    let s = start_with(Some(mailer), |_, _| {}).await;
     let mut late = intake("ext-mail-1", "access", "sanne.bakker@example.nl");
     let submitted = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 40);
     late["submitted_time"] = json!(submitted.to_string());
@@ -1382,7 +1153,7 @@ async fn the_dashboard_shows_what_needs_a_person_first() {
     s.state.wait_for_runs().await;
     let html = s.dashboard().await;
     let needs_at = html.find("Needs you").expect("a 'Needs you' section");
-    let open_at = html.find("Open requests").unwrap();
+    let open_at = html.find("<h2>Requests").unwrap();
     assert!(needs_at < open_at, "'Needs you' comes first");
     let section = &html[needs_at..open_at];
     assert!(

@@ -9,6 +9,7 @@ use super::output::{print_report, print_requests};
 use super::progress::Bars;
 use super::{
     AuthAction, BenchWhat, Cli, CliOutcome, Command, InventoryAction, RequestArgs, SecretAction,
+    UserAction,
 };
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
@@ -45,6 +46,7 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
         Command::Secret {
             action: SecretAction::Check,
         } => secret_check(&cli),
+        Command::User { action } => user(&cli, action),
         Command::Check => check(&cli).await,
         Command::Serve => {
             let Loaded { config, hub } = load_quiet(&cli)?;
@@ -571,6 +573,69 @@ fn without_echo<T>(read: impl FnOnce() -> std::io::Result<T>) -> std::io::Result
 #[cfg(not(unix))]
 fn without_echo<T>(read: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
     read()
+}
+
+/// `dsrhub user …`: the dashboard's staff users.
+fn user(cli: &Cli, action: &UserAction) -> Result<u8> {
+    let (_, ledger) = open_ledger(cli)?;
+    let by = operator();
+    match action {
+        UserAction::Add { name } | UserAction::Password { name } => {
+            crate::staff::check_name(name)?;
+            let adding = matches!(action, UserAction::Add { .. });
+            if !adding && ledger.staff_password_hash(name)?.is_none() {
+                return Err(Error::Usage(format!(
+                    "no user `{name}`; `dsrhub user add {name}` adds them"
+                )));
+            }
+            let password = read_new_password(name)?;
+            let hash = crate::staff::hash_password(&password)?;
+            if adding {
+                ledger.add_staff_user(name, &hash, &by)?;
+                println!("added {name}: they sign in at the dashboard's /dashboard/login");
+            } else {
+                ledger.set_staff_password(name, &hash, &by)?;
+                println!("new password set for {name}; their open sessions ended");
+            }
+        }
+        UserAction::Remove { name } => {
+            ledger.remove_staff_user(name, &by)?;
+            println!("removed {name}; their open sessions ended");
+        }
+        UserAction::List => {
+            let users = ledger.staff_users()?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&users).expect("json"));
+            } else if users.is_empty() {
+                println!("no staff users yet: `dsrhub user add <name>` adds one");
+            } else {
+                for u in users {
+                    println!(
+                        "{:<24} added {}  password set {}",
+                        u.name,
+                        u.created_at.strftime("%Y-%m-%d"),
+                        u.changed_at.strftime("%Y-%m-%d")
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// A new password for `name`: the first line of stdin, or typed twice on a terminal.
+fn read_new_password(name: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    let first = read_secret_value(&format!("password for {name} (not shown): "))?;
+    if std::io::stdin().is_terminal() {
+        let again = read_secret_value("the same password again: ")?;
+        if again != first {
+            return Err(Error::Usage(
+                "the two passwords differ: nothing was changed".into(),
+            ));
+        }
+    }
+    Ok(first)
 }
 
 /// `dsrhub secret check`: every secret reference of the configuration, resolved.

@@ -71,6 +71,13 @@ pub enum Command {
         #[command(subcommand)]
         action: SecretAction,
     },
+    /// Manage the dashboard's staff users: `user add <name>` (password from stdin, or asked
+    /// for without echo), `user password <name>`, `user remove <name>`, `user list`.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// List the connectors this build knows and which are configured.
     Connectors,
     /// Access request (art. 15/20): find and export everything held about a person.
@@ -397,6 +404,30 @@ pub enum SecretAction {
     /// Check every secret reference of the configuration: present, readable, not empty. Exits 3
     /// when one is not, with the command that stores it.
     Check,
+}
+
+/// `dsrhub user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Add a staff user who signs in to the dashboard with NAME and a password (at least 12
+    /// characters; read from stdin, or asked for twice without echo on a terminal). Their
+    /// actions are audited under NAME.
+    Add {
+        /// The name they sign in with (letters, digits, '.', '-', '_', '@').
+        name: String,
+    },
+    /// Set a new password for NAME; their open sessions end.
+    Password {
+        /// The user.
+        name: String,
+    },
+    /// Remove NAME; their open sessions end. What they did stays in the audit log.
+    Remove {
+        /// The user.
+        name: String,
+    },
+    /// List the staff users.
+    List,
 }
 
 /// The languages replies are written in.

@@ -81,6 +81,20 @@ pub fn append(
     Ok(())
 }
 
+/// One row of `SELECT seq, at, request_id, event, detail, prev_hash, hash`.
+fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let detail: String = r.get(4)?;
+    Ok(AuditEntry {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        request_id: r.get(2)?,
+        event: r.get(3)?,
+        detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+        prev_hash: r.get(5)?,
+        hash: r.get(6)?,
+    })
+}
+
 /// The entries of request `id` (every entry when `None`), in order; only events starting
 /// with `event_prefix` when one is given (`"reply."`).
 pub fn entries(
@@ -93,19 +107,25 @@ pub fn entries(
          WHERE (?1 IS NULL OR request_id = ?1) AND (?2 IS NULL OR substr(event, 1, length(?2)) = ?2)
          ORDER BY seq",
     )?;
-    let rows = stmt.query_map(rusqlite::params![id, event_prefix], |r| {
-        let detail: String = r.get(4)?;
-        Ok(AuditEntry {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            request_id: r.get(2)?,
-            event: r.get(3)?,
-            detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
-            prev_hash: r.get(5)?,
-            hash: r.get(6)?,
-        })
-    })?;
+    let rows = stmt.query_map(rusqlite::params![id, event_prefix], entry)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The entries of request `id` but those about single records (`item.*`), in order, and how
+/// many of those there are.
+pub fn timeline(conn: &Connection, id: &str) -> Result<(Vec<AuditEntry>, usize)> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, request_id, event, detail, prev_hash, hash FROM audit
+         WHERE request_id = ?1 AND substr(event, 1, 5) != 'item.' ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([id], entry)?;
+    let entries = rows.collect::<rusqlite::Result<_>>()?;
+    let items: i64 = conn.query_row(
+        "SELECT count(*) FROM audit WHERE request_id = ?1 AND substr(event, 1, 5) = 'item.'",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok((entries, usize::try_from(items).unwrap_or(0)))
 }
 
 /// The chain's last entry; `None` for an empty log.

@@ -14,6 +14,7 @@ mod extensions;
 mod leases;
 mod purges;
 mod retention;
+mod staff;
 
 pub(crate) use audit::sha256_hex;
 pub use audit::{AuditEntry, ChainHead};
@@ -25,6 +26,7 @@ pub use extensions::Extension;
 pub use leases::LeaseHolder;
 pub use purges::SoftDeletion;
 pub use retention::Closed;
+pub use staff::StaffUser;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -649,7 +651,7 @@ impl Ledger {
     }
 
     /// A processor without an API answered: record its outcome, the evidence's hash and a
-    /// note (which must hold no personal data).
+    /// note (which must hold no personal data), and who recorded it.
     pub fn answer_received(
         &self,
         id: &str,
@@ -657,6 +659,7 @@ impl Ledger {
         state: TaskState,
         summary: &str,
         evidence_sha256: Option<&str>,
+        by: &str,
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
@@ -669,7 +672,12 @@ impl Ledger {
             &tx,
             Some(id),
             "answer.received",
-            &serde_json::json!({ "processor": processor, "state": state.as_str(), "evidence_sha256": evidence_sha256 }),
+            &serde_json::json!({
+                "processor": processor,
+                "state": state.as_str(),
+                "evidence_sha256": evidence_sha256,
+                "by": by,
+            }),
         )?;
         tx.commit()?;
         Ok(())
@@ -744,6 +752,24 @@ impl Ledger {
             .query_map(params![id, processor], item_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// The first `limit` items of a request in [`Ledger::items`]' order, and how many it has:
+    /// a page that shows a request of 100,000 records loads only what it shows.
+    pub fn items_first(&self, id: &str, limit: usize) -> Result<(Vec<ItemRow>, usize)> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{ITEM_SELECT} WHERE request_id = ?1 ORDER BY processor, id LIMIT ?2"
+        ))?;
+        let rows = stmt
+            .query_map(params![id, limit as i64], item_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let total: i64 = conn.query_row(
+            "SELECT count(*) FROM items WHERE request_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        Ok((rows, usize::try_from(total).unwrap_or(0)))
     }
 
     /// How many items of request `id` are still to delete or anonymise (the blast-radius
@@ -1159,6 +1185,12 @@ impl Ledger {
     /// order: without reading the rest (a large erasure has an entry per record).
     pub fn audit_events(&self, id: &str, prefix: &str) -> Result<Vec<AuditEntry>> {
         audit::entries(&self.conn(), Some(id), Some(prefix))
+    }
+
+    /// Request `id`'s audit entries but those about single records, and how many of those
+    /// there are: a timeline a person can read for an erasure of 100,000 messages.
+    pub fn audit_timeline(&self, id: &str) -> Result<(Vec<AuditEntry>, usize)> {
+        audit::timeline(&self.conn(), id)
     }
 
     /// The audit chain's last entry.

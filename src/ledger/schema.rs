@@ -202,6 +202,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE requests ADD COLUMN language TEXT NOT NULL DEFAULT 'nl';
     "#,
+    // 15: the dashboard's named staff users (argon2id PHC strings, never the password) and
+    // their sessions (only the SHA-256 of the cookie), so a restart signs nobody out.
+    r#"
+    CREATE TABLE staff_users (
+        name           TEXT PRIMARY KEY,
+        password_hash  TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        changed_at     TEXT NOT NULL
+    );
+    CREATE TABLE staff_sessions (
+        token_sha256   TEXT PRIMARY KEY,
+        user_name      TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        last_seen_at   TEXT NOT NULL,
+        expires_at     TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Bring the schema up to date.

@@ -272,3 +272,91 @@ fn the_identity_note_is_purged_at_closure_and_its_hash_kept() {
         .unwrap();
     assert_eq!(kept, 1);
 }
+
+#[test]
+fn a_staff_session_ends_when_idle_past_its_end_or_with_its_user() {
+    let ledger = Ledger::open_in_memory().unwrap();
+    ledger
+        .add_staff_user("petra", "$argon2id$stub", "test")
+        .unwrap();
+    assert!(ledger
+        .add_staff_user("petra", "$argon2id$other", "test")
+        .is_err());
+    let start = now();
+    let idle = jiff::SignedDuration::from_mins(30);
+    let later = |mins: i64| start + jiff::SignedDuration::from_mins(mins);
+    ledger
+        .start_staff_session("aa", "petra", later(8 * 60), "password")
+        .unwrap();
+    // Used every 25 minutes it lives on, up to its end.
+    assert_eq!(
+        ledger
+            .touch_staff_session("aa", idle, later(25))
+            .unwrap()
+            .as_deref(),
+        Some("petra")
+    );
+    assert!(ledger
+        .touch_staff_session("aa", idle, later(50))
+        .unwrap()
+        .is_some());
+    // Left alone for 30 minutes it ends, for good.
+    assert!(ledger
+        .touch_staff_session("aa", idle, later(80))
+        .unwrap()
+        .is_none());
+    assert!(ledger
+        .touch_staff_session("aa", idle, later(51))
+        .unwrap()
+        .is_none());
+    // However busy, a session ends at its end.
+    ledger
+        .start_staff_session("bb", "petra", later(60), "password")
+        .unwrap();
+    for at in [25, 50, 59] {
+        assert!(ledger
+            .touch_staff_session("bb", idle, later(at))
+            .unwrap()
+            .is_some());
+    }
+    assert!(ledger
+        .touch_staff_session("bb", idle, later(61))
+        .unwrap()
+        .is_none());
+    // A new password or removing the user ends their sessions.
+    ledger
+        .start_staff_session("cc", "petra", later(60), "password")
+        .unwrap();
+    ledger
+        .set_staff_password("petra", "$argon2id$new", "test")
+        .unwrap();
+    assert!(ledger
+        .touch_staff_session("cc", idle, later(1))
+        .unwrap()
+        .is_none());
+    ledger
+        .start_staff_session("dd", "petra", later(60), "password")
+        .unwrap();
+    ledger.remove_staff_user("petra", "test").unwrap();
+    assert!(ledger
+        .touch_staff_session("dd", idle, later(1))
+        .unwrap()
+        .is_none());
+    assert!(ledger.staff_users().unwrap().is_empty());
+    // All of it audited, the chain intact.
+    let events: Vec<String> = ledger
+        .audit_entries(None)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    for event in [
+        "staff.user_added",
+        "staff.signed_in",
+        "staff.password_changed",
+        "staff.user_removed",
+    ] {
+        assert!(events.iter().any(|e| e == event), "{event}: {events:?}");
+    }
+    ledger.verify_audit().unwrap();
+}

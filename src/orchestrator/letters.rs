@@ -228,6 +228,19 @@ impl Hub {
         evidence: Option<&std::path::Path>,
         note: Option<&str>,
     ) -> Result<crate::ledger::RequestStatus> {
+        self.confirm_as(id, processor, answer, evidence, note, &self.operator)
+    }
+
+    /// [`Hub::confirm`], recorded as done by `by` (a signed-in dashboard user).
+    pub fn confirm_as(
+        &self,
+        id: &str,
+        processor: &str,
+        answer: Answer,
+        evidence: Option<&std::path::Path>,
+        note: Option<&str>,
+        by: &str,
+    ) -> Result<crate::ledger::RequestStatus> {
         use crate::ledger::{RequestKind, Stage, TaskState};
         let request = self.ledger.request(id)?;
         if request.status.is_closed() {
@@ -327,8 +340,14 @@ impl Hub {
         } else {
             TaskState::Done
         };
-        self.ledger
-            .answer_received(id, processor, state, &summary, evidence_hash.as_deref())?;
+        self.ledger.answer_received(
+            id,
+            processor,
+            state,
+            &summary,
+            evidence_hash.as_deref(),
+            by,
+        )?;
         self.conclude(id)
     }
 }

@@ -243,12 +243,17 @@ impl Hub {
 
     /// Record how the subject's identity was verified; the request may run from then on.
     pub fn verify_identity(&self, id: &str, how: &str) -> Result<()> {
+        self.verify_identity_as(id, how, &self.operator)
+    }
+
+    /// [`Hub::verify_identity`], recorded as done by `by` (a signed-in dashboard user).
+    pub fn verify_identity_as(&self, id: &str, how: &str, by: &str) -> Result<()> {
         if how.trim().is_empty() {
             return Err(Error::Usage(
                 "how: say how the subject's identity was verified".into(),
             ));
         }
-        self.ledger.verify_identity(id, how, &self.operator)
+        self.ledger.verify_identity(id, how, by)
     }
 
     /// Withdraw a request that has changed nothing at any processor yet; the subject's
@@ -256,6 +261,11 @@ impl Hub {
     /// Refused once any action at a processor ran (whatever the status says), while another
     /// process runs the request, and for a closed request.
     pub fn cancel(&self, id: &str, reason: &str) -> Result<RequestRow> {
+        self.cancel_as(id, reason, &self.operator)
+    }
+
+    /// [`Hub::cancel`], recorded as done by `by` (a signed-in dashboard user).
+    pub fn cancel_as(&self, id: &str, reason: &str, by: &str) -> Result<RequestRow> {
         if reason.trim().is_empty() {
             return Err(Error::Usage(
                 "reason: say why the request is withdrawn (kept as a hash in the audit log)".into(),
@@ -277,7 +287,7 @@ impl Hub {
             "request.cancelled",
             &serde_json::json!({
                 "reason_sha256": crate::ledger::sha256_hex(reason.as_bytes()),
-                "by": self.operator,
+                "by": by,
             }),
         )?;
         self.ledger

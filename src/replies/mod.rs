@@ -641,7 +641,7 @@ pub fn write(
     let eml = dir.join(format!("{stem}.eml"));
     crate::private_files::write(
         &eml,
-        &to_eml(reply, from, to, &format!("{request_id}.{stem}@dsrhub")),
+        to_eml(reply, from, to, &format!("{request_id}.{stem}@dsrhub")),
     )?;
     crate::private_files::write(&dir.join(format!("{stem}.html")), &reply.html)?;
     Ok(eml)

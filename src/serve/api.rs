@@ -25,7 +25,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub(super) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "invalid_request",
@@ -651,7 +651,7 @@ pub async fn audit(
 }
 
 /// The letters and replies written for a request (`.eml` files in its folder), by name.
-fn letters_of(state: &AppState, id: &str) -> Vec<String> {
+pub(super) fn letters_of(state: &AppState, id: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(state.export_dir(id))
         .into_iter()
         .flatten()

@@ -32,6 +32,7 @@ use secrecy::ExposeSecret;
 use tokio::task::JoinSet;
 
 pub use auth::Tokens;
+pub use dashboard::PAGES as DASHBOARD_PAGES;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -80,6 +81,12 @@ pub struct AppState {
     /// receiver of one request holds up no other.
     callback_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     sessions: dashboard::Sessions,
+    /// The dashboard is reached over https (`[serve] public_url`): its cookies are `Secure`.
+    public_https: bool,
+    /// `[serve] session_idle_minutes`.
+    session_idle_minutes: u32,
+    /// `[serve] max_upload_bytes`.
+    max_upload_bytes: usize,
     /// One intake at a time: looking up a `subject_request_id` and recording it are one step,
     /// so parallel posts of one request record it once.
     intake_lock: tokio::sync::Mutex<()>,
@@ -110,6 +117,13 @@ impl AppState {
             callback_http,
             callback_locks: Default::default(),
             sessions: dashboard::Sessions::default(),
+            public_https: config
+                .serve
+                .public_url
+                .as_ref()
+                .is_some_and(|u| u.scheme() == "https"),
+            session_idle_minutes: config.serve.session_idle_minutes,
+            max_upload_bytes: config.serve.max_upload_bytes,
             intake_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -186,8 +200,10 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         .route("/api/v1/requests/{id}/report.html", get(api::report_html))
         .route("/api/v1/requests/{id}/export.zip", get(api::export_zip))
         .route("/api/v1/processors", get(api::processors))
-        .route("/api/v1/dashboard/sessions", post(dashboard::create_link))
-        .route("/dashboard", get(dashboard::page))
+        .route(
+            "/api/v1/dashboard/sessions",
+            post(dashboard::session::create_link),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -195,8 +211,8 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/health", get(api::health))
         .route("/openapi.json", get(api::openapi))
-        .route("/dashboard/session/{nonce}", get(dashboard::open_link))
         .merge(protected)
+        .merge(dashboard::router(state.clone()))
         .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::map_response(json_errors))

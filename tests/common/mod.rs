@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod server;
 pub mod smtp;
+pub mod webdriver;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

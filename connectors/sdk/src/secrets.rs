@@ -255,7 +255,7 @@ fn check_file_permissions(_path: &std::path::Path) -> Result<(), String> {
 
 /// Write `value` to `path` atomically (temp file + rename) with mode 0600, so a crash never
 /// leaves a half-written secret and no other user can read it.
-pub fn write_private_file(path: &std::path::Path, value: &str) -> std::io::Result<()> {
+pub fn write_private_file(path: &std::path::Path, value: impl AsRef<[u8]>) -> std::io::Result<()> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -280,7 +280,7 @@ pub fn write_private_file(path: &std::path::Path, value: &str) -> std::io::Resul
         options.mode(0o600);
     }
     let mut file = options.open(&tmp)?;
-    file.write_all(value.as_bytes())?;
+    file.write_all(value.as_ref())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     // The rename is durable only once the folder's entry is on disk (rotating OAuth tokens
