@@ -1165,3 +1165,53 @@ async fn the_dashboard_shows_what_needs_a_person_first() {
         "{section}"
     );
 }
+
+/// Issue 17.4: a `submitted_time` years in the past, or from before the hub took its first
+/// request, is refused unless the sender says it is a backlog (`"backdated": true`): it would
+/// make the request overdue at once, and is more likely a sender's bug (a default date).
+#[tokio::test]
+async fn an_implausible_submitted_time_needs_the_backdated_flag() {
+    let s = start().await;
+    let ago = |days: i64| {
+        (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * days)).to_string()
+    };
+    let mut old = intake("ext-old-1", "access", "sanne.bakker@example.nl");
+    old["submitted_time"] = json!(ago(800));
+    let (status, refused) = s.call("POST", "/api/v1/requests", Some(old.clone())).await;
+    assert_eq!(
+        (status, refused["field"].as_str()),
+        (422, Some("submitted_time"))
+    );
+    assert!(refused["message"].as_str().unwrap().contains("backdated"));
+    old["backdated"] = json!("yes");
+    let (status, refused) = s.call("POST", "/api/v1/requests", Some(old.clone())).await;
+    assert_eq!(
+        (status, refused["field"].as_str()),
+        (422, Some("backdated"))
+    );
+    old["backdated"] = json!(true);
+    let (status, created) = s.call("POST", "/api/v1/requests", Some(old)).await;
+    assert_eq!(status, 201, "{created}");
+
+    // Now the hub has a first request: one sent a week before it was recorded predates the
+    // hub (the backlog one above is older still, but it was recorded after).
+    let mut before = intake("ext-before-1", "access", "sanne.bakker@example.nl");
+    before["submitted_time"] = json!(ago(7));
+    let (status, refused) = s
+        .call("POST", "/api/v1/requests", Some(before.clone()))
+        .await;
+    assert_eq!(
+        (status, refused["field"].as_str()),
+        (422, Some("submitted_time")),
+        "{refused}"
+    );
+    assert!(refused["message"]
+        .as_str()
+        .unwrap()
+        .contains("first request"));
+    before["backdated"] = json!(true);
+    let (status, _) = s.call("POST", "/api/v1/requests", Some(before)).await;
+    assert_eq!(status, 201);
+    // A fresh one needs no flag.
+    s.submit("ext-fresh-2", "access").await;
+}

@@ -1193,6 +1193,20 @@ impl Ledger {
         audit::timeline(&self.conn(), id)
     }
 
+    /// When this hub recorded its first request (from the audit log, which is never reduced):
+    /// a request submitted before then predates the hub.
+    pub fn first_request_recorded_at(&self) -> Result<Option<Timestamp>> {
+        let at: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT at FROM audit WHERE request_id IS NOT NULL ORDER BY seq LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(ts(at))
+    }
+
     /// The audit chain's last entry.
     pub fn audit_head(&self) -> Result<Option<ChainHead>> {
         audit::head(&self.conn())

@@ -108,7 +108,15 @@ fn text<'a>(body: &'a Value, field: &str) -> ApiResult<&'a str> {
         .ok_or_else(|| ApiError::invalid(field, "required, a non-empty string"))
 }
 
-fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
+/// How far back a `submitted_time` may lie without `"backdated": true`.
+const MAX_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(365 * 24);
+
+/// Check an intake body; `first_recorded`: when this hub recorded its first request.
+fn parse_intake(
+    body: &Value,
+    callback_hosts: &[String],
+    first_recorded: Option<jiff::Timestamp>,
+) -> ApiResult<Intake> {
     if !body.is_object() {
         return Err(ApiError::invalid("", "the body must be a JSON object"));
     }
@@ -142,6 +150,33 @@ fn parse_intake(body: &Value, callback_hosts: &[String]) -> ApiResult<Intake> {
             "submitted_time",
             "a time not in the future",
         ));
+    }
+    // A time long past, or from before this hub took its first request, is more likely a
+    // sender's bug (a default date, a wrong zone) than a backlog: it would make the request
+    // overdue at once. A backlog says so.
+    let backdated = match body.get("backdated") {
+        None => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => return Err(ApiError::invalid("backdated", "true or false")),
+    };
+    if !backdated {
+        if now.duration_since(submitted) > MAX_AGE {
+            return Err(ApiError::invalid(
+                "submitted_time",
+                "more than a year ago; if the request really is that old, send \"backdated\": true",
+            ));
+        }
+        if let Some(first) = first_recorded {
+            if submitted < first {
+                return Err(ApiError::invalid(
+                    "submitted_time",
+                    format!(
+                        "before this hub took its first request ({}); if this is a backlog, send \"backdated\": true",
+                        first.strftime("%Y-%m-%d")
+                    ),
+                ));
+            }
+        }
     }
     let identities = body
         .get("subject_identities")
@@ -307,8 +342,12 @@ pub async fn intake(
     State(state): State<Arc<AppState>>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let intake = parse_intake(&body, &state.callback_hosts)?;
     let ledger = state.hub.ledger();
+    let intake = parse_intake(
+        &body,
+        &state.callback_hosts,
+        ledger.first_request_recorded_at()?,
+    )?;
     let _one_at_a_time = state.intake_lock.lock().await;
     // The request already recorded under this `subject_request_id`, answered `200`.
     let recorded = |existing: &str| -> ApiResult<Response> {
