@@ -631,3 +631,40 @@ async fn a_company_contact_reached_through_its_role_address_is_not_erased() {
         "the company's invoices are not the subject's"
     );
 }
+
+/// Issue 17.5: while a vendor's rate limit holds a call back, the progress display says so
+/// ("waiting 6 s: Moneybird rate limit"), and goes back to what it showed once the call goes on.
+#[tokio::test]
+async fn a_rate_limit_wait_is_shown_on_the_progress_display() {
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<Vec<String>>);
+    impl dsrhub::orchestrator::Progress for Seen {
+        fn update(&self, _: &str, _: &str) {}
+        fn finish(&self, _: &str, _: &str) {}
+        fn waiting(&self, processor: &str, message: Option<&str>) {
+            self.0.lock().unwrap().push(format!(
+                "{processor}: {}",
+                message.unwrap_or("done waiting")
+            ));
+        }
+    }
+    let env = Env::start().await;
+    let seen = std::sync::Arc::new(Seen::default());
+    let hub = env.hub().with_progress(seen.clone());
+    env.fake
+        .faults()
+        .fail_next(429, 1, Some(Duration::from_secs(1)));
+    let id = hub
+        .open(RequestKind::Erasure, &sanne(), "passport")
+        .unwrap();
+    let planned = hub.run(&id, &RunOptions::default()).await.unwrap();
+    assert_eq!(planned.status, RequestStatus::Planned);
+    // The vendor's Retry-After, plus the SDK's own margin.
+    let seen = seen.0.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(
+        seen[0].starts_with("moneybird: waiting ") && seen[0].ends_with(" s: Moneybird rate limit"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[1], "moneybird: done waiting");
+}

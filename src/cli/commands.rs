@@ -966,28 +966,34 @@ async fn check(cli: &Cli) -> Result<u8> {
     }
     // Every section on its own: one missing secret does not hide the next problem.
     let built = registry::build_each(&config, &Secrets::default());
-    let checks = futures_util::future::join_all(built.iter().map(|(id, p)| async move {
-        match p {
-            Err(e) => serde_json::json!({ "processor": id, "state": "not built", "error": e.to_string() }),
-            Ok(p) => match &p.connector {
-                None => serde_json::json!({ "processor": p.id, "state": "disabled" }),
-                Some(connector) => match connector.check().await {
-                    Ok(health) => serde_json::json!({
-                        "processor": p.id,
-                        "state": "ok",
-                        "detail": match health.rate_limit_remaining {
-                            Some(n) => format!("{}; rate-limit headroom: {n} call(s) left", health.detail),
-                            None => format!("{}; rate-limit headroom: unknown (the vendor did not say)", health.detail),
-                        },
-                        "rate_limit_remaining": health.rate_limit_remaining,
-                        "location": connector.describe().location,
-                    }),
-                    Err(e) => serde_json::json!({ "processor": p.id, "state": "failed", "error": e.to_string() }),
-                },
-            },
+    // A spinner per processor on a terminal, showing waits for a vendor's rate limit too.
+    use crate::orchestrator::Progress;
+    let bars = (!cli.json).then(|| Arc::new(Bars::new()));
+    let checks = futures_util::future::join_all(built.iter().map(|(id, p)| {
+        let bars = bars.clone();
+        async move {
+            let Some(bars) = bars else {
+                return check_one(id, p).await;
+            };
+            bars.update(id, "checking");
+            let observer_bars = bars.clone();
+            let (bar, name) = (
+                id.clone(),
+                p.as_ref().map_or(id.clone(), |p| p.display_name.clone()),
+            );
+            let observer: dsrhub_connector::http::waits::Observer = Arc::new(move |wait| {
+                let message = wait.map(|w| crate::orchestrator::wait_message(&name, &w));
+                observer_bars.waiting(&bar, message.as_deref());
+            });
+            let row = dsrhub_connector::http::waits::observed(observer, check_one(id, p)).await;
+            bars.finish(id, row["state"].as_str().unwrap_or(""));
+            row
         }
     }))
     .await;
+    if let Some(bars) = &bars {
+        bars.clear();
+    }
     let failures = checks
         .iter()
         .filter(|row| matches!(row["state"].as_str(), Some("failed" | "not built")))
@@ -1011,6 +1017,37 @@ async fn check(cli: &Cli) -> Result<u8> {
         }
     }
     Ok(if failures > 0 { 1 } else { 0 })
+}
+
+/// One processor's row of `dsrhub check`: built or why not, reachable and signed in or why
+/// not, and the rate-limit headroom the vendor reports.
+async fn check_one(
+    id: &str,
+    p: &std::result::Result<registry::Processor, Error>,
+) -> serde_json::Value {
+    match p {
+        Err(e) => {
+            serde_json::json!({ "processor": id, "state": "not built", "error": e.to_string() })
+        }
+        Ok(p) => match &p.connector {
+            None => serde_json::json!({ "processor": p.id, "state": "disabled" }),
+            Some(connector) => match connector.check().await {
+                Ok(health) => serde_json::json!({
+                    "processor": p.id,
+                    "state": "ok",
+                    "detail": match health.rate_limit_remaining {
+                        Some(n) => format!("{}; rate-limit headroom: {n} call(s) left", health.detail),
+                        None => format!("{}; rate-limit headroom: unknown (the vendor did not say)", health.detail),
+                    },
+                    "rate_limit_remaining": health.rate_limit_remaining,
+                    "location": connector.describe().location,
+                }),
+                Err(e) => {
+                    serde_json::json!({ "processor": p.id, "state": "failed", "error": e.to_string() })
+                }
+            },
+        },
+    }
 }
 
 /// With `--yes`: the plan digest the operator names (if any) and who approves.

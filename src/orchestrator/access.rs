@@ -44,7 +44,12 @@ impl Hub {
                     };
                     todo && !self.waiting(t)
                 })
-                .map(|t| self.export_task(request, t, &subject, &staging)),
+                .map(|t| {
+                    self.watched(
+                        &t.processor,
+                        self.export_task(request, t, &subject, &staging),
+                    )
+                }),
         )
         .await
         .into_iter()

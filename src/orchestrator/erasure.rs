@@ -48,7 +48,7 @@ impl Hub {
             tasks
                 .iter()
                 .filter(|t| self.needs_discovery(t) && !self.waiting(t))
-                .map(|t| self.plan_task(request, t, &subject)),
+                .map(|t| self.watched(&t.processor, self.plan_task(request, t, &subject))),
         )
         .await
         .into_iter()
@@ -91,7 +91,7 @@ impl Hub {
         let verified = join_all(
             approved
                 .iter()
-                .map(|t| self.execute_and_verify(id, t, &subject)),
+                .map(|t| self.watched(&t.processor, self.execute_and_verify(id, t, &subject))),
         )
         .await
         .into_iter()

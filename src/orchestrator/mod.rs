@@ -53,6 +53,18 @@ pub trait Progress: Send + Sync {
     fn update(&self, processor: &str, message: &str);
     /// A processor finished.
     fn finish(&self, processor: &str, message: &str);
+    /// A processor's call waits (`Some`: "waiting 6 s: Moneybird rate limit"), or waits no
+    /// longer (`None`).
+    fn waiting(&self, _processor: &str, _message: Option<&str>) {}
+}
+
+/// What a progress display shows while `name`'s call waits: "waiting 6 s: Moneybird rate limit".
+pub fn wait_message(name: &str, wait: &dsrhub_connector::http::waits::Wait) -> String {
+    format!(
+        "waiting {} s: {name} {}",
+        wait.duration.as_secs_f64().ceil() as u64,
+        wait.reason
+    )
 }
 
 /// Shows nothing.
@@ -129,6 +141,27 @@ impl Hub {
     /// The mailer letters go through, when `[hub.smtp]` is set.
     pub fn mailer(&self) -> Option<&crate::mail::Mailer> {
         self.mailer.as_ref()
+    }
+
+    /// Run `work` for `processor`, its calls' waits shown on the progress display.
+    pub(crate) async fn watched<F: std::future::Future>(
+        &self,
+        processor: &str,
+        work: F,
+    ) -> F::Output {
+        let progress = self.progress.clone();
+        let id = processor.to_string();
+        let name = self
+            .processors
+            .iter()
+            .find(|p| p.id == processor)
+            .map_or(processor, |p| p.display_name.as_str())
+            .to_string();
+        let observer: dsrhub_connector::http::waits::Observer = Arc::new(move |wait| match wait {
+            Some(wait) => progress.waiting(&id, Some(&wait_message(&name, &wait))),
+            None => progress.waiting(&id, None),
+        });
+        dsrhub_connector::http::waits::observed(observer, work).await
     }
 
     /// Report progress to `progress`.

@@ -170,7 +170,7 @@ impl HttpClient {
                     wait_ms = wait.as_millis() as u64,
                     "retrying throttled or failed batch sub-requests"
                 );
-                tokio::time::sleep(wait).await;
+                super::waits::wait(wait, super::waits::WaitReason::RateLimit).await;
                 attempt += 1;
             }
             pending = again;

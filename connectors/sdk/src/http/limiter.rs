@@ -119,7 +119,7 @@ impl RateLimiter {
             };
             match wait {
                 None => return,
-                Some(wait) => tokio::time::sleep(wait).await,
+                Some(wait) => super::waits::wait(wait, super::waits::WaitReason::RateLimit).await,
             }
         }
     }

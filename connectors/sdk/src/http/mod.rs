@@ -17,6 +17,7 @@ pub mod limiter;
 pub mod paging;
 pub mod retry_after;
 pub mod transport;
+pub mod waits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -385,9 +386,16 @@ impl HttpClient {
             .throttle_wait_seconds
             .map(Duration::from_secs_f64)
             .or(self.profile.throttle_wait);
+        // Why the next wait happens, for a person watching (`waits`): set by `notify`, which
+        // runs just before each sleep.
+        let reason = Arc::new(std::sync::Mutex::new(waits::WaitReason::Unavailable));
+        let reason_of_sleep = reason.clone();
         (|| self.attempt(&request))
             .retry(backoff)
-            .sleep(tokio::time::sleep)
+            .sleep(move |wait| {
+                let why = *reason_of_sleep.lock().expect("wait reason");
+                waits::wait(wait, why)
+            })
             // A spent daily quota is not retried here: the task resumes after the reset.
             .when(|e: &ConnectorError| e.is_retryable() && e.resume_at.is_none())
             .adjust(|e: &ConnectorError, computed: Option<Duration>| {
@@ -402,6 +410,11 @@ impl HttpClient {
                 })
             })
             .notify(|e: &ConnectorError, wait: Duration| {
+                *reason.lock().expect("wait reason") = if e.kind == ErrorKind::Throttled {
+                    waits::WaitReason::RateLimit
+                } else {
+                    waits::WaitReason::Unavailable
+                };
                 tracing::warn!(
                     processor = self.profile.processor,
                     method = %request.method,
