@@ -29,5 +29,6 @@ pub mod replies;
 pub mod report;
 pub mod serve;
 pub mod staff;
+pub mod subjects_file;
 
 pub use error::{Error, Result};

@@ -1386,3 +1386,148 @@ async fn check_lists_every_problem_at_once() {
         "{out}"
     );
 }
+
+/// Issue 18.1: `dsrhub erase --subjects FILE` opens a batch and plans it (nothing changes),
+/// prints the one digest that approves it, and writes a report with a section per subject;
+/// `--batch ID --yes --plan DIGEST` approves and carries it out. Without the digest, or with a
+/// new batch and --yes, nothing is approved.
+#[tokio::test]
+async fn a_batch_is_planned_from_a_list_then_approved_by_its_digest() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let private = contact_id(&fake, "sanne.bakker@example.nl");
+    std::fs::write(
+        dir.path().join("leavers.csv"),
+        "email,name\nsanne.bakker@example.nl,\"Bakker, Sanne\"\n# left in 2025\nleft.long.ago@voorbeeld-it.example,\n",
+    )
+    .unwrap();
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    // --yes on a list nobody has reviewed is refused.
+    let hasty = run(
+        dir.path(),
+        &[
+            "erase",
+            "--subjects",
+            "leavers.csv",
+            "--identity-verified",
+            "HR's list",
+            "--yes",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!hasty.status.success());
+    assert!(text(&hasty).contains("planned first"), "{}", text(&hasty));
+
+    let planned = run(
+        dir.path(),
+        &[
+            "erase",
+            "--subjects",
+            "leavers.csv",
+            "--identity-verified",
+            "HR's list",
+        ],
+        &[],
+    )
+    .await;
+    let out = text(&planned);
+    assert!(planned.status.success(), "{out}");
+    let batch = out
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("batch "))
+        .and_then(|l| l.split(':').next())
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string();
+    assert!(
+        out.contains("2 subject(s) from subjects file leavers.csv"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line    2") && out.contains("line    4"),
+        "{out}"
+    );
+    assert!(out.contains("Plan awaiting approval: digest"), "{out}");
+    assert!(fake.state().contacts.contains_key(&private), "a dry run");
+    let report = dir
+        .path()
+        .join("reports")
+        .join(format!("batch-{batch}"))
+        .join("batch-report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("id=\"line-2\"") && html.contains("id=\"line-4\""));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.with_extension("json")).unwrap())
+            .unwrap();
+    let digest = json["plan_awaiting_approval"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Approving needs the digest.
+    let blind = run(dir.path(), &["erase", "--batch", &batch, "--yes"], &[]).await;
+    assert!(!blind.status.success());
+    assert!(text(&blind).contains("--plan"), "{}", text(&blind));
+    let wrong = run(
+        dir.path(),
+        &[
+            "erase",
+            "--batch",
+            &batch,
+            "--yes",
+            "--plan",
+            "0123456789abcdef",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!wrong.status.success());
+    assert!(fake.state().contacts.contains_key(&private));
+
+    let done = run(
+        dir.path(),
+        &[
+            "erase",
+            "--batch",
+            &batch,
+            "--yes",
+            "--plan",
+            &digest[..16],
+            "--approver",
+            "Petra",
+        ],
+        &[],
+    )
+    .await;
+    assert!(done.status.success(), "{}", text(&done));
+    assert!(text(&done).contains("approved by Petra"), "{}", text(&done));
+    assert!(
+        !fake.state().contacts.contains_key(&private),
+        "erased at the fake"
+    );
+    assert!(text(&done).contains("2 completed"), "{}", text(&done));
+    // A list and single identifiers do not mix.
+    let mixed = run(
+        dir.path(),
+        &[
+            "erase",
+            "--subjects",
+            "leavers.csv",
+            "--email",
+            "a@b.nl",
+            "--identity-verified",
+            "x",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(mixed.status.code(), Some(2));
+}

@@ -89,7 +89,7 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
             let options = RunOptions {
                 execute: *yes,
                 max_records: *max_records,
-                export_dir: None,
+                ..RunOptions::default()
             };
             let approval = yes.then(|| ApprovalArgs {
                 digest: plan.clone(),
@@ -460,6 +460,8 @@ async fn verify(cli: &Cli, id: &str, how: &str) -> Result<u8> {
         identity_verified: None,
         language: super::ReplyLanguage::Nl,
         request: Some(id.to_string()),
+        subjects: None,
+        batch: None,
     };
     let options = RunOptions::default();
     request(cli, kind, &args, options, &[], None).await
@@ -1064,6 +1066,9 @@ async fn request(
     exclude: &[String],
     approval: Option<ApprovalArgs>,
 ) -> Result<u8> {
+    if args.subjects.is_some() || args.batch.is_some() {
+        return batch(cli, kind, args, options, exclude, approval).await;
+    }
     let Loaded { config, hub } = load(cli)?;
     let (id, new) = match &args.request {
         Some(id) => {
@@ -1209,6 +1214,146 @@ fn show_report(cli: &Cli, hub: &Hub, id: &str, kind: RequestKind, out: &Path) ->
         }
     }
     Ok(())
+}
+
+/// `--subjects FILE` (open a batch) or `--batch ID` (continue one; with `--yes --plan`,
+/// approve it): run the batch, write every request's report and the batch's, and print the
+/// batch's state.
+async fn batch(
+    cli: &Cli,
+    kind: RequestKind,
+    args: &RequestArgs,
+    options: RunOptions,
+    exclude: &[String],
+    approval: Option<ApprovalArgs>,
+) -> Result<u8> {
+    let Loaded { config, hub } = load(cli)?;
+    if !exclude.is_empty() {
+        return Err(Error::Usage(
+            "--exclude: in a batch, deselect a record on its subject's own request              (`dsrhub erase --request <id> --exclude OBJECT:ID`) before the batch is approved"
+                .into(),
+        ));
+    }
+    let batch = match (&args.subjects, &args.batch) {
+        (Some(file), _) => {
+            if approval.is_some() {
+                return Err(Error::Usage(
+                    "--yes: a new batch is planned first; review its plan, then approve it with                      --batch <id> --yes --plan <digest>"
+                        .into(),
+                ));
+            }
+            let name = file.display().to_string();
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| Error::Usage(format!("--subjects {name}: cannot be read ({e})")))?;
+            let subjects = crate::subjects_file::parse(&name, &text)?;
+            let origin = format!(
+                "subjects file {}",
+                file.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or(name)
+            );
+            let id = hub.open_batch(
+                kind,
+                &subjects,
+                args.identity_verified.as_deref().unwrap_or(""),
+                &origin,
+            )?;
+            for (_, request) in hub.ledger().batch_requests(&id)? {
+                hub.ledger()
+                    .set_language(&request.id, args.language.code())?;
+            }
+            id
+        }
+        (None, Some(id)) => {
+            let found = hub.ledger().batch(id)?;
+            if found.kind != kind {
+                return Err(Error::Usage(format!(
+                    "batch `{id}` is an {} batch",
+                    found.kind
+                )));
+            }
+            id.clone()
+        }
+        (None, None) => unreachable!("called for --subjects or --batch"),
+    };
+    if let Some(approval) = &approval {
+        let digest = approval.digest.as_deref().ok_or_else(|| {
+            Error::Usage(format!(
+                "--plan: a batch is approved only by its plan digest; see `dsrhub erase --batch {batch}`                  (its report shows the digest), then add --plan <digest>"
+            ))
+        })?;
+        let plan = hub.approve_batch(&batch, digest, &approval.approver)?;
+        if !cli.json {
+            println!(
+                "approved by {}: {} request(s), {} record(s), {} deletion(s) or anonymisation(s)",
+                approval.approver, plan.requests, plan.records, plan.changes
+            );
+        }
+    }
+    let reports_dir = config.reports_dir();
+    let result = hub.run_batch(&batch, &options, &reports_dir).await;
+    // Reports also after a failed run: what was done so far is on record.
+    for (_, request) in hub.ledger().batch_requests(&batch)? {
+        report::write(&hub.report(&request.id)?, &reports_dir.join(&request.id))?;
+    }
+    let built = report::batch::build(&hub, &batch)?;
+    let (json_path, html_path) =
+        report::batch::write(&built, &report::batch::folder(&reports_dir, &batch))?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&built).expect("json"));
+    } else {
+        println!(
+            "batch {batch}: {} subject(s) from {}",
+            built.subjects.len(),
+            built.batch.origin
+        );
+        let statuses: Vec<String> = built
+            .statuses
+            .iter()
+            .map(|(s, n)| format!("{n} {}", s.replace('_', " ")))
+            .collect();
+        println!("  {}", statuses.join(", "));
+        for s in &built.subjects {
+            let processors: Vec<String> = s
+                .report
+                .processors
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.summary))
+                .collect();
+            println!(
+                "  line {:>4}  {}  {:<20} {}",
+                s.line,
+                &s.report.request.id[..8],
+                s.report.request.status.replace('_', " "),
+                processors.join("; ")
+            );
+        }
+        if let Some(plan) = &built.plan_awaiting_approval {
+            println!(
+                "\nPlan awaiting approval: digest {} ({} request(s), {} record(s), {} deletion(s) or \
+                 anonymisation(s)). Nothing was changed. Review the report, then approve the whole batch:\n  \
+                 dsrhub erase --batch {batch} --yes --plan {}",
+                plan.digest,
+                plan.requests,
+                plan.records,
+                plan.changes,
+                &plan.digest[..16]
+            );
+        }
+        println!(
+            "\nreport: {}\n        {}",
+            html_path.display(),
+            json_path.display()
+        );
+    }
+    result?;
+    let incomplete = built.subjects.iter().any(|s| {
+        matches!(
+            s.report.request.status.as_str(),
+            "partially_completed" | "failed"
+        )
+    });
+    Ok(if incomplete { EXIT_INCOMPLETE } else { 0 })
 }
 
 /// After an erasure run: what was done before, what waits for approval, and whether the plan

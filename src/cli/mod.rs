@@ -370,7 +370,7 @@ pub struct RequestArgs {
     #[arg(
         long = "email",
         value_name = "ADDRESS",
-        required_unless_present = "request"
+        required_unless_present_any = ["request", "subjects", "batch"]
     )]
     pub emails: Vec<String>,
     /// A phone number (repeatable). Matches are listed for review only.
@@ -381,7 +381,7 @@ pub struct RequestArgs {
     pub names: Vec<String>,
     /// How the subject's identity was verified (required before anything is disclosed or
     /// erased), e.g. "passport checked at the desk by J. Smit".
-    #[arg(long, value_name = "HOW", required_unless_present = "request")]
+    #[arg(long, value_name = "HOW", required_unless_present_any = ["request", "batch"])]
     pub identity_verified: Option<String>,
     /// The language the subject is answered in.
     #[arg(long, value_enum, default_value_t = ReplyLanguage::Nl, conflicts_with = "request")]
@@ -389,6 +389,13 @@ pub struct RequestArgs {
     /// Continue (or approve) an existing request instead of opening a new one.
     #[arg(long, value_name = "ID", conflicts_with_all = ["emails", "phones", "names", "identity_verified"])]
     pub request: Option<String>,
+    /// Open a batch: one request per subject listed in FILE (CSV with a header naming the
+    /// columns email, phone, name; or JSON lines), searched, planned and approved together.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["emails", "phones", "names", "request"])]
+    pub subjects: Option<PathBuf>,
+    /// Continue (or approve, with --yes --plan) the batch with this id.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["emails", "phones", "names", "identity_verified", "request", "subjects"])]
+    pub batch: Option<String>,
 }
 
 /// `dsrhub secret …`.

@@ -35,12 +35,18 @@ impl PlanDigest {
     /// Whether `given` names this digest: the whole hex digest, or a prefix of at least 12
     /// characters as people copy it from a report.
     pub fn is_named_by(&self, given: &str) -> bool {
-        let given = given
-            .trim()
-            .trim_start_matches("sha256:")
-            .to_ascii_lowercase();
-        given.len() >= 12 && self.digest.starts_with(&given)
+        named_by(&self.digest, given)
     }
+}
+
+/// Whether `given` names `digest`: all of it, or a prefix of at least 12 characters (with or
+/// without `sha256:`, in any case).
+pub(super) fn named_by(digest: &str, given: &str) -> bool {
+    let given = given
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_ascii_lowercase();
+    given.len() >= 12 && digest.starts_with(&given)
 }
 
 /// One recorded approval.
@@ -56,7 +62,7 @@ pub struct Approval {
     pub at: Timestamp,
 }
 
-fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
+pub(super) fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
     let mut hasher = Sha256::new();
     let mut field = |text: &str| {
         hasher.update((text.len() as u64).to_be_bytes());
@@ -109,6 +115,44 @@ fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
         processors,
         records,
         changes,
+    })
+}
+
+/// Record `approver`'s approval of request `id`'s `plan` (part of `batch`, if given) and bind
+/// the tasks it covers.
+pub(super) fn record_approval(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    plan: &PlanDigest,
+    approver: &str,
+    batch: Option<&str>,
+) -> Result<Approval> {
+    let at = now();
+    tx.execute(
+        "INSERT INTO approvals (request_id, digest, approver, actions, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, plan.digest, approver, plan.changes as i64, at.to_string()],
+    )?;
+    let approval = tx.last_insert_rowid();
+    tx.execute(
+        "UPDATE tasks SET approval_id = ?3 WHERE request_id = ?1 AND stage = ?2 AND approval_id IS NULL",
+        params![id, Stage::Planned.as_str(), approval],
+    )?;
+    let mut detail = serde_json::json!({
+        "digest": plan.digest,
+        "approver": approver,
+        "processors": plan.processors,
+        "records": plan.records,
+        "actions": plan.changes,
+    });
+    if let Some(batch) = batch {
+        detail["batch"] = serde_json::Value::from(batch);
+    }
+    audit::append(tx, Some(id), "plan.approved", &detail)?;
+    Ok(Approval {
+        digest: plan.digest.clone(),
+        approver: approver.to_string(),
+        changes: plan.changes,
+        at,
     })
 }
 
@@ -171,35 +215,9 @@ impl Ledger {
                 plan.digest, plan.records, plan.changes
             )));
         }
-        let at = now();
-        tx.execute(
-            "INSERT INTO approvals (request_id, digest, approver, actions, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, plan.digest, approver, plan.changes as i64, at.to_string()],
-        )?;
-        let approval = tx.last_insert_rowid();
-        tx.execute(
-            "UPDATE tasks SET approval_id = ?3 WHERE request_id = ?1 AND stage = ?2 AND approval_id IS NULL",
-            params![id, Stage::Planned.as_str(), approval],
-        )?;
-        audit::append(
-            &tx,
-            Some(id),
-            "plan.approved",
-            &serde_json::json!({
-                "digest": plan.digest,
-                "approver": approver,
-                "processors": plan.processors,
-                "records": plan.records,
-                "actions": plan.changes,
-            }),
-        )?;
+        let approval = record_approval(&tx, id, &plan, approver, None)?;
         tx.commit()?;
-        Ok(Approval {
-            digest: plan.digest,
-            approver: approver.to_string(),
-            changes: plan.changes,
-            at,
-        })
+        Ok(approval)
     }
 
     /// The approvals of request `id`, oldest first.

@@ -10,6 +10,7 @@
 
 mod approvals;
 pub(crate) mod audit;
+mod batches;
 mod extensions;
 mod leases;
 mod purges;
@@ -22,6 +23,7 @@ mod schema;
 mod types;
 
 pub use approvals::{Approval, PlanDigest};
+pub use batches::{BatchPlan, BatchRow};
 pub use extensions::Extension;
 pub use leases::LeaseHolder;
 pub use purges::SoftDeletion;

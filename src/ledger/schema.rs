@@ -219,6 +219,20 @@ const MIGRATIONS: &[&str] = &[
         expires_at     TEXT NOT NULL
     );
     "#,
+    // 16: batches: many subjects' requests planned, approved and carried out together. Each
+    // request keeps the line of the subjects file it came from (a report can name the
+    // subject by line once the identifiers are purged).
+    r#"
+    CREATE TABLE batches (
+        id          TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('access', 'erasure')),
+        origin      TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    ALTER TABLE requests ADD COLUMN batch_id TEXT REFERENCES batches (id);
+    ALTER TABLE requests ADD COLUMN batch_line INTEGER;
+    CREATE INDEX requests_by_batch ON requests (batch_id, batch_line);
+    "#,
 ];
 
 /// Bring the schema up to date.

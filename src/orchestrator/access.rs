@@ -47,7 +47,13 @@ impl Hub {
                 .map(|t| {
                     self.watched(
                         &t.processor,
-                        self.export_task(request, t, &subject, &staging),
+                        self.export_task(
+                            request,
+                            t,
+                            &subject,
+                            &staging,
+                            options.discovered.as_deref(),
+                        ),
                     )
                 }),
         )
@@ -96,6 +102,7 @@ impl Hub {
         task: &TaskRow,
         subject: &Subject,
         staging: &Staging,
+        discovered: Option<&super::batch::Discovered>,
     ) -> Result<()> {
         let id = request.id.as_str();
         let processor = task.processor.as_str();
@@ -115,6 +122,7 @@ impl Hub {
                 processor,
                 connector,
                 subject,
+                discovered,
                 &crate::policy::access_item,
             )
             .await?

@@ -48,7 +48,12 @@ impl Hub {
             tasks
                 .iter()
                 .filter(|t| self.needs_discovery(t) && !self.waiting(t))
-                .map(|t| self.watched(&t.processor, self.plan_task(request, t, &subject))),
+                .map(|t| {
+                    self.watched(
+                        &t.processor,
+                        self.plan_task(request, t, &subject, options.discovered.as_deref()),
+                    )
+                }),
         )
         .await
         .into_iter()
@@ -88,14 +93,19 @@ impl Hub {
 
         // 4. Execute, then 5. verify, per approved processor, concurrently.
         self.transition(id, Event::Execute, true)?;
-        let verified = join_all(
-            approved
-                .iter()
-                .map(|t| self.watched(&t.processor, self.execute_and_verify(id, t, &subject))),
-        )
+        let verified = join_all(approved.iter().map(|t| {
+            self.watched(
+                &t.processor,
+                self.execute_and_verify(id, t, &subject, options),
+            )
+        }))
         .await
         .into_iter()
         .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
+        if options.defer_verification {
+            // A batch verifies later, all its requests at once; the request stays executing.
+            return Ok(());
+        }
         // Keep earlier runs' findings for processors not verified in this run.
         let rerun: Vec<&str> = approved.iter().map(|t| t.processor.as_str()).collect();
         let mut remaining: Vec<Remaining> = request
@@ -118,6 +128,7 @@ impl Hub {
         request: &RequestRow,
         task: &TaskRow,
         subject: &Subject,
+        discovered: Option<&super::batch::Discovered>,
     ) -> Result<()> {
         let id = request.id.as_str();
         let processor = task.processor.as_str();
@@ -140,7 +151,7 @@ impl Hub {
         let today = self.today()?;
         let plan = |r: &Record| crate::policy::plan(r, &self.policy, today);
         let Some(counts) = self
-            .discover_into_ledger(id, processor, connector, subject, &plan)
+            .discover_into_ledger(id, processor, connector, subject, discovered, &plan)
             .await?
         else {
             return Ok(());
@@ -164,6 +175,7 @@ impl Hub {
         id: &str,
         task: &TaskRow,
         subject: &Subject,
+        options: &RunOptions,
     ) -> Result<Option<Vec<Remaining>>> {
         let processor = task.processor.as_str();
         let Some(connector) = self.connector_or_skip(id, processor)? else {
@@ -219,7 +231,17 @@ impl Hub {
                 None,
             )?;
         }
-        self.verify_task(id, processor, connector, subject).await
+        if options.defer_verification {
+            return Ok(None);
+        }
+        self.verify_task(
+            id,
+            processor,
+            connector,
+            subject,
+            options.discovered.as_deref(),
+        )
+        .await
     }
 
     /// Run the plan's actions in order; consecutive deletions go to the processor as one batch.
@@ -465,6 +487,7 @@ impl Hub {
         processor: &str,
         connector: &Arc<dyn Connector>,
         subject: &Subject,
+        discovered: Option<&super::batch::Discovered>,
     ) -> Result<Option<Vec<Remaining>>> {
         self.progress.update(processor, "verifying");
         // Each record is checked against its planned item as discovery hands it over.
@@ -513,7 +536,8 @@ impl Hub {
                 });
                 Ok(())
             };
-            connector.discover_each(subject, &mut check).await
+            super::batch::discover_each(discovered, id, processor, connector, subject, &mut check)
+                .await
         };
         if let Some(e) = ledger_error {
             return Err(e);

@@ -7,6 +7,7 @@
 //! task's recorded stage and never repeats a finished action.
 
 mod access;
+pub mod batch;
 mod erasure;
 mod failpoint;
 mod forwarding;
@@ -85,6 +86,12 @@ pub struct RunOptions {
     pub max_records: Option<usize>,
     /// Access: where the export ZIP is written.
     pub export_dir: Option<PathBuf>,
+    /// What a batch's one search per processor already found for this request (see
+    /// [`batch`]): used instead of asking the processor again.
+    pub discovered: Option<Arc<batch::Discovered>>,
+    /// Erasure: stop after carrying out the plan, before verifying it (a batch verifies all of
+    /// its requests with one search per processor in a later run).
+    pub defer_verification: bool,
 }
 
 /// The hub: ledger, processors, policy.
@@ -570,12 +577,14 @@ impl Hub {
     /// Discovery for one task, each record stored as the item `to_item` makes of it as soon as
     /// it arrives (in chunks of [`SAVE_CHUNK`]), so a processor with 100,000 matches is never
     /// held in memory at once; the items per action, or `None` after recording a failure.
+    #[allow(clippy::too_many_arguments)]
     async fn discover_into_ledger(
         &self,
         id: &str,
         processor: &str,
         connector: &Arc<dyn Connector>,
         subject: &Subject,
+        discovered: Option<&batch::Discovered>,
         to_item: &(dyn Fn(&Record) -> NewItem + Sync),
     ) -> Result<Option<BTreeMap<&'static str, usize>>> {
         self.discovery_started(id, processor)?;
@@ -601,7 +610,7 @@ impl Hub {
                 }
                 Ok(())
             };
-            connector.discover_each(subject, &mut sink).await
+            batch::discover_each(discovered, id, processor, connector, subject, &mut sink).await
         };
         if let Some(e) = ledger_error {
             return Err(e);

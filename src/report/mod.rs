@@ -7,6 +7,7 @@
 //! The JSON shape is a contract: extend it, never rename.
 
 pub mod accountability;
+pub mod batch;
 pub mod export;
 pub mod html;
 pub mod pages;

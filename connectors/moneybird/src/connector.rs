@@ -94,6 +94,42 @@ impl Moneybird {
             eea: true,
         }
     }
+    /// Add the invoices of the subject's own exactly matched contacts in `found`, and what
+    /// they mean for those contacts: a contact with invoices cannot be deleted, one with a
+    /// subscription is contract data.
+    async fn add_invoices(&self, found: &mut Findings) -> Result<(), ConnectorError> {
+        // A company's invoices are not the subject's.
+        let exact: Vec<String> = found
+            .iter()
+            .filter(|r| {
+                r.reference.object == CONTACT
+                    && r.matched_by == MatchKind::ExactEmail
+                    && r.ownership.is_own()
+            })
+            .map(|r| r.reference.id.clone())
+            .collect();
+        let today = jiff::ZonedDateTime::now().date();
+        for contact_id in exact {
+            // Subscriptions: the contact's data is contract data while one runs, and for
+            // `contract_retention_months` after the last one stopped.
+            let mut recurring = self.api.recurring_of(&contact_id, true).await?;
+            recurring.extend(self.api.recurring_of(&contact_id, false).await?);
+            if let Some(contact) = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())) {
+                contact.retention = mapping::subscription_hint(&recurring, today);
+            }
+            let invoices = self.api.invoices_of(&contact_id).await?;
+            for invoice in &invoices {
+                found.add(mapping::invoice_record(&contact_id, invoice).ok_or_else(missing_id)?);
+            }
+            if !invoices.is_empty() {
+                if let Some(contact) = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())) {
+                    contact.erasability.delete_blocked =
+                        Some(format!("linked to {} sales invoice(s)", invoices.len()));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -149,81 +185,42 @@ impl Connector for Moneybird {
             .chain(&subject.names)
         {
             for contact in self.api.search_contacts(term).await? {
-                if let Some(kind) = mapping::contact_match(&contact, subject) {
-                    let mut record =
-                        mapping::contact_record(&contact, kind).ok_or_else(missing_id)?;
-                    record.ownership = mapping::contact_ownership(&contact, subject);
-                    found.add(record);
-                }
+                add_contact(&mut found, &contact, subject, None)?;
             }
         }
         // Contact people, and contacts reached only through their invoice or estimate
         // recipient, which the search does not cover (it searches `email` only).
         if self.scan_contact_people {
             for contact in self.api.all_contacts().await? {
-                let Some(contact_id) = mapping::id_of(&contact) else {
-                    continue;
-                };
-                let known = found
-                    .get_mut(&RecordRef::new(CONTACT, contact_id.clone()))
-                    .is_some();
-                if !known {
-                    if let Some(kind) = mapping::contact_match(&contact, subject)
-                        .filter(|k| *k == MatchKind::ExactEmail)
-                    {
-                        let mut record =
-                            mapping::contact_record(&contact, kind).ok_or_else(missing_id)?;
-                        record.ownership = mapping::contact_ownership(&contact, subject);
-                        found.add(record);
-                    }
-                }
-                let people = contact
-                    .get("contact_people")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten();
-                for person in people {
-                    if let Some(kind) = mapping::person_match(person, subject) {
-                        found.add(
-                            mapping::person_record(&contact_id, person, kind)
-                                .ok_or_else(missing_id)?,
-                        );
-                    }
-                }
+                add_contact(&mut found, &contact, subject, Some(MatchKind::ExactEmail))?;
+                add_people(&mut found, &contact, subject)?;
             }
         }
-        // Invoices of exactly matched contacts of the subject's own; a contact with invoices
-        // cannot be deleted. A company's invoices are not the subject's.
-        let exact: Vec<String> = found
-            .iter()
-            .filter(|r| {
-                r.reference.object == CONTACT
-                    && r.matched_by == MatchKind::ExactEmail
-                    && r.ownership.is_own()
-            })
-            .map(|r| r.reference.id.clone())
-            .collect();
-        let today = jiff::ZonedDateTime::now().date();
-        for contact_id in exact {
-            // Subscriptions: the contact's data is contract data while one runs, and for
-            // `contract_retention_months` after the last one stopped.
-            let mut recurring = self.api.recurring_of(&contact_id, true).await?;
-            recurring.extend(self.api.recurring_of(&contact_id, false).await?);
-            if let Some(contact) = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())) {
-                contact.retention = mapping::subscription_hint(&recurring, today);
-            }
-            let invoices = self.api.invoices_of(&contact_id).await?;
-            for invoice in &invoices {
-                found.add(mapping::invoice_record(&contact_id, invoice).ok_or_else(missing_id)?);
-            }
-            if !invoices.is_empty() {
-                if let Some(contact) = found.get_mut(&RecordRef::new(CONTACT, contact_id.clone())) {
-                    contact.erasability.delete_blocked =
-                        Some(format!("linked to {} sales invoice(s)", invoices.len()));
-                }
-            }
-        }
+        self.add_invoices(&mut found).await?;
         Ok(found.into_vec())
+    }
+
+    /// Several subjects with one walk through all contacts (Moneybird's search takes one term
+    /// at a time): each contact is matched against every subject on our side, exactly as the
+    /// search's answers are; then each subject's own contacts' invoices and subscriptions.
+    async fn discover_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Vec<Vec<Record>>, ConnectorError> {
+        let contacts = self.api.all_contacts().await?;
+        let mut results = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let mut found = Findings::default();
+            for contact in &contacts {
+                add_contact(&mut found, contact, subject, None)?;
+                if self.scan_contact_people {
+                    add_people(&mut found, contact, subject)?;
+                }
+            }
+            self.add_invoices(&mut found).await?;
+            results.push(found.into_vec());
+        }
+        Ok(results)
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
@@ -331,4 +328,54 @@ fn unknown_object(record: &RecordRef) -> ConnectorError {
 
 fn missing_id() -> ConnectorError {
     ConnectorError::permanent("Moneybird returned an object without an id")
+}
+
+/// Add `contact` to `found` if it matches `subject` (only as `only`, when given).
+fn add_contact(
+    found: &mut Findings,
+    contact: &Value,
+    subject: &Subject,
+    only: Option<MatchKind>,
+) -> Result<(), ConnectorError> {
+    let Some(kind) = mapping::contact_match(contact, subject) else {
+        return Ok(());
+    };
+    if only.is_some_and(|only| only != kind) {
+        return Ok(());
+    }
+    let reference = mapping::id_of(contact).map(|id| RecordRef::new(CONTACT, id));
+    // Found by the search already: the scan adds nothing (its people are added separately).
+    if only.is_some()
+        && reference
+            .as_ref()
+            .is_some_and(|r| found.get_mut(r).is_some())
+    {
+        return Ok(());
+    }
+    let mut record = mapping::contact_record(contact, kind).ok_or_else(missing_id)?;
+    record.ownership = mapping::contact_ownership(contact, subject);
+    found.add(record);
+    Ok(())
+}
+
+/// Add the people of `contact` who match `subject` to `found`.
+fn add_people(
+    found: &mut Findings,
+    contact: &Value,
+    subject: &Subject,
+) -> Result<(), ConnectorError> {
+    let Some(contact_id) = mapping::id_of(contact) else {
+        return Ok(());
+    };
+    let people = contact
+        .get("contact_people")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for person in people {
+        if let Some(kind) = mapping::person_match(person, subject) {
+            found.add(mapping::person_record(&contact_id, person, kind).ok_or_else(missing_id)?);
+        }
+    }
+    Ok(())
 }

@@ -695,3 +695,85 @@ async fn the_contact_scan_pages_at_moneybirds_real_page_size() {
         .iter()
         .all(|e| e.query.iter().any(|(k, v)| k == "per_page" && v == "100")));
 }
+
+/// Issue 18.3: a batch walks Moneybird's contacts once for all subjects and finds for each
+/// exactly the erasable records a search for that subject alone finds (the fixtures' messy
+/// contacts: people of company contacts, lookalikes, invoices of earlier years), with a
+/// fraction of the calls. Review-only matches (phone, name) it may find more of: it compares
+/// every contact on our side, where Moneybird's search misses a number written with spaces.
+#[tokio::test]
+async fn a_batch_finds_what_single_searches_find_with_one_walk_through_the_contacts() {
+    // Quotas out of the way: this compares calls, not pacing.
+    let quota = dsrhub_connector::http::Quota::new(100_000, Duration::from_secs(1));
+    let h = MoneybirdHarness::with(
+        FakeOptions {
+            quota_requests: 100_000,
+            quota_window: Duration::from_secs(1),
+            ..FakeOptions::default()
+        },
+        dsrhub_connector::http::HttpSettings {
+            rate_limit: Some(quota),
+            ..dsrhub_connector::testkit::fast_http_settings()
+        },
+    )
+    .await;
+    let mut subjects: Vec<Subject> = h
+        .fake
+        .state()
+        .contacts
+        .values()
+        .filter_map(|c| c["email"].as_str().filter(|e| !e.is_empty()).map(email))
+        .take(10)
+        .collect();
+    // A list of leavers: a few have records here, most have none.
+    subjects.push(Subject {
+        emails: vec!["nobody@example.nl".into()],
+        phones: vec!["+31 6 1234 5678".into()],
+        names: vec!["Jan Jansen".into()],
+    });
+    while subjects.len() < 100 {
+        subjects.push(email(&format!("nobody{}@example.nl", subjects.len())));
+    }
+    let before = h.fake.log().requests_seen();
+    let batched = h.connector.discover_batch(&subjects).await.unwrap();
+    let batch_calls = h.fake.log().requests_seen() - before;
+    let before = h.fake.log().requests_seen();
+    let mut single = Vec::new();
+    for subject in &subjects {
+        single.push(h.connector.discover(subject).await.unwrap());
+    }
+    let single_calls = h.fake.log().requests_seen() - before;
+    assert_eq!(batched.len(), subjects.len());
+    for ((subject, batched), single) in subjects.iter().zip(&batched).zip(&single) {
+        let key = |records: &[dsrhub_connector::Record],
+                   exact: bool|
+         -> BTreeSet<(String, String, String)> {
+            records
+                .iter()
+                .filter(|r| r.matched_by.allows_erasure() == exact)
+                .map(|r| {
+                    (
+                        r.reference.to_string(),
+                        format!("{:?}", r.matched_by),
+                        format!("{:?}/{:?}", r.retention, r.erasability),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            key(batched, true),
+            key(single, true),
+            "{:?}",
+            subject.emails
+        );
+        assert!(
+            key(batched, false).is_superset(&key(single, false)),
+            "{:?}",
+            subject.emails
+        );
+    }
+    assert!(
+        batch_calls * 4 <= single_calls,
+        "batch {batch_calls} calls, single searches {single_calls}"
+    );
+}

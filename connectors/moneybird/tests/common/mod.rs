@@ -20,6 +20,11 @@ pub struct MoneybirdHarness {
 
 impl MoneybirdHarness {
     pub async fn with_options(options: FakeOptions) -> Self {
+        Self::with(options, fast_http_settings()).await
+    }
+
+    /// The fake started with `options`, the connector with `http`.
+    pub async fn with(options: FakeOptions, http: dsrhub_connector::http::HttpSettings) -> Self {
         let fake = FakeMoneybird::start_with(options)
             .await
             .expect("fake starts");
@@ -31,7 +36,7 @@ impl MoneybirdHarness {
             administration_id: fake.administration_id().to_string(),
             token: reference,
             scan_contact_people: true,
-            http: fast_http_settings(),
+            http,
         };
         let connector = Arc::new(Moneybird::new(config, &secrets).expect("connector builds"));
         MoneybirdHarness {
