@@ -229,3 +229,34 @@ async fn one_approval_binds_every_plan_of_the_batch_and_the_cap_holds_for_the_to
     assert_eq!(first, second);
     assert_eq!(env.fake.state().contacts.len(), after);
 }
+
+#[tokio::test]
+async fn an_access_batch_exports_each_subject_to_their_own_folder() {
+    let env = unthrottled().await;
+    let hub = env.hub();
+    let out = env.out("reports");
+    let subjects = &leavers(&env)[8..12];
+    let before = env.fake.log().requests_seen();
+    let batch = hub
+        .open_batch(RequestKind::Access, subjects, "checked by P. de Vries", "test")
+        .unwrap();
+    let requests = hub
+        .run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    assert_eq!(requests.len(), 4);
+    for (_, r) in &requests {
+        assert_eq!(r.status, RequestStatus::Completed, "{}", r.id);
+        assert!(out.join(&r.id).join("access-export.zip").is_file());
+    }
+    // With records, or without: each subject's own export, with what was found for them only.
+    let with_records = requests
+        .iter()
+        .filter(|(_, r)| !env.ledger.items(&r.id, None).unwrap().is_empty())
+        .count();
+    assert_eq!(with_records, 2, "two of these four are Moneybird contacts");
+    // One walk through the contacts for the four, then each record exported.
+    let walks = env.fake.log().calls_to("GET", "/contacts");
+    assert!(walks <= 2, "{walks} contact walks");
+    assert!(env.fake.log().requests_seen() - before < 30);
+}
