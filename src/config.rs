@@ -37,6 +37,9 @@ pub struct Config {
     /// What the replies to a data subject say about the processing (GDPR art. 15(1)).
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    /// `dsrhub sweep`: the policy's retention rules, enforced in batches a person approves.
+    #[serde(default)]
+    pub sweep: SweepConfig,
     /// The folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -238,6 +241,33 @@ impl Default for ServeConfig {
             max_upload_bytes: 20 * 1024 * 1024,
         }
     }
+}
+
+/// `[sweep]`: the retention rules `dsrhub sweep` applies, each a named entry that can be
+/// switched off. What a rule selects becomes a batch of erasure requests, planned as a dry run
+/// for a person to approve (`docs/batches.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SweepConfig {
+    /// People whose data a processor holds for an agreement that ended more than
+    /// `policy.contract_retention_months` ago (each connector's signal: `docs/batches.md`).
+    pub contract_ended: SweepRule,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig {
+            contract_ended: SweepRule { enabled: true },
+        }
+    }
+}
+
+/// One sweep rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRule {
+    /// Whether `dsrhub sweep` applies it.
+    pub enabled: bool,
 }
 
 /// `[register]`: the processors the privacy policy names. `dsrhub inventory sync` flags a
@@ -563,6 +593,7 @@ mod tests {
         assert_eq!(config.policy, PolicyConfig::default());
         // The example writes out the built-in texts of the replies.
         assert_eq!(config.privacy, PrivacyConfig::default());
+        assert_eq!(config.sweep, SweepConfig::default());
     }
 
     #[test]

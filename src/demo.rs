@@ -320,6 +320,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         controllers: vec![demo_controller()],
         register: Default::default(),
         privacy: Default::default(),
+        sweep: Default::default(),
         serve: Default::default(),
         processors: fakes.processors(|name| format!("keyring:{name}")),
         // Paths above are already relative to the current folder, like `--out`.

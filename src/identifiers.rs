@@ -73,9 +73,42 @@ pub fn normalize_subject(subject: &Subject) -> Result<Subject, Refused> {
     Ok(out)
 }
 
+/// `sanne.bakker@example.nl` → `s•••r@e•••e.nl`: enough for a person who knows the address to
+/// recognise it, not enough to read it off a screen.
+pub fn mask_email(email: &str) -> String {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return mask_word(email);
+    };
+    let (host, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
+    let tld = if tld.is_empty() {
+        String::new()
+    } else {
+        format!(".{tld}")
+    };
+    format!("{}@{}{tld}", mask_word(local), mask_word(host))
+}
+
+/// The first and last character of a word, the rest dotted.
+pub fn mask_word(word: &str) -> String {
+    let chars: Vec<char> = word.chars().collect();
+    match chars.len() {
+        0 => String::new(),
+        1 | 2 => format!("{}•••", chars[0]),
+        n => format!("{}•••{}", chars[0], chars[n - 1]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifiers_are_masked() {
+        assert_eq!(mask_email("sanne.bakker@example.nl"), "s•••r@e•••e.nl");
+        assert_eq!(mask_email("a@b.nl"), "a•••@b•••.nl");
+        assert_eq!(mask_word("Sanne Bakker"), "S•••r");
+        assert!(!mask_email("sanne.bakker@example.nl").contains("sanne"));
+    }
 
     #[test]
     fn addresses_are_trimmed_and_their_domain_lower_cased() {

@@ -238,7 +238,12 @@ async fn an_access_batch_exports_each_subject_to_their_own_folder() {
     let subjects = &leavers(&env)[8..12];
     let before = env.fake.log().requests_seen();
     let batch = hub
-        .open_batch(RequestKind::Access, subjects, "checked by P. de Vries", "test")
+        .open_batch(
+            RequestKind::Access,
+            subjects,
+            "checked by P. de Vries",
+            "test",
+        )
         .unwrap();
     let requests = hub
         .run_batch(&batch, &RunOptions::default(), &out)

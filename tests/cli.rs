@@ -1531,3 +1531,82 @@ async fn a_batch_is_planned_from_a_list_then_approved_by_its_digest() {
     .await;
     assert_eq!(mixed.status.code(), Some(2));
 }
+
+/// Issue 18.2: `dsrhub hold` and `dsrhub sweep`: the list masks addresses and opens nothing;
+/// the sweep opens one planned batch, without the held address, and prints how to approve it.
+#[tokio::test]
+async fn the_sweep_lists_then_plans_and_leaves_held_addresses_alone() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let text = |o: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let held = run(
+        dir.path(),
+        &[
+            "hold",
+            "add",
+            "kees.visser@example.nl",
+            "--reason",
+            "dispute",
+        ],
+        &[],
+    )
+    .await;
+    assert!(held.status.success(), "{}", text(&held));
+    let holds = text(&run(dir.path(), &["hold", "list"], &[]).await);
+    assert!(
+        holds.contains("k•••r@e•••e.nl") && holds.contains("dispute"),
+        "{holds}"
+    );
+    assert!(!holds.contains("kees.visser"), "{holds}");
+
+    let listed = run(dir.path(), &["sweep", "--list"], &[]).await;
+    let out = text(&listed);
+    assert!(listed.status.success(), "{out}");
+    assert!(out.starts_with("contract_ended: "), "{out}");
+    assert!(out.contains("1 on hold"), "{out}");
+    assert!(out.contains("last invoice"), "{out}");
+    assert!(!out.contains("@example.com "), "addresses masked: {out}");
+    let ledger = dsrhub::ledger::Ledger::open(&dir.path().join("ledger.db")).unwrap();
+    assert!(
+        ledger.requests().unwrap().is_empty(),
+        "--list opens nothing"
+    );
+
+    let swept = run(dir.path(), &["sweep"], &[]).await;
+    let out = text(&swept);
+    assert!(swept.status.success(), "{out}");
+    assert!(out.contains("from sweep: contract_ended"), "{out}");
+    assert!(out.contains("dsrhub erase --batch"), "{out}");
+    let requests = ledger.requests().unwrap();
+    assert!(!requests.is_empty());
+    for r in &requests {
+        assert_eq!(
+            r.status,
+            dsrhub::ledger::RequestStatus::Planned,
+            "a dry run"
+        );
+        let subject = ledger.subject(&r.id).unwrap();
+        assert_ne!(subject.emails, ["kees.visser@example.nl"], "held");
+    }
+    // A second sweep leaves out everyone whose request is open now.
+    let again = text(&run(dir.path(), &["sweep"], &[]).await);
+    assert!(
+        again.contains("0 selected") && again.contains("nothing to sweep"),
+        "{again}"
+    );
+    let lifted = run(
+        dir.path(),
+        &["hold", "remove", "kees.visser@example.nl"],
+        &[],
+    )
+    .await;
+    assert!(lifted.status.success(), "{}", text(&lifted));
+    assert!(text(&run(dir.path(), &["hold", "list"], &[]).await).contains("no holds"));
+}

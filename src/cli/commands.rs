@@ -8,8 +8,8 @@ use dsrhub_connector::secrets::Secrets;
 use super::output::{print_report, print_requests};
 use super::progress::Bars;
 use super::{
-    AuthAction, BenchWhat, Cli, CliOutcome, Command, InventoryAction, RequestArgs, SecretAction,
-    UserAction,
+    AuthAction, BenchWhat, Cli, CliOutcome, Command, HoldAction, InventoryAction, RequestArgs,
+    SecretAction, UserAction,
 };
 use crate::config::{Config, EXAMPLE};
 use crate::error::{Error, Result};
@@ -47,6 +47,8 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
             action: SecretAction::Check,
         } => secret_check(&cli),
         Command::User { action } => user(&cli, action),
+        Command::Hold { action } => hold(&cli, action),
+        Command::Sweep { list } => sweep(&cli, *list).await,
         Command::Check => check(&cli).await,
         Command::Serve => {
             let Loaded { config, hub } = load_quiet(&cli)?;
@@ -1290,15 +1292,26 @@ async fn batch(
             );
         }
     }
+    let result = hub.run_batch(&batch, &options, &config.reports_dir()).await;
+    show_batch(cli, &hub, &config, &batch, result.map(drop))
+}
+
+/// After a batch run: write every request's report and the batch's (also after a failed run:
+/// what was done so far is on record), print the batch's state, and the exit code.
+fn show_batch(
+    cli: &Cli,
+    hub: &Hub,
+    config: &Config,
+    batch: &str,
+    result: Result<()>,
+) -> Result<u8> {
     let reports_dir = config.reports_dir();
-    let result = hub.run_batch(&batch, &options, &reports_dir).await;
-    // Reports also after a failed run: what was done so far is on record.
-    for (_, request) in hub.ledger().batch_requests(&batch)? {
+    for (_, request) in hub.ledger().batch_requests(batch)? {
         report::write(&hub.report(&request.id)?, &reports_dir.join(&request.id))?;
     }
-    let built = report::batch::build(&hub, &batch)?;
+    let built = report::batch::build(hub, batch)?;
     let (json_path, html_path) =
-        report::batch::write(&built, &report::batch::folder(&reports_dir, &batch))?;
+        report::batch::write(&built, &report::batch::folder(&reports_dir, batch))?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&built).expect("json"));
     } else {
@@ -1354,6 +1367,101 @@ async fn batch(
         )
     });
     Ok(if incomplete { EXIT_INCOMPLETE } else { 0 })
+}
+
+/// `dsrhub hold …`: legal holds.
+fn hold(cli: &Cli, action: &HoldAction) -> Result<u8> {
+    let (_, ledger) = open_ledger(cli)?;
+    match action {
+        HoldAction::Add { address, reason } => {
+            ledger.add_hold(address, reason, &operator())?;
+            println!(
+                "{} is on hold: the sweep leaves its records alone",
+                crate::identifiers::mask_email(address.trim())
+            );
+        }
+        HoldAction::Remove { address } => {
+            ledger.remove_hold(address, &operator())?;
+            println!(
+                "the hold on {} is lifted",
+                crate::identifiers::mask_email(address.trim())
+            );
+        }
+        HoldAction::List => {
+            let holds = ledger.holds()?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&holds).expect("json"));
+            } else if holds.is_empty() {
+                println!("no holds");
+            } else {
+                for h in holds {
+                    println!(
+                        "{:<28} since {} by {}: {}",
+                        h.hint,
+                        h.added_at.strftime("%Y-%m-%d"),
+                        h.added_by,
+                        h.reason
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `dsrhub sweep [--list]`: the retention rules; a batch to approve.
+async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
+    let Loaded { config, hub } = load(cli)?;
+    if !config.sweep.contract_ended.enabled {
+        println!("no sweep rule is enabled ([sweep] in the config)");
+        return Ok(0);
+    }
+    let found = hub.sweep_contract_ended().await?;
+    if cli.json && list {
+        println!("{}", serde_json::to_string_pretty(&found).expect("json"));
+    }
+    if !cli.json {
+        println!(
+            "{}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open",
+            found.rule,
+            found.selected.len(),
+            found
+                .ended_before
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            found.held,
+            found.open_request
+        );
+        for (processor, why) in &found.no_signal {
+            println!("  {processor}: {why}");
+        }
+        if list {
+            for s in &found.selected {
+                let because: Vec<String> = s
+                    .because
+                    .iter()
+                    .map(|(p, why)| format!("{p}: {why}"))
+                    .collect();
+                println!(
+                    "  {:<32} {}",
+                    crate::identifiers::mask_email(&s.subject.emails[0]),
+                    because.join("; ")
+                );
+            }
+        }
+    }
+    if list {
+        return Ok(0);
+    }
+    let Some(batch) = hub.open_sweep(&found)? else {
+        if !cli.json {
+            println!("nothing to sweep");
+        }
+        return Ok(0);
+    };
+    let options = RunOptions::default();
+    let result = hub.run_batch(&batch, &options, &config.reports_dir()).await;
+    show_batch(cli, &hub, &config, &batch, result.map(drop))
 }
 
 /// After an erasure run: what was done before, what waits for approval, and whether the plan

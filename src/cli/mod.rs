@@ -78,6 +78,22 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Apply the privacy policy's retention rules (`[sweep]`): whom they select becomes one
+    /// batch of erasure requests, planned as a dry run; approve it with `dsrhub erase --batch
+    /// <id> --yes --plan <digest>`. Addresses on legal hold or with an open request are left
+    /// out.
+    Sweep {
+        /// Only list whom the rules select (masked), opening nothing.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Legal holds: addresses the sweep never erases (`hold add <address> --reason "…"`,
+    /// `hold remove <address>`, `hold list`).
+    Hold {
+        /// What to do.
+        #[command(subcommand)]
+        action: HoldAction,
+    },
     /// List the connectors this build knows and which are configured.
     Connectors,
     /// Access request (art. 15/20): find and export everything held about a person.
@@ -411,6 +427,26 @@ pub enum SecretAction {
     /// Check every secret reference of the configuration: present, readable, not empty. Exits 3
     /// when one is not, with the command that stores it.
     Check,
+}
+
+/// `dsrhub hold …`.
+#[derive(Debug, Subcommand)]
+pub enum HoldAction {
+    /// Put ADDRESS on hold: the sweep leaves its records alone.
+    Add {
+        /// The e-mail address.
+        address: String,
+        /// Why (a dispute, an investigation; no personal data): kept with the hold.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift the hold on ADDRESS.
+    Remove {
+        /// The e-mail address.
+        address: String,
+    },
+    /// List the holds (addresses masked).
+    List,
 }
 
 /// `dsrhub user …`.

@@ -233,6 +233,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE requests ADD COLUMN batch_line INTEGER;
     CREATE INDEX requests_by_batch ON requests (batch_id, batch_line);
     "#,
+    // 17: legal holds: addresses the sweep never erases. Kept as the SHA-256 of the
+    // normalised address (enough to match; a copy of the ledger does not list who is on
+    // hold), with a masked hint for the people reading the list.
+    r#"
+    CREATE TABLE holds (
+        identifier_sha256  TEXT PRIMARY KEY,
+        hint               TEXT NOT NULL,
+        reason             TEXT NOT NULL,
+        added_by           TEXT NOT NULL,
+        added_at           TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Bring the schema up to date.

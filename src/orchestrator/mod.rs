@@ -16,6 +16,7 @@ mod manual;
 mod own_data;
 mod purges;
 mod replies;
+pub mod sweep;
 mod worklist;
 
 pub use erasure::MANUAL as MANUAL_ACTION;

@@ -241,6 +241,14 @@ impl Hub {
         if status != RequestStatus::Completed {
             return Ok(());
         }
+        // The sweep erased on the policy's own initiative: nobody asked, nobody is answered.
+        if self
+            .ledger
+            .batch_of(id)?
+            .is_some_and(|b| super::sweep::is_sweep(&b.origin))
+        {
+            return Ok(());
+        }
         let kind = match self.ledger.request(id)?.kind {
             RequestKind::Access => ReplyKind::Access,
             RequestKind::Erasure => ReplyKind::Erasure,

@@ -109,6 +109,26 @@ impl Api {
         self.http.collect_pages(request, array_page).await
     }
 
+    /// `GET /{adm}/sales_invoices.json?filter=state:all,period:…`, all pages: every invoice
+    /// of the administration (for the sweep: each contact's last invoice date).
+    pub async fn all_invoices(&self) -> Result<Vec<Value>, ConnectorError> {
+        let period = invoice_period(jiff::ZonedDateTime::now().year());
+        let request = Request::get(self.url(&["sales_invoices.json"])?)
+            .query("filter", &format!("state:all,period:{period}"))
+            .query("per_page", &MAX_PER_PAGE.to_string());
+        self.http.collect_pages(request, array_page).await
+    }
+
+    /// `GET /{adm}/recurring_sales_invoices.json?filter=state:{active|inactive}`, all pages:
+    /// every subscription, running or stopped.
+    pub async fn all_recurring(&self, active: bool) -> Result<Vec<Value>, ConnectorError> {
+        let state = if active { "active" } else { "inactive" };
+        let request = Request::get(self.url(&["recurring_sales_invoices.json"])?)
+            .query("filter", &format!("state:{state}"))
+            .query("per_page", &MAX_PER_PAGE.to_string());
+        self.http.collect_pages(request, array_page).await
+    }
+
     /// `GET /{adm}/recurring_sales_invoices.json?filter=state:{active|inactive},contact_id:{id}`,
     /// all pages: the contact's subscriptions, running (`active`) or stopped.
     pub async fn recurring_of(

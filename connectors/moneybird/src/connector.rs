@@ -7,8 +7,8 @@ use dsrhub_connector::http::{BearerSecret, HttpClient};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, MatchKind, Record,
-    RecordRef, Subject,
+    EndedContract, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory,
+    MatchKind, Record, RecordRef, Subject,
 };
 use serde_json::Value;
 
@@ -221,6 +221,108 @@ impl Connector for Moneybird {
             results.push(found.into_vec());
         }
         Ok(results)
+    }
+
+    /// A customer's agreement ended on the later of their last invoice and the end of their
+    /// last subscription; one with a subscription still running has not ended, and a contact
+    /// with neither invoices nor subscriptions is no customer (no signal). Three walks: the
+    /// contacts, every invoice, every subscription. The subjects: a private contact's address,
+    /// a company's contact people (not the company's own address).
+    async fn contracts_ended(
+        &self,
+        ended_before: jiff::civil::Date,
+    ) -> Result<Option<Vec<EndedContract>>, ConnectorError> {
+        let day = |v: &Value, field: &str| -> Option<jiff::civil::Date> {
+            v.get(field)?.as_str()?.get(..10)?.parse().ok()
+        };
+        let contact_of = |v: &Value| {
+            v.get("contact_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let mut last_invoice: BTreeMap<String, jiff::civil::Date> = BTreeMap::new();
+        for invoice in self.api.all_invoices().await? {
+            if let (Some(contact), Some(date)) =
+                (contact_of(&invoice), day(&invoice, "invoice_date"))
+            {
+                let entry = last_invoice.entry(contact).or_insert(date);
+                *entry = (*entry).max(date);
+            }
+        }
+        let running: std::collections::BTreeSet<String> = self
+            .api
+            .all_recurring(true)
+            .await?
+            .iter()
+            .filter_map(contact_of)
+            .collect();
+        let mut stopped: BTreeMap<String, jiff::civil::Date> = BTreeMap::new();
+        for subscription in self.api.all_recurring(false).await? {
+            let Some(contact) = contact_of(&subscription) else {
+                continue;
+            };
+            if let Some(date) =
+                day(&subscription, "last_date").or_else(|| day(&subscription, "updated_at"))
+            {
+                let entry = stopped.entry(contact).or_insert(date);
+                *entry = (*entry).max(date);
+            }
+        }
+        let mut ended = Vec::new();
+        for contact in self.api.all_contacts().await? {
+            let Some(id) = mapping::id_of(&contact) else {
+                continue;
+            };
+            if running.contains(&id) {
+                continue;
+            }
+            let (invoiced, subscribed) = (last_invoice.get(&id), stopped.get(&id));
+            let Some(ended_on) = invoiced.into_iter().chain(subscribed).max().copied() else {
+                continue;
+            };
+            if ended_on >= ended_before {
+                continue;
+            }
+            let mut signal = Vec::new();
+            if let Some(date) = invoiced {
+                signal.push(format!("last invoice {date}"));
+            }
+            if let Some(date) = subscribed {
+                signal.push(format!("subscription stopped {date}"));
+            }
+            // Each person a subject of their own: a private contact's address, and a
+            // company's contact people (several people; the company's own address, often a
+            // role address like info@, is the company's, not a person's).
+            let company = contact
+                .get("company_name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.trim().is_empty());
+            let people = contact
+                .get("contact_people")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            let own = (!company).then_some(&contact);
+            let mut emails: Vec<String> = Vec::new();
+            for value in own.into_iter().chain(people) {
+                if let Some(email) = value.get("email").and_then(Value::as_str).map(str::trim) {
+                    if !email.is_empty() && !emails.iter().any(|e| e.eq_ignore_ascii_case(email)) {
+                        emails.push(email.to_string());
+                    }
+                }
+            }
+            for email in emails {
+                ended.push(EndedContract {
+                    subject: Subject {
+                        emails: vec![email],
+                        ..Subject::default()
+                    },
+                    ended_on,
+                    signal: signal.join("; "),
+                });
+            }
+        }
+        Ok(Some(ended))
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

@@ -777,3 +777,47 @@ async fn a_batch_finds_what_single_searches_find_with_one_walk_through_the_conta
         "batch {batch_calls} calls, single searches {single_calls}"
     );
 }
+
+/// Issue 18.2: the sweep's `contract_ended` signal. A customer's agreement ended on the later
+/// of their last invoice and their last subscription's end; a running subscription means it
+/// has not, however old the invoices; no invoices and no subscription is no signal. Each
+/// person is a subject of their own: a company's contact people, not its own (role) address.
+#[tokio::test]
+async fn ended_contracts_come_from_invoices_and_subscriptions() {
+    let h = MoneybirdHarness::start().await;
+    let cutoff: jiff::civil::Date = "2025-12-06".parse().unwrap();
+    let ended = h.connector.contracts_ended(cutoff).await.unwrap().unwrap();
+    let find = |email: &str| ended.iter().find(|e| e.subject.emails == [email]);
+    // Subscription stopped mid-2023, last invoice that August.
+    let kees = find("kees.visser@example.nl").expect("Kees Visser's contract ended");
+    assert_eq!(kees.ended_on.to_string(), "2023-08-22");
+    assert_eq!(
+        kees.signal,
+        "last invoice 2023-08-22; subscription stopped 2023-06-30"
+    );
+    // Invoices only: the last one is the end.
+    assert!(find("lucas.meijer@example.com").is_some());
+    assert!(
+        find("jan.jansen@example.nl").is_some(),
+        "November 2025 is before the cutoff"
+    );
+    // Not ended: a running subscription (whatever the invoices say), a recent invoice.
+    assert!(find("daan.vandenberg@example.com").is_none());
+    assert!(find("jesse.huisman@example.com").is_none());
+    // No signal at all: never invoiced.
+    assert!(find("sanne.bakker@example.nl").is_none());
+    // A company: its people, one subject each; not its info@ address.
+    assert!(find("info@vandijk-installatie.example").is_none());
+    let people: Vec<_> = ended
+        .iter()
+        .filter(|e| e.subject.emails[0].ends_with("@vandijk-installatie.example"))
+        .collect();
+    assert_eq!(people.len(), 2, "{people:?}");
+    assert!(ended
+        .iter()
+        .all(|e| e.subject.emails.len() == 1 && e.ended_on < cutoff));
+    assert!(
+        !format!("{ended:?}").contains('@'),
+        "Debug shows no addresses"
+    );
+}

@@ -98,6 +98,17 @@ pub trait Connector: Send + Sync + Debug {
     /// Counts per object type, for the processor register.
     async fn inventory(&self) -> Result<Inventory, ConnectorError>;
 
+    /// The people whose data this processor holds for an agreement that ended before
+    /// `ended_before` (the sweep's `contract_ended` rule): each with the day it ended and what
+    /// said so. `None` (the default): this processor has no signal for the end of an
+    /// agreement, and the sweep says so rather than guessing.
+    async fn contracts_ended(
+        &self,
+        _ended_before: jiff::civil::Date,
+    ) -> Result<Option<Vec<crate::EndedContract>>, ConnectorError> {
+        Ok(None)
+    }
+
     /// Whether `record` (as [`Connector::export`] returns it) already shows the anonymisation
     /// of `fields`: asked before an anonymisation whose outcome a crash lost is sent again, so
     /// it is not repeated. `None` (the default): this connector cannot tell, and the hub

@@ -657,3 +657,17 @@ mod tests {
         );
     }
 }
+
+/// Someone whose data a processor holds for an agreement that has ended (see
+/// [`crate::Connector::contracts_ended`]).
+/// `Debug` shows the subject as counts only (see [`Subject`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndedContract {
+    /// Who: the addresses the processor has for them.
+    pub subject: Subject,
+    /// The day the agreement ended, as far as the processor can tell.
+    pub ended_on: jiff::civil::Date,
+    /// What said so, without personal data ("last invoice 2023-08-22; subscription stopped
+    /// 2023-06-30").
+    pub signal: String,
+}

@@ -115,8 +115,13 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
     let masked: Vec<String> = subject
         .emails
         .iter()
-        .map(|e| mask_email(e))
-        .chain(subject.names.iter().map(|n| mask_word(n)))
+        .map(|e| crate::identifiers::mask_email(e))
+        .chain(
+            subject
+                .names
+                .iter()
+                .map(|n| crate::identifiers::mask_word(n)),
+        )
         .chain(subject.phones.iter().map(|p| mask_phone(p)))
         .collect();
     let tasks = ledger.tasks(&id)?;
@@ -339,31 +344,6 @@ fn short(digest: &str) -> &str {
     digest.get(..12).unwrap_or(digest)
 }
 
-/// `sanne.bakker@example.nl` → `s•••r@e•••e.nl`: enough for a person who knows the address to
-/// recognise it, not enough to read it off a screen.
-pub fn mask_email(email: &str) -> String {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return mask_word(email);
-    };
-    let (host, tld) = domain.rsplit_once('.').unwrap_or((domain, ""));
-    let tld = if tld.is_empty() {
-        String::new()
-    } else {
-        format!(".{tld}")
-    };
-    format!("{}@{}{tld}", mask_word(local), mask_word(host))
-}
-
-/// The first and last character of a word, the rest dotted.
-fn mask_word(word: &str) -> String {
-    let chars: Vec<char> = word.chars().collect();
-    match chars.len() {
-        0 => String::new(),
-        1 | 2 => format!("{}•••", chars[0]),
-        n => format!("{}•••{}", chars[0], chars[n - 1]),
-    }
-}
-
 /// A phone number: its last two digits.
 fn mask_phone(phone: &str) -> String {
     let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
@@ -376,11 +356,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identifiers_are_masked() {
-        assert_eq!(mask_email("sanne.bakker@example.nl"), "s•••r@e•••e.nl");
-        assert_eq!(mask_email("a@b.nl"), "a•••@b•••.nl");
-        assert_eq!(mask_word("Sanne Bakker"), "S•••r");
+    fn phone_numbers_are_masked() {
         assert_eq!(mask_phone("+31 6 1234 5678"), "•••78");
-        assert!(!mask_email("sanne.bakker@example.nl").contains("sanne"));
     }
 }
