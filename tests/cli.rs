@@ -1610,3 +1610,37 @@ async fn the_sweep_lists_then_plans_and_leaves_held_addresses_alone() {
     assert!(lifted.status.success(), "{}", text(&lifted));
     assert!(text(&run(dir.path(), &["hold", "list"], &[]).await).contains("no holds"));
 }
+
+/// Issue 18.4: `dsrhub bench batch` runs end to end (tiny sizes, windows shortened a
+/// thousandfold) and reports a batch's calls as a fraction of single requests', and no 429s.
+#[tokio::test]
+async fn the_batch_benchmark_reports_ratios() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--json",
+            "bench",
+            "batch",
+            "--subjects",
+            "10,20",
+            "--time-scale",
+            "1000",
+        ],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sizes = results["sizes"].as_array().unwrap();
+    assert_eq!(sizes.len(), 2);
+    for size in sizes {
+        assert!(size["calls_ratio"].as_f64().unwrap() <= 0.25, "{size}");
+        for mode in ["batched", "single"] {
+            for (_, vendor) in size[mode]["vendors"].as_object().unwrap() {
+                assert_eq!(vendor["throttled"], 0, "{size}");
+            }
+        }
+    }
+    assert!(results["fan_out_ratio"].as_f64().unwrap() > 0.0);
+}

@@ -210,10 +210,14 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
                 )
             }
         },
+        Command::Bench {
+            what: BenchWhat::Batch(args),
+        } => crate::bench::batch::run(&args.subjects, args.time_scale, cli.json).await,
         Command::Bench { what } => {
             let (kind, args) = match what {
                 BenchWhat::Export(args) => (RequestKind::Access, args),
                 BenchWhat::Erasure(args) => (RequestKind::Erasure, args),
+                BenchWhat::Batch(_) => unreachable!("matched above"),
             };
             let (messages, body_bytes) = (args.messages, args.body_bytes);
             crate::bench::run(kind, messages, body_bytes, args.max_peak_mib, cli.json).await

@@ -345,6 +345,22 @@ pub enum BenchWhat {
     /// Peak memory and time of an erasure (plan, carry out, verify) over many messages
     /// through Microsoft Graph, mail kept by policy (a tenth of them first, then all).
     Erasure(BenchArgs),
+    /// A list of leavers erased as one batch vs one request each, against the Moneybird and
+    /// IT Glue fakes with their real quotas: calls per subject, quota use, 429s, peak memory,
+    /// fan-out (docs/BENCHMARKS.md).
+    Batch(BatchBenchArgs),
+}
+
+/// `dsrhub bench batch`'s settings.
+#[derive(Debug, Args)]
+pub struct BatchBenchArgs {
+    /// List sizes to measure, smallest first.
+    #[arg(long, value_delimiter = ',', default_values_t = vec![100, 500])]
+    pub subjects: Vec<usize>,
+    /// Shorten the vendors' quota windows this many times (the number of calls per window
+    /// stays the vendor's), so the run takes seconds instead of hours.
+    #[arg(long, default_value_t = 100.0)]
+    pub time_scale: f64,
 }
 
 /// The size of a benchmark and its guard.

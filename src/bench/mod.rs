@@ -8,6 +8,8 @@
 //! same for a whole erasure (discovery, the plan, carrying it out, verification), where mail
 //! is kept by policy. The results go in `docs/BENCHMARKS.md`.
 
+pub mod batch;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
