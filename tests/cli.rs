@@ -44,6 +44,11 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// What the command printed, stdout then stderr.
+fn text(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
 /// A config in `dir` pointing at `fake`, the token in a 0600 file.
 fn write_config(dir: &Path, fake: &FakeMoneybird) {
     dsrhub_connector::secrets::write_private_file(&dir.join("moneybird.token"), fake.token())
@@ -1102,13 +1107,6 @@ async fn staff_users_are_added_listed_changed_and_removed() {
     let fake = FakeMoneybird::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &fake);
-    let text = |o: &Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
     let short = run_with_stdin(dir.path(), &["user", "add", "petra"], "too short\n").await;
     assert_eq!(short.status.code(), Some(1), "{}", text(&short));
     assert!(
@@ -1402,13 +1400,6 @@ async fn a_batch_is_planned_from_a_list_then_approved_by_its_digest() {
         "email,name\nsanne.bakker@example.nl,\"Bakker, Sanne\"\n# left in 2025\nleft.long.ago@voorbeeld-it.example,\n",
     )
     .unwrap();
-    let text = |o: &Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
     // --yes on a list nobody has reviewed is refused.
     let hasty = run(
         dir.path(),
@@ -1539,13 +1530,6 @@ async fn the_sweep_lists_then_plans_and_leaves_held_addresses_alone() {
     let fake = FakeMoneybird::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &fake);
-    let text = |o: &Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    };
     let held = run(
         dir.path(),
         &[
