@@ -249,14 +249,26 @@ impl Default for ServeConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SweepConfig {
+    /// When `dsrhub serve` sweeps (cron fields, `"daily HH:MM"` or `"off"`; local time):
+    /// each sweep opens a batch planned as a dry run, waiting for a person's approval.
+    pub schedule: String,
     /// People whose data a processor holds for an agreement that ended more than
     /// `policy.contract_retention_months` ago (each connector's signal: `docs/batches.md`).
     pub contract_ended: SweepRule,
 }
 
+impl SweepConfig {
+    /// The sweep schedule, `None` when off; errors name the setting.
+    pub fn schedule(&self) -> Result<Option<crate::serve::cron::Schedule>> {
+        crate::serve::cron::Schedule::parse(&self.schedule)
+            .map_err(|e| Error::Config(format!("sweep.schedule: {e}")))
+    }
+}
+
 impl Default for SweepConfig {
     fn default() -> Self {
         SweepConfig {
+            schedule: "off".into(),
             contract_ended: SweepRule { enabled: true },
         }
     }
@@ -434,6 +446,7 @@ impl Config {
             ))
         })?;
         self.serve.inventory_sync_schedule()?;
+        self.sweep.schedule()?;
         if self.serve.session_idle_minutes == 0 || self.serve.session_idle_minutes > 8 * 60 {
             return Err(Error::Config(
                 "serve.session_idle_minutes must be from 1 to 480 (sessions end after 8 hours anyway)"

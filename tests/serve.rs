@@ -1215,3 +1215,47 @@ async fn an_implausible_submitted_time_needs_the_backdated_flag() {
     // A fresh one needs no flag.
     s.submit("ext-fresh-2", "access").await;
 }
+
+/// Issue 18.2: `[sweep] schedule` in `serve`. The first tick only starts the count; when the
+/// schedule is due, the sweep opens a batch and plans it (nothing erased), and the planned
+/// requests wait on the dashboard for a person; the next sweep leaves them alone (their
+/// requests are open).
+#[tokio::test]
+async fn the_scheduler_sweeps_on_its_schedule_and_only_plans() {
+    let s = start().await;
+    let mut config = s._env.config.clone();
+    config.serve.inventory_sync = "off".into();
+    config.sweep.schedule = "daily 04:00".into();
+    let mut scheduler = dsrhub::serve::scheduler::Scheduler::new(s.state.clone(), config).unwrap();
+    let day = jiff::Timestamp::now()
+        .in_tz("Europe/Amsterdam")
+        .unwrap()
+        .date();
+    let at = |days: i64, hh: i8, mm: i8| {
+        day.checked_add(jiff::Span::new().days(days))
+            .unwrap()
+            .at(hh, mm, 0, 0)
+            .in_tz("Europe/Amsterdam")
+            .unwrap()
+            .timestamp()
+    };
+    let contacts = s.fake.state().contacts.len();
+    assert_eq!(scheduler.tick(at(1, 3, 0)).await.unwrap().sweep, None);
+    let ran = scheduler.tick(at(1, 4, 5)).await.unwrap();
+    let batch = ran
+        .sweep
+        .expect("due at 04:00")
+        .expect("the fixtures' ended contracts");
+    s.state.wait_for_runs().await;
+    let requests = s._env.ledger.batch_requests(&batch).unwrap();
+    assert!(!requests.is_empty());
+    assert!(requests
+        .iter()
+        .all(|(_, r)| r.status == dsrhub::ledger::RequestStatus::Planned));
+    assert_eq!(s.fake.state().contacts.len(), contacts, "only planned");
+    let html = s.dashboard().await;
+    assert!(html.contains(&requests[0].1.id) && html.contains("approve the plan"));
+    // Not again the same day; the next day's sweep selects nobody new.
+    assert_eq!(scheduler.tick(at(1, 5, 0)).await.unwrap().sweep, None);
+    assert_eq!(scheduler.tick(at(2, 4, 1)).await.unwrap().sweep, Some(None));
+}

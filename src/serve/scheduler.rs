@@ -15,6 +15,10 @@
 //!   callbacks not yet delivered are sent again, also for requests closed in the last week
 //!   outside the server (e.g. `dsrhub cancel`).
 //!
+//! - **Sweep**, on `[sweep] schedule` (off by default): `dsrhub sweep` — whom the retention
+//!   rules select becomes a batch planned as a dry run, left for a person to approve. Counted
+//!   from the server's start (a restart does not sweep at once).
+//!
 //! [`Scheduler::tick`] takes the time as an argument, so tests run days in milliseconds.
 
 use std::sync::Arc;
@@ -45,6 +49,8 @@ pub struct Ran {
     pub purges: Option<crate::orchestrator::PurgeChecks>,
     /// The hub's own retention applied (daily).
     pub own_data: Option<crate::orchestrator::OwnDataPurge>,
+    /// A sweep ran: the batch it opened (`None`: it selected nobody).
+    pub sweep: Option<Option<String>>,
 }
 
 /// Decides and starts the scheduled work.
@@ -56,12 +62,16 @@ pub struct Scheduler {
     last_sync: Option<DateTime>,
     last_deadline_check: Option<Date>,
     last_retry: Option<Timestamp>,
+    sweep: Option<Schedule>,
+    /// Local time of the last sweep, or of the first tick (sweeps count from the start).
+    last_sweep: Option<DateTime>,
 }
 
 impl Scheduler {
     /// A scheduler over the server's state, with `[serve]`'s settings.
     pub fn new(state: Arc<AppState>, config: Config) -> crate::Result<Scheduler> {
         let sync = config.serve.inventory_sync_schedule()?;
+        let sweep = config.sweep.schedule()?;
         Ok(Scheduler {
             state,
             config,
@@ -69,6 +79,8 @@ impl Scheduler {
             last_sync: None,
             last_deadline_check: None,
             last_retry: None,
+            sweep,
+            last_sweep: None,
         })
     }
 
@@ -114,6 +126,16 @@ impl Scheduler {
             ran.purges = Some(self.state.hub.check_purges(today).await?);
             ran.own_data = Some(self.state.hub.purge_own_data(now, false)?);
         }
+        if let Some(schedule) = &self.sweep {
+            let since = *self.last_sweep.get_or_insert(local.datetime());
+            if schedule
+                .next_after(since)
+                .is_some_and(|due| due <= local.datetime())
+            {
+                self.last_sweep = Some(local.datetime());
+                ran.sweep = Some(self.sweep().await?);
+            }
+        }
         let every =
             jiff::SignedDuration::from_mins(i64::from(self.config.serve.retry_every_minutes));
         let retry_due = self
@@ -124,6 +146,30 @@ impl Scheduler {
             ran.resumed = self.resume(now).await?;
         }
         Ok(ran)
+    }
+
+    /// Sweep: open a batch for whom the enabled rules select and plan it in the background
+    /// (nothing is erased before a person approves it); its id.
+    async fn sweep(&self) -> crate::Result<Option<String>> {
+        if !self.config.sweep.contract_ended.enabled {
+            return Ok(None);
+        }
+        let hub = self.state.hub.clone();
+        let found = hub.sweep_contract_ended().await?;
+        let Some(batch) = hub.open_sweep(&found)? else {
+            tracing::info!(rule = %found.rule, "the sweep selected nobody");
+            return Ok(None);
+        };
+        tracing::info!(batch = %batch, selected = found.selected.len(), "sweep opened a batch to approve");
+        let reports = self.config.reports_dir();
+        let id = batch.clone();
+        self.state.runs.lock().expect("runs").spawn(async move {
+            let dry = crate::orchestrator::RunOptions::default();
+            if let Err(e) = hub.run_batch(&id, &dry, &reports).await {
+                tracing::warn!(batch = %id, error = %e, "the sweep's plan stopped");
+            }
+        });
+        Ok(Some(batch))
     }
 
     /// The local time of the last inventory sync recorded (by `serve` or the CLI).
