@@ -91,6 +91,14 @@ async fn a_sweep_plans_the_ended_contracts_and_erases_them_once_approved() {
         .unwrap();
     assert_eq!(env.fake.state().contacts.len(), contacts_before);
     let kees_before = contact(&env, "kees.visser@example.nl").expect("still there");
+    // Nobody asked: a swept request has no legal deadline and is never overdue, while Jan
+    // Jansen's own request is, two months on.
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 60);
+    for listed in hub.work_list(later).unwrap() {
+        let swept = env.ledger.batch_of(&listed.request.id).unwrap().is_some();
+        assert_eq!(listed.swept, swept);
+        assert_eq!(listed.overdue(later), !swept, "{}", listed.request.id);
+    }
     let plan = env.ledger.batch_plan(&batch).unwrap();
     assert!(plan.changes > 0);
 

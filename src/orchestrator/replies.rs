@@ -242,11 +242,7 @@ impl Hub {
             return Ok(());
         }
         // The sweep erased on the policy's own initiative: nobody asked, nobody is answered.
-        if self
-            .ledger
-            .batch_of(id)?
-            .is_some_and(|b| super::sweep::is_sweep(&b.origin))
-        {
+        if self.is_swept(id)? {
             return Ok(());
         }
         let kind = match self.ledger.request(id)?.kind {

@@ -14,6 +14,8 @@ pub struct Listed {
     pub due: jiff::Timestamp,
     /// What a person must do next (empty: nothing).
     pub needs: Vec<String>,
+    /// Opened by the sweep: nobody asked, so no legal deadline runs (never overdue).
+    pub swept: bool,
 }
 
 impl Listed {
@@ -22,9 +24,9 @@ impl Listed {
         !self.request.status.is_closed()
     }
 
-    /// Whether it is open and past its deadline at `now`.
+    /// Whether it is open and past its deadline at `now` (a swept request has none).
     pub fn overdue(&self, now: jiff::Timestamp) -> bool {
-        self.open() && self.due < now
+        self.open() && !self.swept && self.due < now
     }
 
     /// Whole days until the deadline at `now` (negative: overdue).
@@ -40,14 +42,24 @@ impl Hub {
         let mut listed = Vec::new();
         for request in self.ledger.requests()? {
             let needs = self.needs_action(&request, now)?;
+            let swept = self.is_swept(&request.id)?;
             listed.push(Listed {
                 due: request.extended_due_at.unwrap_or(request.due_at),
                 request,
                 needs,
+                swept,
             });
         }
         listed.sort_by_key(|l| (!l.open(), l.due));
         Ok(listed)
+    }
+
+    /// Whether request `id` was opened by the sweep (not by a data subject).
+    pub fn is_swept(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .ledger
+            .batch_of(id)?
+            .is_some_and(|b| super::sweep::is_sweep(&b.origin)))
     }
 
     /// What a person must do next for request `r` at `now` (empty: nothing): an identity to

@@ -189,7 +189,8 @@ impl Scheduler {
             .unwrap_or(now);
         let (mut soon, mut overdue) = (Vec::new(), Vec::new());
         for request in self.state.hub.ledger().requests()? {
-            if request.status.is_closed() {
+            // A swept request has no data subject waiting: no deadline to remind anyone of.
+            if request.status.is_closed() || self.state.hub.is_swept(&request.id)? {
                 continue;
             }
             let due = request.extended_due_at.unwrap_or(request.due_at);

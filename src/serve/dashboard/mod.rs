@@ -153,7 +153,7 @@ async fn list(
         let (request, due) = (&listed.request, listed.due);
         let urgency = if listed.overdue(now) {
             "overdue"
-        } else if listed.open() && due < soon {
+        } else if listed.open() && !listed.swept && due < soon {
             "soon"
         } else {
             ""
