@@ -529,3 +529,79 @@ async fn every_dashboard_route_is_documented_and_guarded() {
         }
     }
 }
+
+/// Issue 18.2: a sweep's batch waits on the dashboard; one form approves all its plans under
+/// the batch's digest, as the signed-in user, and carries them out.
+#[tokio::test]
+async fn a_sweep_batch_is_approved_on_the_dashboard() {
+    let s = start().await;
+    let hub = s.state.hub().clone();
+    let sweep = hub.sweep_contract_ended().await.unwrap();
+    let batch = hub
+        .open_sweep(&sweep)
+        .unwrap()
+        .expect("the fixtures' ended contracts");
+    hub.run_batch(
+        &batch,
+        &dsrhub::orchestrator::RunOptions::default(),
+        &s._env.config.reports_dir(),
+    )
+    .await
+    .unwrap();
+    // Customers with invoices are anonymised (the invoices stay): their address goes.
+    let has_kees = || {
+        s.fake
+            .state()
+            .contacts
+            .values()
+            .any(|c| c["email"] == "kees.visser@example.nl")
+    };
+    assert!(has_kees());
+    let browser = s.browser_for("petra").await;
+    let list = browser.get("/dashboard").await;
+    assert!(
+        list.html.contains("Batches waiting for approval"),
+        "{}",
+        list.html
+    );
+    assert!(list.html.contains(&format!("/dashboard/batches/{batch}")));
+    let page = browser.get(&format!("/dashboard/batches/{batch}")).await;
+    assert_eq!(page.status, 200);
+    let digest = common::server::hidden(&page.html, "plan_digest");
+    let csrf = Browser::csrf_of(&page.html);
+    let approve = format!("/dashboard/batches/{batch}/approve");
+    let forged = browser
+        .post(&approve, &[("plan_digest", &digest), ("csrf", "x")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let stale = browser
+        .post(
+            &approve,
+            &[("plan_digest", "0123456789abcdef"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.html);
+    assert!(has_kees(), "nothing changed");
+    let approved = browser
+        .post(&approve, &[("plan_digest", &digest), ("csrf", &csrf)])
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.html);
+    s.state.wait_for_runs().await;
+    assert!(!has_kees(), "carried out");
+    let approvals: Vec<_> = s
+        ._env
+        .ledger
+        .audit_entries(None)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "plan.approved")
+        .collect();
+    assert!(!approvals.is_empty());
+    assert!(approvals
+        .iter()
+        .all(|e| e.detail["approver"] == "petra" && e.detail["batch"] == batch.as_str()));
+    let done = browser.get(&format!("/dashboard/batches/{batch}")).await;
+    assert!(done
+        .html
+        .contains("Nothing in this batch waits for approval"));
+}

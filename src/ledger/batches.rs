@@ -139,6 +139,20 @@ impl Ledger {
         })
     }
 
+    /// Every batch, newest first.
+    pub fn batches(&self) -> Result<Vec<BatchRow>> {
+        let ids: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt =
+                conn.prepare_cached("SELECT id FROM batches ORDER BY created_at DESC, id")?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            ids
+        };
+        ids.iter().map(|id| self.batch(id)).collect()
+    }
+
     /// The requests of batch `id` with the line of their subject, in the order of the list.
     pub fn batch_requests(&self, id: &str) -> Result<Vec<(usize, RequestRow)>> {
         let conn = self.conn();

@@ -5,6 +5,8 @@
 //!   approve, manual answers and removals, replies to send), then the requests by deadline with
 //!   days left, filtered (open, overdue, needs you, closed; type, processor, status) and
 //!   searched by reference, then the processor register.
+//! - `/dashboard/batches/{id}`: a batch (a list, the sweep) with one plan to approve for all
+//!   its requests: see [`batches`].
 //! - `/dashboard/requests/{id}`: one request: the subject masked, its tasks, the plan with each
 //!   record's action, letters, evidence and the timeline from the audit log, and the forms that
 //!   move it on (verify, approve, confirm an answer with its evidence, record a manual removal,
@@ -14,6 +16,7 @@
 //! audited under the signed-in user's name.
 
 mod actions;
+mod batches;
 mod render;
 mod request;
 pub mod session;
@@ -48,6 +51,8 @@ pub const PAGES: &[(&str, &str)] = &[
     ("post", "/dashboard/requests/{id}/reply"),
     ("post", "/dashboard/requests/{id}/extend"),
     ("post", "/dashboard/requests/{id}/cancel"),
+    ("get", "/dashboard/batches/{id}"),
+    ("post", "/dashboard/batches/{id}/approve"),
 ];
 
 /// The dashboard's router: the sign-in pages open, everything else behind a session.
@@ -70,6 +75,8 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/dashboard/requests/{id}/reply", post(actions::reply))
         .route("/dashboard/requests/{id}/extend", post(actions::extend))
         .route("/dashboard/requests/{id}/cancel", post(actions::cancel))
+        .route("/dashboard/batches/{id}", get(batches::page))
+        .route("/dashboard/batches/{id}/approve", post(batches::approve))
         .layer(middleware::from_fn_with_state(
             state,
             session::require_session,
@@ -259,6 +266,7 @@ async fn list(
             "processors": processors,
             "statuses": statuses,
             "register": register,
+            "batches": batches::waiting(&state)?,
         }),
     ))
 }

@@ -15,6 +15,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("message.html", include_str!("templates/message.html")),
     ("list.html", include_str!("templates/list.html")),
     ("request.html", include_str!("templates/request.html")),
+    ("batch.html", include_str!("templates/batch.html")),
 ];
 
 fn environment() -> &'static Environment<'static> {
