@@ -494,6 +494,37 @@ mod tests {
         assert!(!same_token(&csrf_of(&a), ""));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn five_failures_lock_a_name_for_fifteen_minutes() {
+        let sessions = Sessions::default();
+        for _ in 0..4 {
+            sessions.failed("petra");
+        }
+        assert!(!sessions.locked("petra"), "four failures are not enough");
+        sessions.failed("petra");
+        assert!(sessions.locked("petra"));
+        assert!(!sessions.locked("anna"), "per name");
+        tokio::time::advance(Duration::from_secs(14 * 60)).await;
+        assert!(sessions.locked("petra"), "still locked after 14 minutes");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(!sessions.locked("petra"), "free after 15");
+        // A success clears the count.
+        for _ in 0..4 {
+            sessions.failed("anna");
+        }
+        sessions.succeeded("anna");
+        sessions.failed("anna");
+        assert!(!sessions.locked("anna"));
+    }
+
+    #[test]
+    fn a_session_lasts_eight_hours_at_most() {
+        assert_eq!(SESSION_LIFETIME, Duration::from_secs(28_800));
+        assert!(
+            set_cookie(COOKIE, "v", SESSION_LIFETIME.as_secs(), false).contains("Max-Age=28800")
+        );
+    }
+
     #[test]
     fn the_cookie_is_secure_only_when_asked() {
         let plain = set_cookie(COOKIE, "v", 60, false);
