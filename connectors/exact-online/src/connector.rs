@@ -25,6 +25,13 @@ use crate::mapping::{
 /// Addresses per `or`-filter in one discovery call.
 const EMAILS_PER_FILTER: usize = 10;
 
+/// Contacts and accounts an e-mail search found, before matching them to a subject.
+#[derive(Default)]
+struct Searched {
+    contacts: Vec<Value>,
+    accounts: Vec<Value>,
+}
+
 /// The Exact Online connector for one user, across their divisions.
 #[derive(Debug)]
 pub struct ExactOnline {
@@ -80,39 +87,56 @@ impl ExactOnline {
             .map(Vec::as_slice)
     }
 
+    /// The contacts and accounts of `division` with one of `emails`, searched with OData `or`
+    /// filters of [`EMAILS_PER_FILTER`] addresses (the URL stays short).
+    async fn search(&self, division: u32, emails: &[String]) -> Result<Searched, ConnectorError> {
+        let mut searched = Searched::default();
+        for emails in emails.chunks(EMAILS_PER_FILTER) {
+            let filter = mapping::any_equal(&["Email", "BusinessEmail"], emails)?;
+            searched.contacts.extend(
+                self.api
+                    .list(division, CONTACTS, &filter, mapping::CONTACT_SELECT)
+                    .await?,
+            );
+            let filter = mapping::any_equal(&["Email"], emails)?;
+            searched.accounts.extend(
+                self.api
+                    .list(division, ACCOUNTS, &filter, mapping::ACCOUNT_SELECT)
+                    .await?,
+            );
+        }
+        Ok(searched)
+    }
+
+    /// `subject`'s records in `division`, from the contacts and accounts `searched` found
+    /// (for this subject or for a whole batch: only exact matches of the subject's own
+    /// addresses are taken), and what is linked to them.
     async fn discover_division(
         &self,
         division: u32,
         subject: &Subject,
+        searched: &Searched,
         found: &mut Findings,
     ) -> Result<(), ConnectorError> {
+        let emails = &subject.emails;
         let mut contacts = Vec::new();
         let mut accounts = Vec::new();
         let mut account_emails: BTreeMap<String, String> = BTreeMap::new();
-        for emails in subject.emails.chunks(EMAILS_PER_FILTER) {
-            let filter = mapping::any_equal(&["Email", "BusinessEmail"], emails)?;
-            for contact in self
-                .api
-                .list(division, CONTACTS, &filter, mapping::CONTACT_SELECT)
-                .await?
-            {
-                if mapping::email_matches(&contact, &["Email", "BusinessEmail"], emails) {
-                    contacts.push(mapping::contact_record(division, &contact).ok_or_else(bad)?);
-                }
+        for contact in &searched.contacts {
+            if mapping::email_matches(contact, &["Email", "BusinessEmail"], emails) {
+                contacts.push(mapping::contact_record(division, contact).ok_or_else(bad)?);
             }
-            let filter = mapping::any_equal(&["Email"], emails)?;
-            for account in self
-                .api
-                .list(division, ACCOUNTS, &filter, mapping::ACCOUNT_SELECT)
-                .await?
-            {
-                if mapping::email_matches(&account, &["Email"], emails) {
-                    let record = mapping::account_record(division, &account).ok_or_else(bad)?;
-                    let email = account.get("Email").and_then(Value::as_str).unwrap_or("");
-                    account_emails.insert(record.reference.id.clone(), email.to_string());
-                    accounts.push(record);
-                }
+        }
+        for account in &searched.accounts {
+            if mapping::email_matches(account, &["Email"], emails) {
+                let record = mapping::account_record(division, account).ok_or_else(bad)?;
+                let email = account.get("Email").and_then(Value::as_str).unwrap_or("");
+                account_emails.insert(record.reference.id.clone(), email.to_string());
+                accounts.push(record);
             }
+        }
+        if contacts.is_empty() && accounts.is_empty() {
+            return Ok(());
         }
         // Whose each matched account is: its contact persons other than the subject make it
         // a company's. An organisation's account is reviewed, and its invoices, payments and
@@ -403,10 +427,31 @@ impl Connector for ExactOnline {
     async fn discover(&self, subject: &Subject) -> Result<Vec<Record>, ConnectorError> {
         let mut found = Findings::default();
         for &division in self.divisions().await? {
-            self.discover_division(division, subject, &mut found)
+            let searched = self.search(division, &subject.emails).await?;
+            self.discover_division(division, subject, &searched, &mut found)
                 .await?;
         }
         Ok(found.into_vec())
+    }
+
+    /// Every subject's addresses in the same `or` filters (chunked to keep the URL short),
+    /// once per division; then what is linked, only for subjects something matched.
+    async fn discover_batch(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Vec<Vec<Record>>, ConnectorError> {
+        let mut emails: Vec<String> = subjects.iter().flat_map(|s| s.emails.clone()).collect();
+        emails.sort_by_key(|e| e.to_lowercase());
+        emails.dedup_by_key(|e| e.to_lowercase());
+        let mut found: Vec<Findings> = subjects.iter().map(|_| Findings::default()).collect();
+        for &division in self.divisions().await? {
+            let searched = self.search(division, &emails).await?;
+            for (subject, found) in subjects.iter().zip(found.iter_mut()) {
+                self.discover_division(division, subject, &searched, found)
+                    .await?;
+            }
+        }
+        Ok(found.into_iter().map(Findings::into_vec).collect())
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

@@ -883,3 +883,58 @@ async fn the_fakes_answers_have_exacts_odata_v2_shapes() {
         assert!(error["message"]["value"].is_string(), "{body}");
     }
 }
+
+/// Issue 18.3: a batch puts every subject's addresses in the same OData `or` filters (ten per
+/// filter, keeping the URL short), once per division, and finds for each subject exactly what
+/// a discovery for them alone finds (people sharing an employer's account, an address in
+/// another division, a company's role address), with a fraction of the calls.
+#[tokio::test]
+async fn a_batch_searches_every_subject_in_shared_or_filters() {
+    let h = ExactHarness::start_default().await;
+    let email = |e: &str| dsrhub_connector::Subject {
+        emails: vec![e.to_string()],
+        ..dsrhub_connector::Subject::default()
+    };
+    let mut subjects = vec![
+        pieter(),
+        email("anna@bakkerijzoet.example"),
+        email("sanne.bakker@example.nl"),
+        email("jan.jansen@example.nl"),
+        email("wim@wiel.example"),
+        email("kim@wiel.example"),
+    ];
+    while subjects.len() < 40 {
+        subjects.push(email(&format!(
+            "left{}@voorbeeld-it.example",
+            subjects.len()
+        )));
+    }
+    let before = h.fake.log().requests_seen();
+    let batched = h.connector.discover_batch(&subjects).await.unwrap();
+    let batch_calls = h.fake.log().requests_seen() - before;
+    let before = h.fake.log().requests_seen();
+    let mut single = Vec::new();
+    for subject in &subjects {
+        single.push(h.connector.discover(subject).await.unwrap());
+    }
+    let single_calls = h.fake.log().requests_seen() - before;
+    let all = |records: &[Record]| -> BTreeSet<String> {
+        records
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:?} {:?} {:?}",
+                    r.reference, r.matched_by, r.ownership, r.retention
+                )
+            })
+            .collect()
+    };
+    for (i, (b, s)) in batched.iter().zip(&single).enumerate() {
+        assert_eq!(all(b), all(s), "subject {i}");
+    }
+    assert!(!batched[0].is_empty() && batched[39].is_empty());
+    assert!(
+        batch_calls * 4 <= single_calls,
+        "batch {batch_calls} calls, single {single_calls}"
+    );
+}
