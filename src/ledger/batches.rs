@@ -139,14 +139,18 @@ impl Ledger {
         })
     }
 
-    /// Every batch, newest first.
-    pub fn batches(&self) -> Result<Vec<BatchRow>> {
+    /// The batches with a request whose plan waits (status `planned`), newest first: the only
+    /// ones that can have a plan to approve, found without hashing every batch's plans.
+    pub fn batches_planned(&self) -> Result<Vec<BatchRow>> {
         let ids: Vec<String> = {
             let conn = self.conn();
-            let mut stmt =
-                conn.prepare_cached("SELECT id FROM batches ORDER BY created_at DESC, id")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT b.id FROM batches b WHERE EXISTS (
+                     SELECT 1 FROM requests r WHERE r.batch_id = b.id AND r.status = ?1)
+                 ORDER BY b.created_at DESC, b.id",
+            )?;
             let ids = stmt
-                .query_map([], |r| r.get(0))?
+                .query_map([super::RequestStatus::Planned.as_str()], |r| r.get(0))?
                 .collect::<rusqlite::Result<Vec<String>>>()?;
             ids
         };

@@ -18,7 +18,7 @@ use super::session::{same_token, Staff};
 pub fn waiting(state: &AppState) -> crate::error::Result<Vec<Value>> {
     let ledger = state.hub.ledger();
     let mut waiting = Vec::new();
-    for batch in ledger.batches()? {
+    for batch in ledger.batches_planned()? {
         let plan = ledger.batch_plan(&batch.id)?;
         if plan.is_empty() {
             continue;
