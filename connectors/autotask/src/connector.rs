@@ -576,6 +576,93 @@ impl Connector for Autotask {
         }
     }
 
+    /// A company's agreement ended when none of its contracts runs any more (an active
+    /// contract past its end date has ended: Autotask does not deactivate it), on the latest
+    /// of the contracts' end and the last activity of the company and of its contacts (work
+    /// after the contract, billed by the hour, continues the relationship). A company without
+    /// contracts gives no signal (a prospect, a supplier). The subjects: each contact of such a
+    /// company, with all of their addresses.
+    async fn contracts_ended(
+        &self,
+        ended_before: jiff::civil::Date,
+    ) -> Result<Option<Vec<dsrhub_connector::EndedContract>>, ConnectorError> {
+        let api = self.api().await?;
+        let today = jiff::ZonedDateTime::now().date();
+        let mut by_company: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
+        for contract in api
+            .query("Contracts", vec![json!({ "op": "exist", "field": "id" })])
+            .await?
+        {
+            if let Some(company) = contract.get("companyID").and_then(Value::as_u64) {
+                by_company.entry(company).or_default().push(contract);
+            }
+        }
+        let mut contract_ended: BTreeMap<u64, jiff::civil::Date> = BTreeMap::new();
+        for (company, contracts) in &by_company {
+            let contracts: Vec<&Value> = contracts.iter().collect();
+            if let Some(dsrhub_connector::RetentionHint::Contract {
+                ended: Some(ended), ..
+            }) = mapping::contract_hint(&contracts, today)
+            {
+                if ended < ended_before {
+                    contract_ended.insert(*company, ended);
+                }
+            }
+        }
+        let companies: BTreeSet<u64> = contract_ended.keys().copied().collect();
+        let company_activity: BTreeMap<u64, Option<jiff::civil::Date>> = self
+            .query_in("Companies", "id", &companies)
+            .await?
+            .iter()
+            .filter_map(|c| {
+                let id = c.get("id").and_then(Value::as_u64)?;
+                Some((id, mapping::day_of(c, "lastActivityDate")))
+            })
+            .collect();
+        let contacts = self.grouped_by("Contacts", "companyID", &companies).await?;
+        let mut ended = Vec::new();
+        for (company, contract_end) in contract_ended {
+            let people = contacts
+                .get(&company)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let last_activity = people
+                .iter()
+                .filter_map(|p| mapping::day_of(p, "lastActivityDate"))
+                .chain(company_activity.get(&company).copied().flatten())
+                .max();
+            let ended_on = last_activity.map_or(contract_end, |a| a.max(contract_end));
+            if ended_on >= ended_before {
+                continue;
+            }
+            let mut signal = format!("last contract ended {contract_end}");
+            if let Some(activity) = last_activity {
+                signal.push_str(&format!("; last activity {activity}"));
+            }
+            for person in people {
+                let emails: Vec<String> = ["emailAddress", "emailAddress2", "emailAddress3"]
+                    .iter()
+                    .filter_map(|f| person.get(*f).and_then(Value::as_str))
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if emails.is_empty() {
+                    continue;
+                }
+                ended.push(dsrhub_connector::EndedContract {
+                    subject: Subject {
+                        emails,
+                        ..Subject::default()
+                    },
+                    ended_on,
+                    signal: signal.clone(),
+                });
+            }
+        }
+        Ok(Some(ended))
+    }
+
     async fn inventory(&self) -> Result<Inventory, ConnectorError> {
         let api = self.api().await?;
         let mut counts = BTreeMap::new();

@@ -240,7 +240,7 @@ pub fn is_open(ticket: &Value) -> bool {
 }
 
 /// The day part of an Autotask date-time (`2030-12-31T00:00:00Z`, or a bare date).
-fn day_of(value: &Value, field: &str) -> Option<jiff::civil::Date> {
+pub fn day_of(value: &Value, field: &str) -> Option<jiff::civil::Date> {
     let text = value.get(field)?.as_str()?;
     text.get(..10)?.parse().ok()
 }

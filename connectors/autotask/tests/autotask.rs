@@ -789,3 +789,30 @@ async fn a_query_of_more_than_500_contacts_is_followed_to_its_last_page() {
         .filter(|e| e.path.ends_with("/Contacts/query") && e.method == "POST")
         .all(|e| e.request.as_ref().is_some_and(|b| b["MaxRecords"] == 500)));
 }
+
+/// Issue 18.2: Autotask's `contract_ended` signal. A company's agreement ended when none of
+/// its contracts runs (Bakker Fotografie's ended 2025-09-30), on the latest of that and the
+/// last activity of its contacts; a company with a contract still running (Hofstad, until
+/// 2030) or without contracts (Van Dijk) is not selected. Each contact is a subject.
+#[tokio::test]
+async fn ended_contracts_come_from_contracts_and_activity() {
+    let h = AutotaskHarness::start().await;
+    let cutoff: jiff::civil::Date = "2025-12-06".parse().unwrap();
+    let ended = h.connector.contracts_ended(cutoff).await.unwrap().unwrap();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0].subject.emails, ["sanne@bakkerfotografie.example"]);
+    assert_eq!(ended[0].ended_on.to_string(), "2025-10-01");
+    assert_eq!(
+        ended[0].signal,
+        "last contract ended 2025-09-30; last activity 2025-10-01"
+    );
+    // With the cutoff on the day of the last activity, the agreement has not ended before it.
+    let earlier: jiff::civil::Date = "2025-10-01".parse().unwrap();
+    assert!(h
+        .connector
+        .contracts_ended(earlier)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_empty());
+}
