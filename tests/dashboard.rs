@@ -322,6 +322,17 @@ async fn signing_in_checks_the_password_the_form_and_the_attempts() {
         .await;
     assert_eq!(forged.status, 403);
     assert!(stranger.session().is_none());
+    // Nor with the token of another browser's form: the token belongs to its own cookie.
+    let theirs = Browser::csrf_of(&Browser::new(&s.base).get("/dashboard/login").await.html);
+    stranger.get("/dashboard/login").await;
+    let swapped = stranger
+        .post(
+            "/dashboard/login",
+            &[("user", "petra"), ("password", PASSWORD), ("csrf", &theirs)],
+        )
+        .await;
+    assert_eq!(swapped.status, 403);
+    assert!(stranger.session().is_none());
 
     // The right password: a session cookie, HttpOnly, SameSite=Strict; not Secure over http.
     let right = browser.sign_in("petra", PASSWORD).await;

@@ -488,6 +488,8 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(csrf_of(&a), csrf_of(&b));
         assert_ne!(csrf_of(&a), signin_csrf_of(&a));
+        assert_ne!(signin_csrf_of(&a), signin_csrf_of(&b));
+        assert_eq!(signin_csrf_of(&a).len(), 64);
         // What the ledger stores (the cookie's hash) is not the CSRF token.
         assert_ne!(csrf_of(&a), sha256_hex(&a));
         assert!(same_token(&csrf_of(&a), &csrf_of(&a)));
