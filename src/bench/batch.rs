@@ -322,11 +322,12 @@ pub async fn run(sizes: &[usize], scale: f64, json: bool) -> Result<u8> {
             peak_rss_mib: peak,
         });
     }
+    // Only between two sizes: one size compared with itself says nothing.
     let rss_ratio = match (
         measured.first().and_then(|s| s.peak_rss_mib),
         measured.last().and_then(|s| s.peak_rss_mib),
     ) {
-        (Some(small), Some(large)) if small > 0.0 => Some(large / small),
+        (Some(small), Some(large)) if small > 0.0 && measured.len() > 1 => Some(large / small),
         _ => None,
     };
     let delay = Duration::from_millis(50);
