@@ -1557,6 +1557,13 @@ async fn the_sweep_lists_then_plans_and_leaves_held_addresses_alone() {
     assert!(out.contains("1 on hold"), "{out}");
     assert!(out.contains("last invoice"), "{out}");
     assert!(!out.contains("@example.com "), "addresses masked: {out}");
+    let listed = run(dir.path(), &["--json", "sweep", "--list"], &[]).await;
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(!json["selected"].as_array().unwrap().is_empty());
+    assert!(
+        !stdout(&listed).contains("@example.com\""),
+        "masked in JSON too"
+    );
     let ledger = dsrhub::ledger::Ledger::open(&dir.path().join("ledger.db")).unwrap();
     assert!(
         ledger.requests().unwrap().is_empty(),

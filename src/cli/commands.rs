@@ -1446,11 +1446,7 @@ async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
                     .iter()
                     .map(|(p, why)| format!("{p}: {why}"))
                     .collect();
-                println!(
-                    "  {:<32} {}",
-                    crate::identifiers::mask_email(&s.subject.emails[0]),
-                    because.join("; ")
-                );
+                println!("  {:<32} {}", s.masked.join(", "), because.join("; "));
             }
         }
     }

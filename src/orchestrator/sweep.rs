@@ -27,8 +27,11 @@ pub const CONTRACT_ENDED: &str = "contract_ended";
 /// Someone a rule selects.
 #[derive(Debug, Clone, Serialize)]
 pub struct Selected {
-    /// Who (one person: one e-mail address).
+    /// Who (one person: one e-mail address). Not serialised: a listing shows `masked`.
+    #[serde(skip)]
     pub subject: Subject,
+    /// The addresses masked (`k•••r@e•••e.nl`), for listings.
+    pub masked: Vec<String>,
     /// Per processor, what said so ("last invoice 2023-08-22").
     pub because: BTreeMap<String, String>,
 }
@@ -85,6 +88,11 @@ impl Hub {
                         by_address
                             .entry(key)
                             .or_insert_with(|| Selected {
+                                masked: subject
+                                    .emails
+                                    .iter()
+                                    .map(|e| crate::identifiers::mask_email(e))
+                                    .collect(),
                                 subject,
                                 because: BTreeMap::new(),
                             })
