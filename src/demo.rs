@@ -658,7 +658,9 @@ pub async fn sandbox(out: &Path, config_path: &Path, port: u16) -> Result<()> {
         s.emails[0], s.emails[1]
     );
     println!("  dsrhub -c {c} status");
-    println!("  dsrhub -c {c} sweep --list   # whose contract ended 12 months ago (docs/batches.md)");
+    println!(
+        "  dsrhub -c {c} sweep --list   # whose contract ended 12 months ago (docs/batches.md)"
+    );
     println!(
         "  dsrhub -c {c} serve      # the API and dashboard on http://127.0.0.1:{serve_port} (token in {})",
         token_file.display()

@@ -152,3 +152,57 @@ async fn a_sweep_plans_the_ended_contracts_and_erases_them_once_approved() {
         .collect();
     assert!(!again.contains(&"kees.visser@example.nl"), "{again:?}");
 }
+
+/// One processor's ended agreement is not the end when another still has one: Autotask says
+/// Bakker Fotografie's contract ended in 2025, but Moneybird invoiced the company in 2026, so
+/// Sanne's address there is not swept anywhere.
+#[tokio::test]
+async fn an_agreement_running_at_another_processor_keeps_the_person_out() {
+    use dsrhub_autotask::fake::FakeAutotask;
+    let moneybird = dsrhub_moneybird::fake::FakeMoneybird::start()
+        .await
+        .unwrap();
+    let autotask = FakeAutotask::start().await.unwrap();
+    let secrets = dsrhub_connector::secrets::Secrets::in_memory();
+    for (name, value) in [
+        ("mb", moneybird.token()),
+        ("at-secret", autotask.secret()),
+        ("at-code", autotask.integration_code().to_string()),
+    ] {
+        secrets
+            .store(&format!("keyring:{name}").parse().unwrap(), &value)
+            .unwrap();
+    }
+    let mut at = toml::Table::new();
+    at.insert("username".into(), autotask.username().into());
+    at.insert("secret".into(), "keyring:at-secret".into());
+    at.insert("integration_code".into(), "keyring:at-code".into());
+    at.insert(
+        "zone_lookup_url".into(),
+        autotask.zone_lookup_url().to_string().into(),
+    );
+    let env = common::hub_for(
+        std::collections::BTreeMap::from([
+            ("autotask".to_string(), at),
+            (
+                "moneybird".to_string(),
+                common::moneybird_table(&moneybird, "keyring:mb"),
+            ),
+        ]),
+        &secrets,
+    );
+    let hub = env.hub.with_today("2026-12-06".parse().unwrap());
+    let sweep = hub.sweep_contract_ended().await.unwrap();
+    let selected: Vec<&str> = sweep
+        .selected
+        .iter()
+        .map(|s| s.subject.emails[0].as_str())
+        .collect();
+    assert!(
+        !selected.contains(&"sanne@bakkerfotografie.example"),
+        "{selected:?}"
+    );
+    assert!(sweep.ongoing_elsewhere >= 1);
+    // Moneybird's own ended customers are still selected.
+    assert!(selected.contains(&"kees.visser@example.nl"), "{selected:?}");
+}

@@ -1426,7 +1426,7 @@ async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
     }
     if !cli.json {
         println!(
-            "{}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open",
+            "{}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open, {} with an agreement still running elsewhere",
             found.rule,
             found.selected.len(),
             found
@@ -1434,7 +1434,8 @@ async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             found.held,
-            found.open_request
+            found.open_request,
+            found.ongoing_elsewhere
         );
         for (processor, why) in &found.no_signal {
             println!("  {processor}: {why}");

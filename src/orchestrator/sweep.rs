@@ -1,7 +1,9 @@
 //! The sweep: the privacy policy's retention rules, applied to what the processors hold.
 //!
 //! Each enabled rule (`[sweep]`) asks the processors whom it selects; the selection, less
-//! anyone on legal hold or with a request still open, becomes one batch of erasure requests
+//! anyone on legal hold, with a request still open, or still under an agreement at any
+//! processor (one processor's ended contract is not the end when another's runs), becomes one
+//! batch of erasure requests
 //! (`super::batch`), planned as a dry run. A person reviews the batch's plan and approves its
 //! digest; only then is anything erased. The policy decides per record as for any request:
 //! what the law says to keep (invoices: 7 years) stays, with its until-date.
@@ -49,6 +51,9 @@ pub struct Sweep {
     pub held: usize,
     /// Left out: a request for them is still open.
     pub open_request: usize,
+    /// Left out: another processor (or the same, for another record) still has an agreement
+    /// running for this address.
+    pub ongoing_elsewhere: usize,
     /// Processors that gave no signal for this rule, and why.
     pub no_signal: BTreeMap<String, String>,
 }
@@ -77,10 +82,12 @@ impl Hub {
         }))
         .await;
         let mut by_address: BTreeMap<String, Selected> = BTreeMap::new();
+        let mut ongoing: std::collections::BTreeSet<String> = Default::default();
         for (processor, answer) in asked {
             match answer {
-                Ok(Some(ended)) => {
-                    for e in ended {
+                Ok(Some(signals)) => {
+                    ongoing.extend(signals.ongoing.iter().map(|a| a.trim().to_lowercase()));
+                    for e in signals.ended {
                         let Ok(subject) = crate::identifiers::normalize_subject(&e.subject) else {
                             continue;
                         };
@@ -114,7 +121,10 @@ impl Hub {
             }
         }
         for (address, selected) in by_address {
-            if self.ledger.is_held(&address)? {
+            // One processor's ended agreement is not the end when another still has one.
+            if ongoing.contains(&address) {
+                sweep.ongoing_elsewhere += 1;
+            } else if self.ledger.is_held(&address)? {
                 sweep.held += 1;
             } else if !self.ledger.open_requests_for(&selected.subject)?.is_empty() {
                 sweep.open_request += 1;

@@ -585,7 +585,7 @@ impl Connector for Autotask {
     async fn contracts_ended(
         &self,
         ended_before: jiff::civil::Date,
-    ) -> Result<Option<Vec<dsrhub_connector::EndedContract>>, ConnectorError> {
+    ) -> Result<Option<dsrhub_connector::ContractSignals>, ConnectorError> {
         let api = self.api().await?;
         let today = jiff::ZonedDateTime::now().date();
         let mut by_company: BTreeMap<u64, Vec<Value>> = BTreeMap::new();
@@ -597,16 +597,39 @@ impl Connector for Autotask {
                 by_company.entry(company).or_default().push(contract);
             }
         }
+        // Per company with contracts: ended before the cutoff, or not (running, or since).
         let mut contract_ended: BTreeMap<u64, jiff::civil::Date> = BTreeMap::new();
+        let mut ongoing_companies = BTreeSet::new();
         for (company, contracts) in &by_company {
             let contracts: Vec<&Value> = contracts.iter().collect();
-            if let Some(dsrhub_connector::RetentionHint::Contract {
-                ended: Some(ended), ..
-            }) = mapping::contract_hint(&contracts, today)
-            {
-                if ended < ended_before {
+            match mapping::contract_hint(&contracts, today) {
+                Some(dsrhub_connector::RetentionHint::Contract {
+                    ended: Some(ended), ..
+                }) if ended < ended_before => {
                     contract_ended.insert(*company, ended);
                 }
+                _ => {
+                    ongoing_companies.insert(*company);
+                }
+            }
+        }
+        let addresses = |person: &Value| -> Vec<String> {
+            ["emailAddress", "emailAddress2", "emailAddress3"]
+                .iter()
+                .filter_map(|f| person.get(*f).and_then(Value::as_str))
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut signals = dsrhub_connector::ContractSignals::default();
+        for people in self
+            .grouped_by("Contacts", "companyID", &ongoing_companies)
+            .await?
+            .values()
+        {
+            for person in people {
+                signals.ongoing.extend(addresses(person));
             }
         }
         let companies: BTreeSet<u64> = contract_ended.keys().copied().collect();
@@ -620,7 +643,6 @@ impl Connector for Autotask {
             })
             .collect();
         let contacts = self.grouped_by("Contacts", "companyID", &companies).await?;
-        let mut ended = Vec::new();
         for (company, contract_end) in contract_ended {
             let people = contacts
                 .get(&company)
@@ -633,6 +655,10 @@ impl Connector for Autotask {
                 .max();
             let ended_on = last_activity.map_or(contract_end, |a| a.max(contract_end));
             if ended_on >= ended_before {
+                // Active since the contract ended: the relationship goes on.
+                for person in people {
+                    signals.ongoing.extend(addresses(person));
+                }
                 continue;
             }
             let mut signal = format!("last contract ended {contract_end}");
@@ -640,17 +666,11 @@ impl Connector for Autotask {
                 signal.push_str(&format!("; last activity {activity}"));
             }
             for person in people {
-                let emails: Vec<String> = ["emailAddress", "emailAddress2", "emailAddress3"]
-                    .iter()
-                    .filter_map(|f| person.get(*f).and_then(Value::as_str))
-                    .map(str::trim)
-                    .filter(|e| !e.is_empty())
-                    .map(str::to_owned)
-                    .collect();
+                let emails = addresses(person);
                 if emails.is_empty() {
                     continue;
                 }
-                ended.push(dsrhub_connector::EndedContract {
+                signals.ended.push(dsrhub_connector::EndedContract {
                     subject: Subject {
                         emails,
                         ..Subject::default()
@@ -660,7 +680,7 @@ impl Connector for Autotask {
                 });
             }
         }
-        Ok(Some(ended))
+        Ok(Some(signals))
     }
 
     async fn inventory(&self) -> Result<Inventory, ConnectorError> {

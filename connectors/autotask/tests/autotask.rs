@@ -798,8 +798,18 @@ async fn a_query_of_more_than_500_contacts_is_followed_to_its_last_page() {
 async fn ended_contracts_come_from_contracts_and_activity() {
     let h = AutotaskHarness::start().await;
     let cutoff: jiff::civil::Date = "2025-12-06".parse().unwrap();
-    let ended = h.connector.contracts_ended(cutoff).await.unwrap().unwrap();
+    let signals = h.connector.contracts_ended(cutoff).await.unwrap().unwrap();
+    let ended = &signals.ended;
     assert_eq!(ended.len(), 1, "{ended:?}");
+    // Hofstad's contract runs until 2030: its people are under an agreement.
+    assert!(signals
+        .ongoing
+        .iter()
+        .any(|a| a == "jan.jansen@hofstad.example"));
+    assert!(!signals
+        .ongoing
+        .iter()
+        .any(|a| a == "sanne@bakkerfotografie.example"));
     assert_eq!(ended[0].subject.emails, ["sanne@bakkerfotografie.example"]);
     assert_eq!(ended[0].ended_on.to_string(), "2025-10-01");
     assert_eq!(
@@ -808,11 +818,10 @@ async fn ended_contracts_come_from_contracts_and_activity() {
     );
     // With the cutoff on the day of the last activity, the agreement has not ended before it.
     let earlier: jiff::civil::Date = "2025-10-01".parse().unwrap();
-    assert!(h
-        .connector
-        .contracts_ended(earlier)
-        .await
-        .unwrap()
-        .unwrap()
-        .is_empty());
+    let later = h.connector.contracts_ended(earlier).await.unwrap().unwrap();
+    assert!(later.ended.is_empty());
+    assert!(later
+        .ongoing
+        .iter()
+        .any(|a| a == "sanne@bakkerfotografie.example"));
 }

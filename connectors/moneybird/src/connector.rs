@@ -6,9 +6,9 @@ use std::sync::Arc;
 use dsrhub_connector::http::{BearerSecret, HttpClient};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
-    async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EndedContract, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory,
-    MatchKind, Record, RecordRef, Subject,
+    async_trait, Capability, Category, Connector, ConnectorError, ContractSignals, DataLocation,
+    Description, EndedContract, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health,
+    Inventory, MatchKind, Record, RecordRef, Subject,
 };
 use serde_json::Value;
 
@@ -231,7 +231,7 @@ impl Connector for Moneybird {
     async fn contracts_ended(
         &self,
         ended_before: jiff::civil::Date,
-    ) -> Result<Option<Vec<EndedContract>>, ConnectorError> {
+    ) -> Result<Option<ContractSignals>, ConnectorError> {
         let day = |v: &Value, field: &str| -> Option<jiff::civil::Date> {
             v.get(field)?.as_str()?.get(..10)?.parse().ok()
         };
@@ -268,21 +268,35 @@ impl Connector for Moneybird {
                 *entry = (*entry).max(date);
             }
         }
-        let mut ended = Vec::new();
+        let mut signals = ContractSignals::default();
+        let addresses = |contact: &Value| -> Vec<String> {
+            let people = contact
+                .get("contact_people")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            std::iter::once(contact)
+                .chain(people)
+                .filter_map(|v| v.get("email").and_then(Value::as_str).map(str::trim))
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
         for contact in self.api.all_contacts().await? {
             let Some(id) = mapping::id_of(&contact) else {
                 continue;
             };
-            if running.contains(&id) {
+            let (invoiced, subscribed) = (last_invoice.get(&id), stopped.get(&id));
+            let ended_on = invoiced.into_iter().chain(subscribed).max().copied();
+            // A customer still (a subscription running, or invoiced since the cutoff): every
+            // address of theirs, the company's own included, is under an agreement.
+            if running.contains(&id) || ended_on.is_some_and(|d| d >= ended_before) {
+                signals.ongoing.extend(addresses(&contact));
                 continue;
             }
-            let (invoiced, subscribed) = (last_invoice.get(&id), stopped.get(&id));
-            let Some(ended_on) = invoiced.into_iter().chain(subscribed).max().copied() else {
+            let Some(ended_on) = ended_on else {
                 continue;
             };
-            if ended_on >= ended_before {
-                continue;
-            }
             let mut signal = Vec::new();
             if let Some(date) = invoiced {
                 signal.push(format!("last invoice {date}"));
@@ -312,7 +326,7 @@ impl Connector for Moneybird {
                 }
             }
             for email in emails {
-                ended.push(EndedContract {
+                signals.ended.push(EndedContract {
                     subject: Subject {
                         emails: vec![email],
                         ..Subject::default()
@@ -322,7 +336,7 @@ impl Connector for Moneybird {
                 });
             }
         }
-        Ok(Some(ended))
+        Ok(Some(signals))
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

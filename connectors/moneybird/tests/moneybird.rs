@@ -786,8 +786,29 @@ async fn a_batch_finds_what_single_searches_find_with_one_walk_through_the_conta
 async fn ended_contracts_come_from_invoices_and_subscriptions() {
     let h = MoneybirdHarness::start().await;
     let cutoff: jiff::civil::Date = "2025-12-06".parse().unwrap();
-    let ended = h.connector.contracts_ended(cutoff).await.unwrap().unwrap();
+    let signals = h.connector.contracts_ended(cutoff).await.unwrap().unwrap();
+    let ended = &signals.ended;
     let find = |email: &str| ended.iter().find(|e| e.subject.emails == [email]);
+    // Still customers: every address of theirs is under an agreement, a company's own
+    // (Bakker Fotografie, invoiced in September 2026) included.
+    for address in [
+        "daan.vandenberg@example.com",
+        "jesse.huisman@example.com",
+        "sanne@bakkerfotografie.example",
+    ] {
+        assert!(signals.ongoing.iter().any(|a| a == address), "{address}");
+    }
+    assert!(!signals
+        .ongoing
+        .iter()
+        .any(|a| a == "kees.visser@example.nl"));
+    assert!(
+        !signals
+            .ongoing
+            .iter()
+            .any(|a| a == "sanne.bakker@example.nl"),
+        "never invoiced"
+    );
     // Subscription stopped mid-2023, last invoice that August.
     let kees = find("kees.visser@example.nl").expect("Kees Visser's contract ended");
     assert_eq!(kees.ended_on.to_string(), "2023-08-22");

@@ -99,13 +99,14 @@ pub trait Connector: Send + Sync + Debug {
     async fn inventory(&self) -> Result<Inventory, ConnectorError>;
 
     /// The people whose data this processor holds for an agreement that ended before
-    /// `ended_before` (the sweep's `contract_ended` rule): each with the day it ended and what
-    /// said so. `None` (the default): this processor has no signal for the end of an
-    /// agreement, and the sweep says so rather than guessing.
+    /// `ended_before` (the sweep's `contract_ended` rule), each with the day it ended and what
+    /// said so; and every address it knows under an agreement that has not (the sweep leaves
+    /// those alone whatever another processor says). `None` (the default): this processor has
+    /// no signal for the end of an agreement, and the sweep says so rather than guessing.
     async fn contracts_ended(
         &self,
         _ended_before: jiff::civil::Date,
-    ) -> Result<Option<Vec<crate::EndedContract>>, ConnectorError> {
+    ) -> Result<Option<crate::ContractSignals>, ConnectorError> {
         Ok(None)
     }
 

@@ -658,6 +658,18 @@ mod tests {
     }
 }
 
+/// What a processor says about the end of its customers' agreements (see
+/// [`crate::Connector::contracts_ended`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractSignals {
+    /// The people whose agreement ended before the cutoff.
+    pub ended: Vec<EndedContract>,
+    /// Every address this processor knows under an agreement that has not ended before the
+    /// cutoff (running, or ended since), a company's own address included: an address here
+    /// must not be swept on another processor's word.
+    pub ongoing: Vec<String>,
+}
+
 /// Someone whose data a processor holds for an agreement that has ended (see
 /// [`crate::Connector::contracts_ended`]).
 /// `Debug` shows the subject as counts only (see [`Subject`]).
