@@ -615,4 +615,9 @@ async fn a_sweep_batch_is_approved_on_the_dashboard() {
     assert!(done
         .html
         .contains("Nothing in this batch waits for approval"));
+    // A swept request's page names its batch and has no deadline.
+    let member = &s._env.ledger.batch_requests(&batch).unwrap()[0].1.id;
+    let page = browser.get(&format!("/dashboard/requests/{member}")).await;
+    assert!(page.html.contains("opened by the sweep"), "{}", page.html);
+    assert!(page.html.contains(&format!("/dashboard/batches/{batch}")));
 }

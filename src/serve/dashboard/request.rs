@@ -237,8 +237,16 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
         }));
     }
 
+    let batch = ledger.batch_of(&id)?.map(|b| {
+        json!({
+            "id": b.id,
+            "origin": b.origin,
+            "swept": crate::orchestrator::sweep::is_sweep(&b.origin),
+        })
+    });
     Ok(Some(json!({
         "staff": { "user": staff.user, "csrf": staff.csrf },
+        "batch": batch,
         "request": {
             "id": id,
             "short": id.chars().take(8).collect::<String>(),
