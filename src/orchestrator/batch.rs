@@ -233,8 +233,9 @@ impl Hub {
             self.discover_together(&requests, |t| self.needs_discovery(t) && !t.waits_at(now))
                 .await?,
         );
-        // Each request's own run, `REQUESTS_AT_ONCE` at a time; the first error stops the batch
-        // (every request resumes from the ledger on the next run).
+        // Each request's own run, `REQUESTS_AT_ONCE` at a time. Every request of a phase runs;
+        // an error (the first) ends the batch's run after that phase, and every request
+        // resumes from the ledger on the next run.
         let each = |ids: Vec<String>, options: super::RunOptions| {
             futures_util::stream::iter(ids.into_iter().map(move |id| {
                 let options = super::RunOptions {
