@@ -89,6 +89,27 @@ impl Sessions {
     fn succeeded(&self, user: &str) {
         self.failures.lock().expect("failures").remove(user);
     }
+
+    /// A one-time link's secret for `user`, valid for [`LINK_LIFETIME`]; links past theirs are
+    /// dropped.
+    fn issue_link(&self, user: &str) -> String {
+        let nonce = random_secret();
+        let now = Instant::now();
+        let mut links = self.links.lock().expect("links");
+        links.retain(|_, (until, _)| *until > now);
+        links.insert(sha256(&nonce), (now + LINK_LIFETIME, user.to_string()));
+        nonce
+    }
+
+    /// Spend the link `nonce`: its user, once, while it is valid.
+    fn spend_link(&self, nonce: &str) -> Option<String> {
+        self.links
+            .lock()
+            .expect("links")
+            .remove(&sha256(nonce))
+            .filter(|(until, _)| *until > Instant::now())
+            .map(|(_, user)| user)
+    }
 }
 
 fn sha256(text: &str) -> [u8; 32] {
@@ -385,11 +406,7 @@ pub async fn create_link(
             Some(_) => return Err(ApiError::invalid("user", "a user name")),
         }
     };
-    let nonce = random_secret();
-    let now = Instant::now();
-    let mut links = state.sessions.links.lock().expect("links");
-    links.retain(|_, (until, _)| *until > now);
-    links.insert(sha256(&nonce), (now + LINK_LIFETIME, user.clone()));
+    let nonce = state.sessions.issue_link(&user);
     Ok(Json(json!({
         "url": format!("/dashboard/session/{nonce}"),
         "user": user,
@@ -403,14 +420,7 @@ pub async fn open_link(
     headers: HeaderMap,
     Path(nonce): Path<String>,
 ) -> Response {
-    let link = state
-        .sessions
-        .links
-        .lock()
-        .expect("links")
-        .remove(&sha256(&nonce))
-        .filter(|(until, _)| *until > Instant::now());
-    let Some((_, user)) = link else {
+    let Some(user) = state.sessions.spend_link(&nonce) else {
         return render::message(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -517,6 +527,26 @@ mod tests {
         sessions.succeeded("anna");
         sessions.failed("anna");
         assert!(!sessions.locked("anna"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_link_works_once_for_a_minute() {
+        let sessions = Sessions::default();
+        let link = sessions.issue_link("petra");
+        assert_eq!(sessions.spend_link(&link).as_deref(), Some("petra"));
+        assert_eq!(sessions.spend_link(&link), None, "once");
+        let late = sessions.issue_link("petra");
+        let _never_used = sessions.issue_link("jan");
+        tokio::time::advance(Duration::from_secs(59)).await;
+        let early = sessions.issue_link("anna");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(sessions.spend_link(&late), None, "past its minute");
+        // Issuing drops links past their minute (Jan's, never used); the others stay.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        sessions.issue_link("kim");
+        assert_eq!(sessions.links.lock().unwrap().len(), 2);
+        assert_eq!(sessions.spend_link(&early).as_deref(), Some("anna"));
+        assert_eq!(sessions.spend_link("made-up"), None);
     }
 
     #[test]
