@@ -66,13 +66,7 @@ fn view(
             let tasks: Vec<Value> = ledger
                 .tasks(&request.id)?
                 .iter()
-                .map(|t| {
-                    json!({
-                        "name": if t.display_name.is_empty() { &t.processor } else { &t.display_name },
-                        "state": t.state.as_str(),
-                        "summary": t.summary,
-                    })
-                })
+                .map(super::task_json)
                 .collect();
             subjects.push(json!({
                 "line": line,

@@ -90,6 +90,15 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .merge(signed_in)
 }
 
+/// A processor's task as the pages show it: its name, state and summary.
+fn task_json(t: &crate::ledger::TaskRow) -> Value {
+    json!({
+        "name": if t.display_name.is_empty() { &t.processor } else { &t.display_name },
+        "state": t.state.as_str(),
+        "summary": t.summary,
+    })
+}
+
 /// "12 days left", "due today", "3 days overdue".
 fn days_left_text(days: i64) -> String {
     match days {
@@ -211,16 +220,7 @@ async fn list(
         {
             continue;
         }
-        let tasks: Vec<Value> = tasks
-            .iter()
-            .map(|t| {
-                json!({
-                    "name": if t.display_name.is_empty() { &t.processor } else { &t.display_name },
-                    "state": t.state.as_str(),
-                    "summary": t.summary,
-                })
-            })
-            .collect();
+        let tasks: Vec<Value> = tasks.iter().map(task_json).collect();
         requests.push(row(json!({
             "received": request.received_at.strftime("%Y-%m-%d %H:%M").to_string(),
             "status": request.status.as_str(),
