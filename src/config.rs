@@ -255,6 +255,9 @@ pub struct SweepConfig {
     /// People whose data a processor holds for an agreement that ended more than
     /// `policy.contract_retention_months` ago (each connector's signal: `docs/batches.md`).
     pub contract_ended: SweepRule,
+    /// Records earlier requests kept for a legal duty (invoices: 7 years), once their
+    /// `retain_until` has passed: looked up by id again and erased if nothing else keeps them.
+    pub retained_expired: SweepRule,
 }
 
 impl SweepConfig {
@@ -270,6 +273,7 @@ impl Default for SweepConfig {
         SweepConfig {
             schedule: "off".into(),
             contract_ended: SweepRule { enabled: true },
+            retained_expired: SweepRule { enabled: true },
         }
     }
 }

@@ -1556,10 +1556,15 @@ async fn the_sweep_lists_then_plans_and_leaves_held_addresses_alone() {
     assert!(out.starts_with("contract_ended: "), "{out}");
     assert!(out.contains("1 on hold"), "{out}");
     assert!(out.contains("last invoice"), "{out}");
+    assert!(out.contains("\nretained_expired: 0 record(s)"), "{out}");
     assert!(!out.contains("@example.com "), "addresses masked: {out}");
     let listed = run(dir.path(), &["--json", "sweep", "--list"], &[]).await;
     let json: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
-    assert!(!json["selected"].as_array().unwrap().is_empty());
+    assert!(!json["contract_ended"]["selected"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(json["retained_expired"]["requests"], serde_json::json!([]));
     assert!(
         !stdout(&listed).contains("@example.com\""),
         "masked in JSON too"

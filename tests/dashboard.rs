@@ -549,7 +549,10 @@ async fn a_sweep_batch_is_approved_on_the_dashboard() {
     let hub = s.state.hub().clone();
     let sweep = hub.sweep_contract_ended().await.unwrap();
     let batch = hub
-        .open_sweep(&sweep)
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            contract_ended: Some(sweep.clone()),
+            ..Default::default()
+        })
         .unwrap()
         .expect("the fixtures' ended contracts");
     hub.run_batch(

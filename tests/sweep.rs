@@ -80,7 +80,13 @@ async fn a_sweep_plans_the_ended_contracts_and_erases_them_once_approved() {
     );
 
     // One batch, planned: nothing changes before a person approves.
-    let batch = hub.open_sweep(&sweep).unwrap().unwrap();
+    let batch = hub
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            contract_ended: Some(sweep.clone()),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
     assert_eq!(
         env.ledger.batch(&batch).unwrap().origin,
         "sweep: contract_ended"
@@ -205,4 +211,189 @@ async fn an_agreement_running_at_another_processor_keeps_the_person_out() {
     assert!(sweep.ongoing_elsewhere >= 1);
     // Moneybird's own ended customers are still selected.
     assert!(selected.contains(&"kees.visser@example.nl"), "{selected:?}");
+}
+
+/// Erase `address` as of `today`, approved and carried out; the request's id.
+async fn erased(env: &Env, today: &str, address: &str) -> String {
+    let hub = env.hub().with_today(today.parse().unwrap());
+    let id = hub
+        .open(RequestKind::Erasure, &email(address), "passport checked")
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let plan = env.ledger.plan_digest(&id).unwrap();
+    hub.approve(&id, &plan.digest, "Petra de Vries").unwrap();
+    let options = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    hub.run(&id, &options).await.unwrap();
+    id
+}
+
+const TIM_2021: &str = "410000000001911593";
+const TIM_2023: &str = "410000000001963679";
+const ANNE_2021: &str = "410000000002701690";
+
+/// Issue 18.2, `retained_expired`: what an erasure kept for the fiscal duty is erased once the
+/// duty ends, by id (the subject's identifiers are long purged), after a person approves; a
+/// legal hold placed after the request closed still covers it; a record whose duty runs on
+/// stays; a sweep run again selects nothing twice.
+#[tokio::test]
+async fn records_kept_by_an_earlier_request_are_erased_when_their_retention_ends() {
+    let env = Env::start().await;
+    // Erased in 2026: each invoice kept until the end of its financial year + 7 years.
+    let tim = erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    let anne = erased(&env, "2026-12-06", "anne.koster@example.org").await;
+    for id in [&tim, &anne] {
+        let request = env.ledger.request(id).unwrap();
+        assert!(request.status.is_closed(), "{:?}", request.status);
+        assert!(env.ledger.subject(id).is_err(), "identifiers purged");
+    }
+    let kept = |id: &str| -> Vec<(String, String)> {
+        env.ledger
+            .items(id, None)
+            .unwrap()
+            .into_iter()
+            .filter(|i| i.action == dsrhub::ledger::Action::Retain)
+            .map(|i| (i.reference.id.clone(), i.retain_until.unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(
+        kept(&tim),
+        [
+            (TIM_2021.to_string(), "2028-12-31".to_string()),
+            (TIM_2023.to_string(), "2030-12-31".to_string())
+        ]
+    );
+    // A dispute about Anne Koster's invoice comes up after her request closed.
+    env.ledger
+        .add_hold(
+            "anne.koster@example.org",
+            "claim about invoice 2021-004",
+            "test",
+        )
+        .unwrap();
+
+    // 2029: the 2021 invoices' duty has ended, the 2023 one's has not.
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    let found = hub.sweep_retained_expired().unwrap();
+    assert_eq!(found.held, 1, "Anne Koster's records are on hold");
+    assert_eq!(found.requests.len(), 1);
+    assert_eq!(found.requests[0].request, tim);
+    let ids: Vec<&str> = found.requests[0]
+        .records
+        .iter()
+        .map(|r| r.reference.id.as_str())
+        .collect();
+    assert_eq!(ids, [TIM_2021]);
+    // `sweep --list` changes nothing and asks no processor.
+    assert!(env.fake.state().sales_invoices.contains_key(TIM_2021));
+
+    let sweep = dsrhub::orchestrator::sweep::Sweep {
+        retained_expired: Some(found),
+        ..Default::default()
+    };
+    let batch = hub.open_sweep(&sweep).unwrap().unwrap();
+    assert_eq!(
+        env.ledger.batch(&batch).unwrap().origin,
+        "sweep: retained_expired"
+    );
+    let out = env.out("reports");
+    hub.run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    // Planned, not done: the record was looked up by id again and is now deletable.
+    assert!(env.fake.state().sales_invoices.contains_key(TIM_2021));
+    let (_, request) = env.ledger.batch_requests(&batch).unwrap().remove(0);
+    let items = env.ledger.items(&request.id, None).unwrap();
+    assert_eq!(items.len(), 1, "only the record named, nothing searched");
+    assert_eq!(items[0].reference.id, TIM_2021);
+    assert_eq!(items[0].action, dsrhub::ledger::Action::Delete);
+    assert_eq!(
+        env.ledger.targeted_from(&request.id).unwrap(),
+        [tim.as_str()]
+    );
+    // Opened once: a second sweep does not select what the batch holds.
+    assert!(hub.sweep_retained_expired().unwrap().requests.is_empty());
+
+    let plan = env.ledger.batch_plan(&batch).unwrap();
+    assert_eq!((plan.requests, plan.changes), (1, 1));
+    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
+        .unwrap();
+    let options = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    assert_eq!(done[0].1.status, RequestStatus::Completed, "verified");
+    let state = env.fake.state();
+    assert!(!state.sales_invoices.contains_key(TIM_2021), "deleted");
+    assert!(
+        state.sales_invoices.contains_key(TIM_2023),
+        "its duty runs on"
+    );
+    assert!(state.sales_invoices.contains_key(ANNE_2021), "on hold");
+    drop(state);
+    assert!(
+        hub.replies(&done[0].1.id).unwrap().is_empty(),
+        "nobody asked"
+    );
+    let report = dsrhub::report::batch::build(&hub, &batch).unwrap();
+    assert_eq!(report.subjects.len(), 1);
+    assert_eq!(report.subjects[0].report.request.kept_by, [tim.as_str()]);
+    assert!(hub.sweep_retained_expired().unwrap().requests.is_empty());
+
+    // 2031: the 2023 invoice's turn; Anne Koster's stays on hold until it is lifted.
+    let later = env.hub().with_today("2031-01-02".parse().unwrap());
+    let found = later.sweep_retained_expired().unwrap();
+    let ids: Vec<(&str, &str)> = found
+        .requests
+        .iter()
+        .flat_map(|k| {
+            k.records
+                .iter()
+                .map(|r| (k.request.as_str(), r.reference.id.as_str()))
+        })
+        .collect();
+    assert_eq!(ids, [(tim.as_str(), TIM_2023)]);
+    assert_eq!(found.held, 1);
+    env.ledger
+        .remove_hold("anne.koster@example.org", "test")
+        .unwrap();
+    let found = later.sweep_retained_expired().unwrap();
+    assert_eq!(found.requests.len(), 2, "the hold lifted");
+}
+
+/// A record whose connector cannot look it up by id is planned for a person to check, never
+/// erased blindly nor forgotten: the request waits for their confirmation.
+#[tokio::test]
+async fn a_kept_record_that_cannot_be_looked_up_waits_for_a_person() {
+    let env = Env::start().await;
+    let tim = erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    let mut found = hub.sweep_retained_expired().unwrap();
+    assert_eq!(found.requests[0].request, tim);
+    // As if the kept record were of a kind Moneybird's connector cannot look up.
+    found.requests[0].records[0].reference.object = "estimate".into();
+    let sweep = dsrhub::orchestrator::sweep::Sweep {
+        retained_expired: Some(found),
+        ..Default::default()
+    };
+    let batch = hub.open_sweep(&sweep).unwrap().unwrap();
+    let out = env.out("reports");
+    hub.run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    let (_, request) = env.ledger.batch_requests(&batch).unwrap().remove(0);
+    let items = env.ledger.items(&request.id, None).unwrap();
+    assert_eq!(items[0].action, dsrhub::ledger::Action::Review);
+    assert!(
+        items[0]
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("cannot look it up by id"),
+        "{:?}",
+        items[0].note
+    );
 }

@@ -1416,40 +1416,17 @@ fn hold(cli: &Cli, action: &HoldAction) -> Result<u8> {
 /// `dsrhub sweep [--list]`: the retention rules; a batch to approve.
 async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
     let Loaded { config, hub } = load(cli)?;
-    if !config.sweep.contract_ended.enabled {
+    let rules = &config.sweep;
+    if !rules.contract_ended.enabled && !rules.retained_expired.enabled {
         println!("no sweep rule is enabled ([sweep] in the config)");
         return Ok(0);
     }
-    let found = hub.sweep_contract_ended().await?;
+    let found = hub.sweep(rules).await?;
     if cli.json && list {
         println!("{}", serde_json::to_string_pretty(&found).expect("json"));
     }
     if !cli.json {
-        println!(
-            "{}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open, {} with an agreement still running elsewhere",
-            found.rule,
-            found.selected.len(),
-            found
-                .ended_before
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            found.held,
-            found.open_request,
-            found.ongoing_elsewhere
-        );
-        for (processor, why) in &found.no_signal {
-            println!("  {processor}: {why}");
-        }
-        if list {
-            for s in &found.selected {
-                let because: Vec<String> = s
-                    .because
-                    .iter()
-                    .map(|(p, why)| format!("{p}: {why}"))
-                    .collect();
-                println!("  {:<32} {}", s.masked.join(", "), because.join("; "));
-            }
-        }
+        show_sweep(&found, list);
     }
     if list {
         return Ok(0);
@@ -1463,6 +1440,69 @@ async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
     let options = RunOptions::default();
     let result = hub.run_batch(&batch, &options, &config.reports_dir()).await;
     show_batch(cli, &hub, &config, &batch, result.map(drop))
+}
+
+/// What each sweep rule selected and left out; with `list`, each selection.
+fn show_sweep(found: &crate::orchestrator::sweep::Sweep, list: bool) {
+    use crate::orchestrator::sweep::{CONTRACT_ENDED, RETAINED_EXPIRED};
+    if let Some(rule) = &found.contract_ended {
+        println!(
+            "{CONTRACT_ENDED}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open, {} with an agreement still running elsewhere",
+            rule.selected.len(),
+            rule.ended_before.map(|d| d.to_string()).unwrap_or_default(),
+            rule.held,
+            rule.open_request,
+            rule.ongoing_elsewhere
+        );
+        for (processor, why) in &rule.no_signal {
+            println!("  {processor}: {why}");
+        }
+        if list {
+            for s in &rule.selected {
+                let because: Vec<String> = s
+                    .because
+                    .iter()
+                    .map(|(p, why)| format!("{p}: {why}"))
+                    .collect();
+                println!("  {:<32} {}", s.masked.join(", "), because.join("; "));
+            }
+        }
+    }
+    if let Some(rule) = &found.retained_expired {
+        let records: usize = rule.requests.iter().map(|k| k.records.len()).sum();
+        println!(
+            "{RETAINED_EXPIRED}: {records} record(s) kept by {} earlier request(s), retention ended before {}; left out: {} request(s) on hold, {} with a request still open",
+            rule.requests.len(),
+            rule.today.map(|d| d.to_string()).unwrap_or_default(),
+            rule.held,
+            rule.open_request
+        );
+        if !rule.hold_unknown.is_empty() {
+            println!(
+                "  {} earlier request(s) closed before dsrhub kept hold keys, and legal holds exist: check them by hand ({})",
+                rule.hold_unknown.len(),
+                rule.hold_unknown.join(", ")
+            );
+        }
+        for (processor, n) in &rule.no_processor {
+            println!("  {processor}: {n} record(s), but the processor is no longer configured: check them by hand");
+        }
+        if list {
+            for kept in &rule.requests {
+                for r in &kept.records {
+                    println!(
+                        "  request {}  {:<14} {}:{}  kept until {} ({})",
+                        kept.request,
+                        r.processor,
+                        r.reference.object,
+                        r.reference.id,
+                        r.retain_until,
+                        r.basis.as_deref().unwrap_or("no basis recorded")
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// After an erasure run: what was done before, what waits for approval, and whether the plan

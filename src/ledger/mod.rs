@@ -17,6 +17,7 @@ mod leases;
 mod purges;
 mod retention;
 mod staff;
+mod targets;
 
 pub(crate) use audit::sha256_hex;
 pub use audit::{AuditEntry, ChainHead};
@@ -31,6 +32,7 @@ pub use leases::LeaseHolder;
 pub use purges::SoftDeletion;
 pub use retention::Closed;
 pub use staff::StaffUser;
+pub use targets::Expired;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -137,6 +139,27 @@ impl Ledger {
         due_at: Timestamp,
         processors: &[NewTask],
     ) -> Result<String> {
+        self.create_request_with(
+            kind,
+            subject,
+            identity,
+            (received_at, due_at),
+            processors,
+            |_, _| Ok(()),
+        )
+    }
+
+    /// [`Ledger::create_request`], with `more` writing what else belongs to the new request
+    /// (its id) in the same transaction.
+    fn create_request_with(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        identity: IdentityNote<'_>,
+        (received_at, due_at): (Timestamp, Timestamp),
+        processors: &[NewTask],
+        more: impl FnOnce(&rusqlite::Transaction<'_>, &str) -> Result<()>,
+    ) -> Result<String> {
         let IdentityNote {
             how: identity_verification,
             by: verified_by,
@@ -193,6 +216,7 @@ impl Ledger {
             "processors": processors.iter().map(|t| &t.processor).collect::<Vec<_>>(),
         });
         audit::append(&tx, Some(&id), "request.received", &detail)?;
+        more(&tx, &id)?;
         tx.commit()?;
         Ok(id)
     }
@@ -531,6 +555,7 @@ impl Ledger {
     pub fn purge_subject(&self, id: &str) -> Result<()> {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
+        targets::keep_keys_while_retained(&tx, id)?;
         let purged = tx.execute("DELETE FROM subjects WHERE request_id = ?1", [id])?;
         // The note on how the identity was verified may name the person, a birth date, a
         // document number; its hash is in the audit log (`request.received`,

@@ -117,6 +117,7 @@ impl Ledger {
              WHERE id = ?1",
             params![id, at],
         )?;
+        super::targets::keep_keys_while_retained(&tx, id)?;
         tx.execute("DELETE FROM subjects WHERE request_id = ?1", [id])?;
         audit::append(
             &tx,

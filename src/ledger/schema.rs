@@ -245,6 +245,30 @@ const MIGRATIONS: &[&str] = &[
         added_at           TEXT NOT NULL
     );
     "#,
+    // 18: records kept by an earlier request, acted on by id once their retention ended (the
+    // sweep's `retained_expired` rule): a request with targets searches for nobody, it looks
+    // these records up. `from_item` is the earlier request's item that kept the record.
+    // `retained_keys`: the hold keys (SHA-256, as `holds`) of a closed request's addresses,
+    // kept while it has retained records, so a legal hold placed after its identifiers were
+    // purged still covers those records when their retention ends.
+    r#"
+    CREATE TABLE targets (
+        request_id  TEXT NOT NULL REFERENCES requests (id),
+        processor   TEXT NOT NULL,
+        object      TEXT NOT NULL,
+        record_id   TEXT NOT NULL,
+        scope       TEXT NOT NULL DEFAULT '',
+        from_item   INTEGER NOT NULL REFERENCES items (id),
+        PRIMARY KEY (request_id, processor, object, record_id, scope)
+    );
+    CREATE INDEX targets_by_item ON targets (from_item);
+    CREATE TABLE retained_keys (
+        request_id         TEXT NOT NULL REFERENCES requests (id),
+        identifier_sha256  TEXT NOT NULL,
+        PRIMARY KEY (request_id, identifier_sha256)
+    );
+    CREATE INDEX items_retained ON items (retain_until) WHERE action = 'retain';
+    "#,
 ];
 
 /// Bring the schema up to date.

@@ -56,16 +56,20 @@ impl Discovered {
     }
 }
 
-/// Hand `subject`'s records at `processor` to `sink`: what the batch found already, or the
+/// Hand `subject`'s records at `processor` to `sink`: for a request targeted at records
+/// (`targets`), those records looked up by id; else what the batch found already, or the
 /// processor's own answer to a search for this subject alone.
 pub(super) async fn discover_each(
     discovered: Option<&Discovered>,
-    id: &str,
-    processor: &str,
+    targets: Option<&[dsrhub_connector::RecordRef]>,
+    (id, processor): (&str, &str),
     connector: &Arc<dyn Connector>,
     subject: &Subject,
     sink: &mut (dyn FnMut(Record) -> std::result::Result<(), ConnectorError> + Send),
 ) -> std::result::Result<(), ConnectorError> {
+    if let Some(targets) = targets {
+        return super::targeted::look_up_each(connector, targets, sink).await;
+    }
     match discovered.and_then(|d| d.take(id, processor)) {
         Some(Ok(records)) => records.into_iter().try_for_each(sink),
         Some(Err(e)) => Err(e),
@@ -94,6 +98,10 @@ impl Hub {
             }
             let mut who = Vec::new();
             for request in requests {
+                // A request targeted at records looks them up; it searches for nobody.
+                if super::targeted::is_nobody(&request.1) || self.ledger.is_targeted(&request.0)? {
+                    continue;
+                }
                 let tasks = self.ledger.tasks(&request.0)?;
                 if tasks
                     .iter()

@@ -149,7 +149,8 @@ impl Hub {
         }
         // Planned record by record as discovery hands them over: never all held at once.
         let today = self.today()?;
-        let plan = |r: &Record| crate::policy::plan(r, &self.policy, today);
+        let plan =
+            |r: &Record| super::targeted::explain(r, crate::policy::plan(r, &self.policy, today));
         let Some(counts) = self
             .discover_into_ledger(id, processor, connector, subject, discovered, &plan)
             .await?
@@ -490,6 +491,7 @@ impl Hub {
         discovered: Option<&super::batch::Discovered>,
     ) -> Result<Option<Vec<Remaining>>> {
         self.progress.update(processor, "verifying");
+        let targets = self.targets_of(id, processor, subject)?;
         // Each record is checked against its planned item as discovery hands it over.
         let mut remaining = Vec::new();
         let mut still_present = Vec::new();
@@ -536,8 +538,15 @@ impl Hub {
                 });
                 Ok(())
             };
-            super::batch::discover_each(discovered, id, processor, connector, subject, &mut check)
-                .await
+            super::batch::discover_each(
+                discovered,
+                targets.as_deref(),
+                (id, processor),
+                connector,
+                subject,
+                &mut check,
+            )
+            .await
         };
         if let Some(e) = ledger_error {
             return Err(e);

@@ -17,6 +17,7 @@ mod own_data;
 mod purges;
 mod replies;
 pub mod sweep;
+mod targeted;
 mod worklist;
 
 pub use erasure::MANUAL as MANUAL_ACTION;
@@ -231,6 +232,18 @@ impl Hub {
         self.create(kind, subject, identity_verification, crate::ledger::now())
     }
 
+    /// One task per configured processor, for a new request.
+    fn new_tasks(&self) -> Vec<NewTask> {
+        self.processors
+            .iter()
+            .map(|p| NewTask {
+                processor: p.id.clone(),
+                enabled: p.connector.is_some(),
+                display_name: p.display_name.clone(),
+            })
+            .collect()
+    }
+
     /// Record a request with one task per configured processor; `identity_verification`
     /// empty means not verified yet. The deadline counts from `received`.
     fn create(
@@ -242,15 +255,7 @@ impl Hub {
     ) -> Result<String> {
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
-        let processors: Vec<NewTask> = self
-            .processors
-            .iter()
-            .map(|p| NewTask {
-                processor: p.id.clone(),
-                enabled: p.connector.is_some(),
-                display_name: p.display_name.clone(),
-            })
-            .collect();
+        let processors = self.new_tasks();
         self.ledger.create_request(
             kind,
             subject,
@@ -589,6 +594,7 @@ impl Hub {
         to_item: &(dyn Fn(&Record) -> NewItem + Sync),
     ) -> Result<Option<BTreeMap<&'static str, usize>>> {
         self.discovery_started(id, processor)?;
+        let targets = self.targets_of(id, processor, subject)?;
         let mut counts = BTreeMap::new();
         let mut buffer = Vec::with_capacity(SAVE_CHUNK);
         let mut ledger_error = None;
@@ -611,7 +617,15 @@ impl Hub {
                 }
                 Ok(())
             };
-            batch::discover_each(discovered, id, processor, connector, subject, &mut sink).await
+            batch::discover_each(
+                discovered,
+                targets.as_deref(),
+                (id, processor),
+                connector,
+                subject,
+                &mut sink,
+            )
+            .await
         };
         if let Some(e) = ledger_error {
             return Err(e);

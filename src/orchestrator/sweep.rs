@@ -1,16 +1,20 @@
 //! The sweep: the privacy policy's retention rules, applied to what the processors hold.
 //!
-//! Each enabled rule (`[sweep]`) asks the processors whom it selects; the selection, less
-//! anyone on legal hold, with a request still open, or still under an agreement at any
-//! processor (one processor's ended contract is not the end when another's runs), becomes one
-//! batch of erasure requests
-//! (`super::batch`), planned as a dry run. A person reviews the batch's plan and approves its
-//! digest; only then is anything erased. The policy decides per record as for any request:
-//! what the law says to keep (invoices: 7 years) stays, with its until-date.
+//! Each enabled rule (`[sweep]`) selects what may go now; the selection, less anyone on legal
+//! hold or with a request still open, becomes one batch of erasure requests (`super::batch`),
+//! planned as a dry run. A person reviews the batch's plan and approves its digest; only then
+//! is anything erased. The policy decides per record as for any request: what the law says to
+//! keep (invoices: 7 years) stays, with its until-date.
 //!
-//! Rules today: `contract_ended` (people whose agreement ended more than
-//! `policy.contract_retention_months` ago, from each connector's
-//! [`dsrhub_connector::Connector::contracts_ended`]).
+//! Rules:
+//! - `contract_ended`: people whose agreement ended more than
+//!   `policy.contract_retention_months` ago, from each connector's
+//!   [`dsrhub_connector::Connector::contracts_ended`]; an address still under an agreement at
+//!   any processor is left out (one processor's ended contract is not the end when another's
+//!   runs). One request per person.
+//! - `retained_expired`: records earlier requests kept for a legal duty whose `retain_until`
+//!   has passed. One request per earlier request, targeted at its records by id
+//!   (`super::targeted`): the identifiers are long purged, the ledger kept the ids.
 
 use std::collections::BTreeMap;
 
@@ -18,13 +22,14 @@ use dsrhub_connector::Subject;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::batch::BatchSubject;
 use super::Hub;
 use crate::error::{Error, Result};
-use crate::ledger::RequestKind;
+use crate::ledger::{Expired, RequestKind};
 
 /// The `contract_ended` rule's name.
 pub const CONTRACT_ENDED: &str = "contract_ended";
+/// The `retained_expired` rule's name.
+pub const RETAINED_EXPIRED: &str = "retained_expired";
 
 /// Someone a rule selects.
 #[derive(Debug, Clone, Serialize)]
@@ -38,11 +43,40 @@ pub struct Selected {
     pub because: BTreeMap<String, String>,
 }
 
-/// What a sweep found.
+/// What a sweep found, per enabled rule (`None`: the rule is off).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Sweep {
-    /// The rule.
-    pub rule: String,
+    /// The `contract_ended` rule.
+    pub contract_ended: Option<ContractEnded>,
+    /// The `retained_expired` rule.
+    pub retained_expired: Option<RetainedExpired>,
+}
+
+impl Sweep {
+    /// The rules that selected anything, by name.
+    pub fn rules_selecting(&self) -> Vec<&'static str> {
+        let mut rules = Vec::new();
+        if self
+            .contract_ended
+            .as_ref()
+            .is_some_and(|r| !r.selected.is_empty())
+        {
+            rules.push(CONTRACT_ENDED);
+        }
+        if self
+            .retained_expired
+            .as_ref()
+            .is_some_and(|r| !r.requests.is_empty())
+        {
+            rules.push(RETAINED_EXPIRED);
+        }
+        rules
+    }
+}
+
+/// What the `contract_ended` rule found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContractEnded {
     /// Agreements that ended before this day are past their retention.
     pub ended_before: Option<jiff::civil::Date>,
     /// Whom it selects, by address.
@@ -58,18 +92,60 @@ pub struct Sweep {
     pub no_signal: BTreeMap<String, String>,
 }
 
+/// The records one earlier request kept, past their retention.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeptRecords {
+    /// The earlier request (closed; its identifiers purged).
+    pub request: String,
+    /// Its records whose retention ended.
+    pub records: Vec<Expired>,
+}
+
+/// What the `retained_expired` rule found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RetainedExpired {
+    /// Records kept until a day before this one are past their retention.
+    pub today: Option<jiff::civil::Date>,
+    /// Per earlier request, its records to act on.
+    pub requests: Vec<KeptRecords>,
+    /// Left out: the earlier request's subject is on legal hold (requests).
+    pub held: usize,
+    /// Left out: a request for the same person is open (requests).
+    pub open_request: usize,
+    /// Left out while any legal hold exists: earlier requests that closed before dsrhub kept
+    /// their hold keys, so a hold cannot be matched (their ids; a person checks them).
+    pub hold_unknown: Vec<String>,
+    /// Left out: records at processors no longer configured (processor, records).
+    pub no_processor: BTreeMap<String, usize>,
+}
+
 impl Hub {
+    /// What the rules `rules` switches on select today (nothing is opened or changed).
+    pub async fn sweep(&self, rules: &crate::config::SweepConfig) -> Result<Sweep> {
+        Ok(Sweep {
+            contract_ended: if rules.contract_ended.enabled {
+                Some(self.sweep_contract_ended().await?)
+            } else {
+                None
+            },
+            retained_expired: if rules.retained_expired.enabled {
+                Some(self.sweep_retained_expired()?)
+            } else {
+                None
+            },
+        })
+    }
+
     /// Whom the `contract_ended` rule selects today (nothing is opened or changed).
-    pub async fn sweep_contract_ended(&self) -> Result<Sweep> {
+    pub async fn sweep_contract_ended(&self) -> Result<ContractEnded> {
         let today = self.today()?;
         let months = self.policy.contract_retention_months;
         let ended_before = today
             .checked_sub(jiff::Span::new().months(months))
             .map_err(|e| Error::Config(format!("policy.contract_retention_months: {e}")))?;
-        let mut sweep = Sweep {
-            rule: CONTRACT_ENDED.into(),
+        let mut sweep = ContractEnded {
             ended_before: Some(ended_before),
-            ..Sweep::default()
+            ..ContractEnded::default()
         };
         let asked = join_all(self.processors.iter().filter_map(|p| {
             let connector = p.connector.as_ref()?;
@@ -135,36 +211,102 @@ impl Hub {
         Ok(sweep)
     }
 
-    /// Open a batch of erasure requests for `sweep`'s selection (its id), or `None` when it
-    /// selects nobody. Run it with [`Hub::run_batch`] for the dry run a person approves.
+    /// What the `retained_expired` rule selects today: records closed requests kept whose
+    /// retention has ended, grouped by the request that kept them (nothing is opened or
+    /// changed, and no processor is asked: the plan looks each record up).
+    pub fn sweep_retained_expired(&self) -> Result<RetainedExpired> {
+        let today = self.today()?;
+        let mut found = RetainedExpired {
+            today: Some(today),
+            ..RetainedExpired::default()
+        };
+        let mut by_request: BTreeMap<String, Vec<Expired>> = BTreeMap::new();
+        let mut order = Vec::new();
+        for record in self.ledger.expired_retained(today)? {
+            if !self
+                .processors
+                .iter()
+                .any(|p| p.id == record.processor && p.connector.is_some())
+            {
+                *found.no_processor.entry(record.processor).or_insert(0) += 1;
+                continue;
+            }
+            if !by_request.contains_key(&record.request_id) {
+                order.push(record.request_id.clone());
+            }
+            by_request
+                .entry(record.request_id.clone())
+                .or_default()
+                .push(record);
+        }
+        let holds = self.ledger.has_holds()?;
+        let open = self.ledger.open_subject_keys()?;
+        for request in order {
+            let keys = self.ledger.retained_keys(&request)?;
+            if keys.is_empty() && holds {
+                // Closed before the ledger kept hold keys: a hold cannot be ruled out.
+                found.hold_unknown.push(request);
+            } else if self.ledger.any_held(&keys)? {
+                found.held += 1;
+            } else if keys.iter().any(|k| open.contains(k)) {
+                found.open_request += 1;
+            } else {
+                let records = by_request.remove(&request).unwrap_or_default();
+                found.requests.push(KeptRecords { request, records });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Open one batch of erasure requests for everything `sweep` selects (its id), or `None`
+    /// when it selects nothing: a request per person the `contract_ended` rule selects, then
+    /// one per earlier request whose kept records the `retained_expired` rule selects. Run it
+    /// with [`Hub::run_batch`] for the dry run a person approves.
     pub fn open_sweep(&self, sweep: &Sweep) -> Result<Option<String>> {
-        if sweep.selected.is_empty() {
+        let rules = sweep.rules_selecting();
+        if rules.is_empty() {
             return Ok(None);
         }
-        let subjects: Vec<BatchSubject> = sweep
-            .selected
-            .iter()
-            .enumerate()
-            .map(|(i, s)| BatchSubject {
-                line: i + 1,
-                subject: s.subject.clone(),
-            })
-            .collect();
-        let identity = format!(
-            "not a request of the subject: selected by the sweep's {} rule (agreement ended before {})",
-            sweep.rule,
-            sweep
-                .ended_before
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        );
-        self.open_batch(
+        let batch = self.ledger.create_batch(
             RequestKind::Erasure,
-            &subjects,
-            &identity,
-            &format!("sweep: {}", sweep.rule),
-        )
-        .map(Some)
+            &format!("sweep: {}", rules.join(", ")),
+        )?;
+        let mut line = 0;
+        if let Some(found) = sweep.contract_ended.as_ref() {
+            let identity = format!(
+                "not a request of the subject: selected by the sweep's {CONTRACT_ENDED} rule \
+                 (agreement ended before {})",
+                found
+                    .ended_before
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            );
+            for s in found.selected.iter().take(super::batch::MAX_SUBJECTS) {
+                line += 1;
+                let id = self.open(RequestKind::Erasure, &s.subject, &identity)?;
+                self.ledger.add_to_batch(&batch, &id, line)?;
+            }
+        }
+        if let Some(found) = sweep.retained_expired.as_ref() {
+            // A batch holds at most `MAX_SUBJECTS`: the rest is selected again next time.
+            for kept in found
+                .requests
+                .iter()
+                .take(super::batch::MAX_SUBJECTS.saturating_sub(line))
+            {
+                line += 1;
+                let last = kept.records.iter().map(|r| r.retain_until).max();
+                let why = format!(
+                    "not a request of the subject: records request {} kept until {}, selected \
+                     by the sweep's {RETAINED_EXPIRED} rule",
+                    kept.request,
+                    last.map(|d| d.to_string()).unwrap_or_default()
+                );
+                let id = self.open_targeted(&kept.records, &why)?;
+                self.ledger.add_to_batch(&batch, &id, line)?;
+            }
+        }
+        Ok(Some(batch))
     }
 }
 

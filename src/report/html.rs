@@ -72,6 +72,7 @@ mod tests {
                 status: "completed".into(),
                 extended_due_at: None,
                 extension_reason: None,
+                kept_by: Vec::new(),
             },
             processors: vec![ProcessorReport {
                 id: "moneybird".into(),

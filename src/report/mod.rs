@@ -83,6 +83,10 @@ pub struct RequestInfo {
     pub extended_due_at: Option<String>,
     /// Why the deadline was extended (extension).
     pub extension_reason: Option<String>,
+    /// For a request the sweep opened for records earlier requests kept until their retention
+    /// ended: those earlier requests (extension). It has no subject; it acted on their records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_by: Vec<String>,
 }
 
 /// One processor's part.
@@ -248,6 +252,7 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
             status: request.status.as_str().into(),
             extended_due_at: request.extended_due_at.map(|t| t.to_string()),
             extension_reason: request.extension_reason.clone(),
+            kept_by: ledger.targeted_from(&request.id)?,
         },
         processors,
         verification: Verification {

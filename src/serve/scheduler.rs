@@ -151,16 +151,13 @@ impl Scheduler {
     /// Sweep: open a batch for whom the enabled rules select and plan it in the background
     /// (nothing is erased before a person approves it); its id.
     async fn sweep(&self) -> crate::Result<Option<String>> {
-        if !self.config.sweep.contract_ended.enabled {
-            return Ok(None);
-        }
         let hub = self.state.hub.clone();
-        let found = hub.sweep_contract_ended().await?;
+        let found = hub.sweep(&self.config.sweep).await?;
         let Some(batch) = hub.open_sweep(&found)? else {
-            tracing::info!(rule = %found.rule, "the sweep selected nobody");
+            tracing::info!("the sweep selected nothing");
             return Ok(None);
         };
-        tracing::info!(batch = %batch, selected = found.selected.len(), "sweep opened a batch to approve");
+        tracing::info!(batch = %batch, rules = %found.rules_selecting().join(", "), "sweep opened a batch to approve");
         let reports = self.config.reports_dir();
         let id = batch.clone();
         self.state.runs.lock().expect("runs").spawn(async move {

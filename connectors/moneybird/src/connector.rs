@@ -8,7 +8,7 @@ use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, ContractSignals, DataLocation,
     Description, EndedContract, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health,
-    Inventory, MatchKind, Record, RecordRef, Subject,
+    Inventory, Lookup, MatchKind, Ownership, Record, RecordRef, Subject,
 };
 use serde_json::Value;
 
@@ -350,6 +350,59 @@ impl Connector for Moneybird {
             reference: record.clone(),
             data,
         })
+    }
+
+    /// A sales invoice (kept for the fiscal duty) or a contact (kept while its agreement's
+    /// retention runs), read afresh by id. A contact is the subject's own only when it is a
+    /// private individual's: without the subject's addresses, a company's contact cannot be
+    /// told apart from its role address, so it goes to a person.
+    async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {
+        let gone = |e: ConnectorError| {
+            if e.kind == ErrorKind::NotFound {
+                Ok(Lookup::Gone)
+            } else {
+                Err(e)
+            }
+        };
+        match reference.object.as_str() {
+            SALES_INVOICE => {
+                let invoice = match self.api.invoice(&reference.id).await {
+                    Ok(invoice) => invoice,
+                    Err(e) => return gone(e),
+                };
+                let contact_id = mapping::text(&invoice, "contact_id");
+                let mut record =
+                    mapping::invoice_record(contact_id, &invoice).ok_or_else(missing_id)?;
+                record.matched_by = MatchKind::VendorId;
+                Ok(Lookup::Found(Box::new(record)))
+            }
+            CONTACT => {
+                let contact = match self.api.contact(&reference.id).await {
+                    Ok(contact) => contact,
+                    Err(e) => return gone(e),
+                };
+                let mut record = mapping::contact_record(&contact, MatchKind::VendorId)
+                    .ok_or_else(missing_id)?;
+                if !mapping::text(&contact, "company_name").is_empty() {
+                    record.ownership = Ownership::Organisation(
+                        "a company's contact, looked up by id: whether it is one person's is for \
+                         a person to judge"
+                            .into(),
+                    );
+                }
+                let today = jiff::ZonedDateTime::now().date();
+                let mut recurring = self.api.recurring_of(&reference.id, true).await?;
+                recurring.extend(self.api.recurring_of(&reference.id, false).await?);
+                record.retention = mapping::subscription_hint(&recurring, today);
+                let invoices = self.api.invoices_of(&reference.id).await?;
+                if !invoices.is_empty() {
+                    record.erasability.delete_blocked =
+                        Some(format!("linked to {} sales invoice(s)", invoices.len()));
+                }
+                Ok(Lookup::Found(Box::new(record)))
+            }
+            _ => Ok(Lookup::Unsupported),
+        }
     }
 
     fn shows_anonymized(&self, record: &Exported, fields: &[String]) -> Option<bool> {

@@ -101,7 +101,8 @@ pub const NOT_PERSONAL: &[&str] = &[
 /// requires a company name or a name on every contact.
 pub const ANONYMOUS_NAME: &str = "Geanonimiseerd";
 
-fn text<'a>(value: &'a Value, field: &str) -> &'a str {
+/// A text field of `value`, empty when it is absent or not text.
+pub fn text<'a>(value: &'a Value, field: &str) -> &'a str {
     value.get(field).and_then(Value::as_str).unwrap_or("")
 }
 

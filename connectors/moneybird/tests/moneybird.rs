@@ -842,3 +842,67 @@ async fn ended_contracts_come_from_invoices_and_subscriptions() {
         "Debug shows no addresses"
     );
 }
+
+/// `lookup`: a record an earlier request kept is read afresh by id — an invoice with its
+/// fiscal date, a private contact with its invoices and subscriptions, a company's contact as
+/// the organisation's — and one deleted since is gone.
+#[tokio::test]
+async fn a_kept_record_is_looked_up_by_id() {
+    use dsrhub_connector::{Lookup, Ownership};
+    let h = MoneybirdHarness::start().await;
+    let invoice = RecordRef::new("sales_invoice", "410000000001911593");
+    let Lookup::Found(record) = h.connector.lookup(&invoice).await.unwrap() else {
+        panic!("the invoice is there");
+    };
+    assert_eq!(record.reference, invoice);
+    assert_eq!(record.matched_by, MatchKind::VendorId);
+    assert_eq!(
+        record.retention,
+        Some(RetentionHint::Fiscal {
+            document_date: "2021-04-17".parse().unwrap()
+        })
+    );
+    let contact_id = h.fake.state().sales_invoices.get(&invoice.id).unwrap()["contact_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let Lookup::Found(contact) = h
+        .connector
+        .lookup(&RecordRef::new("contact", contact_id.clone()))
+        .await
+        .unwrap()
+    else {
+        panic!("the contact is there");
+    };
+    assert!(contact.ownership.is_own(), "a private individual's");
+    assert_eq!(
+        contact.erasability.delete_blocked.as_deref(),
+        Some("linked to 2 sales invoice(s)")
+    );
+    // Bakker Fotografie is a company: whose it is, a person judges.
+    let business = h
+        .connector
+        .discover(&sanne())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.reference.object == "contact" && r.erasability.delete_blocked.is_some())
+        .unwrap();
+    let Lookup::Found(company) = h.connector.lookup(&business.reference).await.unwrap() else {
+        panic!("the company is there");
+    };
+    assert!(matches!(company.ownership, Ownership::Organisation(_)));
+
+    h.connector
+        .erase(&invoice, &EraseAction::Delete)
+        .await
+        .unwrap();
+    assert_eq!(h.connector.lookup(&invoice).await.unwrap(), Lookup::Gone);
+    assert_eq!(
+        h.connector
+            .lookup(&RecordRef::new("estimate", "1"))
+            .await
+            .unwrap(),
+        Lookup::Unsupported
+    );
+}

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::error::ConnectorError;
 use crate::model::{
     Description, EraseAction, EraseOutcome, Exported, Health, Inventory, Letter, LetterRequest,
-    Record, RecordRef, Subject,
+    Lookup, Record, RecordRef, Subject,
 };
 
 /// One processor. A connector knows nothing about other connectors, the ledger, the policy or
@@ -108,6 +108,16 @@ pub trait Connector: Send + Sync + Debug {
         _ended_before: jiff::civil::Date,
     ) -> Result<Option<crate::ContractSignals>, ConnectorError> {
         Ok(None)
+    }
+
+    /// The record at `reference` as discovery would describe it today, found by its id alone:
+    /// for records an earlier request kept for a legal duty, acted on once that duty ended
+    /// (the sweep's `retained_expired` rule), when the subject's identifiers are long purged.
+    /// Its retention, erasability and ownership are read afresh (a duty may have been
+    /// extended, a record shared since). [`Lookup::Unsupported`] (the default): this
+    /// connector cannot, and the sweep leaves the record to a person.
+    async fn lookup(&self, _reference: &RecordRef) -> Result<Lookup, ConnectorError> {
+        Ok(Lookup::Unsupported)
     }
 
     /// Whether `record` (as [`Connector::export`] returns it) already shows the anonymisation

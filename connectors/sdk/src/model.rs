@@ -683,3 +683,17 @@ pub struct EndedContract {
     /// 2023-06-30").
     pub signal: String,
 }
+
+/// A record looked up by its id (see [`crate::Connector::lookup`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    /// The record as discovery describes it today: its retention, erasability and ownership
+    /// read afresh, `matched_by` [`MatchKind::VendorId`] (an earlier request matched it
+    /// exactly and kept its id as evidence).
+    Found(Box<Record>),
+    /// The vendor no longer has it.
+    Gone,
+    /// This connector cannot look this kind of record up by id: a person checks it in the
+    /// processor.
+    Unsupported,
+}

@@ -261,6 +261,7 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
             "language": request.language,
         },
         "subject": (!masked.is_empty()).then_some(masked),
+        "kept_by": ledger.targeted_from(&id)?,
         "needs": needs,
         "running": running,
         "actions": {
