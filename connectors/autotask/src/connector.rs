@@ -8,7 +8,7 @@ use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, MatchKind,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
     Ownership, Record, RecordRef, Subject,
 };
 use serde_json::{json, Value};
@@ -467,6 +467,45 @@ impl Connector for Autotask {
             results.push(found.into_vec());
         }
         Ok(results)
+    }
+
+    /// A ticket (kept as correspondence while open and its months after), read afresh by id.
+    /// Without the subject's addresses, whose it is comes from its contacts: the earlier
+    /// request found it through the subject's contact, so any additional contact besides the
+    /// ticket's own makes it shared. Contacts (kept for a contract) are for a person: whether
+    /// one is the subject's own needs the subject's addresses (a role address, the company's).
+    async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {
+        if reference.object != TICKET {
+            return Ok(Lookup::Unsupported);
+        }
+        let id = reference.numeric_id()?;
+        let Some(ticket) = self.api().await?.get("Tickets", id).await? else {
+            return Ok(Lookup::Gone);
+        };
+        let contact = ticket.get("contactID").and_then(Value::as_u64);
+        let others = self
+            .additional_contacts(&BTreeSet::from([id]), &BTreeSet::new())
+            .await?
+            .into_iter()
+            .filter(|(t, c)| *t == id && Some(*c) != contact)
+            .count();
+        let ownership = if others == 0 && contact.is_some() {
+            Ownership::Own
+        } else {
+            Ownership::Shared(format!(
+                "a ticket with {others} additional contact(s) besides its own"
+            ))
+        };
+        let mut contact_ref =
+            RecordRef::new(CONTACT, contact.map(|c| c.to_string()).unwrap_or_default());
+        contact_ref.scope = ticket
+            .get("companyID")
+            .and_then(Value::as_u64)
+            .map(|c| c.to_string());
+        let mut record = mapping::ticket_record(&ticket, &contact_ref, ownership)
+            .ok_or_else(|| ConnectorError::permanent("Autotask returned a ticket without id"))?;
+        record.matched_by = MatchKind::VendorId;
+        Ok(Lookup::Found(Box::new(record)))
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

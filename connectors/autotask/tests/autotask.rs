@@ -825,3 +825,52 @@ async fn ended_contracts_come_from_contracts_and_activity() {
         .iter()
         .any(|a| a == "sanne@bakkerfotografie.example"));
 }
+
+/// `lookup`: a ticket an earlier request kept is read afresh by id, linked to its contact.
+/// Without the subject's addresses, any additional contact makes it shared — as the search
+/// found it for Daan (his ticket with Thijs on it) — and his own ticket stays his own, so it
+/// can be anonymised once its months have run. A ticket that no longer exists is gone;
+/// contacts are for a person.
+#[tokio::test]
+async fn a_kept_ticket_is_looked_up_by_id_with_its_ownership() {
+    use dsrhub_connector::Lookup;
+    let h = AutotaskHarness::start().await;
+    let daan = h
+        .connector
+        .discover(&email("daan.vandenberg@noorderlicht.example"))
+        .await
+        .unwrap();
+    for id in ["907440", "907435"] {
+        let searched = daan
+            .iter()
+            .find(|r| r.reference.object == "ticket" && r.reference.id == id)
+            .unwrap();
+        let Lookup::Found(found) = h.connector.lookup(&searched.reference).await.unwrap() else {
+            panic!("ticket {id} is there");
+        };
+        assert_eq!(found.matched_by, MatchKind::VendorId);
+        assert_eq!(
+            found.ownership.is_own(),
+            searched.ownership.is_own(),
+            "{id}"
+        );
+        assert_eq!(found.linked_to, searched.linked_to, "{id}");
+        assert_eq!(found.retention, searched.retention, "{id}");
+        assert_eq!(found.erasability, searched.erasability, "{id}");
+    }
+    assert_eq!(
+        h.connector
+            .lookup(&dsrhub_connector::RecordRef::new("ticket", "999999999"))
+            .await
+            .unwrap(),
+        Lookup::Gone
+    );
+    let contact = daan
+        .iter()
+        .find(|r| r.reference.object == "contact")
+        .unwrap();
+    assert_eq!(
+        h.connector.lookup(&contact.reference).await.unwrap(),
+        Lookup::Unsupported
+    );
+}

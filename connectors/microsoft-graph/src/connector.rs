@@ -8,8 +8,8 @@ use dsrhub_connector::oauth::{ClientCredentials, ClientSecret, TokenEndpoint};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Record, RecordRef,
-    Subject,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
+    Record, RecordRef, Subject,
 };
 use serde_json::Value;
 
@@ -234,6 +234,26 @@ impl Connector for MicrosoftGraph {
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
         let mut results = self.export_batch(std::slice::from_ref(record)).await;
         results.pop().expect("one result per record")
+    }
+
+    /// A message (kept as correspondence), read afresh by id; whose it is, from its parties
+    /// ([`mapping::message_ownership_by_id`]). Users and contacts are never kept.
+    async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {
+        if reference.object != MESSAGE {
+            return Ok(Lookup::Unsupported);
+        }
+        let mailbox = self.mailbox(reference)?;
+        let message = match self.export(reference).await {
+            Ok(exported) => exported.data,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(Lookup::Gone),
+            Err(e) => return Err(e),
+        };
+        let mut record =
+            mapping::message_record(mailbox, &message, self.config.delete_mail, &[])
+                .ok_or_else(|| ConnectorError::permanent("Graph returned a message without id"))?;
+        record.ownership = mapping::message_ownership_by_id(mailbox, &message);
+        record.matched_by = MatchKind::VendorId;
+        Ok(Lookup::Found(Box::new(record)))
     }
 
     /// Exports go through `$batch`, 20 records a call: an access request with 100,000

@@ -88,6 +88,27 @@ fn parties(message: &Value) -> Vec<String> {
 /// Whose message it is: shared when anyone besides the subject and the mailbox's owner sent
 /// or received it (a CC among others, a thread with colleagues). Counted, never named.
 pub fn message_ownership(mailbox: &str, message: &Value, emails: &[String]) -> Ownership {
+    match other_parties(mailbox, message, emails) {
+        0 => Ownership::Own,
+        n => Ownership::Shared(format!("{n} other sender(s) or recipient(s)")),
+    }
+}
+
+/// Whose a message looked up by id is, once the subject's addresses are no longer known (the
+/// sweep's `retained_expired` rule): an earlier request matched it exactly, so the subject is
+/// one of its parties besides the mailbox's owner, and any further party makes it shared.
+pub fn message_ownership_by_id(mailbox: &str, message: &Value) -> Ownership {
+    match other_parties(mailbox, message, &[]) {
+        0 | 1 => Ownership::Own,
+        n => Ownership::Shared(format!(
+            "{} other sender(s) or recipient(s) besides one",
+            n - 1
+        )),
+    }
+}
+
+/// How many distinct parties `message` has besides the mailbox's owner and `emails`.
+fn other_parties(mailbox: &str, message: &Value, emails: &[String]) -> usize {
     let mut others: Vec<String> = parties(message)
         .into_iter()
         .map(|a| a.trim().to_lowercase())
@@ -99,10 +120,7 @@ pub fn message_ownership(mailbox: &str, message: &Value, emails: &[String]) -> O
         .collect();
     others.sort();
     others.dedup();
-    match others.len() {
-        0 => Ownership::Own,
-        n => Ownership::Shared(format!("{n} other sender(s) or recipient(s)")),
-    }
+    others.len()
 }
 
 /// A Graph timestamp (`2026-10-01T14:03:00Z`) as the date in the Netherlands.

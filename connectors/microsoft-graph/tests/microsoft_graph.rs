@@ -514,3 +514,52 @@ async fn every_exchange_conforms_to_graphs_published_description() {
         .iter()
         .any(|p| p.contains("accountEnabled")));
 }
+
+/// `lookup`: a message an earlier request kept is read afresh by id. Without the subject's
+/// addresses, whose it is comes from its parties: the subject is one of them besides the
+/// mailbox's owner, so it is shared exactly when discovery found it shared. One deleted since
+/// is gone; users are never kept, so never looked up.
+#[tokio::test]
+async fn a_kept_message_is_looked_up_by_id_and_keeps_its_ownership() {
+    use dsrhub_connector::Lookup;
+    let h = GraphHarness::with(FakeOptions::default(), |c| c.delete_mail = true).await;
+    let records = h.connector.discover(&jan()).await.unwrap();
+    let messages = of(&records, "message");
+    assert_eq!(messages.len(), 4);
+    for m in &messages {
+        let Lookup::Found(found) = h.connector.lookup(&m.reference).await.unwrap() else {
+            panic!("{} is there", m.reference);
+        };
+        assert_eq!(found.reference, m.reference);
+        assert_eq!(found.matched_by, MatchKind::VendorId);
+        assert_eq!(found.retention, m.retention);
+        // What lets a person recognise it; its size is listed by the search only.
+        for key in ["date", "folder", "subject_sha256"] {
+            assert_eq!(found.descriptor[key], m.descriptor[key]);
+        }
+        assert_eq!(
+            found.ownership.is_own(),
+            m.ownership.is_own(),
+            "{}: {:?} by id, {:?} by search",
+            m.reference,
+            found.ownership,
+            m.ownership
+        );
+    }
+    let own = messages.iter().find(|m| m.ownership.is_own()).unwrap();
+    h.connector
+        .erase(&own.reference, &EraseAction::Delete)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.connector.lookup(&own.reference).await.unwrap(),
+        Lookup::Gone
+    );
+    assert_eq!(
+        h.connector
+            .lookup(&RecordRef::new("user", "x"))
+            .await
+            .unwrap(),
+        Lookup::Unsupported
+    );
+}
