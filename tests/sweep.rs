@@ -397,3 +397,63 @@ async fn a_kept_record_that_cannot_be_looked_up_waits_for_a_person() {
         items[0].note
     );
 }
+
+/// Issue 18, "done when": one sweep over the demo's fixtures finds the ended-contract
+/// contacts and the expired kept records, plans them as one batch, and after one approval
+/// erases and verifies them, with one report.
+#[tokio::test]
+async fn one_sweep_covers_both_rules_in_one_batch_and_one_report() {
+    let env = Env::start().await;
+    let tim = erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    let sweep = hub
+        .sweep(&dsrhub::config::SweepConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        sweep.rules_selecting(),
+        ["contract_ended", "retained_expired"]
+    );
+    let people = sweep.contract_ended.as_ref().unwrap().selected.len();
+    assert!(people > 0);
+    let batch = hub.open_sweep(&sweep).unwrap().unwrap();
+    assert_eq!(
+        env.ledger.batch(&batch).unwrap().origin,
+        "sweep: contract_ended, retained_expired"
+    );
+    let out = env.out("reports");
+    hub.run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    let plan = env.ledger.batch_plan(&batch).unwrap();
+    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
+        .unwrap();
+    let options = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    assert_eq!(done.len(), people + 1);
+    for (_, request) in &done {
+        assert!(
+            matches!(
+                request.status,
+                RequestStatus::Completed | RequestStatus::AwaitingProcessors
+            ),
+            "{:?}",
+            request.status
+        );
+        assert!(request.verification_ran_at.is_some(), "verified");
+    }
+    assert!(!env.fake.state().sales_invoices.contains_key(TIM_2021));
+    let report = dsrhub::report::batch::build(&hub, &batch).unwrap();
+    assert_eq!(report.subjects.len(), people + 1);
+    assert_eq!(
+        report.subjects.last().unwrap().report.request.kept_by,
+        [tim.as_str()]
+    );
+    let (json, html) =
+        dsrhub::report::batch::write(&report, &dsrhub::report::batch::folder(&out, &batch))
+            .unwrap();
+    assert!(json.exists() && html.exists());
+}
