@@ -7,8 +7,8 @@ use dsrhub_connector::http::HttpClient;
 use dsrhub_connector::oauth::{SecretTokenStore, TokenStore};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
-    async_trait, Capability, Category, Connector, ConnectorError, Description, EraseAction,
-    EraseOutcome, Exported, Findings, Health, Inventory, Record, RecordRef, Subject,
+    async_trait, Capability, Category, Connector, ConnectorError, ContractSignals, Description,
+    EraseAction, EraseOutcome, Exported, Findings, Health, Inventory, Record, RecordRef, Subject,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -35,7 +35,7 @@ struct Searched {
 /// The Exact Online connector for one user, across their divisions.
 #[derive(Debug)]
 pub struct ExactOnline {
-    api: Api,
+    pub(crate) api: Api,
     config: ExactOnlineConfig,
     divisions: OnceCell<Vec<u32>>,
 }
@@ -70,7 +70,7 @@ impl ExactOnline {
     }
 
     /// The divisions discovery covers: the configured ones, or all the user can access.
-    async fn divisions(&self) -> Result<&[u32], ConnectorError> {
+    pub(crate) async fn divisions(&self) -> Result<&[u32], ConnectorError> {
         self.divisions
             .get_or_try_init(|| async {
                 if !self.config.divisions.is_empty() {
@@ -528,6 +528,14 @@ impl Connector for ExactOnline {
                 })
             }
         }
+    }
+
+    /// From sales invoices and subscriptions, per account (`crate::contracts`).
+    async fn contracts_ended(
+        &self,
+        ended_before: jiff::civil::Date,
+    ) -> Result<Option<ContractSignals>, ConnectorError> {
+        self.contract_signals(ended_before).await.map(Some)
     }
 
     async fn inventory(&self) -> Result<Inventory, ConnectorError> {

@@ -27,6 +27,7 @@
 mod api;
 mod config;
 mod connector;
+mod contracts;
 pub mod login;
 mod mapping;
 

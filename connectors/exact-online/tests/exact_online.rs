@@ -938,3 +938,62 @@ async fn a_batch_searches_every_subject_in_shared_or_filters() {
         "batch {batch_calls} calls, single {single_calls}"
     );
 }
+
+/// Issue 18.2: the sweep's contract signal. An account's agreement ended on the later of its
+/// last sales invoice and its last subscription's end; the people are its contact persons
+/// (not a role address like info@); an account invoiced since the cutoff keeps every address
+/// of its own out of the sweep; an account never invoiced gives no signal.
+#[tokio::test]
+async fn contracts_end_with_the_last_invoice_or_subscription() {
+    let h = ExactHarness::start_default().await;
+    let signals = h
+        .connector
+        .contracts_ended("2025-12-06".parse().unwrap())
+        .await
+        .unwrap()
+        .expect("Exact Online gives a signal");
+    let ended: std::collections::BTreeMap<String, (String, String)> = signals
+        .ended
+        .iter()
+        .map(|e| {
+            (
+                e.subject.emails[0].clone(),
+                (e.ended_on.to_string(), e.signal.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(signals.ended.len(), ended.len(), "one subject per address");
+    assert_eq!(
+        ended["sanne.bakker@example.nl"],
+        (
+            "2025-10-01".to_string(),
+            "division 1001: last invoice 2025-10-01; subscription stopped 2024-12-31".to_string()
+        )
+    );
+    // Pieter de Vries in both divisions: one subject, ended with the later.
+    assert_eq!(
+        ended["pieter.devries@example.nl"],
+        (
+            "2025-06-10".to_string(),
+            "division 1001: last invoice 2025-06-10; division 1002: last invoice 2023-05-05"
+                .to_string()
+        )
+    );
+    assert_eq!(ended["els@groen.example"].0, "2023-05-05");
+    // Bakkerij Zoet: its two people, not the company's info@ address.
+    assert_eq!(ended["p.devries@bakkerijzoet.example"].0, "2025-09-01");
+    assert_eq!(ended["anna@bakkerijzoet.example"].0, "2025-09-01");
+    assert!(!ended.contains_key("info@bakkerijzoet.example"));
+    // Fietsenmaker Wiel was invoiced in 2026: both its people are under an agreement.
+    for address in ["wim@wiel.example", "kim@wiel.example"] {
+        assert!(!ended.contains_key(address));
+        assert_eq!(
+            signals.ongoing.iter().filter(|o| *o == address).count(),
+            1,
+            "{address}"
+        );
+    }
+    // Never invoiced, no subscription: no signal either way.
+    assert!(!ended.contains_key("gert@glimlach.example"));
+    assert!(!signals.ongoing.iter().any(|o| o == "gert@glimlach.example"));
+}
