@@ -457,3 +457,62 @@ async fn one_sweep_covers_both_rules_in_one_batch_and_one_report() {
             .unwrap();
     assert!(json.exists() && html.exists());
 }
+
+/// A legal hold placed after the sweep selected someone, even after the batch was approved,
+/// still wins: their request is cancelled before anything is erased, for a person selected
+/// by address and for the records an earlier request kept alike; the rest goes ahead.
+#[tokio::test]
+async fn a_hold_placed_after_the_sweep_still_keeps_the_records() {
+    let env = Env::start().await;
+    let tim = erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    let sweep = hub
+        .sweep(&dsrhub::config::SweepConfig::default())
+        .await
+        .unwrap();
+    let batch = hub.open_sweep(&sweep).unwrap().unwrap();
+    let out = env.out("reports");
+    hub.run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    let plan = env.ledger.batch_plan(&batch).unwrap();
+    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
+        .unwrap();
+    // Approved, not yet carried out: a claim about Kees Visser and one about Tim de Graaf
+    // (whose identifiers the ledger no longer has; it kept the hold key).
+    let kees_before = contact(&env, "kees.visser@example.nl").expect("selected, still there");
+    env.ledger
+        .add_hold("kees.visser@example.nl", "claim", "test")
+        .unwrap();
+    env.ledger
+        .add_hold("tim.degraaf@example.com", "claim", "test")
+        .unwrap();
+    let options = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    let cancelled: Vec<&dsrhub::ledger::RequestRow> = done
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.status == RequestStatus::Cancelled)
+        .collect();
+    assert_eq!(cancelled.len(), 2, "{done:?}");
+    assert!(cancelled
+        .iter()
+        .any(|r| env.ledger.targeted_from(&r.id).unwrap() == [tim.as_str()]));
+    assert_eq!(
+        contact(&env, "kees.visser@example.nl").as_ref(),
+        Some(&kees_before),
+        "untouched"
+    );
+    assert!(env.fake.state().sales_invoices.contains_key(TIM_2021));
+    // Everyone else was erased.
+    assert!(done
+        .iter()
+        .filter(|(_, r)| r.status != RequestStatus::Cancelled)
+        .all(|(_, r)| matches!(
+            r.status,
+            RequestStatus::Completed | RequestStatus::AwaitingProcessors
+        )));
+}

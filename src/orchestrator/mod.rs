@@ -468,6 +468,11 @@ impl Hub {
                 "request `{id}`: the subject's identity is not verified yet; nothing is disclosed or erased before it is"
             )));
         }
+        if options.execute && request.kind == RequestKind::Erasure {
+            if let Some(closed) = self.withdraw_if_held(id)? {
+                return Ok(closed);
+            }
+        }
         let _lease = RunLease::take(&self.ledger, id, &self.owner)?;
         // Read again under the lease: another runner may have closed it meanwhile.
         let request = self.ledger.request(id)?;
