@@ -563,3 +563,54 @@ async fn a_kept_message_is_looked_up_by_id_and_keeps_its_ownership() {
         Lookup::Unsupported
     );
 }
+
+/// Issue 18.3: a batch shares each query among several subjects (five addresses per users
+/// filter and mailbox search) and finds, per subject, exactly what one search for that subject
+/// finds — the same records, matched and owned the same way (Femke with two addresses, Jan
+/// with the lookalike Jan Janssen in the same query) — with a third of the calls or fewer.
+#[tokio::test]
+async fn a_batch_finds_what_single_searches_find_with_fewer_calls() {
+    let h = GraphHarness::start_default().await;
+    let mut subjects: Vec<dsrhub_connector::Subject> = [
+        "jan.jansen@example.nl",
+        "jan.janssen@example.nl",
+        "sanne@bakkerfotografie.example",
+        "sanne.bakker@example.nl",
+        "kees.visser@smitpartners.example",
+        "lisa.degraaf@partner.example",
+        "peter.bos@partner.example",
+        "nobody.1@example.org",
+        "nobody.2@example.org",
+        "nobody.3@example.org",
+        "nobody.4@example.org",
+    ]
+    .into_iter()
+    .map(email)
+    .collect();
+    subjects.push(dsrhub_connector::Subject {
+        emails: vec![
+            "femke.deboer@voorbeeld-it.example".into(),
+            "femke.deboer@example.nl".into(),
+        ],
+        ..Default::default()
+    });
+    let before = h.fake.log().requests_seen();
+    let batch = h.connector.discover_batch(&subjects).await.unwrap();
+    let batch_calls = h.fake.log().requests_seen() - before;
+    let before = h.fake.log().requests_seen();
+    let mut single = Vec::new();
+    for subject in &subjects {
+        single.push(h.connector.discover(subject).await.unwrap());
+    }
+    let single_calls = h.fake.log().requests_seen() - before;
+    assert_eq!(batch.len(), subjects.len());
+    for (i, (b, s)) in batch.iter().zip(&single).enumerate() {
+        assert_eq!(b, s, "subject {i}");
+    }
+    assert!(!batch[0].is_empty() && !batch[11].is_empty());
+    assert!(batch[7].is_empty());
+    assert!(
+        batch_calls * 3 <= single_calls,
+        "batch {batch_calls} calls, single {single_calls}"
+    );
+}
