@@ -258,6 +258,18 @@ pub struct SweepConfig {
     /// Records earlier requests kept for a legal duty (invoices: 7 years), once their
     /// `retain_until` has passed: looked up by id again and erased if nothing else keeps them.
     pub retained_expired: SweepRule,
+    /// Rejected applicants' data at the places named, after `policy.applicant_retention_weeks`.
+    pub applicants: ApplicantsRule,
+}
+
+/// The `applicants` rule: where rejected applicants' data lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApplicantsRule {
+    /// Whether `dsrhub sweep` applies it (off by default: it needs `places`).
+    pub enabled: bool,
+    /// `processor:place`, in that connector's terms (IT Glue: an organisation's name).
+    pub places: Vec<String>,
 }
 
 impl SweepConfig {
@@ -274,6 +286,7 @@ impl Default for SweepConfig {
             schedule: "off".into(),
             contract_ended: SweepRule { enabled: true },
             retained_expired: SweepRule { enabled: true },
+            applicants: ApplicantsRule::default(),
         }
     }
 }
@@ -375,6 +388,9 @@ pub struct PolicyConfig {
     pub contract_retention_months: u32,
     /// Questions and correspondence are kept this many months after closure.
     pub correspondence_retention_months: u32,
+    /// Rejected applicants' data is erased this many weeks after the procedure (the sweep's
+    /// `applicants` rule).
+    pub applicant_retention_weeks: u32,
     /// An erasure plan that deletes or anonymises more records than this is refused until a
     /// person confirms with `--max-records`.
     pub max_records_per_erasure: usize,
@@ -414,6 +430,7 @@ impl Default for PolicyConfig {
             fiscal_year_end: "12-31".into(),
             contract_retention_months: 12,
             correspondence_retention_months: 12,
+            applicant_retention_weeks: 4,
             max_records_per_erasure: 50,
         }
     }
@@ -451,6 +468,23 @@ impl Config {
         })?;
         self.serve.inventory_sync_schedule()?;
         self.sweep.schedule()?;
+        for (i, place) in self.sweep.applicants.places.iter().enumerate() {
+            let (processor, _) = place.split_once(':').ok_or_else(|| {
+                Error::Config(format!(
+                    "sweep.applicants.places[{i}] must be `processor:place` (e.g. `itglue:Afgewezen sollicitanten`)"
+                ))
+            })?;
+            if !self.processors.contains_key(processor) {
+                return Err(Error::Config(format!(
+                    "sweep.applicants.places[{i}] names processor `{processor}`, which is not under [processors]"
+                )));
+            }
+        }
+        if self.sweep.applicants.enabled && self.sweep.applicants.places.is_empty() {
+            return Err(Error::Config(
+                "sweep.applicants is enabled but names no place where rejected applicants' data lives (sweep.applicants.places)".into(),
+            ));
+        }
         if self.serve.session_idle_minutes == 0 || self.serve.session_idle_minutes > 8 * 60 {
             return Err(Error::Config(
                 "serve.session_idle_minutes must be from 1 to 480 (sessions end after 8 hours anyway)"
@@ -490,6 +524,7 @@ impl Config {
                 "correspondence_retention_months",
                 p.correspondence_retention_months,
             ),
+            ("applicant_retention_weeks", p.applicant_retention_weeks),
         ] {
             if value == 0 {
                 return Err(Error::Config(format!("policy.{name} must be at least 1")));

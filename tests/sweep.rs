@@ -516,3 +516,191 @@ async fn a_hold_placed_after_the_sweep_still_keeps_the_records() {
             RequestStatus::Completed | RequestStatus::AwaitingProcessors
         )));
 }
+
+/// An IT Glue contact as the API shows one.
+fn itglue_contact(
+    id: u64,
+    organization: (u64, &str),
+    name: (&str, &str),
+    emails: &[&str],
+    updated: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": id.to_string(),
+        "type": "contacts",
+        "attributes": {
+            "organization-id": organization.0,
+            "organization-name": organization.1,
+            "name": format!("{} {}", name.0, name.1),
+            "first-name": name.0,
+            "last-name": name.1,
+            "title": "",
+            "contact-type-id": 4,
+            "contact-type-name": "Applicant",
+            "location-id": null,
+            "important": false,
+            "notes": "CV en motivatiebrief ontvangen; gesprek gepland",
+            "contact-emails": emails.iter().enumerate().map(|(i, e)| serde_json::json!({
+                "value": e, "primary": i == 0, "label-name": if i == 0 { "Home" } else { "Other" }
+            })).collect::<Vec<_>>(),
+            "contact-phones": [{"value": "06-12121212", "extension": null, "primary": true,
+                "label-name": "Mobile", "label-type": "mobile", "formatted-value": "06-12121212"}],
+            "psa-id": null,
+            "psa-integration-type": null,
+            "created-at": "2026-08-01T09:00:00.000Z",
+            "updated-at": updated,
+        }
+    })
+}
+
+const REJECTED: (u64, &str) = (1200, "Afgewezen sollicitanten");
+
+/// Issue 18.2, `applicants`: rejected applicants kept in an IT Glue organisation are erased
+/// four weeks after the procedure — only their records there (Mila de Jong is also a
+/// customer's employee: that contact stays), not someone whose procedure ended last week,
+/// not someone on legal hold; an applicant without an address goes too (no hold can name
+/// them). Planned, approved, verified, and not selected twice.
+#[tokio::test]
+async fn rejected_applicants_are_erased_weeks_after_the_procedure_and_only_there() {
+    use dsrhub_itglue::fake::{FakeItGlue, FakeOptions as ItGlueOptions, Seed};
+    let mut seed = Seed::fixture();
+    seed.organizations.push(serde_json::json!({
+        "id": REJECTED.0.to_string(), "type": "organizations",
+        "attributes": {"name": REJECTED.1, "organization-type-name": "Internal",
+            "organization-status-name": "Active", "short-name": "afgewezen",
+            "created-at": "2024-01-01T09:00:00.000Z", "updated-at": "2026-11-30T09:00:00.000Z"}
+    }));
+    seed.contacts.extend([
+        itglue_contact(
+            7001,
+            REJECTED,
+            ("Mila", "de Jong"),
+            &["mila.dejong@example.nl", "m.dejong@studenten.example"],
+            "2026-10-20T14:00:00.000Z",
+        ),
+        itglue_contact(
+            7002,
+            REJECTED,
+            ("Ruben", "Kok"),
+            &["ruben.kok@example.org"],
+            "2026-11-30T10:00:00.000Z",
+        ),
+        itglue_contact(
+            7003,
+            REJECTED,
+            ("Lotte", "Vos"),
+            &["lotte.vos@example.com"],
+            "2026-09-01T10:00:00.000Z",
+        ),
+        itglue_contact(
+            7004,
+            REJECTED,
+            ("Sem", "Bakker"),
+            &[],
+            "2026-09-15T10:00:00.000Z",
+        ),
+        // The same Mila at a customer: not an applicant's record.
+        itglue_contact(
+            7005,
+            (1107, "Bakker Fotografie"),
+            ("Mila", "de Jong"),
+            &["mila.dejong@example.nl"],
+            "2025-03-01T10:00:00.000Z",
+        ),
+    ]);
+    let itglue = FakeItGlue::start_with(ItGlueOptions {
+        seed,
+        ..ItGlueOptions::default()
+    })
+    .await
+    .unwrap();
+    let mut env = Env::start().await;
+    env.secrets
+        .store(&"keyring:itg".parse().unwrap(), &itglue.api_key())
+        .unwrap();
+    let mut section = toml::Table::new();
+    section.insert("base_url".into(), itglue.base_url().to_string().into());
+    section.insert("api_key".into(), "keyring:itg".into());
+    env.config.processors.insert("itglue".into(), section);
+    env.ledger
+        .add_hold("lotte.vos@example.com", "bezwaar tegen afwijzing", "test")
+        .unwrap();
+    let hub = env.hub().with_today("2026-12-06".parse().unwrap());
+    let places = ["itglue:afgewezen sollicitanten".to_string()];
+
+    let found = hub.sweep_applicants(&places).await.unwrap();
+    assert_eq!(found.ended_before.unwrap().to_string(), "2026-11-08");
+    assert_eq!((found.held, found.open_request), (1, 0));
+    let selected: Vec<(Vec<String>, Vec<String>)> = found
+        .selected
+        .iter()
+        .map(|a| {
+            (
+                a.subject.emails.clone(),
+                a.records.iter().map(|r| r.id.clone()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            (
+                vec![
+                    "mila.dejong@example.nl".to_string(),
+                    "m.dejong@studenten.example".to_string()
+                ],
+                vec!["7001".to_string()]
+            ),
+            (vec![], vec!["7004".to_string()]),
+        ]
+    );
+    let missing = hub
+        .sweep_applicants(&["itglue:Bestaat niet".to_string()])
+        .await
+        .unwrap();
+    assert!(missing.unread["itglue:Bestaat niet"].contains("no organization named"));
+
+    let sweep = dsrhub::orchestrator::sweep::Sweep {
+        applicants: Some(found),
+        ..Default::default()
+    };
+    let batch = hub.open_sweep(&sweep).unwrap().unwrap();
+    assert_eq!(
+        env.ledger.batch(&batch).unwrap().origin,
+        "sweep: applicants"
+    );
+    let out = env.out("reports");
+    hub.run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    assert_eq!(
+        itglue.state().contacts.len(),
+        Seed::fixture().contacts.len() + 5
+    );
+    // A second sweep before the approval does not select them again.
+    let again = hub.sweep_applicants(&places).await.unwrap();
+    assert!(again.selected.is_empty());
+    assert_eq!(again.open_request, 2);
+
+    let plan = env.ledger.batch_plan(&batch).unwrap();
+    assert_eq!((plan.requests, plan.changes), (2, 2));
+    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
+        .unwrap();
+    let options = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    for (_, request) in &done {
+        assert_eq!(request.status, RequestStatus::Completed);
+        assert!(request.verification_ran_at.is_some());
+        assert!(hub.replies(&request.id).unwrap().is_empty(), "nobody asked");
+    }
+    let contacts = itglue.state().contacts;
+    assert!(!contacts.contains_key(&7001) && !contacts.contains_key(&7004));
+    assert!(contacts.contains_key(&7005), "Mila at the customer stays");
+    assert!(contacts.contains_key(&7002), "procedure ended last week");
+    assert!(contacts.contains_key(&7003), "on hold");
+    let after = hub.sweep_applicants(&places).await.unwrap();
+    assert!(after.selected.is_empty() && after.open_request == 0);
+}

@@ -1417,7 +1417,8 @@ fn hold(cli: &Cli, action: &HoldAction) -> Result<u8> {
 async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
     let Loaded { config, hub } = load(cli)?;
     let rules = &config.sweep;
-    if !rules.contract_ended.enabled && !rules.retained_expired.enabled {
+    if !rules.contract_ended.enabled && !rules.retained_expired.enabled && !rules.applicants.enabled
+    {
         println!("no sweep rule is enabled ([sweep] in the config)");
         return Ok(0);
     }
@@ -1444,7 +1445,7 @@ async fn sweep(cli: &Cli, list: bool) -> Result<u8> {
 
 /// What each sweep rule selected and left out; with `list`, each selection.
 fn show_sweep(found: &crate::orchestrator::sweep::Sweep, list: bool) {
-    use crate::orchestrator::sweep::{CONTRACT_ENDED, RETAINED_EXPIRED};
+    use crate::orchestrator::sweep::{APPLICANTS, CONTRACT_ENDED, RETAINED_EXPIRED};
     if let Some(rule) = &found.contract_ended {
         println!(
             "{CONTRACT_ENDED}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open, {} with an agreement still running elsewhere",
@@ -1500,6 +1501,33 @@ fn show_sweep(found: &crate::orchestrator::sweep::Sweep, list: bool) {
                         r.basis.as_deref().unwrap_or("no basis recorded")
                     );
                 }
+            }
+        }
+    }
+    if let Some(rule) = &found.applicants {
+        println!(
+            "{APPLICANTS}: {} selected (procedure ended before {}); left out: {} on hold, {} with a request still open",
+            rule.selected.len(),
+            rule.ended_before.map(|d| d.to_string()).unwrap_or_default(),
+            rule.held,
+            rule.open_request
+        );
+        for (place, why) in &rule.unread {
+            println!("  {place}: {why}");
+        }
+        if list {
+            for a in &rule.selected {
+                let masked = if a.masked.is_empty() {
+                    "(no address)".to_string()
+                } else {
+                    a.masked.join(", ")
+                };
+                println!(
+                    "  {masked:<32} {}: {} record(s), unchanged since {}",
+                    a.place,
+                    a.records.len(),
+                    a.last_activity
+                );
             }
         }
     }

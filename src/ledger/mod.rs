@@ -32,7 +32,7 @@ pub use leases::LeaseHolder;
 pub use purges::SoftDeletion;
 pub use retention::Closed;
 pub use staff::StaffUser;
-pub use targets::Expired;
+pub use targets::{Expired, Target};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

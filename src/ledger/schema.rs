@@ -246,8 +246,9 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 18: records kept by an earlier request, acted on by id once their retention ended (the
-    // sweep's `retained_expired` rule): a request with targets searches for nobody, it looks
-    // these records up. `from_item` is the earlier request's item that kept the record.
+    // sweep's `retained_expired` rule), or found at a place named for rejected applicants (its
+    // `applicants` rule): a request with targets searches for nobody, it looks these records
+    // up. `from_item` is the earlier request's item that kept the record, if any.
     // `retained_keys`: the hold keys (SHA-256, as `holds`) of a closed request's addresses,
     // kept while it has retained records, so a legal hold placed after its identifiers were
     // purged still covers those records when their retention ends.
@@ -258,7 +259,7 @@ const MIGRATIONS: &[&str] = &[
         object      TEXT NOT NULL,
         record_id   TEXT NOT NULL,
         scope       TEXT NOT NULL DEFAULT '',
-        from_item   INTEGER NOT NULL REFERENCES items (id),
+        from_item   INTEGER REFERENCES items (id),
         PRIMARY KEY (request_id, processor, object, record_id, scope)
     );
     CREATE INDEX targets_by_item ON targets (from_item);

@@ -34,6 +34,27 @@ pub struct Expired {
     pub retain_until: Date,
 }
 
+/// A record a targeted request acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Where it is.
+    pub processor: String,
+    /// Which record.
+    pub reference: RecordRef,
+    /// The earlier request's item that kept it, and that request: for kept records.
+    pub kept_by: Option<(i64, String)>,
+}
+
+impl From<&Expired> for Target {
+    fn from(e: &Expired) -> Self {
+        Target {
+            processor: e.processor.clone(),
+            reference: e.reference.clone(),
+            kept_by: Some((e.item, e.request_id.clone())),
+        }
+    }
+}
+
 /// Items no request has taken over yet: none, or only cancelled ones.
 const NOT_TAKEN: &str = "NOT EXISTS (SELECT 1 FROM targets t JOIN requests n ON n.id = t.request_id
                   WHERE t.from_item = i.id AND n.status != 'cancelled')";
@@ -119,15 +140,17 @@ impl Ledger {
         Ok(n > 0)
     }
 
-    /// Record a new erasure request that acts on `records` by id (all kept by the same earlier
-    /// request), with no subject: its processors look them up instead of searching. It takes
-    /// over the earlier request's hold keys. Its id.
+    /// Record a new erasure request that acts on `targets` by id, with no subject: its
+    /// processors look them up instead of searching. It keeps `keys` (hold keys of the
+    /// people the records are about) and takes over those of the earlier requests whose kept
+    /// records are among the targets. Its id.
     pub fn create_targeted_request(
         &self,
         identity: IdentityNote<'_>,
         (received_at, due_at): (Timestamp, Timestamp),
         processors: &[NewTask],
-        records: &[Expired],
+        targets: &[Target],
+        keys: &[String],
     ) -> Result<String> {
         self.create_request_with(
             RequestKind::Erasure,
@@ -137,33 +160,42 @@ impl Ledger {
             processors,
             |tx, id| {
                 let mut earlier: Vec<&str> = Vec::new();
-                for r in records {
+                for t in targets {
                     tx.execute(
                         "INSERT INTO targets (request_id, processor, object, record_id, scope, from_item)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                         params![
                             id,
-                            r.processor,
-                            r.reference.object,
-                            r.reference.id,
-                            r.reference.scope.as_deref().unwrap_or(""),
-                            r.item
+                            t.processor,
+                            t.reference.object,
+                            t.reference.id,
+                            t.reference.scope.as_deref().unwrap_or(""),
+                            t.kept_by.as_ref().map(|(item, _)| *item)
                         ],
                     )?;
-                    if !earlier.contains(&r.request_id.as_str()) {
-                        earlier.push(&r.request_id);
-                        tx.execute(
-                            "INSERT OR IGNORE INTO retained_keys (request_id, identifier_sha256)
-                             SELECT ?1, identifier_sha256 FROM retained_keys WHERE request_id = ?2",
-                            params![id, r.request_id],
-                        )?;
+                    if let Some((_, request)) = &t.kept_by {
+                        if !earlier.contains(&request.as_str()) {
+                            earlier.push(request);
+                            tx.execute(
+                                "INSERT OR IGNORE INTO retained_keys (request_id, identifier_sha256)
+                                 SELECT ?1, identifier_sha256 FROM retained_keys WHERE request_id = ?2",
+                                params![id, request],
+                            )?;
+                        }
                     }
+                }
+                for key in keys {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO retained_keys (request_id, identifier_sha256)
+                         VALUES (?1, ?2)",
+                        params![id, key],
+                    )?;
                 }
                 audit::append(
                     tx,
                     Some(id),
                     "targets.added",
-                    &serde_json::json!({ "records": records.len(), "kept_by": earlier }),
+                    &serde_json::json!({ "records": targets.len(), "kept_by": earlier }),
                 )?;
                 Ok(())
             },
@@ -186,7 +218,7 @@ impl Ledger {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT object, record_id, scope FROM targets
-             WHERE request_id = ?1 AND processor = ?2 ORDER BY from_item",
+             WHERE request_id = ?1 AND processor = ?2 ORDER BY rowid",
         )?;
         let rows = stmt
             .query_map(params![id, processor], |r| {
@@ -199,6 +231,26 @@ impl Ledger {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// Whether an open request already acts on any of `records` at `processor` by id.
+    pub fn any_targeted_by_open(&self, processor: &str, records: &[RecordRef]) -> Result<bool> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT count(*) FROM targets t JOIN requests r ON r.id = t.request_id
+             WHERE r.closed_at IS NULL AND t.processor = ?1 AND t.object = ?2
+               AND t.record_id = ?3 AND t.scope = ?4",
+        )?;
+        for r in records {
+            let n: i64 = stmt.query_row(
+                params![processor, r.object, r.id, r.scope.as_deref().unwrap_or("")],
+                |row| row.get(0),
+            )?;
+            if n > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The earlier requests whose kept records request `id` acts on.

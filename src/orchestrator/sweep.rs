@@ -24,12 +24,14 @@ use serde::Serialize;
 
 use super::Hub;
 use crate::error::{Error, Result};
-use crate::ledger::{Expired, RequestKind};
+use crate::ledger::{Expired, RequestKind, Target};
 
 /// The `contract_ended` rule's name.
 pub const CONTRACT_ENDED: &str = "contract_ended";
 /// The `retained_expired` rule's name.
 pub const RETAINED_EXPIRED: &str = "retained_expired";
+/// The `applicants` rule's name.
+pub const APPLICANTS: &str = "applicants";
 
 /// Someone a rule selects.
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +52,8 @@ pub struct Sweep {
     pub contract_ended: Option<ContractEnded>,
     /// The `retained_expired` rule.
     pub retained_expired: Option<RetainedExpired>,
+    /// The `applicants` rule.
+    pub applicants: Option<Applicants>,
 }
 
 impl Sweep {
@@ -70,8 +74,46 @@ impl Sweep {
         {
             rules.push(RETAINED_EXPIRED);
         }
+        if self
+            .applicants
+            .as_ref()
+            .is_some_and(|r| !r.selected.is_empty())
+        {
+            rules.push(APPLICANTS);
+        }
         rules
     }
+}
+
+/// A rejected applicant the `applicants` rule selects.
+#[derive(Debug, Clone, Serialize)]
+pub struct SelectedApplicant {
+    /// Who (their addresses at that place). Not serialised: a listing shows `masked`.
+    #[serde(skip)]
+    pub subject: Subject,
+    /// The addresses masked, for listings.
+    pub masked: Vec<String>,
+    /// Where: `processor:place` as configured.
+    pub place: String,
+    /// Their records there: only these are erased.
+    pub records: Vec<dsrhub_connector::RecordRef>,
+    /// When anything of theirs there last changed.
+    pub last_activity: jiff::civil::Date,
+}
+
+/// What the `applicants` rule found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applicants {
+    /// Procedures that ended before this day are past `policy.applicant_retention_weeks`.
+    pub ended_before: Option<jiff::civil::Date>,
+    /// Whom it selects.
+    pub selected: Vec<SelectedApplicant>,
+    /// Left out: on legal hold.
+    pub held: usize,
+    /// Left out: a request for them, or one acting on these records, is still open.
+    pub open_request: usize,
+    /// Places that could not be read, and why.
+    pub unread: BTreeMap<String, String>,
 }
 
 /// What the `contract_ended` rule found.
@@ -133,7 +175,93 @@ impl Hub {
             } else {
                 None
             },
+            applicants: if rules.applicants.enabled {
+                Some(self.sweep_applicants(&rules.applicants.places).await?)
+            } else {
+                None
+            },
         })
+    }
+
+    /// Whom the `applicants` rule selects today at `places` (`processor:place`): each
+    /// connector names the rejected applicants whose procedure there ended more than
+    /// `policy.applicant_retention_weeks` ago, with their records at that place (nothing is
+    /// opened or changed).
+    pub async fn sweep_applicants(&self, places: &[String]) -> Result<Applicants> {
+        let today = self.today()?;
+        let weeks = i64::from(self.policy.applicant_retention_weeks);
+        let ended_before = today
+            .checked_sub(jiff::Span::new().days(weeks * 7))
+            .map_err(|e| Error::Config(format!("policy.applicant_retention_weeks: {e}")))?;
+        let mut found = Applicants {
+            ended_before: Some(ended_before),
+            ..Applicants::default()
+        };
+        let open = self.ledger.open_subject_keys()?;
+        for place in places {
+            let Some((processor, name)) = place.split_once(':') else {
+                found
+                    .unread
+                    .insert(place.clone(), "not `processor:place`".into());
+                continue;
+            };
+            let Some(connector) = self
+                .processors
+                .iter()
+                .find(|p| p.id == processor)
+                .and_then(|p| p.connector.as_ref())
+            else {
+                found
+                    .unread
+                    .insert(place.clone(), "the processor is not configured".into());
+                continue;
+            };
+            let applicants = match self
+                .watched(processor, connector.applicants(name, ended_before))
+                .await
+            {
+                Ok(Some(applicants)) => applicants,
+                Ok(None) => {
+                    found.unread.insert(
+                        place.clone(),
+                        "this connector has no place for applicants".into(),
+                    );
+                    continue;
+                }
+                Err(e) => {
+                    found
+                        .unread
+                        .insert(place.clone(), format!("could not be read: {}", e.message));
+                    continue;
+                }
+            };
+            for applicant in applicants {
+                let keys = hold_keys(&applicant.subject);
+                if self.ledger.any_held(&keys)? {
+                    found.held += 1;
+                } else if keys.iter().any(|k| open.contains(k))
+                    || self
+                        .ledger
+                        .any_targeted_by_open(processor, &applicant.records)?
+                {
+                    found.open_request += 1;
+                } else {
+                    found.selected.push(SelectedApplicant {
+                        masked: applicant
+                            .subject
+                            .emails
+                            .iter()
+                            .map(|e| crate::identifiers::mask_email(e))
+                            .collect(),
+                        subject: applicant.subject,
+                        place: place.clone(),
+                        records: applicant.records,
+                        last_activity: applicant.last_activity,
+                    });
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Whom the `contract_ended` rule selects today (nothing is opened or changed).
@@ -302,12 +430,52 @@ impl Hub {
                     kept.request,
                     last.map(|d| d.to_string()).unwrap_or_default()
                 );
-                let id = self.open_targeted(&kept.records, &why)?;
+                let targets: Vec<Target> = kept.records.iter().map(Target::from).collect();
+                let id = self.open_targeted(&targets, &[], &why)?;
+                self.ledger.add_to_batch(&batch, &id, line)?;
+            }
+        }
+        if let Some(found) = sweep.applicants.as_ref() {
+            for applicant in found
+                .selected
+                .iter()
+                .take(super::batch::MAX_SUBJECTS.saturating_sub(line))
+            {
+                line += 1;
+                let processor = applicant
+                    .place
+                    .split_once(':')
+                    .map(|(p, _)| p)
+                    .unwrap_or_default();
+                let targets: Vec<Target> = applicant
+                    .records
+                    .iter()
+                    .map(|reference| Target {
+                        processor: processor.to_string(),
+                        reference: reference.clone(),
+                        kept_by: None,
+                    })
+                    .collect();
+                let why = format!(
+                    "not a request of the subject: a rejected applicant's data at {}, unchanged \
+                     since {}, selected by the sweep's {APPLICANTS} rule",
+                    applicant.place, applicant.last_activity
+                );
+                let id = self.open_targeted(&targets, &hold_keys(&applicant.subject), &why)?;
                 self.ledger.add_to_batch(&batch, &id, line)?;
             }
         }
         Ok(Some(batch))
     }
+}
+
+/// The hold keys of `subject`'s addresses.
+fn hold_keys(subject: &Subject) -> Vec<String> {
+    subject
+        .emails
+        .iter()
+        .filter_map(|e| crate::ledger::hold_key(e).ok())
+        .collect()
 }
 
 /// Why a swept request is withdrawn when a hold comes after the sweep selected it.

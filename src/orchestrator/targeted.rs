@@ -16,7 +16,7 @@ use dsrhub_connector::{
 
 use super::Hub;
 use crate::error::Result;
-use crate::ledger::{Expired, IdentityNote, NewItem};
+use crate::ledger::{IdentityNote, NewItem, Target};
 
 /// The descriptor a record gets when its connector cannot look it up by id.
 const NOT_LOOKED_UP: (&str, &str) = ("looked up", "not possible through this processor's API");
@@ -43,9 +43,15 @@ impl Hub {
         Ok(None)
     }
 
-    /// Open an erasure request for `records`, all kept by the same earlier request, whose
-    /// retention ended; `why` says so for the identity note. Its id.
-    pub(super) fn open_targeted(&self, records: &[Expired], why: &str) -> Result<String> {
+    /// Open an erasure request for `targets`, with no subject; `keys` are the hold keys of
+    /// the people the records are about, `why` says what selected them (the identity note).
+    /// Its id.
+    pub(super) fn open_targeted(
+        &self,
+        targets: &[Target],
+        keys: &[String],
+        why: &str,
+    ) -> Result<String> {
         let received = crate::ledger::now();
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
@@ -56,7 +62,8 @@ impl Hub {
             },
             (received, due),
             &self.new_tasks(),
-            records,
+            targets,
+            keys,
         )
     }
 }

@@ -59,6 +59,22 @@ impl Api {
         self.http.collect_pages(request, data_page).await
     }
 
+    /// `GET /organizations?filter[name]=…`: the organizations of that name.
+    pub async fn organizations_named(&self, name: &str) -> Result<Vec<Value>, ConnectorError> {
+        let request = Request::get(self.http.url(&["organizations"])?)
+            .query("filter[name]", name)
+            .query("page[size]", &PAGE_SIZE.to_string());
+        self.http.collect_pages(request, data_page).await
+    }
+
+    /// `GET /contacts?filter[organization_id]=…`: an organization's contacts.
+    pub async fn contacts_of(&self, organization: u64) -> Result<Vec<Value>, ConnectorError> {
+        let request = Request::get(self.http.url(&["contacts"])?)
+            .query("filter[organization_id]", &organization.to_string())
+            .query("page[size]", &PAGE_SIZE.to_string());
+        self.http.collect_pages(request, data_page).await
+    }
+
     /// `GET /{kind}/{id}`.
     pub async fn show(&self, kind: &str, id: u64) -> Result<Value, ConnectorError> {
         let value: Value = self

@@ -7,8 +7,9 @@ use dsrhub_connector::error::not_found_as_none;
 use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
-    async_trait, Capability, Category, Connector, ConnectorError, Description, EraseAction,
-    EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Record, RecordRef, Subject,
+    async_trait, Applicant, Capability, Category, Connector, ConnectorError, Description,
+    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
+    Record, RecordRef, Subject,
 };
 
 use crate::api::{self, Api};
@@ -107,6 +108,85 @@ impl Connector for ItGlue {
             results.push(found.into_vec());
         }
         Ok(results)
+    }
+
+    /// A contact, read afresh by id (`GET /contacts/{id}`); a 404 is gone.
+    async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {
+        if reference.object != CONTACT {
+            return Ok(Lookup::Unsupported);
+        }
+        let contact = match self.api.show("contacts", reference.numeric_id()?).await {
+            Ok(contact) => contact,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(Lookup::Gone),
+            Err(e) => return Err(e),
+        };
+        let record = mapping::contact_record(&contact, MatchKind::VendorId)
+            .ok_or_else(|| ConnectorError::permanent("IT Glue returned a contact without an id"))?;
+        Ok(Lookup::Found(Box::new(record)))
+    }
+
+    /// `place` is an organisation's name (compared without case; it must name exactly one):
+    /// each of its contacts is an applicant, whose procedure ended when the contact last
+    /// changed (`updated-at`: moving a contact into the organisation is a change). The
+    /// organisation should hold rejected applicants only, e.g. "Afgewezen sollicitanten".
+    async fn applicants(
+        &self,
+        place: &str,
+        ended_before: jiff::civil::Date,
+    ) -> Result<Option<Vec<Applicant>>, ConnectorError> {
+        let named: Vec<_> = self
+            .api
+            .organizations_named(place)
+            .await?
+            .into_iter()
+            .filter(|o| {
+                o["attributes"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(place.trim()))
+            })
+            .collect();
+        let organization = match named.as_slice() {
+            [one] => mapping::id_of(one).ok_or_else(|| {
+                ConnectorError::permanent("IT Glue returned an organization without an id")
+            })?,
+            [] => {
+                return Err(ConnectorError::invalid(format!(
+                    "IT Glue has no organization named `{place}`"
+                )))
+            }
+            _ => {
+                return Err(ConnectorError::invalid(format!(
+                    "IT Glue has {} organizations named `{place}`: name one that is unique",
+                    named.len()
+                )))
+            }
+        };
+        let mut applicants = Vec::new();
+        for contact in self.api.contacts_of(organization).await? {
+            // Only the organization asked for, whatever the filter answered.
+            if contact["attributes"]["organization-id"].as_u64() != Some(organization) {
+                continue;
+            }
+            let Some(changed) = mapping::updated_on(&contact) else {
+                continue;
+            };
+            if changed >= ended_before {
+                continue;
+            }
+            let record =
+                mapping::contact_record(&contact, MatchKind::VendorId).ok_or_else(|| {
+                    ConnectorError::permanent("IT Glue returned a contact without an id")
+                })?;
+            applicants.push(Applicant {
+                subject: Subject {
+                    emails: mapping::emails(&contact),
+                    ..Subject::default()
+                },
+                records: vec![record.reference],
+                last_activity: changed,
+            });
+        }
+        Ok(Some(applicants))
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

@@ -39,6 +39,23 @@ pub fn contact_match(contact: &Value, subject: &Subject) -> Option<MatchKind> {
     }
 }
 
+/// The contact's addresses (`contact-emails`), each once.
+pub fn emails(contact: &Value) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in values(contact, "contact-emails").map(str::trim) {
+        if !e.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(e)) {
+            out.push(e.to_string());
+        }
+    }
+    out
+}
+
+/// The day the contact last changed (`updated-at`), in UTC.
+pub fn updated_on(contact: &Value) -> Option<jiff::civil::Date> {
+    let at: jiff::Timestamp = attributes(contact)["updated-at"].as_str()?.parse().ok()?;
+    Some(at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
+}
+
 /// The PSA a contact is synced from (`psa-integration-type`), if any.
 pub fn managed_by(contact: &Value) -> Option<&str> {
     let a = attributes(contact);

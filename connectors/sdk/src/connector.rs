@@ -110,6 +110,19 @@ pub trait Connector: Send + Sync + Debug {
         Ok(None)
     }
 
+    /// The rejected applicants whose data this processor keeps at `place` (a place the
+    /// configuration names, in this connector's terms: an IT Glue organisation, say) and whose
+    /// procedure ended before `ended_before` (the sweep's `applicants` rule). Only the records
+    /// at that place are theirs to erase. `None` (the default): this connector has no such
+    /// place, and the sweep says so.
+    async fn applicants(
+        &self,
+        _place: &str,
+        _ended_before: jiff::civil::Date,
+    ) -> Result<Option<Vec<crate::Applicant>>, ConnectorError> {
+        Ok(None)
+    }
+
     /// The record at `reference` as discovery would describe it today, found by its id alone:
     /// for records an earlier request kept for a legal duty, acted on once that duty ended
     /// (the sweep's `retained_expired` rule), when the subject's identifiers are long purged.

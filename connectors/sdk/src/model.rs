@@ -697,3 +697,18 @@ pub enum Lookup {
     /// processor.
     Unsupported,
 }
+
+/// A rejected applicant whose data a processor keeps at a configured place (see
+/// [`crate::Connector::applicants`]). `Debug` shows the subject as counts only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicant {
+    /// Who: the addresses the processor has for them (may be empty: then no legal hold can
+    /// name them).
+    pub subject: Subject,
+    /// Their records at that place: only these are erased, whatever else the processor holds
+    /// about the same person (an applicant may also be a customer's employee).
+    pub records: Vec<RecordRef>,
+    /// The last day anything of theirs there changed: the procedure's end, as far as the
+    /// processor can tell.
+    pub last_activity: jiff::civil::Date,
+}

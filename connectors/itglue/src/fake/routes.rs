@@ -204,8 +204,11 @@ async fn list_organizations(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = params(&query);
-    let items: Vec<Value> = inner.state.lock().organizations.values().cloned().collect();
-    paged(&inner, "/organizations", &query, items)
+    let result = inner.state.lock().filter_organizations(&filters(&query));
+    match result {
+        Ok(items) => paged(&inner, "/organizations", &query, items),
+        Err(r) => error(r),
+    }
 }
 
 fn shown(record: Option<Value>, what: &str, id: &str) -> Response {

@@ -121,6 +121,37 @@ impl State {
         Ok(out)
     }
 
+    /// Organizations matching `filter[id]` / `filter[name]` (the name compared without case);
+    /// any other filter is a 400, as IT Glue answers an unknown one.
+    pub fn filter_organizations(
+        &self,
+        filters: &[(String, String)],
+    ) -> Result<Vec<Value>, Refusal> {
+        let mut out = Vec::new();
+        'organizations: for organization in self.organizations.values() {
+            for (name, value) in filters {
+                let hit = match name.as_str() {
+                    "id" => value.split(',').any(|v| v == id(organization).to_string()),
+                    "name" => organization["attributes"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.to_lowercase() == value.to_lowercase()),
+                    _ => {
+                        return Err(Refusal(
+                            400,
+                            "Bad Request",
+                            format!("filter[{name}] is not a valid filter"),
+                        ))
+                    }
+                };
+                if !hit {
+                    continue 'organizations;
+                }
+            }
+            out.push(organization.clone());
+        }
+        Ok(out)
+    }
+
     /// Bulk destroy: all ids must exist and none may be PSA-synced, or nothing is deleted.
     pub fn delete_contacts(&mut self, ids: &[u64]) -> Result<Vec<Value>, Refusal> {
         for contact_id in ids {
