@@ -8,7 +8,8 @@ use dsrhub_connector::oauth::{SecretTokenStore, TokenStore};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Connector, ConnectorError, ContractSignals, Description,
-    EraseAction, EraseOutcome, Exported, Findings, Health, Inventory, Record, RecordRef, Subject,
+    EraseAction, EraseOutcome, Exported, Findings, Health, Inventory, Lookup, MatchKind, Record,
+    RecordRef, Subject,
 };
 use serde_json::Value;
 use tokio::sync::OnceCell;
@@ -528,6 +529,37 @@ impl Connector for ExactOnline {
                 })
             }
         }
+    }
+
+    /// A booked document (a sales invoice or a transaction line, kept for the fiscal duty),
+    /// read afresh by id with its date; asked as a `$filter` on the key, so a record that is
+    /// gone costs no 404 against Exact's error budget. Accounts and contact persons are for
+    /// a person: whether one is the subject's own needs the subject's addresses.
+    async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {
+        let entity = match reference.object.as_str() {
+            SALES_INVOICE => SALES_INVOICES,
+            TRANSACTION_LINE => TRANSACTION_LINES,
+            _ => return Ok(Lookup::Unsupported),
+        };
+        let division = division_of(reference)?;
+        let Some(found) = self.api.get(division, entity, &reference.id).await? else {
+            return Ok(Lookup::Gone);
+        };
+        let found = Value::Object(found);
+        // The account it is booked on (the invoiced one first).
+        let owner = ["InvoiceTo", "OrderedBy", "Account"]
+            .iter()
+            .find_map(|f| mapping::guid(&found, f))
+            .unwrap_or_default();
+        let parent = RecordRef::new(ACCOUNT, owner).scoped(division.to_string());
+        let mut record = if reference.object == SALES_INVOICE {
+            mapping::invoice_record(division, &found, parent)
+        } else {
+            mapping::line_record(division, &found, parent)
+        }
+        .ok_or_else(bad)?;
+        record.matched_by = MatchKind::VendorId;
+        Ok(Lookup::Found(Box::new(record)))
     }
 
     /// From sales invoices and subscriptions, per account (`crate::contracts`).

@@ -997,3 +997,55 @@ async fn contracts_end_with_the_last_invoice_or_subscription() {
     assert!(!ended.contains_key("gert@glimlach.example"));
     assert!(!signals.ongoing.iter().any(|o| o == "gert@glimlach.example"));
 }
+
+/// `lookup`: a booked document an earlier request kept (a sales invoice, a transaction line)
+/// is read afresh by id with its date, so the policy can tell whether the fiscal duty has
+/// ended; a record Exact no longer has is gone (asked as a filter: no 404 against the error
+/// budget); accounts are for a person.
+#[tokio::test]
+async fn a_kept_booked_document_is_looked_up_by_id() {
+    use dsrhub_connector::Lookup;
+    let h = ExactHarness::start_default().await;
+    let records = h.connector.discover(&pieter()).await.unwrap();
+    let kept: Vec<_> = records
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.reference.object.as_str(),
+                "sales_invoice" | "transaction_line"
+            )
+        })
+        .collect();
+    assert!(kept.len() >= 2, "{kept:?}");
+    for searched in &kept {
+        let Lookup::Found(found) = h.connector.lookup(&searched.reference).await.unwrap() else {
+            panic!("{} is there", searched.reference);
+        };
+        assert_eq!(found.reference, searched.reference);
+        assert_eq!(found.matched_by, MatchKind::VendorId);
+        assert_eq!(
+            found.retention, searched.retention,
+            "{}",
+            searched.reference
+        );
+        assert_eq!(found.erasability, searched.erasability);
+        assert_eq!(
+            found.linked_to.as_ref().map(|r| r.object.as_str()),
+            Some("account")
+        );
+    }
+    let errors_before = h.fake.errors_answered();
+    let gone =
+        dsrhub_connector::RecordRef::new("sales_invoice", "00000000-0000-0000-0000-000000000001")
+            .scoped("1001");
+    assert_eq!(h.connector.lookup(&gone).await.unwrap(), Lookup::Gone);
+    assert_eq!(h.fake.errors_answered(), errors_before, "no 4xx provoked");
+    let account = records
+        .iter()
+        .find(|r| r.reference.object == "account")
+        .unwrap();
+    assert_eq!(
+        h.connector.lookup(&account.reference).await.unwrap(),
+        Lookup::Unsupported
+    );
+}
