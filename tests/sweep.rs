@@ -26,6 +26,29 @@ fn contact(env: &Env, address: &str) -> Option<serde_json::Value> {
         .cloned()
 }
 
+/// Plan batch `batch` (a dry run: nothing changes).
+async fn plan_batch(hub: &dsrhub::orchestrator::Hub, batch: &str, out: &std::path::Path) {
+    hub.run_batch(batch, &RunOptions::default(), out)
+        .await
+        .unwrap();
+}
+
+/// Approve batch `batch`'s plan `digest` as Petra de Vries, then carry it out and verify it;
+/// its requests.
+async fn approve_and_run(
+    hub: &dsrhub::orchestrator::Hub,
+    batch: &str,
+    digest: &str,
+    out: &std::path::Path,
+) -> Vec<(usize, dsrhub::ledger::RequestRow)> {
+    hub.approve_batch(batch, digest, "Petra de Vries").unwrap();
+    let options = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    hub.run_batch(batch, &options, out).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_sweep_plans_the_ended_contracts_and_erases_them_once_approved() {
     let env = Env::start().await;
@@ -92,9 +115,7 @@ async fn a_sweep_plans_the_ended_contracts_and_erases_them_once_approved() {
         "sweep: contract_ended"
     );
     let contacts_before = env.fake.state().contacts.len();
-    hub.run_batch(&batch, &RunOptions::default(), &out)
-        .await
-        .unwrap();
+    plan_batch(&hub, &batch, &out).await;
     assert_eq!(env.fake.state().contacts.len(), contacts_before);
     let kees_before = contact(&env, "kees.visser@example.nl").expect("still there");
     // Nobody asked: a swept request has no legal deadline and is never overdue, while Jan
@@ -299,9 +320,7 @@ async fn records_kept_by_an_earlier_request_are_erased_when_their_retention_ends
         "sweep: retained_expired"
     );
     let out = env.out("reports");
-    hub.run_batch(&batch, &RunOptions::default(), &out)
-        .await
-        .unwrap();
+    plan_batch(&hub, &batch, &out).await;
     // Planned, not done: the record was looked up by id again and is now deletable.
     assert!(env.fake.state().sales_invoices.contains_key(TIM_2021));
     let (_, request) = env.ledger.batch_requests(&batch).unwrap().remove(0);
@@ -318,13 +337,7 @@ async fn records_kept_by_an_earlier_request_are_erased_when_their_retention_ends
 
     let plan = env.ledger.batch_plan(&batch).unwrap();
     assert_eq!((plan.requests, plan.changes), (1, 1));
-    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
-        .unwrap();
-    let options = RunOptions {
-        execute: true,
-        ..RunOptions::default()
-    };
-    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    let done = approve_and_run(&hub, &batch, &plan.digest, &out).await;
     assert_eq!(done[0].1.status, RequestStatus::Completed, "verified");
     let state = env.fake.state();
     assert!(!state.sales_invoices.contains_key(TIM_2021), "deleted");
@@ -381,9 +394,7 @@ async fn a_kept_record_that_cannot_be_looked_up_waits_for_a_person() {
     };
     let batch = hub.open_sweep(&sweep).unwrap().unwrap();
     let out = env.out("reports");
-    hub.run_batch(&batch, &RunOptions::default(), &out)
-        .await
-        .unwrap();
+    plan_batch(&hub, &batch, &out).await;
     let (_, request) = env.ledger.batch_requests(&batch).unwrap().remove(0);
     let items = env.ledger.items(&request.id, None).unwrap();
     assert_eq!(items[0].action, dsrhub::ledger::Action::Review);
@@ -422,17 +433,9 @@ async fn one_sweep_covers_both_rules_in_one_batch_and_one_report() {
         "sweep: contract_ended, retained_expired"
     );
     let out = env.out("reports");
-    hub.run_batch(&batch, &RunOptions::default(), &out)
-        .await
-        .unwrap();
+    plan_batch(&hub, &batch, &out).await;
     let plan = env.ledger.batch_plan(&batch).unwrap();
-    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
-        .unwrap();
-    let options = RunOptions {
-        execute: true,
-        ..RunOptions::default()
-    };
-    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    let done = approve_and_run(&hub, &batch, &plan.digest, &out).await;
     assert_eq!(done.len(), people + 1);
     for (_, request) in &done {
         assert!(
@@ -472,9 +475,7 @@ async fn a_hold_placed_after_the_sweep_still_keeps_the_records() {
         .unwrap();
     let batch = hub.open_sweep(&sweep).unwrap().unwrap();
     let out = env.out("reports");
-    hub.run_batch(&batch, &RunOptions::default(), &out)
-        .await
-        .unwrap();
+    plan_batch(&hub, &batch, &out).await;
     let plan = env.ledger.batch_plan(&batch).unwrap();
     hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
         .unwrap();
@@ -670,9 +671,7 @@ async fn rejected_applicants_are_erased_weeks_after_the_procedure_and_only_there
         "sweep: applicants"
     );
     let out = env.out("reports");
-    hub.run_batch(&batch, &RunOptions::default(), &out)
-        .await
-        .unwrap();
+    plan_batch(&hub, &batch, &out).await;
     assert_eq!(
         itglue.state().contacts.len(),
         Seed::fixture().contacts.len() + 5
@@ -684,13 +683,7 @@ async fn rejected_applicants_are_erased_weeks_after_the_procedure_and_only_there
 
     let plan = env.ledger.batch_plan(&batch).unwrap();
     assert_eq!((plan.requests, plan.changes), (2, 2));
-    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
-        .unwrap();
-    let options = RunOptions {
-        execute: true,
-        ..RunOptions::default()
-    };
-    let done = hub.run_batch(&batch, &options, &out).await.unwrap();
+    let done = approve_and_run(&hub, &batch, &plan.digest, &out).await;
     for (_, request) in &done {
         assert_eq!(request.status, RequestStatus::Completed);
         assert!(request.verification_ran_at.is_some());

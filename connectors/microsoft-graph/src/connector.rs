@@ -105,6 +105,19 @@ impl MicrosoftGraph {
         Ok(EraseOutcome::SoftDeleted { restorable_until })
     }
 
+    /// Every configured mailbox's searches (contacts, messages), with the mailbox's index in
+    /// the setting: what one `$batch` asks per group of addresses.
+    fn mailbox_queries(&self) -> Vec<(usize, &str, MailboxQuery)> {
+        self.config
+            .mailboxes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| {
+                [MailboxQuery::Contacts, MailboxQuery::Messages].map(|kind| (i, m.as_str(), kind))
+            })
+            .collect()
+    }
+
     fn mailbox<'a>(&self, record: &'a RecordRef) -> Result<&'a str, ConnectorError> {
         record.scope.as_deref().ok_or_else(|| {
             ConnectorError::invalid(format!("a {} needs its mailbox as scope", record.object))
@@ -203,16 +216,7 @@ impl Connector for MicrosoftGraph {
                     sink(mapping::user_record(&user, &self.config.mailboxes).ok_or_else(bad)?)?;
                 }
             }
-            let queries: Vec<(usize, &str, MailboxQuery)> = self
-                .config
-                .mailboxes
-                .iter()
-                .enumerate()
-                .flat_map(|(i, m)| {
-                    [MailboxQuery::Contacts, MailboxQuery::Messages]
-                        .map(|kind| (i, m.as_str(), kind))
-                })
-                .collect();
+            let queries = self.mailbox_queries();
             let keep = |i: usize, item: &Value| -> Result<(), ConnectorError> {
                 let (_, mailbox, kind) = queries[i];
                 let record = match kind {
@@ -259,15 +263,7 @@ impl Connector for MicrosoftGraph {
             }
         }
         let mut found: Vec<Findings> = subjects.iter().map(|_| Findings::default()).collect();
-        let queries: Vec<(usize, &str, MailboxQuery)> = self
-            .config
-            .mailboxes
-            .iter()
-            .enumerate()
-            .flat_map(|(i, m)| {
-                [MailboxQuery::Contacts, MailboxQuery::Messages].map(|kind| (i, m.as_str(), kind))
-            })
-            .collect();
+        let queries = self.mailbox_queries();
         for chunk in addresses.chunks(ADDRESSES_PER_QUERY) {
             // The subjects this query searches for.
             let mut whose: Vec<usize> = chunk

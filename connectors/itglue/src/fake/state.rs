@@ -73,83 +73,58 @@ impl State {
 
     /// `GET /contacts` filters (snake_case names, as IT Glue documents them).
     pub fn filter_contacts(&self, filters: &[(String, String)]) -> Result<Vec<Value>, Refusal> {
-        let mut out = Vec::new();
-        'contacts: for contact in self.contacts.values() {
+        filtered(self.contacts.values(), filters, |contact, name, value| {
             let a = &contact["attributes"];
-            for (name, value) in filters {
-                let wanted = value.to_lowercase();
-                let hit = match name.as_str() {
-                    "id" => value
-                        .split(',')
-                        .any(|v| v.trim() == contact["id"].as_str().unwrap_or("")),
-                    "primary_email" => {
-                        a["contact-emails"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .any(|e| {
-                                e["primary"] == true
-                                    && e["value"]
-                                        .as_str()
-                                        .is_some_and(|v| v.to_lowercase() == wanted)
-                            })
-                    }
-                    "first_name" => a["first-name"]
-                        .as_str()
-                        .is_some_and(|v| v.to_lowercase() == wanted),
-                    "last_name" => a["last-name"]
-                        .as_str()
-                        .is_some_and(|v| v.to_lowercase() == wanted),
-                    "organization_id" => {
-                        a["organization-id"].as_u64().map(|v| v.to_string()) == Some(value.clone())
-                    }
-                    "psa_id" => a["psa-id"].as_str() == Some(value.as_str()),
-                    _ => {
-                        return Err(Refusal(
-                            400,
-                            "Bad Request",
-                            format!("filter[{name}] is not a valid filter"),
-                        ))
-                    }
-                };
-                if !hit {
-                    continue 'contacts;
+            let wanted = value.to_lowercase();
+            Some(match name {
+                "id" => value
+                    .split(',')
+                    .any(|v| v.trim() == contact["id"].as_str().unwrap_or("")),
+                "primary_email" => a["contact-emails"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| {
+                        e["primary"] == true
+                            && e["value"]
+                                .as_str()
+                                .is_some_and(|v| v.to_lowercase() == wanted)
+                    }),
+                "first_name" => a["first-name"]
+                    .as_str()
+                    .is_some_and(|v| v.to_lowercase() == wanted),
+                "last_name" => a["last-name"]
+                    .as_str()
+                    .is_some_and(|v| v.to_lowercase() == wanted),
+                "organization_id" => {
+                    a["organization-id"].as_u64().map(|v| v.to_string()) == Some(value.to_string())
                 }
-            }
-            out.push(contact.clone());
-        }
-        Ok(out)
+                "psa_id" => a["psa-id"].as_str() == Some(value),
+                _ => return None,
+            })
+        })
     }
 
-    /// Organizations matching `filter[id]` / `filter[name]` (the name compared without case);
-    /// any other filter is a 400, as IT Glue answers an unknown one.
+    /// `GET /organizations` filters: `filter[id]`, `filter[name]` (compared without case).
     pub fn filter_organizations(
         &self,
         filters: &[(String, String)],
     ) -> Result<Vec<Value>, Refusal> {
-        let mut out = Vec::new();
-        'organizations: for organization in self.organizations.values() {
-            for (name, value) in filters {
-                let hit = match name.as_str() {
-                    "id" => value.split(',').any(|v| v == id(organization).to_string()),
+        filtered(
+            self.organizations.values(),
+            filters,
+            |organization, name, value| {
+                Some(match name {
+                    "id" => value
+                        .split(',')
+                        .any(|v| v.trim() == id(organization).to_string()),
                     "name" => organization["attributes"]["name"]
                         .as_str()
                         .is_some_and(|n| n.to_lowercase() == value.to_lowercase()),
-                    _ => {
-                        return Err(Refusal(
-                            400,
-                            "Bad Request",
-                            format!("filter[{name}] is not a valid filter"),
-                        ))
-                    }
-                };
-                if !hit {
-                    continue 'organizations;
-                }
-            }
-            out.push(organization.clone());
-        }
-        Ok(out)
+                    _ => return None,
+                })
+            },
+        )
     }
 
     /// Bulk destroy: all ids must exist and none may be PSA-synced, or nothing is deleted.
@@ -212,4 +187,33 @@ impl State {
         a["updated-at"] = json!(jiff::Timestamp::now().to_string());
         Ok(contact.clone())
     }
+}
+
+/// The `items` every filter matches; `matches` says whether one item matches one filter
+/// (`None`: not a filter IT Glue knows, answered 400 as IT Glue does).
+fn filtered<'a>(
+    items: impl Iterator<Item = &'a Value>,
+    filters: &[(String, String)],
+    matches: impl Fn(&Value, &str, &str) -> Option<bool>,
+) -> Result<Vec<Value>, Refusal> {
+    let mut out = Vec::new();
+    for item in items {
+        let mut all = true;
+        for (name, value) in filters {
+            match matches(item, name, value) {
+                Some(hit) => all &= hit,
+                None => {
+                    return Err(Refusal(
+                        400,
+                        "Bad Request",
+                        format!("filter[{name}] is not a valid filter"),
+                    ))
+                }
+            }
+        }
+        if all {
+            out.push(item.clone());
+        }
+    }
+    Ok(out)
 }
