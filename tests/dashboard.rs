@@ -624,3 +624,59 @@ async fn a_sweep_batch_is_approved_on_the_dashboard() {
     assert!(page.html.contains("opened by the sweep"), "{}", page.html);
     assert!(page.html.contains(&format!("/dashboard/batches/{batch}")));
 }
+
+/// Issue 18.2: a request the sweep opened for records an earlier request kept has no subject:
+/// its page says whose records it acts on (a link to the earlier request), not "identifiers
+/// purged".
+#[tokio::test]
+async fn a_request_for_kept_records_names_the_request_that_kept_them() {
+    use dsrhub::ledger::{IdentityNote, NewTask, RequestKind, Target};
+    let s = start().await;
+    let hub = s.state.hub().clone();
+    let tim = dsrhub_connector::Subject {
+        emails: vec!["tim.degraaf@example.com".into()],
+        ..Default::default()
+    };
+    let id = hub.open(RequestKind::Erasure, &tim, "passport").unwrap();
+    let dry = dsrhub::orchestrator::RunOptions::default();
+    hub.run(&id, &dry).await.unwrap();
+    let plan = s._env.ledger.plan_digest(&id).unwrap();
+    hub.approve(&id, &plan.digest, "Petra de Vries").unwrap();
+    let run = dsrhub::orchestrator::RunOptions {
+        execute: true,
+        ..dry
+    };
+    hub.run(&id, &run).await.unwrap();
+    let ledger = &s._env.ledger;
+    let expired = ledger
+        .expired_retained("2031-06-01".parse().unwrap())
+        .unwrap();
+    assert!(!expired.is_empty(), "the invoices were kept");
+    let now = jiff::Timestamp::now();
+    let targeted = ledger
+        .create_targeted_request(
+            IdentityNote {
+                how: "selected by the sweep",
+                by: "dsrhub sweep",
+            },
+            (now, now),
+            &[NewTask {
+                processor: "moneybird".into(),
+                enabled: true,
+                display_name: "Moneybird".into(),
+            }],
+            &expired.iter().map(Target::from).collect::<Vec<_>>(),
+            &[],
+        )
+        .unwrap();
+    let browser = s.browser_for("petra").await;
+    let page = browser
+        .get(&format!("/dashboard/requests/{targeted}"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("kept by"), "{}", page.html);
+    assert!(page
+        .html
+        .contains(&format!("/dashboard/requests/{id}\">{}", &id[..8])));
+    assert!(!page.html.contains("identifiers purged"));
+}

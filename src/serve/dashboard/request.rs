@@ -262,6 +262,7 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
         },
         "subject": (!masked.is_empty()).then_some(masked),
         "kept_by": ledger.targeted_from(&id)?,
+        "targeted": ledger.is_targeted(&id)?,
         "needs": needs,
         "running": running,
         "actions": {
