@@ -697,3 +697,70 @@ async fn rejected_applicants_are_erased_weeks_after_the_procedure_and_only_there
     let after = hub.sweep_applicants(&places).await.unwrap();
     assert!(after.selected.is_empty() && after.open_request == 0);
 }
+
+/// Edit the ledger behind the hub's back, as an older dsrhub (or a record kept elsewhere)
+/// would have left it.
+fn raw_ledger(env: &Env, sql: &str) {
+    let conn = rusqlite::Connection::open(env.config.ledger_path()).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+/// Kept records keep their scope (the mailbox of a message, the division of an invoice) from
+/// the earlier request to the one that acts on them; an unscoped one stays unscoped.
+#[tokio::test]
+async fn a_kept_record_keeps_its_scope_when_it_is_acted_on() {
+    let env = Env::start().await;
+    erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    erased(&env, "2026-12-06", "anne.koster@example.org").await;
+    raw_ledger(
+        &env,
+        &format!("UPDATE items SET scope = 'adm-1' WHERE record_id = '{TIM_2021}'"),
+    );
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    let found = hub.sweep_retained_expired().unwrap();
+    let scopes: std::collections::BTreeMap<String, Option<String>> = found
+        .requests
+        .iter()
+        .flat_map(|k| &k.records)
+        .map(|r| (r.reference.id.clone(), r.reference.scope.clone()))
+        .collect();
+    assert_eq!(scopes[TIM_2021].as_deref(), Some("adm-1"));
+    assert_eq!(scopes[ANNE_2021], None);
+    let batch = hub
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            retained_expired: Some(found),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    let targets: std::collections::BTreeMap<String, Option<String>> = env
+        .ledger
+        .batch_requests(&batch)
+        .unwrap()
+        .iter()
+        .flat_map(|(_, r)| env.ledger.targets(&r.id, "moneybird").unwrap())
+        .map(|r| (r.id, r.scope))
+        .collect();
+    assert_eq!(targets[TIM_2021].as_deref(), Some("adm-1"));
+    assert_eq!(targets[ANNE_2021], None);
+}
+
+/// A request closed before dsrhub kept hold keys cannot be matched against a hold: while no
+/// hold exists its kept records are swept as any; once any hold exists they are left out and
+/// named for a person to check.
+#[tokio::test]
+async fn kept_records_without_hold_keys_wait_for_a_person_while_holds_exist() {
+    let env = Env::start().await;
+    let tim = erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    raw_ledger(&env, "DELETE FROM retained_keys");
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    let found = hub.sweep_retained_expired().unwrap();
+    assert_eq!(found.requests.len(), 1);
+    assert!(found.hold_unknown.is_empty());
+    env.ledger
+        .add_hold("someone.else@example.org", "claim", "test")
+        .unwrap();
+    let found = hub.sweep_retained_expired().unwrap();
+    assert!(found.requests.is_empty());
+    assert_eq!(found.hold_unknown, [tim]);
+}
