@@ -355,6 +355,10 @@ async fn records_kept_by_an_earlier_request_are_erased_when_their_retention_ends
     assert_eq!(report.subjects.len(), 1);
     assert_eq!(report.subjects[0].report.request.kept_by, [tim.as_str()]);
     assert!(hub.sweep_retained_expired().unwrap().requests.is_empty());
+    // Hold keys live only as long as kept records need them: Tim's request still keeps the
+    // 2023 invoice; the request that erased the 2021 one kept nothing, so it has none.
+    assert_eq!(env.ledger.retained_keys(&tim).unwrap().len(), 1);
+    assert!(env.ledger.retained_keys(&done[0].1.id).unwrap().is_empty());
 
     // 2031: the 2023 invoice's turn; Anne Koster's stays on hold until it is lifted.
     let later = env.hub().with_today("2031-01-02".parse().unwrap());
@@ -375,6 +379,22 @@ async fn records_kept_by_an_earlier_request_are_erased_when_their_retention_ends
         .unwrap();
     let found = later.sweep_retained_expired().unwrap();
     assert_eq!(found.requests.len(), 2, "the hold lifted");
+    // Once what Tim's request kept is all erased, its hold key goes too.
+    let batch = later
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            retained_expired: Some(found),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    plan_batch(&later, &batch, &out).await;
+    let plan = env.ledger.batch_plan(&batch).unwrap();
+    approve_and_run(&later, &batch, &plan.digest, &out).await;
+    assert!(!env.fake.state().sales_invoices.contains_key(TIM_2023));
+    assert!(env.ledger.retained_keys(&tim).unwrap().is_empty());
+    // Anne Koster's 2024 invoice is kept until the end of 2031: her key stays with it.
+    assert!(!env.fake.state().sales_invoices.contains_key(ANNE_2021));
+    assert_eq!(env.ledger.retained_keys(&anne).unwrap().len(), 1);
 }
 
 /// A record whose connector cannot look it up by id is planned for a person to check, never
