@@ -345,3 +345,163 @@ async fn a_soft_deleted_account_is_checked_again_after_its_purge_date() {
     let r = report::build(&env.env.ledger, &id, "org").unwrap();
     assert!(r.soft_deletions[0].purged_at.is_some());
 }
+
+/// A message as Graph lists it, in folder `folder`.
+fn mail(
+    id: &str,
+    from: &str,
+    to: &[&str],
+    cc: &[&str],
+    received: &str,
+    folder: &str,
+) -> serde_json::Value {
+    let party = |a: &&str| serde_json::json!({"emailAddress": {"name": a, "address": a}});
+    serde_json::json!({
+        "id": id,
+        "subject": "Sollicitatie servicedesk-medewerker",
+        "receivedDateTime": received,
+        "sentDateTime": received,
+        "from": party(&from),
+        "toRecipients": to.iter().map(party).collect::<Vec<_>>(),
+        "ccRecipients": cc.iter().map(party).collect::<Vec<_>>(),
+        "bccRecipients": [],
+        "parentFolderId": folder,
+        "hasAttachments": true,
+        "body": {"contentType": "text", "content": "Bijgaand mijn cv en motivatiebrief."},
+        "attachments": [{"name": "cv.pdf", "size": 81234, "contentType": "application/pdf"}],
+    })
+}
+
+/// Issue 18.2, `applicants` in a mail folder: a jobs mailbox keeps rejected applications in
+/// "Afgewezen sollicitanten". Four weeks after an applicant's last message there, their
+/// messages there are deleted — though mail is otherwise kept a year as correspondence — and
+/// nothing else of the mailbox: not their earlier mail in the inbox, not an applicant whose
+/// procedure ended last week; a message with a recruiter on CC is shared, so a person decides.
+#[tokio::test]
+async fn rejected_applicants_mail_in_a_folder_goes_weeks_after_the_procedure() {
+    let mailbox = "anna.dewit@voorbeeld-it.example";
+    let mut options = FakeOptions::default();
+    let user = options.seed.user_id(mailbox).unwrap();
+    options.seed.mail_folders.insert(
+        user.clone(),
+        vec![
+            serde_json::json!({"id": "AAMkF-afgewezen", "displayName": "Afgewezen sollicitanten"}),
+        ],
+    );
+    let folder = "AAMkF-afgewezen";
+    let messages = options.seed.messages.entry(user.clone()).or_default();
+    for m in [
+        mail(
+            "AAMkA-1",
+            "lotte.vos@example.com",
+            &[mailbox],
+            &[],
+            "2026-09-01T09:00:00Z",
+            folder,
+        ),
+        mail(
+            "AAMkA-2",
+            mailbox,
+            &["lotte.vos@example.com"],
+            &[],
+            "2026-10-01T09:00:00Z",
+            folder,
+        ),
+        mail(
+            "AAMkA-3",
+            "ruben.kok@example.org",
+            &[mailbox],
+            &[],
+            "2026-11-20T09:00:00Z",
+            folder,
+        ),
+        mail(
+            "AAMkA-4",
+            "mila.dejong@example.nl",
+            &[mailbox],
+            &["recruiter@bureau.example"],
+            "2026-08-01T09:00:00Z",
+            folder,
+        ),
+        mail(
+            "AAMkA-5",
+            "lotte.vos@example.com",
+            &[mailbox],
+            &[],
+            "2026-05-01T09:00:00Z",
+            "inbox",
+        ),
+    ] {
+        messages.insert(m["id"].as_str().unwrap().to_string(), m);
+    }
+    let env = start_with(options, true).await;
+    let hub = &env.env.hub;
+    let place = format!("microsoft-graph:{mailbox}/afgewezen sollicitanten");
+    let found = hub
+        .sweep_applicants(std::slice::from_ref(&place))
+        .await
+        .unwrap();
+    assert!(found.unread.is_empty(), "{:?}", found.unread);
+    let selected: BTreeMap<String, Vec<String>> = found
+        .selected
+        .iter()
+        .map(|a| {
+            let mut ids: Vec<String> = a.records.iter().map(|r| r.id.clone()).collect();
+            ids.sort();
+            (a.subject.emails[0].clone(), ids)
+        })
+        .collect();
+    assert_eq!(
+        selected,
+        BTreeMap::from([
+            (
+                "lotte.vos@example.com".to_string(),
+                vec!["AAMkA-1".to_string(), "AAMkA-2".to_string()]
+            ),
+            (
+                "mila.dejong@example.nl".to_string(),
+                vec!["AAMkA-4".to_string()]
+            ),
+        ])
+    );
+    let batch = hub
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            applicants: Some(found),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    let out = env.env.dir.path().join("reports");
+    hub.run_batch(&batch, &RunOptions::default(), &out)
+        .await
+        .unwrap();
+    let plan = env.env.ledger.batch_plan(&batch).unwrap();
+    assert_eq!(plan.changes, 2, "Lotte's two messages; Mila's is shared");
+    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
+        .unwrap();
+    let done = hub
+        .run_batch(
+            &batch,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+            &out,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2);
+    let state = env.fake.state();
+    assert!(state.message(&user, "AAMkA-1").is_none());
+    assert!(state.message(&user, "AAMkA-2").is_none());
+    assert!(state.message(&user, "AAMkA-3").is_some(), "ended last week");
+    assert!(
+        state.message(&user, "AAMkA-4").is_some(),
+        "shared: a person decides"
+    );
+    assert!(
+        state.message(&user, "AAMkA-5").is_some(),
+        "not in the folder"
+    );
+    assert_eq!(state.recoverable(&user), 0, "deleted, not moved");
+}

@@ -759,7 +759,7 @@ async fn a_kept_record_keeps_its_scope_when_it_is_acted_on() {
         .unwrap()
         .iter()
         .flat_map(|(_, r)| env.ledger.targets(&r.id, "moneybird").unwrap())
-        .map(|r| (r.id, r.scope))
+        .map(|(r, _)| (r.id, r.scope))
         .collect();
     assert_eq!(targets[TIM_2021].as_deref(), Some("adm-1"));
     assert_eq!(targets[ANNE_2021], None);

@@ -260,6 +260,9 @@ const MIGRATIONS: &[&str] = &[
         record_id   TEXT NOT NULL,
         scope       TEXT NOT NULL DEFAULT '',
         from_item   INTEGER REFERENCES items (id),
+        -- 1: the rule that selected it decided its retention has ended (rejected applicants'
+        -- mail is not kept as correspondence); 0: the record's own retention still counts.
+        retention_decided  INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (request_id, processor, object, record_id, scope)
     );
     CREATE INDEX targets_by_item ON targets (from_item);

@@ -43,6 +43,9 @@ pub struct Target {
     pub reference: RecordRef,
     /// The earlier request's item that kept it, and that request: for kept records.
     pub kept_by: Option<(i64, String)>,
+    /// Whether the rule that selected it decided its retention has ended, so the record's own
+    /// retention (mail kept as correspondence) no longer counts: a rejected applicant's.
+    pub retention_decided: bool,
 }
 
 impl From<&Expired> for Target {
@@ -51,6 +54,7 @@ impl From<&Expired> for Target {
             processor: e.processor.clone(),
             reference: e.reference.clone(),
             kept_by: Some((e.item, e.request_id.clone())),
+            retention_decided: false,
         }
     }
 }
@@ -162,15 +166,17 @@ impl Ledger {
                 let mut earlier: Vec<&str> = Vec::new();
                 for t in targets {
                     tx.execute(
-                        "INSERT INTO targets (request_id, processor, object, record_id, scope, from_item)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        "INSERT INTO targets (request_id, processor, object, record_id, scope,
+                                              from_item, retention_decided)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                         params![
                             id,
                             t.processor,
                             t.reference.object,
                             t.reference.id,
                             t.reference.scope.as_deref().unwrap_or(""),
-                            t.kept_by.as_ref().map(|(item, _)| *item)
+                            t.kept_by.as_ref().map(|(item, _)| *item),
+                            t.retention_decided
                         ],
                     )?;
                     if let Some((_, request)) = &t.kept_by {
@@ -213,21 +219,25 @@ impl Ledger {
         Ok(n > 0)
     }
 
-    /// The records request `id` acts on at `processor`.
-    pub fn targets(&self, id: &str, processor: &str) -> Result<Vec<RecordRef>> {
+    /// The records request `id` acts on at `processor`, each with whether the rule that
+    /// selected it decided its retention (see [`Target::retention_decided`]).
+    pub fn targets(&self, id: &str, processor: &str) -> Result<Vec<(RecordRef, bool)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT object, record_id, scope FROM targets
+            "SELECT object, record_id, scope, retention_decided FROM targets
              WHERE request_id = ?1 AND processor = ?2 ORDER BY rowid",
         )?;
         let rows = stmt
             .query_map(params![id, processor], |r| {
                 let scope: String = r.get(2)?;
-                Ok(RecordRef {
-                    object: r.get(0)?,
-                    id: r.get(1)?,
-                    scope: (!scope.is_empty()).then_some(scope),
-                })
+                Ok((
+                    RecordRef {
+                        object: r.get(0)?,
+                        id: r.get(1)?,
+                        scope: (!scope.is_empty()).then_some(scope),
+                    },
+                    r.get::<_, bool>(3)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)

@@ -61,7 +61,7 @@ impl Discovered {
 /// processor's own answer to a search for this subject alone.
 pub(super) async fn discover_each(
     discovered: Option<&Discovered>,
-    targets: Option<&[dsrhub_connector::RecordRef]>,
+    targets: Option<&[(dsrhub_connector::RecordRef, bool)]>,
     (id, processor): (&str, &str),
     connector: &Arc<dyn Connector>,
     subject: &Subject,

@@ -454,6 +454,7 @@ impl Hub {
                         processor: processor.to_string(),
                         reference: reference.clone(),
                         kept_by: None,
+                        retention_decided: true,
                     })
                     .collect();
                 let why = format!(

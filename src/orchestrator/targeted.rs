@@ -36,7 +36,7 @@ impl Hub {
         id: &str,
         processor: &str,
         subject: &Subject,
-    ) -> Result<Option<Vec<RecordRef>>> {
+    ) -> Result<Option<Vec<(RecordRef, bool)>>> {
         if is_nobody(subject) || self.ledger.is_targeted(id)? {
             return Ok(Some(self.ledger.targets(id, processor)?));
         }
@@ -73,20 +73,27 @@ pub(super) fn is_nobody(subject: &Subject) -> bool {
     subject.emails.is_empty() && subject.phones.is_empty() && subject.names.is_empty()
 }
 
-/// Hand each of `targets` to `sink` as `connector` finds it by id today.
+/// Hand each of `targets` to `sink` as `connector` finds it by id today; a target whose
+/// retention the selecting rule decided (`true`) loses the record's own retention hint.
 pub(super) async fn look_up_each(
     connector: &Arc<dyn Connector>,
-    targets: &[RecordRef],
+    targets: &[(RecordRef, bool)],
     sink: &mut (dyn FnMut(Record) -> std::result::Result<(), ConnectorError> + Send),
 ) -> std::result::Result<(), ConnectorError> {
-    for target in targets {
+    for (target, retention_decided) in targets {
         match connector.lookup(target).await? {
             Lookup::Found(record) => {
                 let mut record = *record;
                 // Only the record the ledger names is acted on, and it was an exact match of
-                // the earlier request: whatever the connector says, that is what it is.
+                // the earlier request (or named by the rule): whatever the connector says,
+                // that is what it is.
                 record.reference = target.clone();
                 record.matched_by = MatchKind::VendorId;
+                if *retention_decided {
+                    // A rejected applicant's mail is applicant data, gone weeks after the
+                    // procedure, not correspondence kept for a year.
+                    record.retention = None;
+                }
                 sink(record)?;
             }
             Lookup::Gone => {}

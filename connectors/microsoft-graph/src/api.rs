@@ -134,6 +134,41 @@ impl Api {
         self.http.collect_pages(request, page).await
     }
 
+    /// The top-level mail folders of `mailbox` named `name` (`displayName eq`, which Graph
+    /// compares without case).
+    pub async fn folders_named(
+        &self,
+        mailbox: &str,
+        name: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let request = Request::get(self.http.url(&["users", mailbox, "mailFolders"])?)
+            .query(
+                "$filter",
+                &format!("displayName eq {}", escape::odata_string(name)?),
+            )
+            .query("$select", "id,displayName");
+        self.http.collect_pages(request, page).await
+    }
+
+    /// The messages in folder `folder` of `mailbox`: their parties and dates, no content.
+    pub async fn messages_in_folder(
+        &self,
+        mailbox: &str,
+        folder: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let request = Request::get(self.http.url(&["users", mailbox, "messages"])?)
+            .query(
+                "$filter",
+                &format!("parentFolderId eq {}", escape::odata_string(folder)?),
+            )
+            .query(
+                "$select",
+                "id,from,toRecipients,ccRecipients,bccRecipients,receivedDateTime,parentFolderId",
+            )
+            .query("$top", MESSAGE_PAGE);
+        self.http.collect_pages(request, page).await
+    }
+
     /// The URL of one mailbox query for `emails`.
     fn mailbox_url(
         &self,

@@ -7,9 +7,9 @@ use dsrhub_connector::http::{HttpClient, Quota};
 use dsrhub_connector::oauth::{ClientCredentials, ClientSecret, TokenEndpoint};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
-    async_trait, Capability, Category, Connector, ConnectorError, DataLocation, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
-    Record, RecordRef, Subject,
+    async_trait, Applicant, Capability, Category, Connector, ConnectorError, DataLocation,
+    Description, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory,
+    Lookup, MatchKind, Record, RecordRef, Subject,
 };
 use serde_json::Value;
 
@@ -306,6 +306,81 @@ impl Connector for MicrosoftGraph {
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {
         let mut results = self.export_batch(std::slice::from_ref(record)).await;
         results.pop().expect("one result per record")
+    }
+
+    /// `place` is `mailbox/Folder name`: a top-level folder that holds rejected applicants'
+    /// mail only. Each outside party of its messages (the sender, or the recipient of mail
+    /// the mailbox sent) is an applicant, whose procedure ended with their last message
+    /// there; their records are their messages in that folder, nothing else of the mailbox.
+    async fn applicants(
+        &self,
+        place: &str,
+        ended_before: jiff::civil::Date,
+    ) -> Result<Option<Vec<Applicant>>, ConnectorError> {
+        let Some((mailbox, folder)) = place.split_once('/') else {
+            return Err(ConnectorError::invalid(
+                "an applicants' place at Microsoft 365 is `mailbox/Folder name`",
+            ));
+        };
+        let named: Vec<String> = self
+            .api
+            .folders_named(mailbox, folder)
+            .await?
+            .iter()
+            .filter(|f| {
+                f.get("displayName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.trim().eq_ignore_ascii_case(folder.trim()))
+            })
+            .filter_map(|f| f.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let folder_id = match named.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(ConnectorError::invalid(format!(
+                    "the mailbox has no top-level folder named `{folder}`"
+                )))
+            }
+            _ => {
+                return Err(ConnectorError::invalid(format!(
+                    "the mailbox has {} folders named `{folder}`: name one that is unique",
+                    named.len()
+                )))
+            }
+        };
+        // Per applicant (by address, without case): the address, their messages, the last
+        // day one of them arrived.
+        let mut by: BTreeMap<String, (String, Vec<RecordRef>, jiff::civil::Date)> = BTreeMap::new();
+        for message in self.api.messages_in_folder(mailbox, &folder_id).await? {
+            if message.get("parentFolderId").and_then(Value::as_str) != Some(folder_id.as_str()) {
+                continue;
+            }
+            let (Some(who), Some(id), Some(day)) = (
+                mapping::applicant_of(mailbox, &message),
+                message.get("id").and_then(Value::as_str),
+                mapping::date_of(&message, "receivedDateTime"),
+            ) else {
+                continue;
+            };
+            let entry = by
+                .entry(who.to_lowercase())
+                .or_insert_with(|| (who.clone(), Vec::new(), day));
+            entry.1.push(RecordRef::new(MESSAGE, id).scoped(mailbox));
+            entry.2 = entry.2.max(day);
+        }
+        Ok(Some(
+            by.into_values()
+                .filter(|(_, _, last)| *last < ended_before)
+                .map(|(address, records, last_activity)| Applicant {
+                    subject: Subject {
+                        emails: vec![address],
+                        ..Subject::default()
+                    },
+                    records,
+                    last_activity,
+                })
+                .collect(),
+        ))
     }
 
     /// A message (kept as correspondence), read afresh by id; whose it is, from its parties

@@ -123,6 +123,17 @@ fn other_parties(mailbox: &str, message: &Value, emails: &[String]) -> usize {
     others.len()
 }
 
+/// Whose a message in a folder of rejected applicants is: its sender, or, for mail the
+/// mailbox sent itself (a rejection filed there), its first recipient; `None` when it names
+/// no one but the mailbox.
+pub fn applicant_of(mailbox: &str, message: &Value) -> Option<String> {
+    let outside = |a: &String| !a.trim().is_empty() && !a.trim().eq_ignore_ascii_case(mailbox);
+    parties(message)
+        .into_iter()
+        .find(outside)
+        .map(|a| a.trim().to_string())
+}
+
 /// A Graph timestamp (`2026-10-01T14:03:00Z`) as the date in the Netherlands.
 pub fn date_of(value: &Value, field: &str) -> Option<Date> {
     let at: jiff::Timestamp = value.get(field)?.as_str()?.parse().ok()?;

@@ -46,6 +46,7 @@ pub(super) fn api(inner: Shared) -> Router {
             post(purge_message),
         )
         .route("/v1.0/users/{user}/messages", get(list_messages))
+        .route("/v1.0/users/{user}/mailFolders", get(list_folders))
         .route(
             "/v1.0/users/{user}/messages/{id}",
             get(show_message).delete(delete_message),
@@ -523,6 +524,42 @@ fn wants_size(params: &HashMap<String, String>) -> bool {
 /// Graph returns at most this many results for one message `$search`.
 const SEARCH_RESULTS: usize = 1000;
 
+/// `GET /users/{id}/mailFolders`: the top-level folders, `$filter` on `displayName`.
+async fn list_folders(
+    AxState(inner): AxState<Shared>,
+    uri: Uri,
+    Path(user): Path<String>,
+    Query(params): Params,
+) -> Response {
+    let id = match user_or_404(&inner, &user) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let filter = match parse_filter(&params) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let folders: Vec<Value> = inner
+        .state
+        .lock()
+        .folders(&id)
+        .into_iter()
+        .filter(|f| filter.as_ref().is_none_or(|filter| filter.matches(f)))
+        .collect();
+    match page(
+        &inner,
+        &uri,
+        &params,
+        folders.len(),
+        |i| folders[i].clone(),
+        10,
+        1000,
+    ) {
+        Ok(body) => Json(Value::Object(body)).into_response(),
+        Err(r) => r,
+    }
+}
+
 async fn list_messages(
     AxState(inner): AxState<Shared>,
     uri: Uri,
@@ -540,6 +577,18 @@ async fn list_messages(
             "The query parameter 'OrderBy' is invalid with $search.",
         );
     }
+    // Graph answers `$filter` together with `$search` on messages with a 400.
+    if params.contains_key("$search") && params.contains_key("$filter") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidUrlQuery",
+            "The query parameter 'Filter' is invalid with $search.",
+        );
+    }
+    let filter = match parse_filter(&params) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let query = match params
         .get("$search")
         .map(|s| search::Query::parse(s))
@@ -561,9 +610,10 @@ async fn list_messages(
             .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
     };
     let hit = |m: &Value| {
-        query.as_ref().is_none_or(|q| {
-            search::matches(&q.phrases, m) && received_day(m).is_some_and(|d| q.in_window(d))
-        })
+        filter.as_ref().is_none_or(|f| f.matches(m))
+            && query.as_ref().is_none_or(|q| {
+                search::matches(&q.phrases, m) && received_day(m).is_some_and(|d| q.in_window(d))
+            })
     };
     let with_size = wants_size(&params);
     let state = inner.state.lock().clone();
@@ -588,9 +638,10 @@ async fn list_messages(
         match state.generated.as_ref().filter(|g| g.mailbox == id) {
             Some(g) => {
                 let sample = listed(&g.message(0, &owner), false);
-                let participants_match = query
-                    .as_ref()
-                    .is_none_or(|q| search::matches(&q.phrases, &sample));
+                let participants_match = filter.as_ref().is_none_or(|f| f.matches(&sample))
+                    && query
+                        .as_ref()
+                        .is_none_or(|q| search::matches(&q.phrases, &sample));
                 if participants_match {
                     let (from, before) = query
                         .as_ref()

@@ -131,7 +131,19 @@ pub struct State {
     /// A generated mailbox, if any.
     #[serde(default)]
     pub generated: Option<Generated>,
+    /// Mail folders a person made, by mailbox (user id), beside the well-known ones
+    /// ([`WELL_KNOWN_FOLDERS`]): `{"id", "displayName"}`; a message is in the folder its
+    /// `parentFolderId` names.
+    #[serde(default)]
+    pub mail_folders: BTreeMap<String, Vec<Value>>,
 }
+
+/// The folders every mailbox has: (id, display name).
+pub const WELL_KNOWN_FOLDERS: &[(&str, &str)] = &[
+    ("inbox", "Inbox"),
+    ("sentitems", "Sent Items"),
+    ("deleteditems", "Deleted Items"),
+];
 
 impl State {
     /// The shipped fixtures (`fixtures/microsoft-graph/seed.json`).
@@ -140,6 +152,15 @@ impl State {
             "../../../../fixtures/microsoft-graph/seed.json"
         ))
         .expect("the Microsoft Graph fixture is valid")
+    }
+
+    /// The top-level mail folders of mailbox `user`: the well-known ones, then its own.
+    pub fn folders(&self, user: &str) -> Vec<Value> {
+        WELL_KNOWN_FOLDERS
+            .iter()
+            .map(|(id, name)| json!({"id": id, "displayName": name}))
+            .chain(self.mail_folders.get(user).into_iter().flatten().cloned())
+            .collect()
     }
 
     /// The id of the user `key` names (id or user principal name, any case).
