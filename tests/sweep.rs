@@ -457,6 +457,9 @@ async fn one_sweep_covers_both_rules_in_one_batch_and_one_report() {
     let plan = env.ledger.batch_plan(&batch).unwrap();
     let done = approve_and_run(&hub, &batch, &plan.digest, &out).await;
     assert_eq!(done.len(), people + 1);
+    // Each request has its own line of the batch, in order: the people, then the kept records.
+    let lines: Vec<usize> = done.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines, (1..=people + 1).collect::<Vec<_>>());
     for (_, request) in &done {
         assert!(
             matches!(
@@ -783,4 +786,32 @@ async fn kept_records_without_hold_keys_wait_for_a_person_while_holds_exist() {
     let found = hub.sweep_retained_expired().unwrap();
     assert!(found.requests.is_empty());
     assert_eq!(found.hold_unknown, [tim]);
+}
+
+/// What the rule leaves out, and says so: kept records at a processor no longer configured
+/// (a person checks them there), and those of a person whose own request is open now.
+#[tokio::test]
+async fn kept_records_are_left_out_when_their_processor_is_gone_or_a_request_is_open() {
+    let env = Env::start().await;
+    erased(&env, "2026-12-06", "tim.degraaf@example.com").await;
+    let anne = erased(&env, "2026-12-06", "anne.koster@example.org").await;
+    raw_ledger(
+        &env,
+        &format!("UPDATE items SET processor = 'oldcrm' WHERE request_id = '{anne}'"),
+    );
+    let hub = env.hub().with_today("2029-01-15".parse().unwrap());
+    hub.open(
+        RequestKind::Access,
+        &email("tim.degraaf@example.com"),
+        "passport",
+    )
+    .unwrap();
+    let found = hub.sweep_retained_expired().unwrap();
+    assert_eq!(found.today.unwrap().to_string(), "2029-01-15");
+    assert!(found.requests.is_empty(), "{:?}", found.requests);
+    assert_eq!(found.open_request, 1, "Tim asked for access meanwhile");
+    assert_eq!(
+        found.no_processor,
+        std::collections::BTreeMap::from([("oldcrm".to_string(), 1)])
+    );
 }
