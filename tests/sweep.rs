@@ -707,6 +707,10 @@ async fn rejected_applicants_are_erased_weeks_after_the_procedure_and_only_there
     let plan = env.ledger.batch_plan(&batch).unwrap();
     assert_eq!((plan.requests, plan.changes), (2, 2));
     let done = approve_and_run(&hub, &batch, &plan.digest, &out).await;
+    assert_eq!(
+        done.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+        [1, 2]
+    );
     for (_, request) in &done {
         assert_eq!(request.status, RequestStatus::Completed);
         assert!(request.verification_ran_at.is_some());
@@ -814,4 +818,65 @@ async fn kept_records_are_left_out_when_their_processor_is_gone_or_a_request_is_
         found.no_processor,
         std::collections::BTreeMap::from([("oldcrm".to_string(), 1)])
     );
+}
+
+/// Only the sweep's batches are the policy's own initiative (no reply, no deadline): a list of
+/// leavers HR handed in is a batch of the subjects' requests like any other.
+#[tokio::test]
+async fn a_list_of_subjects_is_not_the_sweep() {
+    let env = Env::start().await;
+    let hub = env.hub();
+    let leavers = hub
+        .open_batch(
+            RequestKind::Erasure,
+            &[dsrhub::orchestrator::batch::BatchSubject {
+                line: 1,
+                subject: email("kees.visser@example.nl"),
+            }],
+            "HR's list, checked by A. de Wit",
+            "subjects file leavers.csv",
+        )
+        .unwrap();
+    let (_, request) = env.ledger.batch_requests(&leavers).unwrap().remove(0);
+    assert!(!hub.is_swept(&request.id).unwrap());
+    let swept = hub
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            contract_ended: Some(hub.sweep_contract_ended().await.unwrap()),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    let (_, request) = env.ledger.batch_requests(&swept).unwrap().remove(0);
+    assert!(hub.is_swept(&request.id).unwrap());
+}
+
+/// A request with no identifier at all (records by id whose targets were lost, say) is never
+/// searched for: a processor asked to search for nobody might answer with everyone.
+#[tokio::test]
+async fn a_request_for_nobody_asks_no_processor_to_search() {
+    use dsrhub::ledger::{IdentityNote, NewTask};
+    let env = Env::start().await;
+    let now = jiff::Timestamp::now();
+    let id = env
+        .ledger
+        .create_request(
+            RequestKind::Erasure,
+            &Subject::default(),
+            IdentityNote {
+                how: "selected by the sweep",
+                by: "dsrhub sweep",
+            },
+            now,
+            now,
+            &[NewTask {
+                processor: "moneybird".into(),
+                enabled: true,
+                display_name: "Moneybird".into(),
+            }],
+        )
+        .unwrap();
+    let calls = env.fake.log().requests_seen();
+    env.hub().run(&id, &RunOptions::default()).await.unwrap();
+    assert_eq!(env.fake.log().requests_seen(), calls, "no search");
+    assert!(env.ledger.items(&id, None).unwrap().is_empty());
 }
