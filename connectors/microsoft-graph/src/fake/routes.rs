@@ -402,30 +402,42 @@ async fn list_contacts(
     Path(user): Path<String>,
     Query(params): Params,
 ) -> Response {
-    let id = match user_or_404(&inner, &user) {
+    filtered_list(&inner, &uri, &user, &params, |state, id| {
+        state
+            .contacts
+            .get(id)
+            .into_iter()
+            .flat_map(|c| c.values().cloned())
+            .collect()
+    })
+}
+
+/// A mailbox's collection (`items` of the mailbox's user id), `$filter`ed and paged.
+fn filtered_list(
+    inner: &Shared,
+    uri: &Uri,
+    user: &str,
+    params: &HashMap<String, String>,
+    items: impl Fn(&super::State, &str) -> Vec<Value>,
+) -> Response {
+    let id = match user_or_404(inner, user) {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let filter = match parse_filter(&params) {
+    let filter = match parse_filter(params) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let contacts: Vec<Value> = inner
-        .state
-        .lock()
-        .contacts
-        .get(&id)
+    let found: Vec<Value> = items(&inner.state.lock(), &id)
         .into_iter()
-        .flat_map(|c| c.values())
-        .filter(|c| filter.as_ref().is_none_or(|f| f.matches(c)))
-        .cloned()
+        .filter(|item| filter.as_ref().is_none_or(|f| f.matches(item)))
         .collect();
     match page(
-        &inner,
-        &uri,
-        &params,
-        contacts.len(),
-        |i| contacts[i].clone(),
+        inner,
+        uri,
+        params,
+        found.len(),
+        |i| found[i].clone(),
         10,
         1000,
     ) {
@@ -531,33 +543,7 @@ async fn list_folders(
     Path(user): Path<String>,
     Query(params): Params,
 ) -> Response {
-    let id = match user_or_404(&inner, &user) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let filter = match parse_filter(&params) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let folders: Vec<Value> = inner
-        .state
-        .lock()
-        .folders(&id)
-        .into_iter()
-        .filter(|f| filter.as_ref().is_none_or(|filter| filter.matches(f)))
-        .collect();
-    match page(
-        &inner,
-        &uri,
-        &params,
-        folders.len(),
-        |i| folders[i].clone(),
-        10,
-        1000,
-    ) {
-        Ok(body) => Json(Value::Object(body)).into_response(),
-        Err(r) => r,
-    }
+    filtered_list(&inner, &uri, &user, &params, |state, id| state.folders(id))
 }
 
 async fn list_messages(
