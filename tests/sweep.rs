@@ -880,3 +880,26 @@ async fn a_request_for_nobody_asks_no_processor_to_search() {
     assert_eq!(env.fake.log().requests_seen(), calls, "no search");
     assert!(env.ledger.items(&id, None).unwrap().is_empty());
 }
+
+/// A plan cancelled before it ran kept nothing: no hold key outlives it.
+#[tokio::test]
+async fn a_cancelled_plan_keeps_no_hold_key() {
+    let env = Env::start().await;
+    let hub = env.hub().with_today("2026-12-06".parse().unwrap());
+    let id = hub
+        .open(
+            RequestKind::Erasure,
+            &email("tim.degraaf@example.com"),
+            "passport",
+        )
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let planned = env.ledger.items(&id, None).unwrap();
+    assert!(planned
+        .iter()
+        .any(|i| i.action == dsrhub::ledger::Action::Retain));
+    hub.cancel(&id, "withdrawn by the subject").unwrap();
+    assert!(env.ledger.retained_keys(&id).unwrap().is_empty());
+    let later = env.hub().with_today("2031-06-01".parse().unwrap());
+    assert!(later.sweep_retained_expired().unwrap().requests.is_empty());
+}

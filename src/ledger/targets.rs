@@ -278,12 +278,13 @@ impl Ledger {
 }
 
 /// At request `id`'s closure, before its identifiers go: keep the hold keys of its addresses
-/// while it has retained records (a hold placed later must still cover them), and let go of
+/// while it has records it kept (carried out: a plan cancelled before it ran kept nothing),
+/// since a hold placed later must still cover them; and let go of
 /// the keys no retained record needs any more (its own, and those of the earlier requests
 /// whose every retained record a closed request has now acted on).
 pub(super) fn keep_keys_while_retained(tx: &Transaction<'_>, id: &str) -> Result<()> {
     let retains: i64 = tx.query_row(
-        "SELECT count(*) FROM items WHERE request_id = ?1 AND action = 'retain'",
+        "SELECT count(*) FROM items WHERE request_id = ?1 AND action = 'retain' AND state = 'done'",
         [id],
         |r| r.get(0),
     )?;
@@ -316,7 +317,7 @@ pub(super) fn keep_keys_while_retained(tx: &Transaction<'_>, id: &str) -> Result
              WHERE t.request_id = ?1)
            AND NOT EXISTS (
              SELECT 1 FROM items i WHERE i.request_id = retained_keys.request_id
-               AND i.action = 'retain' AND NOT EXISTS (
+               AND i.action = 'retain' AND i.state = 'done' AND NOT EXISTS (
                  SELECT 1 FROM targets t JOIN requests n ON n.id = t.request_id
                  WHERE t.from_item = i.id AND n.status NOT IN ('cancelled')
                    AND (n.closed_at IS NOT NULL OR n.id = ?1)))",
