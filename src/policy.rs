@@ -23,6 +23,27 @@ pub const CONTRACT_BASIS: &str = "contract performance; kept 12 months after the
 /// Legal basis for keeping correspondence.
 pub const CORRESPONDENCE_BASIS: &str = "contract performance; kept 12 months after closure";
 
+/// Legal basis for keeping what a legal hold covers.
+pub const LEGAL_HOLD_BASIS: &str =
+    "legal hold: needed for legal claims, art. 17(3)(e) GDPR; kept while the hold lasts";
+
+/// `item` as planned for a subject on legal hold (`dsrhub hold add`): what would be deleted or
+/// anonymised is kept instead, with the hold as its basis, until a person lifts the hold
+/// (then a new request erases it). Everything else is planned as without the hold.
+pub fn under_hold(mut item: NewItem) -> NewItem {
+    if item.action.changes_data() {
+        item.action = Action::Retain;
+        item.basis = Some(LEGAL_HOLD_BASIS.to_string());
+        item.retain_until = None;
+        item.note = Some(
+            "the subject is on legal hold: kept until the hold is lifted (`dsrhub hold remove`), \
+             then erased by a new request"
+                .into(),
+        );
+    }
+    item
+}
+
 /// The planned action for one record in an erasure request.
 pub fn plan(record: &Record, policy: &PolicyConfig, today: Date) -> NewItem {
     let mut item = review_item(record);
@@ -487,6 +508,42 @@ mod tests {
         assert_eq!(
             access_item(&record(MatchKind::Name, None, deletable())).action,
             Action::Review
+        );
+    }
+
+    #[test]
+    fn a_legal_hold_keeps_what_would_be_erased_and_nothing_else_changes() {
+        let policy = PolicyConfig::default();
+        let today = date(2026, 12, 6);
+        let deleted = plan(
+            &record(MatchKind::ExactEmail, None, deletable()),
+            &policy,
+            today,
+        );
+        assert_eq!(deleted.action, Action::Delete);
+        let held = under_hold(deleted);
+        assert_eq!(held.action, Action::Retain);
+        assert_eq!(held.basis.as_deref(), Some(LEGAL_HOLD_BASIS));
+        assert_eq!(held.retain_until, None);
+        // A name match stays for review; a fiscal document keeps its own basis and date.
+        let review = plan(&record(MatchKind::Name, None, deletable()), &policy, today);
+        assert_eq!(under_hold(review.clone()).action, review.action);
+        assert_eq!(under_hold(review.clone()).note, review.note);
+        let fiscal = plan(
+            &record(
+                MatchKind::Linked,
+                Some(RetentionHint::Fiscal {
+                    document_date: date(2025, 3, 1),
+                }),
+                deletable(),
+            ),
+            &policy,
+            today,
+        );
+        let kept = under_hold(fiscal.clone());
+        assert_eq!(
+            (kept.basis, kept.retain_until),
+            (fiscal.basis, fiscal.retain_until)
         );
     }
 }

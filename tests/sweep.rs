@@ -903,3 +903,71 @@ async fn a_cancelled_plan_keeps_no_hold_key() {
     let later = env.hub().with_today("2031-06-01".parse().unwrap());
     assert!(later.sweep_retained_expired().unwrap().requests.is_empty());
 }
+
+/// A legal hold covers the subject's own erasure too (art. 17(3)(e): needed for legal
+/// claims): planned under a hold, what would be erased is kept with the hold as its basis;
+/// planned before the hold, the plan is not carried out. Nothing changes at the processor.
+#[tokio::test]
+async fn a_legal_hold_keeps_what_the_subjects_own_erasure_would_erase() {
+    let env = Env::start().await;
+    let hub = env.hub().with_today("2026-12-06".parse().unwrap());
+    let before = env.fake.state();
+
+    // Planned under the hold: kept.
+    env.ledger
+        .add_hold(
+            "kees.visser@example.nl",
+            "claim about invoice 2023-118",
+            "test",
+        )
+        .unwrap();
+    let kees = hub
+        .open(
+            RequestKind::Erasure,
+            &email("kees.visser@example.nl"),
+            "passport",
+        )
+        .unwrap();
+    hub.run(&kees, &RunOptions::default()).await.unwrap();
+    let items = env.ledger.items(&kees, None).unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|i| !i.action.changes_data()), "{items:?}");
+    assert!(items
+        .iter()
+        .any(|i| i.basis.as_deref() == Some(dsrhub::policy::LEGAL_HOLD_BASIS)));
+
+    // Planned and approved before the hold: not carried out.
+    let jan = hub
+        .open(
+            RequestKind::Erasure,
+            &email("jan.jansen@example.nl"),
+            "passport",
+        )
+        .unwrap();
+    hub.run(&jan, &RunOptions::default()).await.unwrap();
+    let plan = env.ledger.plan_digest(&jan).unwrap();
+    assert!(plan.changes > 0);
+    hub.approve(&jan, &plan.digest, "Petra de Vries").unwrap();
+    env.ledger
+        .add_hold("jan.jansen@example.nl", "dispute", "test")
+        .unwrap();
+    let refused = hub
+        .run(
+            &jan,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("legal hold"), "{refused}");
+    assert!(
+        !refused.contains("jan.jansen"),
+        "no address in errors: {refused}"
+    );
+    let after = env.fake.state();
+    assert_eq!(after.contacts, before.contacts);
+    assert_eq!(after.sales_invoices, before.sales_invoices);
+}

@@ -1380,7 +1380,7 @@ fn hold(cli: &Cli, action: &HoldAction) -> Result<u8> {
         HoldAction::Add { address, reason } => {
             ledger.add_hold(address, reason, &operator())?;
             println!(
-                "{} is on hold: the sweep leaves its records alone",
+                "{} is on hold: no erasure erases its records (the sweep leaves it out; its own request keeps them)",
                 crate::identifiers::mask_email(address.trim())
             );
         }

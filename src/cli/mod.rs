@@ -87,7 +87,7 @@ pub enum Command {
         #[arg(long)]
         list: bool,
     },
-    /// Legal holds: addresses the sweep never erases (`hold add <address> --reason "…"`,
+    /// Legal holds: addresses whose records no erasure erases (`hold add <address> --reason "…"`,
     /// `hold remove <address>`, `hold list`).
     Hold {
         /// What to do.
@@ -448,7 +448,7 @@ pub enum SecretAction {
 /// `dsrhub hold …`.
 #[derive(Debug, Subcommand)]
 pub enum HoldAction {
-    /// Put ADDRESS on hold: the sweep leaves its records alone.
+    /// Put ADDRESS on hold: no erasure erases its records while the hold lasts.
     Add {
         /// The e-mail address.
         address: String,

@@ -1,4 +1,4 @@
-//! Legal holds: e-mail addresses whose records the sweep never erases (a dispute, an
+//! Legal holds: e-mail addresses whose records no erasure erases (a dispute, an
 //! investigation, a claim). Stored as the SHA-256 of the normalised address with a masked
 //! hint; adding and lifting a hold are audited.
 

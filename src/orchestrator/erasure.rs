@@ -149,8 +149,15 @@ impl Hub {
         }
         // Planned record by record as discovery hands them over: never all held at once.
         let today = self.today()?;
-        let plan =
-            |r: &Record| super::targeted::explain(r, crate::policy::plan(r, &self.policy, today));
+        let held = self.is_subject_held(id, subject)?;
+        let plan = |r: &Record| {
+            let item = super::targeted::explain(r, crate::policy::plan(r, &self.policy, today));
+            if held {
+                crate::policy::under_hold(item)
+            } else {
+                item
+            }
+        };
         let Some(counts) = self
             .discover_into_ledger(id, processor, connector, subject, discovered, &plan)
             .await?

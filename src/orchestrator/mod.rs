@@ -11,6 +11,7 @@ pub mod batch;
 mod erasure;
 mod failpoint;
 mod forwarding;
+mod holds;
 mod letters;
 mod manual;
 mod own_data;

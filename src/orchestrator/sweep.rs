@@ -236,7 +236,7 @@ impl Hub {
                 }
             };
             for applicant in applicants {
-                let keys = hold_keys(&applicant.subject);
+                let keys = super::holds::hold_keys(&applicant.subject);
                 if self.ledger.any_held(&keys)? {
                     found.held += 1;
                 } else if keys.iter().any(|k| open.contains(k))
@@ -462,56 +462,15 @@ impl Hub {
                      since {}, selected by the sweep's {APPLICANTS} rule",
                     applicant.place, applicant.last_activity
                 );
-                let id = self.open_targeted(&targets, &hold_keys(&applicant.subject), &why)?;
+                let id = self.open_targeted(
+                    &targets,
+                    &super::holds::hold_keys(&applicant.subject),
+                    &why,
+                )?;
                 self.ledger.add_to_batch(&batch, &id, line)?;
             }
         }
         Ok(Some(batch))
-    }
-}
-
-/// The hold keys of `subject`'s addresses.
-fn hold_keys(subject: &Subject) -> Vec<String> {
-    subject
-        .emails
-        .iter()
-        .filter_map(|e| crate::ledger::hold_key(e).ok())
-        .collect()
-}
-
-/// Why a swept request is withdrawn when a hold comes after the sweep selected it.
-const HELD_SINCE: &str = "a legal hold covers this subject since the sweep selected it";
-
-impl Hub {
-    /// A request the sweep opened whose subject (or, for kept records, the earlier
-    /// subject's hold keys) came under a legal hold after the sweep selected it is cancelled
-    /// before anything is erased: the closed request, `None` when it is not held (or not the
-    /// sweep's). Once something was erased the cancellation is refused, and so is every
-    /// further action (an error naming the hold); a person lifts the hold or decides.
-    pub(super) fn withdraw_if_held(&self, id: &str) -> Result<Option<crate::ledger::RequestRow>> {
-        if !self.is_swept(id)? {
-            return Ok(None);
-        }
-        let held = if self.ledger.is_targeted(id)? {
-            self.ledger.any_held(&self.ledger.retained_keys(id)?)?
-        } else {
-            let subject = self.ledger.subject(id)?;
-            let mut held = false;
-            for email in &subject.emails {
-                held |= self.ledger.is_held(email)?;
-            }
-            held
-        };
-        if !held {
-            return Ok(None);
-        }
-        match self.cancel_as(id, HELD_SINCE, "dsrhub sweep") {
-            Ok(closed) => Ok(Some(closed)),
-            Err(e) => Err(Error::Usage(format!(
-                "request `{id}`: {HELD_SINCE}; nothing more is erased until the hold is lifted \
-                 ({e})"
-            ))),
-        }
     }
 }
 
