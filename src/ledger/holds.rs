@@ -35,6 +35,15 @@ pub fn hold_key(email: &str) -> Result<String> {
     Ok(audit::sha256_hex(normal.to_lowercase().as_bytes()))
 }
 
+/// The hold keys of `subject`'s addresses (those that are addresses at all).
+pub fn subject_hold_keys(subject: &dsrhub_connector::Subject) -> Vec<String> {
+    subject
+        .emails
+        .iter()
+        .filter_map(|e| hold_key(e).ok())
+        .collect()
+}
+
 impl Ledger {
     /// Place a hold on `email` for `reason`, by `by`.
     pub fn add_hold(&self, email: &str, reason: &str, by: &str) -> Result<()> {
@@ -92,14 +101,27 @@ impl Ledger {
 
     /// Whether `email` is on hold.
     pub fn is_held(&self, email: &str) -> Result<bool> {
-        let Ok(key) = hold_key(email) else {
-            return Ok(false);
-        };
-        let n: i64 = self.conn().query_row(
-            "SELECT count(*) FROM holds WHERE identifier_sha256 = ?1",
-            [key],
-            |r| r.get(0),
-        )?;
+        self.any_held(&hold_key(email).into_iter().collect::<Vec<_>>())
+    }
+
+    /// Whether any of `keys` is on hold.
+    pub fn any_held(&self, keys: &[String]) -> Result<bool> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT count(*) FROM holds WHERE identifier_sha256 = ?1")?;
+        for key in keys {
+            if stmt.query_row([key], |r| r.get::<_, i64>(0))? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether there is any legal hold at all.
+    pub fn has_holds(&self) -> Result<bool> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM holds", [], |r| r.get(0))?;
         Ok(n > 0)
     }
 

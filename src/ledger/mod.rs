@@ -27,7 +27,7 @@ mod types;
 pub use approvals::{Approval, PlanDigest};
 pub use batches::{BatchPlan, BatchRow};
 pub use extensions::Extension;
-pub use holds::{hold_key, Hold};
+pub use holds::{hold_key, subject_hold_keys, Hold};
 pub use leases::LeaseHolder;
 pub use purges::SoftDeletion;
 pub use retention::Closed;

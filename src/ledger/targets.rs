@@ -123,27 +123,6 @@ impl Ledger {
         Ok(keys)
     }
 
-    /// Whether any of `keys` is on hold.
-    pub fn any_held(&self, keys: &[String]) -> Result<bool> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare_cached("SELECT count(*) FROM holds WHERE identifier_sha256 = ?1")?;
-        for key in keys {
-            if stmt.query_row([key], |r| r.get::<_, i64>(0))? > 0 {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Whether there is any legal hold at all.
-    pub fn has_holds(&self) -> Result<bool> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT count(*) FROM holds", [], |r| r.get(0))?;
-        Ok(n > 0)
-    }
-
     /// Record a new erasure request that acts on `targets` by id, with no subject: its
     /// processors look them up instead of searching. It keeps `keys` (hold keys of the
     /// people the records are about) and takes over those of the earlier requests whose kept
@@ -297,14 +276,12 @@ pub(super) fn keep_keys_while_retained(tx: &Transaction<'_>, id: &str) -> Result
         let subject: Subject = identifiers
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
-        for email in &subject.emails {
-            if let Ok(key) = super::hold_key(email) {
-                tx.execute(
-                    "INSERT OR IGNORE INTO retained_keys (request_id, identifier_sha256)
-                     VALUES (?1, ?2)",
-                    params![id, key],
-                )?;
-            }
+        for key in super::subject_hold_keys(&subject) {
+            tx.execute(
+                "INSERT OR IGNORE INTO retained_keys (request_id, identifier_sha256)
+                 VALUES (?1, ?2)",
+                params![id, key],
+            )?;
         }
     } else {
         tx.execute("DELETE FROM retained_keys WHERE request_id = ?1", [id])?;
@@ -343,12 +320,7 @@ impl Ledger {
             let Ok(subject) = serde_json::from_str::<Subject>(&text) else {
                 continue;
             };
-            keys.extend(
-                subject
-                    .emails
-                    .iter()
-                    .filter_map(|e| super::hold_key(e).ok()),
-            );
+            keys.extend(super::subject_hold_keys(&subject));
         }
         Ok(keys)
     }

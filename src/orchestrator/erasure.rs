@@ -43,6 +43,8 @@ impl Hub {
         // 1. Discover and plan, for every task not planned yet (a resumed run skips the rest;
         //    a processor skipped before and configured now is planned now).
         self.transition(id, Event::Start, true)?;
+        // A subject on legal hold: what the plan would erase is kept (asked once per run).
+        let held = self.is_subject_held(id, &subject)?;
         let tasks = self.ledger.tasks(id)?;
         join_all(
             tasks
@@ -51,7 +53,7 @@ impl Hub {
                 .map(|t| {
                     self.watched(
                         &t.processor,
-                        self.plan_task(request, t, &subject, options.discovered.as_deref()),
+                        self.plan_task(request, t, (&subject, held), options.discovered.as_deref()),
                     )
                 }),
         )
@@ -127,7 +129,7 @@ impl Hub {
         &self,
         request: &RequestRow,
         task: &TaskRow,
-        subject: &Subject,
+        (subject, held): (&Subject, bool),
         discovered: Option<&super::batch::Discovered>,
     ) -> Result<()> {
         let id = request.id.as_str();
@@ -149,7 +151,6 @@ impl Hub {
         }
         // Planned record by record as discovery hands them over: never all held at once.
         let today = self.today()?;
-        let held = self.is_subject_held(id, subject)?;
         let plan = |r: &Record| {
             let item = super::targeted::explain(r, crate::policy::plan(r, &self.policy, today));
             if held {

@@ -52,15 +52,7 @@ impl Hub {
         if self.ledger.is_targeted(id)? {
             return self.ledger.any_held(&self.ledger.retained_keys(id)?);
         }
-        self.ledger.any_held(&hold_keys(subject))
+        self.ledger
+            .any_held(&crate::ledger::subject_hold_keys(subject))
     }
-}
-
-/// The hold keys of `subject`'s addresses.
-pub(super) fn hold_keys(subject: &Subject) -> Vec<String> {
-    subject
-        .emails
-        .iter()
-        .filter_map(|e| crate::ledger::hold_key(e).ok())
-        .collect()
 }

@@ -236,7 +236,7 @@ impl Hub {
                 }
             };
             for applicant in applicants {
-                let keys = super::holds::hold_keys(&applicant.subject);
+                let keys = crate::ledger::subject_hold_keys(&applicant.subject);
                 if self.ledger.any_held(&keys)? {
                     found.held += 1;
                 } else if keys.iter().any(|k| open.contains(k))
@@ -247,12 +247,7 @@ impl Hub {
                     found.open_request += 1;
                 } else {
                     found.selected.push(SelectedApplicant {
-                        masked: applicant
-                            .subject
-                            .emails
-                            .iter()
-                            .map(|e| crate::identifiers::mask_email(e))
-                            .collect(),
+                        masked: masked(&applicant.subject),
                         subject: applicant.subject,
                         place: place.clone(),
                         records: applicant.records,
@@ -299,11 +294,7 @@ impl Hub {
                         by_address
                             .entry(key)
                             .or_insert_with(|| Selected {
-                                masked: subject
-                                    .emails
-                                    .iter()
-                                    .map(|e| crate::identifiers::mask_email(e))
-                                    .collect(),
+                                masked: masked(&subject),
                                 subject,
                                 because: BTreeMap::new(),
                             })
@@ -464,7 +455,7 @@ impl Hub {
                 );
                 let id = self.open_targeted(
                     &targets,
-                    &super::holds::hold_keys(&applicant.subject),
+                    &crate::ledger::subject_hold_keys(&applicant.subject),
                     &why,
                 )?;
                 self.ledger.add_to_batch(&batch, &id, line)?;
@@ -472,6 +463,15 @@ impl Hub {
         }
         Ok(Some(batch))
     }
+}
+
+/// `subject`'s addresses masked (`k•••r@e•••e.nl`), for listings.
+fn masked(subject: &Subject) -> Vec<String> {
+    subject
+        .emails
+        .iter()
+        .map(|e| crate::identifiers::mask_email(e))
+        .collect()
 }
 
 /// Whether a batch of this origin was opened by the sweep (its requests get no reply: the
