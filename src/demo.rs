@@ -57,6 +57,10 @@ pub struct DemoResult {
     /// The report of an erasure request from a company's role address: organisation data,
     /// reviewed and never deleted for one person.
     pub role_address: Report,
+    /// A rectification: a customer's contact gives a new phone number and job title.
+    pub rectification: Report,
+    /// A restriction: a person contests their data; their records are marked, not processed.
+    pub restriction: Report,
     /// The files written.
     pub files: Vec<PathBuf>,
     /// Every request the connectors sent and every answer the fakes gave, per processor
@@ -403,6 +407,62 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
     let role_address = hub.report(&role_id)?;
     let (role_json, role_html) = report::write(&role_address, &out.join(&role_id))?;
 
+    // Rectification (art. 16): Kees Visser's phone number and job title changed. His Autotask
+    // contact is corrected and read back; his mail stays as it was written.
+    let rectify_subject = Subject {
+        emails: vec!["kees.visser@smitpartners.example".into()],
+        ..Subject::default()
+    };
+    let corrected = dsrhub_connector::Change::Rectify {
+        values: [
+            (
+                dsrhub_connector::Field::Phone,
+                "+31 30 765 4321".to_string(),
+            ),
+            (
+                dsrhub_connector::Field::JobTitle,
+                "Office manager".to_string(),
+            ),
+        ]
+        .into(),
+    };
+    let rectification_id = hub.open_change(
+        RequestKind::Rectification,
+        &rectify_subject,
+        IDENTITY,
+        &corrected,
+        None,
+    )?;
+    let run = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    // The processors without an API are asked by hand (no letter for this right yet): their
+    // tasks stay open in the report.
+    hub.carry_out(&rectification_id, &run, "dsrhub demo")
+        .await?;
+    let rectification = hub.report(&rectification_id)?;
+    let (rectification_json, rectification_html) =
+        report::write(&rectification, &out.join(&rectification_id))?;
+
+    // Restriction (art. 18): Jan Jansen contests an invoice; while that runs, his Moneybird
+    // contact is archived (kept, no new invoices). What no API can mark waits for a person.
+    let restrict_subject = Subject {
+        emails: vec!["jan.jansen@example.nl".into()],
+        ..Subject::default()
+    };
+    let restriction_id = hub.open_change(
+        RequestKind::Restriction,
+        &restrict_subject,
+        IDENTITY,
+        &dsrhub_connector::Change::Restrict,
+        Some("accuracy contested (art. 18(1)(a)): invoice dispute"),
+    )?;
+    hub.carry_out(&restriction_id, &run, "dsrhub demo").await?;
+    let restriction = hub.report(&restriction_id)?;
+    let (restriction_json, restriction_html) =
+        report::write(&restriction, &out.join(&restriction_id))?;
+
     let mut files = vec![
         access_json,
         access_html,
@@ -415,6 +475,10 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         out.join(&forwarded_id).join("requester-reply.eml"),
         role_json,
         role_html,
+        rectification_json,
+        rectification_html,
+        restriction_json,
+        restriction_html,
     ];
     // The letters to the processors without an API and the replies to the subject (the
     // access answer in Dutch, the erasure answer in English), one folder per request.
@@ -438,6 +502,8 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
             "erasure": erasure,
             "forwarded": forwarded,
             "role_address": role_address,
+            "rectification": rectification,
+            "restriction": restriction,
             "files": files,
         });
         println!("{}", serde_json::to_string_pretty(&summary).expect("json"));
@@ -448,6 +514,8 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
                 ("erasure", &erasure),
                 ("customer", &forwarded),
                 ("role address", &role_address),
+                ("rectification", &rectification),
+                ("restriction", &restriction),
             ],
             &files,
         );
@@ -457,6 +525,8 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         erasure,
         forwarded,
         role_address,
+        rectification,
+        restriction,
         files,
         exchanges: fakes.exchanges(),
     })

@@ -159,6 +159,7 @@ fn review_item(record: &Record) -> NewItem {
         basis: None,
         retain_until: None,
         descriptor: record.descriptor.clone(),
+        changes: Vec::new(),
         note: (!record.matched_by.allows_erasure()).then(|| {
             format!(
                 "matched by {} only: a person must check whether this is the subject",

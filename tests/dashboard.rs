@@ -655,6 +655,7 @@ async fn a_request_for_kept_records_names_the_request_that_kept_them() {
     let now = jiff::Timestamp::now();
     let targeted = ledger
         .create_targeted_request(
+            dsrhub::ledger::RequestKind::Erasure,
             IdentityNote {
                 how: "selected by the sweep",
                 by: "dsrhub sweep",

@@ -115,7 +115,7 @@ async fn run_once(kind: RequestKind, messages: usize, body_bytes: usize) -> Resu
                 .len();
             Some(bytes as f64 / 1048576.0)
         }
-        RequestKind::Erasure => None,
+        _ => None,
     };
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Run {
@@ -150,7 +150,7 @@ pub async fn run(
             RequestKind::Access => println!(
                 "access export through Microsoft Graph ($batch, 20 per call), {body_bytes}-byte bodies"
             ),
-            RequestKind::Erasure => println!(
+            _ => println!(
                 "erasure through Microsoft Graph (plan, carry out, verify), {body_bytes}-byte bodies, mail kept by policy"
             ),
         }

@@ -99,6 +99,62 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
             });
             request(&cli, RequestKind::Erasure, args, options, exclude, approval).await
         }
+        Command::Rectify {
+            request: args,
+            set,
+            approval,
+        } => {
+            let change = match &args.request {
+                Some(_) => None,
+                None => Some((rectification(set)?, None)),
+            };
+            change_request(&cli, RequestKind::Rectification, args, change, approval).await
+        }
+        Command::Restrict {
+            request: args,
+            reason,
+            approval,
+        } => {
+            let change = args
+                .request
+                .is_none()
+                .then(|| (dsrhub_connector::Change::Restrict, reason.clone()));
+            change_request(&cli, RequestKind::Restriction, args, change, approval).await
+        }
+        Command::Object {
+            request: args,
+            purpose,
+            approval,
+        } => {
+            let change = match (&args.request, purpose) {
+                (Some(_), _) => None,
+                (None, purpose) => {
+                    let purpose = purpose.as_deref().unwrap_or_default();
+                    let purpose = dsrhub_connector::Purpose::parse(purpose).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "--purpose `{purpose}`: the purposes dsrhub knows are: newsletter"
+                        ))
+                    })?;
+                    Some((dsrhub_connector::Change::Object { purpose }, None))
+                }
+            };
+            change_request(&cli, RequestKind::Objection, args, change, approval).await
+        }
+        Command::Lift {
+            restriction,
+            reason,
+            request: existing,
+            approval,
+        } => {
+            lift(
+                &cli,
+                restriction.as_deref(),
+                reason.as_deref(),
+                existing.as_deref(),
+                approval,
+            )
+            .await
+        }
         Command::Status {
             id,
             open,
@@ -1064,11 +1120,175 @@ struct ApprovalArgs {
     approver: String,
 }
 
+/// `--set FIELD=VALUE …` as a rectification, or a usage error naming the bad one.
+fn rectification(set: &[String]) -> Result<dsrhub_connector::Change> {
+    use dsrhub_connector::Field;
+    let mut values = std::collections::BTreeMap::new();
+    for spec in set {
+        let Some((name, value)) = spec.split_once('=') else {
+            return Err(Error::Usage(format!(
+                "--set `{}`: expected FIELD=VALUE",
+                name_only(spec)
+            )));
+        };
+        let name = name.trim();
+        let field = Field::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Field::ALL.iter().map(|f| f.as_str()).collect();
+            let hint = if name == "name" {
+                " (a name is two fields: give first_name and last_name)"
+            } else {
+                ""
+            };
+            Error::Usage(format!(
+                "--set {name}: not a field dsrhub corrects{hint}; fields: {}",
+                known.join(", ")
+            ))
+        })?;
+        if values.insert(field, value.trim().to_string()).is_some() {
+            return Err(Error::Usage(format!("--set {name}: given twice")));
+        }
+    }
+    Ok(dsrhub_connector::Change::Rectify { values })
+}
+
+/// The part of `--set` before the `=`, so an error never repeats a value (personal data).
+fn name_only(spec: &str) -> &str {
+    spec.split('=')
+        .next()
+        .unwrap_or("")
+        .get(..40)
+        .unwrap_or(spec.split('=').next().unwrap_or(""))
+}
+
+/// A rectification, restriction or objection: opened with `change` (a new request) or
+/// continued (`--request`), then run as `request` runs any request.
+async fn change_request(
+    cli: &Cli,
+    kind: RequestKind,
+    args: &RequestArgs,
+    change: Option<(dsrhub_connector::Change, Option<String>)>,
+    approval: &super::ApproveArgs,
+) -> Result<u8> {
+    if args.subjects.is_some() || args.batch.is_some() {
+        return Err(Error::Usage(format!(
+            "--subjects/--batch: a {kind} is asked by one person; open one request per person"
+        )));
+    }
+    let options = RunOptions {
+        execute: approval.yes,
+        max_records: approval.max_records,
+        ..RunOptions::default()
+    };
+    let approve = approval.yes.then(|| ApprovalArgs {
+        digest: approval.plan.clone(),
+        approver: approval.approver.clone().unwrap_or_else(operator),
+    });
+    let Loaded { config, hub } = load(cli)?;
+    let (id, new) = match (&args.request, change) {
+        (Some(id), None) => {
+            let existing = hub.ledger().request(id)?;
+            if existing.kind != kind {
+                return Err(Error::Usage(format!(
+                    "request `{id}` is an {} request",
+                    existing.kind
+                )));
+            }
+            if existing.status.is_closed() {
+                return closed_request(cli, &hub, &config, &existing);
+            }
+            (id.clone(), false)
+        }
+        (_, Some((change, reason))) => {
+            let subject = args.subject();
+            for other in hub.ledger().open_requests_for(&subject)? {
+                eprintln!(
+                    "note: request {} ({}, {}) is already open for this subject",
+                    other.id, other.kind, other.status
+                );
+            }
+            let id = hub.open_change(
+                kind,
+                &subject,
+                args.identity_verified.as_deref().unwrap_or(""),
+                &change,
+                reason.as_deref(),
+            )?;
+            hub.ledger().set_language(&id, args.language.code())?;
+            (id, true)
+        }
+        (None, None) => {
+            return Err(Error::Usage(
+                "--email: name the subject, or --request an existing request".into(),
+            ))
+        }
+    };
+    run_opened(
+        cli,
+        (&config, &hub),
+        kind,
+        (&id, new),
+        options,
+        &[],
+        approve,
+    )
+    .await
+}
+
+/// `dsrhub lift`: open a lift of a restriction (and show its plan), or continue one.
+async fn lift(
+    cli: &Cli,
+    restriction: Option<&str>,
+    reason: Option<&str>,
+    existing: Option<&str>,
+    approval: &super::ApproveArgs,
+) -> Result<u8> {
+    let Loaded { config, hub } = load(cli)?;
+    let (id, new) = match existing {
+        Some(id) => {
+            let request = hub.ledger().request(id)?;
+            if request.kind != RequestKind::Lift {
+                return Err(Error::Usage(format!(
+                    "--request: request `{id}` is an {} request, not a lift",
+                    request.kind
+                )));
+            }
+            if request.status.is_closed() {
+                return closed_request(cli, &hub, &config, &request);
+            }
+            (id.to_string(), false)
+        }
+        None => {
+            let id = hub.lift(restriction.unwrap_or_default(), reason.unwrap_or_default())?;
+            println!("opened lift request {id}");
+            (id, true)
+        }
+    };
+    let options = RunOptions {
+        execute: approval.yes,
+        max_records: approval.max_records,
+        ..RunOptions::default()
+    };
+    let approve = approval.yes.then(|| ApprovalArgs {
+        digest: approval.plan.clone(),
+        approver: approval.approver.clone().unwrap_or_else(operator),
+    });
+    run_opened(
+        cli,
+        (&config, &hub),
+        RequestKind::Lift,
+        (&id, new),
+        options,
+        &[],
+        approve,
+    )
+    .await
+}
+
 async fn request(
     cli: &Cli,
     kind: RequestKind,
     args: &RequestArgs,
-    mut options: RunOptions,
+    options: RunOptions,
     exclude: &[String],
     approval: Option<ApprovalArgs>,
 ) -> Result<u8> {
@@ -1107,8 +1327,44 @@ async fn request(
             (id, true)
         }
     };
+    run_opened(
+        cli,
+        (&config, &hub),
+        kind,
+        (&id, new),
+        options,
+        exclude,
+        approval,
+    )
+    .await
+}
+
+/// The command that continues a request of `kind`.
+fn command_of(kind: RequestKind) -> &'static str {
+    match kind {
+        RequestKind::Access => "access",
+        RequestKind::Erasure => "erase",
+        RequestKind::Rectification => "rectify",
+        RequestKind::Restriction => "restrict",
+        RequestKind::Lift => "lift",
+        RequestKind::Objection => "object",
+    }
+}
+
+/// Run request `id` (`new`: opened by this command, so nobody has seen its plan yet), with
+/// the approval asked for, and show its report.
+async fn run_opened(
+    cli: &Cli,
+    (config, hub): (&crate::config::Config, &Hub),
+    kind: RequestKind,
+    (id, new): (&str, bool),
+    mut options: RunOptions,
+    exclude: &[String],
+    approval: Option<ApprovalArgs>,
+) -> Result<u8> {
+    let id = id.to_string();
     for spec in exclude {
-        deselect(&hub, &id, spec)?;
+        deselect(hub, &id, spec)?;
     }
     let out = config.reports_dir().join(&id);
     options.export_dir = Some(out.clone());
@@ -1120,7 +1376,10 @@ async fn request(
                 ..options.clone()
             };
             let result = hub.run(&id, &dry).await;
-            show_report(cli, &hub, &id, kind, &out)?;
+            show_report(cli, hub, &id, kind, &out)?;
+            if kind.changes_fields() && !cli.json {
+                print_changes(hub, &id)?;
+            }
             result?;
             let plan = hub.ledger().plan_digest(&id)?;
             if !plan.is_empty() {
@@ -1128,7 +1387,8 @@ async fn request(
                     eprintln!(
                         "request {id}: the plan above was recorded but not carried out, because \
                          nobody has seen it yet and there is no terminal to confirm it on.\n\
-                         Review it, then approve it with\n  dsrhub erase --request {id} --yes --plan {}",
+                         Review it, then approve it with\n  dsrhub {} --request {id} --yes --plan {}",
+                        command_of(kind),
                         &plan.digest[..16]
                     );
                     return Ok(EXIT_INCOMPLETE);
@@ -1147,7 +1407,7 @@ async fn request(
                     println!("not approved: nothing was changed; the plan stays recorded");
                     return Ok(0);
                 }
-                approve(&hub, &id, &plan.digest, &approval.approver, cli.json)?;
+                approve(hub, &id, &plan.digest, &approval.approver, cli.json)?;
             }
         } else {
             let plan = hub.ledger().plan_digest(&id)?;
@@ -1165,17 +1425,20 @@ async fn request(
                         plan.digest, plan.records, plan.changes
                     )))
                 }
-                (_, false) => approve(&hub, &id, &plan.digest, &approval.approver, cli.json)?,
+                (_, false) => approve(hub, &id, &plan.digest, &approval.approver, cli.json)?,
                 (None, true) => {}
             }
         }
     }
     let result = hub.run(&id, &options).await;
-    show_report(cli, &hub, &id, kind, &out)?;
+    show_report(cli, hub, &id, kind, &out)?;
     result?;
     let mut incomplete = false;
-    if kind == RequestKind::Erasure && !cli.json {
-        incomplete = explain_erasure(&hub, &id, options.execute)?;
+    if kind.needs_approval() && !cli.json {
+        if kind.changes_fields() && !options.execute {
+            print_changes(hub, &id)?;
+        }
+        incomplete = explain_erasure(hub, &id, options.execute)?;
     }
     let status = hub.ledger().request(&id)?.status;
     Ok(match status {
@@ -1188,6 +1451,33 @@ async fn request(
         _ if incomplete => EXIT_INCOMPLETE,
         _ => 0,
     })
+}
+
+/// The planned field changes of request `id`, old and new values side by side: for the
+/// member of staff who approves them (standard output only; never logged).
+fn print_changes(hub: &Hub, id: &str) -> Result<()> {
+    let ledger = hub.ledger();
+    let items = ledger.items(id, None)?;
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => format!("{s:?}"),
+        serde_json::Value::Null => "(empty)".to_string(),
+        other => other.to_string(),
+    };
+    let mut any = false;
+    for item in items.iter().filter(|i| {
+        i.action == crate::ledger::Action::Change && i.state != crate::ledger::ItemState::Done
+    }) {
+        if !any {
+            println!();
+            println!("Changes in this plan (old values are shown here only):");
+            any = true;
+        }
+        println!("  {} {}", item.processor, item.reference);
+        for c in ledger.item_changes(item.id)? {
+            println!("      {:<24} {} -> {}", c.field, show(&c.from), show(&c.to));
+        }
+    }
+    Ok(())
 }
 
 /// Record the approval of plan `digest` and say so.
@@ -1712,9 +2002,10 @@ fn confirm_record(
         CliOutcome::Deleted => ManualOutcome::Deleted,
         CliOutcome::Anonymized => ManualOutcome::Anonymized,
         CliOutcome::Kept | CliOutcome::Retained => ManualOutcome::Kept,
+        CliOutcome::Changed => ManualOutcome::Changed,
         CliOutcome::NotFound | CliOutcome::Exported => {
             return Err(Error::Usage(
-                "--outcome: with --record, say deleted, anonymized or kept".into(),
+                "--outcome: with --record, say deleted, anonymized, changed or kept".into(),
             ))
         }
     };
@@ -1752,6 +2043,7 @@ fn confirm(
         CliOutcome::Retained | CliOutcome::Kept => Answer::Retained,
         CliOutcome::NotFound => Answer::NotFound,
         CliOutcome::Exported => Answer::Exported,
+        CliOutcome::Changed => Answer::Changed,
         CliOutcome::Anonymized => {
             return Err(Error::Usage(
                 "--outcome anonymized is for one record (--record OBJECT:ID)".into(),

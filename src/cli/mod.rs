@@ -122,6 +122,67 @@ pub enum Command {
         #[arg(long, value_name = "PROCESSOR:OBJECT:ID")]
         exclude: Vec<String>,
     },
+    /// Rectification (art. 16): correct the subject's data in every processor. A dry run that
+    /// shows per record which fields change from what to what, unless --yes.
+    Rectify {
+        /// Who, or which existing request.
+        #[command(flatten)]
+        request: RequestArgs,
+        /// A corrected value, FIELD=VALUE (repeatable). Fields: first_name, last_name, email,
+        /// phone, mobile, street, postcode, city, job_title.
+        #[arg(
+            long = "set",
+            value_name = "FIELD=VALUE",
+            required_unless_present = "request"
+        )]
+        set: Vec<String>,
+        /// How the plan is approved and carried out.
+        #[command(flatten)]
+        approval: ApproveArgs,
+    },
+    /// Restriction (art. 18): mark the subject's records so they are kept but no longer
+    /// processed (an inactive contact, an archived one). A dry run unless --yes.
+    Restrict {
+        /// Who, or which existing request.
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Why processing is restricted (accuracy contested, an objection being weighed);
+        /// kept with the request, shown in its report. No personal data.
+        #[arg(long, required_unless_present = "request")]
+        reason: Option<String>,
+        /// How the plan is approved and carried out.
+        #[command(flatten)]
+        approval: ApproveArgs,
+    },
+    /// End restriction RESTRICTION: put back what it marked, after the subject was told
+    /// (art. 18(3)). Opens a lift request and shows its plan; approve it with --request ID --yes.
+    Lift {
+        /// The restriction request's id.
+        #[arg(required_unless_present = "request")]
+        restriction: Option<String>,
+        /// Why the restriction ends.
+        #[arg(long, required_unless_present = "request")]
+        reason: Option<String>,
+        /// Continue (or approve) an existing lift request.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["restriction", "reason"])]
+        request: Option<String>,
+        /// How the plan is approved and carried out.
+        #[command(flatten)]
+        approval: ApproveArgs,
+    },
+    /// Objection (art. 21): set the processors' own opt-out flags for a purpose. A dry run
+    /// unless --yes.
+    Object {
+        /// Who, or which existing request.
+        #[command(flatten)]
+        request: RequestArgs,
+        /// What the subject objects to: newsletter.
+        #[arg(long, value_name = "PURPOSE", required_unless_present = "request")]
+        purpose: Option<String>,
+        /// How the plan is approved and carried out.
+        #[command(flatten)]
+        approval: ApproveArgs,
+    },
     /// List requests, or show one request's tasks and deadlines.
     Status {
         /// A request id; without it, all requests, by due date.
@@ -325,6 +386,9 @@ pub enum CliOutcome {
     NotFound,
     /// The processor sent the subject's data (access).
     Exported,
+    /// The change was made (rectification, restriction, its lifting, objection), by the
+    /// processor (its answer) or by hand (--record).
+    Changed,
 }
 
 /// `dsrhub inventory …`.
@@ -396,7 +460,7 @@ pub enum AuthAction {
 }
 
 /// Who the request is about and how their identity was checked; or an existing request.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RequestArgs {
     /// The subject's e-mail address (repeatable). Only exact matches are erased.
     #[arg(
@@ -428,6 +492,24 @@ pub struct RequestArgs {
     /// Continue (or approve, with --yes --plan) the batch with this id.
     #[arg(long, value_name = "ID", conflicts_with_all = ["emails", "phones", "names", "identity_verified", "request", "subjects"])]
     pub batch: Option<String>,
+}
+
+/// Carrying out a plan that changes data: --yes, the digest approved and who approves it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApproveArgs {
+    /// Approve the plan as it stands (as the last dry run or `dsrhub status` showed it) and
+    /// carry it out. On a new request the plan is shown first and confirmed on the terminal.
+    #[arg(long)]
+    pub yes: bool,
+    /// With --yes: the digest of the plan you approve (at least 12 characters).
+    #[arg(long, value_name = "DIGEST", requires = "yes")]
+    pub plan: Option<String>,
+    /// With --yes: who approves the plan (recorded in the audit log); default $USER.
+    #[arg(long, value_name = "NAME", requires = "yes")]
+    pub approver: Option<String>,
+    /// Accept a plan that changes up to N records (over policy.max_records_per_erasure).
+    #[arg(long, value_name = "N")]
+    pub max_records: Option<usize>,
 }
 
 /// `dsrhub secret …`.

@@ -82,13 +82,14 @@ pub(super) fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
             processors.push(processor);
         }
     }
-    let (mut records, mut changes) = (0, 0);
+    let (mut records, mut acting) = (0, 0);
     {
         // Walked row by row: a plan of 100,000 kept messages is hashed in flat memory.
         let mut stmt = conn.prepare_cached(
             "SELECT i.processor, i.object, i.scope, i.record_id, i.action, i.fields, i.basis,
-                    i.retain_until
+                    i.retain_until, c.changes
              FROM items i JOIN tasks t ON t.request_id = i.request_id AND t.processor = i.processor
+             LEFT JOIN item_changes c ON c.item_id = i.id
              WHERE i.request_id = ?1 AND t.stage = ?2 AND t.approval_id IS NULL AND i.state != ?3
              ORDER BY i.processor, i.object, i.scope, i.record_id",
         )?;
@@ -103,10 +104,17 @@ pub(super) fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
                 let value: Option<String> = row.get(i)?;
                 field(value.as_deref().unwrap_or(""));
             }
+            // What a change sets is part of what is approved; items without one hash as
+            // they did before there were changes (an erasure plan's digest is unchanged).
+            let changes: Option<String> = row.get(8)?;
+            if let Some(changes) = changes {
+                field("changes");
+                field(&changes);
+            }
             records += 1;
             let action: String = row.get(4)?;
-            if action == Action::Delete.as_str() || action == Action::Anonymize.as_str() {
-                changes += 1;
+            if Action::parse(&action).is_some_and(Action::changes_data) {
+                acting += 1;
             }
         }
     }
@@ -114,7 +122,7 @@ pub(super) fn digest_in(conn: &Connection, id: &str) -> Result<PlanDigest> {
         digest: hex::encode(hasher.finalize()),
         processors,
         records,
-        changes,
+        changes: acting,
     })
 }
 

@@ -11,6 +11,7 @@
 mod approvals;
 pub(crate) mod audit;
 mod batches;
+mod changes;
 mod extensions;
 mod holds;
 mod leases;
@@ -26,6 +27,7 @@ mod types;
 
 pub use approvals::{Approval, PlanDigest};
 pub use batches::{BatchPlan, BatchRow};
+pub use changes::{right_name, Restricted};
 pub use extensions::Extension;
 pub use holds::{hold_key, subject_hold_keys, Hold};
 pub use leases::LeaseHolder;
@@ -556,6 +558,7 @@ impl Ledger {
         let mut conn = self.conn();
         let tx = write_tx(&mut conn)?;
         targets::keep_keys_while_retained(&tx, id)?;
+        let values = changes::purge_change_values(&tx, id)?;
         let purged = tx.execute("DELETE FROM subjects WHERE request_id = ?1", [id])?;
         // The note on how the identity was verified may name the person, a birth date, a
         // document number; its hash is in the audit log (`request.received`,
@@ -564,13 +567,12 @@ impl Ledger {
             "UPDATE requests SET identity_verification = '' WHERE id = ?1 AND identity_verification != ''",
             [id],
         )?;
-        if purged + notes > 0 {
-            audit::append(
-                &tx,
-                Some(id),
-                "subject.purged",
-                &serde_json::json!({ "identity_note": notes > 0 }),
-            )?;
+        if purged + notes > 0 || values {
+            let mut detail = serde_json::json!({ "identity_note": notes > 0 });
+            if values {
+                detail["rectified_values"] = true.into();
+            }
+            audit::append(&tx, Some(id), "subject.purged", &detail)?;
         }
         tx.commit()?;
         Ok(())
@@ -741,7 +743,7 @@ impl Ledger {
             for item in items {
                 let item: &NewItem = item.borrow();
                 *counts.entry(item.action.as_str()).or_default() += 1;
-                stmt.execute(params![
+                let inserted = stmt.execute(params![
                     id,
                     processor,
                     item.reference.object,
@@ -759,6 +761,9 @@ impl Ledger {
                     at,
                     serde_json::to_string(&item.descriptor).expect("descriptor serialises"),
                 ])?;
+                if inserted > 0 {
+                    changes::save_item_changes(&tx, id, tx.last_insert_rowid(), &item.changes)?;
+                }
             }
         }
         audit::append(
@@ -806,14 +811,15 @@ impl Ledger {
     pub fn pending_changes(&self, id: &str) -> Result<usize> {
         let conn = self.conn();
         let n: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM items WHERE request_id = ?1 AND action IN (?2, ?3)
+            "SELECT COUNT(*) FROM items WHERE request_id = ?1 AND action IN (?2, ?3, ?6)
                  AND state NOT IN (?4, ?5)",
             params![
                 id,
                 Action::Delete.as_str(),
                 Action::Anonymize.as_str(),
                 ItemState::Done.as_str(),
-                ItemState::Skipped.as_str()
+                ItemState::Skipped.as_str(),
+                Action::Change.as_str()
             ],
             |r| r.get(0),
         )?;

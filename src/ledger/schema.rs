@@ -273,6 +273,66 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX items_retained ON items (retain_until) WHERE action = 'retain';
     "#,
+    // 19: the other rights (rectification, restriction and its lifting, objection). `kind`'s
+    // CHECK is widened by rebuilding `requests` (SQLite cannot alter a CHECK; `migrate` runs
+    // this with foreign keys off and checks them before committing). `changes`: what a
+    // request asks (the corrected values, the restriction's reason, the purpose objected
+    // to), as JSON; a rectification's values are personal data and purged at closure.
+    // `item_changes`: per planned record, the vendor fields it changes from what to what (a
+    // rectification's values purged at closure, a restriction's kept: lifting it puts them
+    // back).
+    r#"
+    CREATE TABLE requests_19 (
+        id                      TEXT PRIMARY KEY,
+        kind                    TEXT NOT NULL CHECK (kind IN
+                                    ('access', 'erasure', 'rectification', 'restriction', 'lift', 'objection')),
+        status                  TEXT NOT NULL,
+        received_at             TEXT NOT NULL,
+        due_at                  TEXT NOT NULL,
+        identity_verification   TEXT NOT NULL,
+        extended_due_at         TEXT,
+        extension_reason        TEXT,
+        verification_ran_at     TEXT,
+        verification_remaining  TEXT NOT NULL DEFAULT '[]',
+        closed_at               TEXT,
+        updated_at              TEXT NOT NULL,
+        controller              TEXT,
+        forwarded_at            TEXT,
+        external_id             TEXT,
+        callbacks               TEXT NOT NULL DEFAULT '[]',
+        acted_at                TEXT,
+        export_removed_at       TEXT,
+        reduced_at              TEXT,
+        language                TEXT NOT NULL DEFAULT 'nl',
+        batch_id                TEXT REFERENCES batches (id),
+        batch_line              INTEGER
+    );
+    INSERT INTO requests_19 (id, kind, status, received_at, due_at, identity_verification,
+            extended_due_at, extension_reason, verification_ran_at, verification_remaining,
+            closed_at, updated_at, controller, forwarded_at, external_id, callbacks, acted_at,
+            export_removed_at, reduced_at, language, batch_id, batch_line)
+        SELECT id, kind, status, received_at, due_at, identity_verification,
+            extended_due_at, extension_reason, verification_ran_at, verification_remaining,
+            closed_at, updated_at, controller, forwarded_at, external_id, callbacks, acted_at,
+            export_removed_at, reduced_at, language, batch_id, batch_line
+        FROM requests;
+    DROP TABLE requests;
+    ALTER TABLE requests_19 RENAME TO requests;
+    CREATE UNIQUE INDEX requests_by_external_id ON requests (external_id)
+        WHERE external_id IS NOT NULL;
+    CREATE INDEX requests_by_batch ON requests (batch_id, batch_line);
+    CREATE TABLE request_changes (
+        request_id  TEXT PRIMARY KEY REFERENCES requests (id),
+        change      TEXT NOT NULL,
+        reason      TEXT
+    );
+    CREATE TABLE item_changes (
+        item_id     INTEGER PRIMARY KEY REFERENCES items (id),
+        request_id  TEXT NOT NULL REFERENCES requests (id),
+        changes     TEXT NOT NULL
+    );
+    CREATE INDEX item_changes_by_request ON item_changes (request_id);
+    "#,
 ];
 
 /// Bring the schema up to date.
@@ -281,6 +341,17 @@ const MIGRATIONS: &[&str] = &[
 /// `BEGIN IMMEDIATE` transaction, so the second process waits for the first one's migration
 /// and then finds nothing left to do (instead of failing with "table already exists").
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    // A migration that rebuilds a table (19) drops the old one while other tables refer to
+    // it: foreign keys are off meanwhile (the pragma is a no-op inside a transaction) and
+    // checked before the commit; then they are on again, as before.
+    let enforced: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = migrate_in_transaction(conn);
+    conn.pragma_update(None, "foreign_keys", enforced)?;
+    result
+}
+
+fn migrate_in_transaction(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     if current > MIGRATIONS.len() {
@@ -292,6 +363,150 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for sql in MIGRATIONS.iter().skip(current) {
         tx.execute_batch(sql)?;
     }
+    if current < MIGRATIONS.len() {
+        let broken: Option<String> = tx
+            .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        if let Some(table) = broken {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "the ledger's migration left a broken reference in `{table}`; nothing was changed"
+            )));
+        }
+    }
     tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ledger written by the version before the other rights, with requests of both kinds
+    /// and everything that refers to them.
+    fn ledger_at_18() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        for sql in &MIGRATIONS[..18] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 18).unwrap();
+        conn.execute_batch(
+            "INSERT INTO batches VALUES ('b1', 'erasure', 'sweep: contract_ended', '2026-01-01T00:00:00Z');
+             INSERT INTO requests (id, kind, status, received_at, due_at, identity_verification,
+                 updated_at, external_id, language, batch_id, batch_line, closed_at)
+             VALUES ('old-access', 'access', 'completed', '2025-01-01T00:00:00Z',
+                     '2025-02-01T00:00:00Z', '', '2025-01-20T00:00:00Z', 'ext-1', 'en', NULL, NULL,
+                     '2025-01-20T00:00:00Z'),
+                    ('open-erasure', 'erasure', 'planned', '2026-11-01T00:00:00Z',
+                     '2026-12-01T00:00:00Z', 'passport seen', '2026-11-02T00:00:00Z', NULL, 'nl',
+                     'b1', 3, NULL);
+             INSERT INTO subjects VALUES ('open-erasure', '{\"emails\":[\"jan@example.nl\"]}');
+             INSERT INTO tasks (request_id, processor, state, stage, updated_at)
+                 VALUES ('open-erasure', 'moneybird', 'pending', 'planned', '2026-11-02T00:00:00Z');
+             INSERT INTO items (request_id, processor, object, record_id, matched_by, categories,
+                 action, state, updated_at)
+                 VALUES ('open-erasure', 'moneybird', 'contact', '7', 'exact_email', '[]',
+                         'delete', 'planned', '2026-11-02T00:00:00Z');
+             INSERT INTO approvals (request_id, digest, approver, actions, at)
+                 VALUES ('open-erasure', 'abc', 'Els', 1, '2026-11-02T00:00:00Z');
+             INSERT INTO targets (request_id, processor, object, record_id, from_item)
+                 VALUES ('open-erasure', 'moneybird', 'contact', '7', 1);",
+        )
+        .unwrap();
+        conn
+    }
+
+    #[test]
+    fn the_other_rights_migrate_a_ledger_with_requests_and_keep_every_reference() {
+        let mut conn = ledger_at_18();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        // Foreign keys are enforced again, and nothing refers to a missing row.
+        let enforced: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert!(enforced);
+        let broken: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+        // Every column of the old requests came along.
+        let row: (String, String, String, Option<String>, String, Option<i64>) = conn
+            .query_row(
+                "SELECT kind, status, identity_verification, batch_id, language, batch_line
+                 FROM requests WHERE id = 'open-erasure'",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "erasure".into(),
+                "planned".into(),
+                "passport seen".into(),
+                Some("b1".into()),
+                "nl".into(),
+                Some(3)
+            )
+        );
+        let external: String = conn
+            .query_row(
+                "SELECT external_id FROM requests WHERE id = 'old-access'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(external, "ext-1");
+        // The indexes are back: an external id is still unique.
+        let duplicate = conn.execute(
+            "INSERT INTO requests (id, kind, status, received_at, due_at, identity_verification,
+                 updated_at, external_id)
+             VALUES ('x', 'access', 'received', 'a', 'b', '', 'c', 'ext-1')",
+            [],
+        );
+        assert!(duplicate.is_err());
+        // The new kinds are accepted, an unknown one still refused, and references to
+        // requests are still enforced.
+        for kind in ["rectification", "restriction", "lift", "objection"] {
+            conn.execute(
+                "INSERT INTO requests (id, kind, status, received_at, due_at,
+                     identity_verification, updated_at)
+                 VALUES (?1, ?1, 'received', 'a', 'b', '', 'c')",
+                [kind],
+            )
+            .unwrap();
+        }
+        assert!(conn
+            .execute(
+                "INSERT INTO requests (id, kind, status, received_at, due_at,
+                     identity_verification, updated_at)
+                 VALUES ('y', 'profiling', 'received', 'a', 'b', '', 'c')",
+                [],
+            )
+            .is_err());
+        assert!(conn
+            .execute("INSERT INTO subjects VALUES ('no-such-request', '{}')", [])
+            .is_err());
+        // Migrating again changes nothing.
+        migrate(&mut conn).unwrap();
+    }
 }

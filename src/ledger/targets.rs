@@ -129,6 +129,7 @@ impl Ledger {
     /// records are among the targets. Its id.
     pub fn create_targeted_request(
         &self,
+        kind: RequestKind,
         identity: IdentityNote<'_>,
         (received_at, due_at): (Timestamp, Timestamp),
         processors: &[NewTask],
@@ -136,7 +137,7 @@ impl Ledger {
         keys: &[String],
     ) -> Result<String> {
         self.create_request_with(
-            RequestKind::Erasure,
+            kind,
             &Subject::default(),
             identity,
             (received_at, due_at),

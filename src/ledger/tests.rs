@@ -47,6 +47,7 @@ fn item(id: &str) -> NewItem {
         retain_until: None,
         note: None,
         descriptor: [("folder".to_string(), "inbox".to_string())].into(),
+        changes: vec![],
     }
 }
 

@@ -37,14 +37,42 @@ macro_rules! string_enum {
 }
 
 string_enum!(
-    /// Access (art. 15/20) or erasure (art. 17).
+    /// Which right a request exercises.
     RequestKind {
         /// Art. 15 (and 20): what is held, exported.
         Access => "access",
         /// Art. 17: erase what may be erased.
         Erasure => "erasure",
+        /// Art. 16: correct the subject's data.
+        Rectification => "rectification",
+        /// Art. 18: keep the subject's data but stop processing it.
+        Restriction => "restriction",
+        /// The end of a restriction: the records it marked are put back as they were.
+        Lift => "lift",
+        /// Art. 21: stop processing for a purpose (the newsletter).
+        Objection => "objection",
     }
 );
+
+impl RequestKind {
+    /// Whether this kind changes records through [`dsrhub_connector::Connector::propose`]
+    /// and [`dsrhub_connector::Connector::apply`] (every kind but access and erasure).
+    pub fn changes_fields(self) -> bool {
+        match self {
+            RequestKind::Access | RequestKind::Erasure => false,
+            RequestKind::Rectification
+            | RequestKind::Restriction
+            | RequestKind::Lift
+            | RequestKind::Objection => true,
+        }
+    }
+
+    /// Whether a person approves the plan before anything is carried out (every kind that
+    /// changes data at a processor).
+    pub fn needs_approval(self) -> bool {
+        self != RequestKind::Access
+    }
+}
 
 string_enum!(
     /// Where a request is in its life cycle.
@@ -151,6 +179,11 @@ string_enum!(
         Export => "export",
         /// Held on behalf of a customer: the request goes to that customer (the controller).
         Forward => "forward",
+        /// Change some of its fields (rectification, restriction, its lifting, objection):
+        /// which, from what to what, is in `item_changes`.
+        Change => "change",
+        /// Nothing to do: it already is as asked, or the right does not act on it (`note`).
+        Nothing => "nothing",
     }
 );
 
@@ -159,8 +192,12 @@ impl Action {
     /// anonymisation). No wildcard: a new action must say.
     pub fn changes_data(self) -> bool {
         match self {
-            Action::Delete | Action::Anonymize => true,
-            Action::Retain | Action::Review | Action::Export | Action::Forward => false,
+            Action::Delete | Action::Anonymize | Action::Change => true,
+            Action::Retain
+            | Action::Review
+            | Action::Export
+            | Action::Forward
+            | Action::Nothing => false,
         }
     }
 }
@@ -296,6 +333,8 @@ pub struct NewItem {
     pub note: Option<String>,
     /// What identifies the record to a person without its content (folder, date, size).
     pub descriptor: std::collections::BTreeMap<String, String>,
+    /// The fields a change sets, from what to what (only for [`Action::Change`]).
+    pub changes: Vec<dsrhub_connector::FieldChange>,
 }
 
 /// A stored record with its action and result.

@@ -278,6 +278,10 @@ impl Hub {
                 }
                 Action::Review | Action::Export => settled.entry("review").or_default().push(item),
                 Action::Forward => settled.entry("forwarded").or_default().push(item),
+                Action::Nothing => settled.entry("unchanged").or_default().push(item),
+                // A field change is never part of an erasure plan; should one appear, a
+                // person looks at it rather than the erasure guessing.
+                Action::Change => settled.entry(MANUAL).or_default().push(item),
                 Action::Delete => deletions.push(item.clone()),
                 Action::Anonymize => {
                     last_error = self

@@ -203,6 +203,8 @@ pub enum Answer {
     NotFound,
     /// It sent the subject's data (access).
     Exported,
+    /// It made the change asked (rectification, restriction, its lifting, objection).
+    Changed,
 }
 
 impl Answer {
@@ -212,6 +214,7 @@ impl Answer {
             Answer::Retained => "retained",
             Answer::NotFound => "not found",
             Answer::Exported => "exported",
+            Answer::Changed => "changed",
         }
     }
 }
@@ -280,6 +283,10 @@ impl Hub {
         let allowed: &[Answer] = match request.kind {
             RequestKind::Erasure => &[Answer::Deleted, Answer::Retained, Answer::NotFound],
             RequestKind::Access => &[Answer::Exported, Answer::NotFound],
+            RequestKind::Rectification
+            | RequestKind::Restriction
+            | RequestKind::Lift
+            | RequestKind::Objection => &[Answer::Changed, Answer::NotFound],
         };
         if !allowed.contains(&answer) {
             let names: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
@@ -290,9 +297,9 @@ impl Hub {
             )));
         }
         let note = note.map(str::trim).filter(|n| !n.is_empty());
-        if request.kind == RequestKind::Erasure && evidence.is_none() && note.is_none() {
+        if request.kind.needs_approval() && evidence.is_none() && note.is_none() {
             return Err(Error::Usage(
-                "--evidence: an erasure answer needs the processor's written answer as evidence \
+                "--evidence: an answer to an erasure, rectification, restriction or objection needs the processor's written answer as evidence \
                  (or --no-evidence --reason \"why there is none\")"
                     .into(),
             ));

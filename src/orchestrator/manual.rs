@@ -21,6 +21,9 @@ pub enum ManualOutcome {
     Anonymized,
     /// Kept, for the reason given (a legal basis, another person's data).
     Kept,
+    /// Changed in the processor as the request asked (rectification, restriction, its
+    /// lifting, objection).
+    Changed,
 }
 
 impl ManualOutcome {
@@ -30,6 +33,7 @@ impl ManualOutcome {
             ManualOutcome::Deleted => "deleted",
             ManualOutcome::Anonymized => "anonymized",
             ManualOutcome::Kept => "retained",
+            ManualOutcome::Changed => "changed",
         }
     }
 }
@@ -90,9 +94,32 @@ impl Hub {
                 request.status
             )));
         }
-        if request.kind != RequestKind::Erasure {
+        if !request.kind.needs_approval() {
             return Err(Error::Usage(format!(
-                "--record: request {id} is an access request; manual actions are recorded for erasures"
+                "--record: request {id} is an access request; manual actions are recorded for requests that change data"
+            )));
+        }
+        let fits = match outcome {
+            ManualOutcome::Deleted | ManualOutcome::Anonymized => {
+                request.kind == RequestKind::Erasure
+            }
+            ManualOutcome::Changed => request.kind != RequestKind::Erasure,
+            ManualOutcome::Kept => true,
+        };
+        if !fits {
+            return Err(Error::Usage(format!(
+                "--outcome: request {id} is a{} {} request; its records are {}",
+                if request.kind == RequestKind::Erasure {
+                    "n"
+                } else {
+                    ""
+                },
+                request.kind,
+                if request.kind == RequestKind::Erasure {
+                    "deleted, anonymized or kept"
+                } else {
+                    "changed or kept"
+                }
             )));
         }
         let wanted = parse_record(record)

@@ -8,6 +8,7 @@
 
 mod access;
 pub mod batch;
+mod changes;
 mod erasure;
 mod failpoint;
 mod forwarding;
@@ -354,9 +355,9 @@ impl Hub {
             ));
         }
         let request = self.ledger.request(id)?;
-        if request.kind != RequestKind::Erasure {
+        if !request.kind.needs_approval() {
             return Err(Error::Usage(format!(
-                "request `{id}` is an access request: only an erasure plan is approved"
+                "request `{id}` is an access request: only a plan that changes data is approved"
             )));
         }
         if request.status.is_closed() {
@@ -427,7 +428,7 @@ impl Hub {
         options: &RunOptions,
         approver: &str,
     ) -> Result<RequestRow> {
-        if self.ledger.request(id)?.kind == RequestKind::Erasure {
+        if self.ledger.request(id)?.kind.needs_approval() {
             let dry = RunOptions {
                 execute: false,
                 ..options.clone()
@@ -483,6 +484,10 @@ impl Hub {
         match request.kind {
             RequestKind::Access => self.run_access(&request, options).await?,
             RequestKind::Erasure => self.run_erasure(&request, options).await?,
+            RequestKind::Rectification
+            | RequestKind::Restriction
+            | RequestKind::Lift
+            | RequestKind::Objection => self.run_change(&request, options).await?,
         }
         self.ledger.request(id)
     }

@@ -248,6 +248,11 @@ impl Hub {
         let kind = match self.ledger.request(id)?.kind {
             RequestKind::Access => ReplyKind::Access,
             RequestKind::Erasure => ReplyKind::Erasure,
+            // Not written yet for the other rights: the report says what was done.
+            RequestKind::Rectification
+            | RequestKind::Restriction
+            | RequestKind::Lift
+            | RequestKind::Objection => return Ok(()),
         };
         self.write_reply(id, kind, "").map(drop)
     }

@@ -56,6 +56,7 @@ impl Hub {
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
         self.ledger.create_targeted_request(
+            crate::ledger::RequestKind::Erasure,
             IdentityNote {
                 how: why,
                 by: "dsrhub sweep",

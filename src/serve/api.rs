@@ -429,11 +429,11 @@ pub async fn approve(
         return Err(ApiError::invalid("approver", "at most 200 characters"));
     }
     let request = find(&state, &id)?;
-    if request.kind != RequestKind::Erasure || request.status.is_closed() {
+    if !request.kind.needs_approval() || request.status.is_closed() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
-            "only an open erasure request with a plan can be approved",
+            "only an open request with a plan that changes data can be approved",
         ));
     }
     if state.is_running(&request.id) {

@@ -30,7 +30,7 @@ use serde_json::json;
 use super::cron::Schedule;
 use super::AppState;
 use crate::config::Config;
-use crate::ledger::{RequestKind, RequestStatus, TaskState};
+use crate::ledger::{RequestStatus, TaskState};
 
 /// How long after a request closed its final status callback is still sent (when the close
 /// happened outside the server).
@@ -299,7 +299,7 @@ impl Scheduler {
             if retryable {
                 // Only tasks whose plan a person approved are carried out; the rest of a
                 // resumed erasure is planned and waits for its own approval.
-                let execute = request.kind == RequestKind::Erasure;
+                let execute = request.kind.needs_approval();
                 if self.state.start_run(&request.id, execute).is_ok() {
                     resumed.push(request.id.clone());
                 }

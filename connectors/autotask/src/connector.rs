@@ -11,6 +11,7 @@ use dsrhub_connector::{
     EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
     Ownership, Record, RecordRef, Subject,
 };
+use dsrhub_connector::{Change, FieldChange, Proposal};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
@@ -256,7 +257,14 @@ impl Connector for Autotask {
         Description {
             id: crate::ID.into(),
             display_name: "Autotask".into(),
-            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            capabilities: vec![
+                Capability::Access,
+                Capability::Erase,
+                Capability::Anonymize,
+                Capability::Rectify,
+                Capability::Restrict,
+                Capability::Object,
+            ],
             categories: vec![
                 Category::Name,
                 Category::Email,
@@ -506,6 +514,50 @@ impl Connector for Autotask {
             .ok_or_else(|| ConnectorError::permanent("Autotask returned a ticket without id"))?;
         record.matched_by = MatchKind::VendorId;
         Ok(Lookup::Found(Box::new(record)))
+    }
+
+    async fn propose(
+        &self,
+        record: &RecordRef,
+        change: &Change,
+    ) -> Result<Option<Proposal>, ConnectorError> {
+        match record.object.as_str() {
+            CONTACT => {
+                let id = record.numeric_id()?;
+                let contact = self
+                    .api()
+                    .await?
+                    .get("Contacts", id)
+                    .await?
+                    .ok_or_else(|| {
+                        ConnectorError::new(
+                            ErrorKind::NotFound,
+                            format!("{record} no longer exists in Autotask"),
+                        )
+                    })?;
+                Ok(Some(crate::rights::contact_proposal(&contact, change)))
+            }
+            TICKET => Ok(Some(crate::rights::ticket_proposal(change))),
+            _ => Ok(None),
+        }
+    }
+
+    async fn apply(
+        &self,
+        record: &RecordRef,
+        changes: &[FieldChange],
+    ) -> Result<(), ConnectorError> {
+        if record.object != CONTACT {
+            return Err(ConnectorError::invalid(format!(
+                "Autotask changes contacts only, not `{}`",
+                record.object
+            )));
+        }
+        let (id, company) = (record.numeric_id()?, record.numeric_scope()?);
+        self.api()
+            .await?
+            .update_contact(company, &crate::rights::contact_body(id, changes))
+            .await
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

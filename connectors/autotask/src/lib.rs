@@ -23,6 +23,7 @@ mod classify;
 mod config;
 mod connector;
 mod mapping;
+mod rights;
 mod zone;
 
 #[cfg(feature = "fake")]

@@ -385,6 +385,30 @@ impl Connector for MicrosoftGraph {
 
     /// A message (kept as correspondence), read afresh by id; whose it is, from its parties
     /// ([`mapping::message_ownership_by_id`]). Users and contacts are never kept.
+    /// Mail is correspondence: a message stays as it was sent and received, whatever right
+    /// is exercised (its content is what was said then; the sender's copy is elsewhere).
+    /// Users and contacts are not changed through this connector yet: a person does it in
+    /// Microsoft 365.
+    async fn propose(
+        &self,
+        record: &RecordRef,
+        change: &dsrhub_connector::Change,
+    ) -> Result<Option<dsrhub_connector::Proposal>, ConnectorError> {
+        use dsrhub_connector::{Change, Proposal};
+        if record.object != mapping::MESSAGE {
+            return Ok(None);
+        }
+        Ok(Some(Proposal::not_applicable(match change {
+            Change::Rectify { .. } => {
+                "a message records what was written then and is not rewritten; a correction is sent as a new message if it matters"
+            }
+            Change::Restrict | Change::Restore { .. } => {
+                "a message is kept as it is; it is processed only to answer the person"
+            }
+            Change::Object { .. } => "newsletters are not sent from these mailboxes",
+        })))
+    }
+
     async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {
         if reference.object != MESSAGE {
             return Ok(Lookup::Unsupported);

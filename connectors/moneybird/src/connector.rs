@@ -10,6 +10,7 @@ use dsrhub_connector::{
     Description, EndedContract, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health,
     Inventory, Lookup, MatchKind, Ownership, Record, RecordRef, Subject,
 };
+use dsrhub_connector::{Change, FieldChange, Proposal};
 use serde_json::Value;
 
 use crate::api::{self, Api};
@@ -138,7 +139,13 @@ impl Connector for Moneybird {
         Description {
             id: crate::ID.into(),
             display_name: "Moneybird".into(),
-            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            capabilities: vec![
+                Capability::Access,
+                Capability::Erase,
+                Capability::Anonymize,
+                Capability::Rectify,
+                Capability::Restrict,
+            ],
             categories: vec![
                 Category::Name,
                 Category::Address,
@@ -414,6 +421,55 @@ impl Connector for Moneybird {
         let data = &record.data;
         let cleared = mapping::still_personal(data, fields).is_empty();
         Some(cleared && data.get("archived") == Some(&serde_json::Value::Bool(true)))
+    }
+
+    async fn propose(
+        &self,
+        record: &RecordRef,
+        change: &Change,
+    ) -> Result<Option<Proposal>, ConnectorError> {
+        match record.object.as_str() {
+            CONTACT => {
+                let contact = self.api.contact(&record.id).await?;
+                Ok(Some(crate::rights::contact_proposal(&contact, change)))
+            }
+            SALES_INVOICE => Ok(Some(crate::rights::invoice_proposal(change))),
+            // Contact people: a person changes them in Moneybird (not offered here yet).
+            _ => Ok(None),
+        }
+    }
+
+    async fn apply(
+        &self,
+        record: &RecordRef,
+        changes: &[FieldChange],
+    ) -> Result<(), ConnectorError> {
+        if record.object != CONTACT {
+            return Err(ConnectorError::invalid(format!(
+                "Moneybird changes contacts only, not `{}`",
+                record.object
+            )));
+        }
+        let body = crate::rights::update_body(changes);
+        if !body.is_empty() {
+            self.api.update_contact(&record.id, body).await?;
+        }
+        if changes
+            .iter()
+            .any(|c| c.field == crate::rights::ARCHIVED && c.to == Value::Bool(true))
+        {
+            // Archiving an archived contact answers 400 `can_not_be_archived`: already done.
+            match self.api.archive_contact(&record.id).await {
+                Err(e) if e.status == Some(400) => {
+                    let contact = self.api.contact(&record.id).await?;
+                    if contact.get(crate::rights::ARCHIVED) != Some(&Value::Bool(true)) {
+                        return Err(e);
+                    }
+                }
+                other => other?,
+            }
+        }
+        Ok(())
     }
 
     async fn erase(

@@ -23,6 +23,7 @@ mod api;
 mod config;
 mod connector;
 mod mapping;
+mod rights;
 
 #[cfg(feature = "fake")]
 pub mod fake;
@@ -37,6 +38,10 @@ pub mod contact_fields {
     };
 }
 pub use connector::Moneybird;
+
+/// The contact field each canonical field is corrected in (rectification); a test holds
+/// them to the spec's contact update schema.
+pub use rights::RECTIFIABLE;
 
 /// The connector id used in config sections and reports.
 pub const ID: &str = "moneybird";

@@ -906,3 +906,28 @@ async fn a_kept_record_is_looked_up_by_id() {
         Lookup::Unsupported
     );
 }
+
+/// Issue 19: every field a rectification writes is writable in the spec's contact update
+/// schema (`email` is not: it mirrors `send_invoices_to_email`).
+#[test]
+fn rectified_fields_are_writable_in_the_spec() {
+    use dsrhub_connector::testkit::{spec_properties, spec_resolve, vendor_spec};
+    let Some(spec) = vendor_spec("moneybird-openapi.json") else {
+        return;
+    };
+    let body = spec
+        .pointer("/paths/~1{administration_id}~1contacts~1{id}{format}/patch/requestBody/content")
+        .and_then(|c| c.as_object())
+        .and_then(|c| c.values().next())
+        .map(|c| &c["schema"])
+        .expect("the contact update body");
+    let contact = &spec_resolve(&spec, body)["properties"]["contact"];
+    let writable = spec_properties(&spec, contact);
+    for (field, vendor) in dsrhub_moneybird::RECTIFIABLE {
+        assert!(
+            writable.contains(*vendor),
+            "{field} -> `{vendor}` is not writable"
+        );
+    }
+    assert!(!writable.contains("email"));
+}

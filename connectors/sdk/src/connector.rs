@@ -9,6 +9,7 @@ use crate::model::{
     Description, EraseAction, EraseOutcome, Exported, Health, Inventory, Letter, LetterRequest,
     Lookup, Record, RecordRef, Subject,
 };
+use crate::rights::{Change, FieldChange, Proposal};
 
 /// One processor. A connector knows nothing about other connectors, the ledger, the policy or
 /// reports: it finds, exports and erases records in its own vendor, through the SDK's HTTP
@@ -131,6 +132,33 @@ pub trait Connector: Send + Sync + Debug {
     /// connector cannot, and the sweep leaves the record to a person.
     async fn lookup(&self, _reference: &RecordRef) -> Result<Lookup, ConnectorError> {
         Ok(Lookup::Unsupported)
+    }
+
+    /// What `change` (a rectification, restriction, its lifting, an objection) would do to
+    /// `record`, read from the vendor now: the vendor fields that change, from what to what
+    /// (see [`crate::rights`]). Asked once to plan, and again after [`Connector::apply`] to
+    /// verify (then [`Proposal::Unchanged`] is expected). `None` (the default): this connector
+    /// cannot make such changes, and a person makes them in the processor.
+    async fn propose(
+        &self,
+        _record: &RecordRef,
+        _change: &Change,
+    ) -> Result<Option<Proposal>, ConnectorError> {
+        Ok(None)
+    }
+
+    /// Write `changes` (their `to` values) to `record`, as [`Connector::propose`] planned
+    /// them and a person approved. Idempotent: writing values a record already has succeeds.
+    /// A vendor refusal is [`crate::ErrorKind::Conflict`]; a record that is gone is
+    /// [`crate::ErrorKind::NotFound`].
+    async fn apply(
+        &self,
+        _record: &RecordRef,
+        _changes: &[FieldChange],
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::permanent(
+            "this connector does not change records; a person makes the change in the processor",
+        ))
     }
 
     /// Whether `record` (as [`Connector::export`] returns it) already shows the anonymisation

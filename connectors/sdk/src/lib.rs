@@ -15,6 +15,8 @@
 //! - [`escape`]: the escaping functions every filter value goes through;
 //! - [`oauth`]: OAuth 2.0 token calls, rotating refresh tokens persisted before use, and the
 //!   authorization-code login;
+//! - [`rights`]: rectification, restriction and objection as field changes a connector
+//!   proposes and applies;
 //! - [`redact`]: scrubbing personal data from anything that may reach a log or an error;
 //! - `testkit` (feature `testkit`): the compliance suite every connector runs against its fake.
 
@@ -27,6 +29,7 @@ pub mod http;
 pub mod model;
 pub mod oauth;
 pub mod redact;
+pub mod rights;
 pub mod secrets;
 #[cfg(feature = "testkit")]
 pub mod testkit;
@@ -35,6 +38,7 @@ pub mod text;
 pub use connector::Connector;
 pub use error::{not_found_as_none, ConnectorError, ErrorKind};
 pub use model::*;
+pub use rights::{Change, Field, FieldChange, Proposal, Purpose};
 
 /// Re-exported so connectors and the hub agree on one version.
 pub use async_trait::async_trait;

@@ -516,6 +516,8 @@ pub enum Capability {
     Restrict,
     /// Correct data (art. 16).
     Rectify,
+    /// Set the vendor's own opt-out flag for a purpose (art. 21).
+    Object,
 }
 
 /// Where a processor keeps its data.

@@ -408,6 +408,7 @@ pub async fn record(
             Some("deleted") => ManualOutcome::Deleted,
             Some("anonymized") => ManualOutcome::Anonymized,
             Some("kept") => ManualOutcome::Kept,
+            Some("changed") => ManualOutcome::Changed,
             _ => return Err(problem("Choose what was done with the record.")),
         };
         let Some((name, bytes)) = &upload.file else {

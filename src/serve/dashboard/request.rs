@@ -135,7 +135,7 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
     // The forms this request takes now.
     let digest = ledger.plan_digest(&id)?;
     let approve = (open
-        && request.kind == RequestKind::Erasure
+        && request.kind.needs_approval()
         && request.status == RequestStatus::Planned
         && !digest.is_empty()
         && !running)
@@ -154,6 +154,10 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
     let outcomes: &[&str] = match request.kind {
         RequestKind::Erasure => &["deleted", "retained", "not_found"],
         RequestKind::Access => &["exported", "not_found"],
+        RequestKind::Rectification
+        | RequestKind::Restriction
+        | RequestKind::Lift
+        | RequestKind::Objection => &["changed", "not_found"],
     };
     let answers: Vec<Value> = if open {
         tasks

@@ -1,0 +1,386 @@
+//! The rights besides access and erasure, as a connector sees them: rectification (art. 16),
+//! restriction of processing (art. 18) and its lifting, and objection (art. 21).
+//!
+//! All of them end in the same thing at a vendor: some fields of a record get other values
+//! (a corrected phone number, an inactive flag, an opt-out flag). So a connector answers one
+//! question, [`crate::Connector::propose`]: what would this [`Change`] do to this record, read
+//! from the vendor now, as a list of [`FieldChange`]s in the vendor's own field names (or
+//! why it will not, or that nothing is needed). The hub records that plan, a person approves
+//! it, [`crate::Connector::apply`] writes the new values, and proposing again must find
+//! nothing left to do: that is the verification.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A field a person may have corrected, named the same for every processor. Each connector
+/// maps these to its vendor's fields in one table (`mapping::RECTIFIABLE`, say).
+///
+/// A name is two fields, never one: vendors keep given and family names apart, and splitting
+/// "Anna Maria de Vries" by guesswork would write a wrong name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// Given name(s).
+    FirstName,
+    /// Family name, with any prefix ("de Vries").
+    LastName,
+    /// E-mail address.
+    Email,
+    /// Phone number (a landline or the main number).
+    Phone,
+    /// Mobile phone number.
+    Mobile,
+    /// Street and number (the first address line).
+    Street,
+    /// Postal code.
+    Postcode,
+    /// City or town.
+    City,
+    /// Job title.
+    JobTitle,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Field; 9] = [
+        Field::FirstName,
+        Field::LastName,
+        Field::Email,
+        Field::Phone,
+        Field::Mobile,
+        Field::Street,
+        Field::Postcode,
+        Field::City,
+        Field::JobTitle,
+    ];
+
+    /// Stable snake_case name, as `--set` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::FirstName => "first_name",
+            Field::LastName => "last_name",
+            Field::Email => "email",
+            Field::Phone => "phone",
+            Field::Mobile => "mobile",
+            Field::Street => "street",
+            Field::Postcode => "postcode",
+            Field::City => "city",
+            Field::JobTitle => "job_title",
+        }
+    }
+
+    /// The field named `text` ([`Field::as_str`]), if any.
+    pub fn parse(text: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What processing a person objects to (art. 21). The policy names one: the newsletter
+/// (section 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Newsletters and other bulk e-mail.
+    Newsletter,
+}
+
+impl Purpose {
+    /// Stable snake_case name, as `--purpose` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Newsletter => "newsletter",
+        }
+    }
+
+    /// The purpose named `text`, if any.
+    pub fn parse(text: &str) -> Option<Purpose> {
+        [Purpose::Newsletter]
+            .into_iter()
+            .find(|p| p.as_str() == text)
+    }
+}
+
+/// What a request other than access or erasure asks of every record of the subject.
+///
+/// `Debug` names the fields only: a rectification's new values are personal data.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "right", rename_all = "snake_case")]
+pub enum Change {
+    /// Art. 16: these fields get these values.
+    Rectify {
+        /// The corrected values.
+        values: BTreeMap<Field, String>,
+    },
+    /// Art. 18: mark the record so it is kept but no longer processed.
+    Restrict,
+    /// Lifting a restriction: set these fields back from the restriction's value (`to`) to
+    /// the value before it (`from`), as the restriction recorded them.
+    Restore {
+        /// The restriction's changes of this record.
+        restricted: Vec<FieldChange>,
+    },
+    /// Art. 21: opt the person out of `purpose` where the vendor has a flag for it.
+    Object {
+        /// What they object to.
+        purpose: Purpose,
+    },
+}
+
+impl fmt::Debug for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Rectify { values } => f
+                .debug_struct("Rectify")
+                .field("fields", &values.keys().collect::<Vec<_>>())
+                .finish_non_exhaustive(),
+            Change::Restrict => f.write_str("Restrict"),
+            Change::Restore { restricted } => f
+                .debug_struct("Restore")
+                .field("restricted", restricted)
+                .finish(),
+            Change::Object { purpose } => {
+                f.debug_struct("Object").field("purpose", purpose).finish()
+            }
+        }
+    }
+}
+
+/// One vendor field of one record going from one value to another. `from` and `to` may be
+/// personal data (a rectification's old and new name): `Debug` shows the field name only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The vendor's name of the field (`firstName`, `send_invoices_to_email`), or a state the
+    /// connector knows how to set (`archived`).
+    pub field: String,
+    /// Its value now.
+    pub from: Value,
+    /// Its value after the change.
+    pub to: Value,
+}
+
+impl FieldChange {
+    /// `field` going from `from` to `to`.
+    pub fn new(field: impl Into<String>, from: impl Into<Value>, to: impl Into<Value>) -> Self {
+        FieldChange {
+            field: field.into(),
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+}
+
+impl fmt::Debug for FieldChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FieldChange")
+            .field("field", &self.field)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a [`Change`] would do to one record, read from the vendor now (see
+/// [`crate::Connector::propose`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "proposal", rename_all = "snake_case")]
+pub enum Proposal {
+    /// These fields change. Never empty: nothing to change is [`Proposal::Unchanged`].
+    Change {
+        /// The changes, in the vendor's field names.
+        changes: Vec<FieldChange>,
+    },
+    /// The record already is as asked (the value is already right, the contact already
+    /// inactive): nothing to do, and after [`crate::Connector::apply`] the verification.
+    Unchanged,
+    /// The vendor will not change this record so, or the connector must not (an issued
+    /// invoice, a contact another system keeps in step): `reason` says why, `instead` where
+    /// the change is made. A person handles it. Neither names a person or a value.
+    Refused {
+        /// Why it is not changed here.
+        reason: String,
+        /// Where to change it instead ("in Autotask: IT Glue copies its contacts from there").
+        instead: String,
+    },
+    /// This right does not act on this kind of record (an invoice has no newsletter flag;
+    /// restricting the contact covers its invoices): `why`, for the report.
+    NotApplicable {
+        /// Why nothing is done to it.
+        why: String,
+    },
+}
+
+impl Proposal {
+    /// [`Proposal::Change`] when `changes` has any, else [`Proposal::Unchanged`].
+    pub fn from_changes(changes: Vec<FieldChange>) -> Proposal {
+        if changes.is_empty() {
+            Proposal::Unchanged
+        } else {
+            Proposal::Change { changes }
+        }
+    }
+
+    /// [`Proposal::NotApplicable`] with `why`.
+    pub fn not_applicable(why: impl Into<String>) -> Proposal {
+        Proposal::NotApplicable { why: why.into() }
+    }
+
+    /// [`Proposal::Refused`] with `reason` and `instead`.
+    pub fn refused(reason: impl Into<String>, instead: impl Into<String>) -> Proposal {
+        Proposal::Refused {
+            reason: reason.into(),
+            instead: instead.into(),
+        }
+    }
+}
+
+/// The changes that set `record`'s fields to `wanted`: one per field whose current value
+/// (read with `current`) differs. Values are compared as JSON, with a missing field equal to
+/// `null` and an empty string equal to `null` (vendors answer either for "not set").
+pub fn changes_to(
+    current: impl Fn(&str) -> Value,
+    wanted: impl IntoIterator<Item = (String, Value)>,
+) -> Vec<FieldChange> {
+    let blank = |v: &Value| v.is_null() || v.as_str().is_some_and(str::is_empty);
+    wanted
+        .into_iter()
+        .filter_map(|(field, to)| {
+            let from = current(&field);
+            let same = from == to || (blank(&from) && blank(&to));
+            (!same).then_some(FieldChange { field, from, to })
+        })
+        .collect()
+}
+
+/// What lifting a restriction proposes for a record whose restriction changed `restricted`:
+/// each field still at the restriction's value goes back to its earlier value; a field
+/// someone changed since is left alone and said so (a person decides), since putting back
+/// the earlier value would undo their change.
+pub fn restore(current: impl Fn(&str) -> Value, restricted: &[FieldChange]) -> Proposal {
+    let mut changes = Vec::new();
+    let mut moved = Vec::new();
+    for change in restricted {
+        let now = current(&change.field);
+        if now == change.from {
+            continue;
+        }
+        if now == change.to {
+            changes.push(FieldChange {
+                field: change.field.clone(),
+                from: change.to.clone(),
+                to: change.from.clone(),
+            });
+        } else {
+            moved.push(change.field.as_str());
+        }
+    }
+    if !moved.is_empty() && changes.is_empty() {
+        return Proposal::refused(
+            format!(
+                "changed since the restriction ({}): not put back automatically",
+                moved.join(", ")
+            ),
+            "in the processor, by a person who knows why it was changed",
+        );
+    }
+    Proposal::from_changes(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_and_purposes_round_trip_their_names() {
+        for f in Field::ALL {
+            assert_eq!(Field::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(Field::parse("name"), None);
+        assert_eq!(Purpose::parse("newsletter"), Some(Purpose::Newsletter));
+        assert_eq!(Purpose::parse("profiling"), None);
+    }
+
+    #[test]
+    fn only_fields_that_differ_change_and_blank_equals_missing() {
+        let record = json!({"firstName": "Jan", "phone": "", "title": null});
+        let current = |f: &str| record.get(f).cloned().unwrap_or(Value::Null);
+        let changes = changes_to(
+            current,
+            [
+                ("firstName".to_string(), json!("Jan")),
+                ("phone".to_string(), json!("+31 6 1")),
+                ("title".to_string(), json!("")),
+                ("city".to_string(), Value::Null),
+                ("lastName".to_string(), json!("Vries")),
+            ],
+        );
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["phone", "lastName"]);
+        assert_eq!(changes[0].from, json!(""));
+        assert_eq!(changes[1].from, Value::Null);
+        assert_eq!(Proposal::from_changes(vec![]), Proposal::Unchanged);
+    }
+
+    #[test]
+    fn a_restore_puts_back_only_what_the_restriction_still_holds() {
+        let restricted = vec![
+            FieldChange::new("isActive", 1, 0),
+            FieldChange::new("note", "a", "b"),
+        ];
+        // Still restricted: both go back.
+        let record = json!({"isActive": 0, "note": "b"});
+        let proposal = restore(|f| record[f].clone(), &restricted);
+        assert_eq!(
+            proposal,
+            Proposal::Change {
+                changes: vec![
+                    FieldChange::new("isActive", 0, 1),
+                    FieldChange::new("note", "b", "a")
+                ]
+            }
+        );
+        // Already back: nothing to do.
+        let record = json!({"isActive": 1, "note": "a"});
+        assert_eq!(
+            restore(|f| record[f].clone(), &restricted),
+            Proposal::Unchanged
+        );
+        // Someone changed it to something else since: a person decides.
+        let record = json!({"isActive": 1, "note": "c"});
+        assert!(matches!(
+            restore(|f| record[f].clone(), &restricted),
+            Proposal::Refused { .. }
+        ));
+        // One still restricted, one moved: the restricted one goes back.
+        let record = json!({"isActive": 0, "note": "c"});
+        assert_eq!(
+            restore(|f| record[f].clone(), &restricted),
+            Proposal::Change {
+                changes: vec![FieldChange::new("isActive", 0, 1)]
+            }
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_value() {
+        let change = Change::Rectify {
+            values: [(Field::LastName, "Geheim".to_string())].into(),
+        };
+        let shown = format!(
+            "{change:?} {:?}",
+            FieldChange::new("lastName", "Oud", "Geheim")
+        );
+        assert!(
+            !shown.contains("Geheim") && !shown.contains("Oud"),
+            "{shown}"
+        );
+        assert!(shown.contains("last_name") || shown.contains("LastName"));
+    }
+}

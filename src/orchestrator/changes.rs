@@ -1,0 +1,673 @@
+//! Rectification, restriction, its lifting and objection: discover → propose → (approval) →
+//! apply → read back.
+//!
+//! The same life cycle as an erasure, with a different question to each processor: instead
+//! of the policy deciding delete / anonymise / keep, the connector proposes which of the
+//! record's vendor fields change from what to what ([`Connector::propose`]). A person sees
+//! that plan (the old values only in the CLI and the dashboard, never in a log), approves its
+//! digest, and [`Connector::apply`] writes the new values; then each changed record is
+//! proposed again, and anything but "unchanged" is a record still to be put right.
+//!
+//! Only exact matches are changed. A record the vendor will not change, or whose connector
+//! cannot, is an open manual action (`dsrhub confirm … --record`), so the request stays open
+//! until a person has made the change where it is made. A lift acts on the records its
+//! restriction marked, by id, and puts back what the restriction changed.
+
+use std::sync::Arc;
+
+use dsrhub_connector::{Change, Connector, ConnectorError, ErrorKind, Proposal, Record, Subject};
+use futures_util::future::join_all;
+
+use super::erasure::MANUAL;
+use super::{Hub, RunOptions};
+use crate::error::{Error, Result};
+use crate::ledger::{
+    now, Action, IdentityNote, ItemRow, ItemState, NewItem, Remaining, RequestKind, RequestRow,
+    Stage, TaskRow, TaskState,
+};
+use crate::lifecycle::Event;
+
+/// Items planned or carried out at a time.
+const CHUNK: usize = 500;
+
+/// The longest value `--set` takes: long enough for any real name or address line.
+const MAX_VALUE: usize = 200;
+
+impl Hub {
+    /// Record a verified request of `kind` (rectification, restriction, objection) asking
+    /// `change` of every record of `subject`. `reason`: a restriction's (why processing
+    /// stops: a dispute about accuracy, an objection being weighed), kept with the request
+    /// and hashed into the audit log.
+    pub fn open_change(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        identity_verification: &str,
+        change: &Change,
+        reason: Option<&str>,
+    ) -> Result<String> {
+        check_change(kind, change, reason)?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let id = self.open(kind, subject, identity_verification)?;
+        self.ledger.record_change(&id, change, reason)?;
+        Ok(id)
+    }
+
+    /// Lift restriction `restriction`: open a request that puts back, on every record the
+    /// restriction marked and nobody lifted yet, the values it changed. Planned, approved and
+    /// carried out like any other request (`dsrhub run`); its id.
+    pub fn lift(&self, restriction: &str, reason: &str) -> Result<String> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::Usage(
+                "--reason: say why the restriction ends (the dispute is settled, the objection weighed)"
+                    .into(),
+            ));
+        }
+        let request = self.ledger.request(restriction)?;
+        if request.kind != RequestKind::Restriction {
+            return Err(Error::Usage(format!(
+                "request {restriction} is an {} request: only a restriction is lifted",
+                request.kind
+            )));
+        }
+        let records = self.ledger.restricted(restriction)?;
+        if records.is_empty() {
+            return Err(Error::Usage(format!(
+                "restriction {restriction} marks no record that is not lifted already \
+                 (it is {}; `dsrhub status {restriction}` shows what it marked)",
+                request.status
+            )));
+        }
+        let received = now();
+        let due =
+            crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
+        let how = format!("lift of restriction {restriction}");
+        self.ledger.create_lift_request(
+            IdentityNote {
+                how: &how,
+                by: &self.operator,
+            },
+            (received, due),
+            &self.new_tasks(),
+            (restriction, &records),
+            reason,
+        )
+    }
+
+    pub(super) async fn run_change(
+        &self,
+        request: &RequestRow,
+        options: &RunOptions,
+    ) -> Result<()> {
+        let id = request.id.as_str();
+        let Some((change, _)) = self.ledger.request_change(id)? else {
+            return Err(Error::Ledger(format!(
+                "request {id} is a {} request but records no change to make",
+                request.kind
+            )));
+        };
+        let subject = self.ledger.subject(id)?;
+        self.transition(id, Event::Start, true)?;
+        let tasks = self.ledger.tasks(id)?;
+        join_all(
+            tasks
+                .iter()
+                .filter(|t| self.needs_discovery(t) && !self.waiting(t))
+                .map(|t| {
+                    self.watched(
+                        &t.processor,
+                        self.plan_change_task(request, t, &subject, &change),
+                    )
+                }),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+
+        let pending = self.ledger.pending_changes(id)?;
+        let cap = options
+            .max_records
+            .unwrap_or(self.policy.max_records_per_erasure);
+        if pending > cap {
+            self.conclude(id)?;
+            return Err(Error::BlastRadius {
+                request: id.to_string(),
+                planned: pending,
+                cap,
+            });
+        }
+        let approved: Vec<TaskRow> = self
+            .ledger
+            .tasks(id)?
+            .into_iter()
+            .filter(|t| t.approved && to_carry_out(t))
+            .filter(|t| !self.waiting(t))
+            .collect();
+        if !options.execute || approved.is_empty() {
+            self.conclude(id)?;
+            return Ok(());
+        }
+        self.transition(id, Event::Execute, true)?;
+        let verified = join_all(
+            approved
+                .iter()
+                .map(|t| self.watched(&t.processor, self.apply_and_verify(request, t, &change))),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
+        let rerun: Vec<&str> = approved.iter().map(|t| t.processor.as_str()).collect();
+        let mut remaining: Vec<Remaining> = request
+            .verification_remaining
+            .iter()
+            .filter(|r| !rerun.contains(&r.processor.as_str()))
+            .cloned()
+            .collect();
+        remaining.extend(verified.into_iter().flatten().flatten());
+        self.ledger.set_verification(id, now(), &remaining)?;
+        self.conclude(id)?;
+        Ok(())
+    }
+
+    /// Find the subject's records at one processor (or, for a lift, take the restriction's)
+    /// and ask its connector what the change would do to each.
+    async fn plan_change_task(
+        &self,
+        request: &RequestRow,
+        task: &TaskRow,
+        subject: &Subject,
+        change: &Change,
+    ) -> Result<()> {
+        let id = request.id.as_str();
+        let processor = task.processor.as_str();
+        let Some(connector) = self.connector_or_skip(id, processor)? else {
+            return Ok(());
+        };
+        if connector.by_letter() {
+            let summary = format!(
+                "no API: after approval, ask the processor to make the {} and record its answer",
+                request.kind
+            );
+            return self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Pending,
+                Stage::Planned,
+                &summary,
+                None,
+            );
+        }
+        self.discovery_started(id, processor)?;
+        let planned = if request.kind == RequestKind::Lift {
+            self.plan_lift(id, processor, connector).await
+        } else {
+            self.plan_discovered(id, processor, connector, subject, change)
+                .await
+        };
+        let counts = match planned? {
+            Ok(counts) => counts,
+            Err(e) => {
+                return self.task_failed(id, processor, Stage::New, "planning failed", &e);
+            }
+        };
+        let summary = format!("planned: {}", plan_summary(&counts));
+        self.ledger.set_task(
+            id,
+            processor,
+            TaskState::Pending,
+            Stage::Planned,
+            &summary,
+            None,
+        )?;
+        self.progress.update(processor, &summary);
+        Ok(())
+    }
+
+    /// Plan `change` for every record discovery finds for `subject`. The outer `Result` is the
+    /// ledger's, the inner one the processor's.
+    async fn plan_discovered(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        subject: &Subject,
+        change: &Change,
+    ) -> Result<std::result::Result<Counts, ConnectorError>> {
+        let mut records = Vec::new();
+        let found = {
+            let mut sink = |r: Record| -> std::result::Result<(), ConnectorError> {
+                records.push(r);
+                Ok(())
+            };
+            super::batch::discover_each(None, None, (id, processor), connector, subject, &mut sink)
+                .await
+        };
+        if let Err(e) = found {
+            return Ok(Err(e));
+        }
+        let mut counts = Counts::default();
+        for chunk in records.chunks(CHUNK) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for record in chunk {
+                let proposal = if record.matched_by.allows_erasure() {
+                    match connector.propose(&record.reference, change).await {
+                        Ok(p) => p,
+                        Err(e) => return Ok(Err(e)),
+                    }
+                } else {
+                    // Never changed on a loose match: reviewed like any other.
+                    Some(Proposal::not_applicable(""))
+                };
+                items.push(plan_item(record, proposal));
+            }
+            counts.add(&self.ledger.save_items(id, processor, &items)?);
+        }
+        Ok(Ok(counts))
+    }
+
+    /// Plan a lift: each record its restriction marked, with what the restriction changed put
+    /// back (when the record still shows the restriction's values).
+    async fn plan_lift(
+        &self,
+        id: &str,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+    ) -> Result<std::result::Result<Counts, ConnectorError>> {
+        let mut counts = Counts::default();
+        for chunk in self.ledger.lift_targets(id, processor)?.chunks(CHUNK) {
+            let mut items = Vec::with_capacity(chunk.len());
+            for (reference, restricted) in chunk {
+                let change = Change::Restore {
+                    restricted: restricted.clone(),
+                };
+                let proposal = match connector.propose(reference, &change).await {
+                    Ok(p) => p,
+                    Err(e) if e.kind == ErrorKind::NotFound => Some(Proposal::not_applicable(
+                        "no longer at the processor: nothing to put back",
+                    )),
+                    Err(e) => return Ok(Err(e)),
+                };
+                let record = Record {
+                    reference: reference.clone(),
+                    matched_by: dsrhub_connector::MatchKind::VendorId,
+                    categories: Vec::new(),
+                    linked_to: None,
+                    retention: None,
+                    erasability: Default::default(),
+                    ownership: Default::default(),
+                    descriptor: Default::default(),
+                };
+                items.push(plan_item(&record, proposal));
+            }
+            counts.add(&self.ledger.save_items(id, processor, &items)?);
+        }
+        Ok(Ok(counts))
+    }
+
+    /// Carry out one processor's approved changes, then propose each again: what is not
+    /// "unchanged" now is still to be put right. `None` when verification did not run.
+    async fn apply_and_verify(
+        &self,
+        request: &RequestRow,
+        task: &TaskRow,
+        change: &Change,
+    ) -> Result<Option<Vec<Remaining>>> {
+        let id = request.id.as_str();
+        let processor = task.processor.as_str();
+        let Some(connector) = self.connector_or_skip(id, processor)? else {
+            return Ok(None);
+        };
+        if connector.by_letter() {
+            let summary = format!(
+                "no API: ask the processor (by letter or by hand) to make the {}, then record \
+                 its answer with `dsrhub confirm {id} {processor} --outcome changed|not-found`",
+                request.kind
+            );
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::ManualPending,
+                Stage::AwaitingAnswer,
+                &summary,
+                None,
+            )?;
+            self.progress.finish(processor, &summary);
+            return Ok(None);
+        }
+        if task.stage != Stage::Executed {
+            self.progress.update(processor, "changing");
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Running,
+                Stage::Executing,
+                "changing",
+                None,
+            )?;
+            let mut last_error = None;
+            let mut after = 0;
+            loop {
+                let chunk = self.ledger.items_after(id, processor, after, CHUNK, None)?;
+                let Some(last) = chunk.last() else { break };
+                after = last.id;
+                for item in &chunk {
+                    if let Some(e) = self.apply_item(connector, item).await? {
+                        last_error = Some(e);
+                    }
+                }
+            }
+            if let Some(e) = last_error {
+                self.task_failed(id, processor, Stage::Executing, "some changes failed", &e)?;
+                return Ok(None);
+            }
+            self.ledger.set_task(
+                id,
+                processor,
+                TaskState::Running,
+                Stage::Executed,
+                "reading back",
+                None,
+            )?;
+        }
+        self.read_back(request, processor, connector, change)
+            .await
+            .map(Some)
+    }
+
+    /// Carry out one item; the processor's error, if any (recorded on the item).
+    async fn apply_item(
+        &self,
+        connector: &Arc<dyn Connector>,
+        item: &ItemRow,
+    ) -> Result<Option<ConnectorError>> {
+        if matches!(item.state, ItemState::Done | ItemState::Skipped) {
+            return Ok(None);
+        }
+        let settled = match item.action {
+            Action::Change => None,
+            Action::Review if item.is_exact_match() => Some(MANUAL),
+            Action::Nothing => Some("unchanged"),
+            _ => Some("review"),
+        };
+        if let Some(outcome) = settled {
+            self.ledger
+                .mark_item(item, ItemState::Done, Some(outcome), None)?;
+            return Ok(None);
+        }
+        let changes = self.ledger.item_changes(item.id)?;
+        // Written before the call: a run that dies here writes the same values again, which
+        // changes nothing more (an update to the values a record has is idempotent).
+        self.ledger
+            .mark_item(item, ItemState::Started, None, None)?;
+        match connector.apply(&item.reference, &changes).await {
+            Ok(()) => {
+                let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+                self.ledger.mark_item(
+                    item,
+                    ItemState::Done,
+                    Some("changed"),
+                    Some(&format!("changed: {}", fields.join(", "))),
+                )?;
+                Ok(None)
+            }
+            Err(e) => {
+                self.ledger.fail_item(item, &e)?;
+                Ok(Some(e))
+            }
+        }
+    }
+
+    /// Propose the change again for every record it changed: each must now be unchanged.
+    async fn read_back(
+        &self,
+        request: &RequestRow,
+        processor: &str,
+        connector: &Arc<dyn Connector>,
+        change: &Change,
+    ) -> Result<Vec<Remaining>> {
+        let id = request.id.as_str();
+        let mut remaining = Vec::new();
+        let mut failed_call = None;
+        let mut after = 0;
+        loop {
+            let chunk = self.ledger.items_after(id, processor, after, CHUNK, None)?;
+            let Some(last) = chunk.last() else { break };
+            after = last.id;
+            for item in chunk
+                .iter()
+                .filter(|i| i.outcome.as_deref() == Some("changed"))
+            {
+                let asked = match change {
+                    // A lift asks, per record, for what its restriction changed to go back.
+                    Change::Restore { .. } => Change::Restore {
+                        restricted: self
+                            .ledger
+                            .item_changes(item.id)?
+                            .into_iter()
+                            .map(|c| dsrhub_connector::FieldChange {
+                                field: c.field,
+                                from: c.to,
+                                to: c.from,
+                            })
+                            .collect(),
+                    },
+                    other => other.clone(),
+                };
+                let still = match connector.propose(&item.reference, &asked).await {
+                    Ok(Some(Proposal::Unchanged)) => None,
+                    Ok(Some(Proposal::Change { changes })) => Some(format!(
+                        "reads back different: {}",
+                        changes
+                            .iter()
+                            .map(|c| c.field.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    Ok(other) => Some(format!(
+                        "cannot be read back ({})",
+                        match other {
+                            None => "the connector cannot say".to_string(),
+                            Some(p) => format!("{p:?}"),
+                        }
+                    )),
+                    Err(e) if e.kind == ErrorKind::NotFound => {
+                        Some("gone at the processor since it was changed".to_string())
+                    }
+                    Err(e) => {
+                        failed_call = Some(e);
+                        break;
+                    }
+                };
+                if let Some(reason) = still {
+                    self.ledger.mark_item(
+                        item,
+                        ItemState::Failed,
+                        Some("failed"),
+                        Some(&reason),
+                    )?;
+                    remaining.push(Remaining {
+                        processor: processor.to_string(),
+                        object: item.reference.object.clone(),
+                        id: item.reference.id.clone(),
+                        reason,
+                    });
+                }
+            }
+            if failed_call.is_some() {
+                break;
+            }
+        }
+        if let Some(e) = failed_call {
+            self.task_failed(id, processor, Stage::Executed, "reading back failed", &e)?;
+            return Ok(remaining);
+        }
+        self.ledger.audit(
+            Some(id),
+            "task.verified",
+            &serde_json::json!({ "processor": processor, "remaining": remaining.len() }),
+        )?;
+        let tally = self.ledger.item_tally(id, processor)?;
+        let count = |outcome: &str| -> usize {
+            tally
+                .iter()
+                .filter(|t| t.outcome.as_deref() == Some(outcome))
+                .map(|t| t.count)
+                .sum()
+        };
+        let (changed, manual) = (count("changed"), count(MANUAL));
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (changed, "changed"),
+            (count("unchanged"), "already as asked or not concerned"),
+            (count("review"), "for review"),
+            (manual, "need a manual action"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        let mut summary = if parts.is_empty() {
+            "nothing changed: no match".to_string()
+        } else if changed == 0 {
+            format!("nothing changed: {}", parts.join(", "))
+        } else {
+            parts.join(", ")
+        };
+        let state = if !remaining.is_empty() {
+            summary = format!("{summary}; {} record(s) read back wrong", remaining.len());
+            TaskState::Failed
+        } else if manual > 0 {
+            summary = format!(
+                "{summary}: make the change in the processor by hand, then record each with \
+                 `dsrhub confirm {id} {processor} --record OBJECT:ID --outcome changed`"
+            );
+            TaskState::ManualPending
+        } else {
+            TaskState::Done
+        };
+        self.progress.finish(processor, &summary);
+        self.ledger
+            .set_task(id, processor, state, Stage::Verified, &summary, None)?;
+        Ok(remaining)
+    }
+}
+
+/// Whether an approved task still has work for an executing run.
+fn to_carry_out(t: &TaskRow) -> bool {
+    match t.stage {
+        Stage::Planned | Stage::Executing | Stage::Executed => true,
+        Stage::Verified => t.state == TaskState::Failed,
+        _ => false,
+    }
+}
+
+/// The plan's item for `record`, from what its connector proposed (`None`: it cannot).
+fn plan_item(record: &Record, proposal: Option<Proposal>) -> NewItem {
+    let mut item = crate::policy::access_item(record);
+    item.fields = Vec::new();
+    match proposal {
+        Some(Proposal::Change { changes }) => {
+            item.action = Action::Change;
+            item.fields = changes.iter().map(|c| c.field.clone()).collect();
+            item.changes = changes;
+        }
+        Some(Proposal::Unchanged) => {
+            item.action = Action::Nothing;
+            item.note = Some("already as asked".into());
+        }
+        Some(Proposal::NotApplicable { why }) if !record.matched_by.allows_erasure() => {
+            // A loose match: the access plan's review note says why.
+            let _ = why;
+            item.action = Action::Review;
+        }
+        Some(Proposal::NotApplicable { why }) => {
+            item.action = Action::Nothing;
+            item.note = Some(why);
+        }
+        Some(Proposal::Refused { reason, instead }) => {
+            item.action = Action::Review;
+            item.note = Some(format!("{reason}; change it instead {instead}"));
+        }
+        None => {
+            item.action = Action::Review;
+            item.note = Some(
+                "dsrhub cannot make this change through the processor's API: make it there by hand and record it"
+                    .into(),
+            );
+        }
+    }
+    item
+}
+
+/// Items planned, per action.
+#[derive(Debug, Default)]
+struct Counts(std::collections::BTreeMap<&'static str, usize>);
+
+impl Counts {
+    fn add(&mut self, more: &std::collections::BTreeMap<&'static str, usize>) {
+        for (action, n) in more {
+            *self.0.entry(action).or_insert(0) += n;
+        }
+    }
+}
+
+fn plan_summary(counts: &Counts) -> String {
+    if counts.0.is_empty() {
+        return "nothing to change: no match".into();
+    }
+    counts
+        .0
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The request's change fits its kind, and a rectification's values are plausible.
+fn check_change(kind: RequestKind, change: &Change, reason: Option<&str>) -> Result<()> {
+    let fits = matches!(
+        (kind, change),
+        (RequestKind::Rectification, Change::Rectify { .. })
+            | (RequestKind::Restriction, Change::Restrict)
+            | (RequestKind::Objection, Change::Object { .. })
+    );
+    if !fits {
+        return Err(Error::Usage(format!(
+            "a {kind} request cannot ask for a {}",
+            crate::ledger::right_name(change)
+        )));
+    }
+    if kind == RequestKind::Restriction && reason.is_none_or(|r| r.trim().is_empty()) {
+        return Err(Error::Usage(
+            "--reason: say why processing is restricted (art. 18(1): accuracy contested, an objection being weighed, …)"
+                .into(),
+        ));
+    }
+    if let Change::Rectify { values } = change {
+        if values.is_empty() {
+            return Err(Error::Usage(
+                "--set: name at least one field to correct (FIELD=VALUE)".into(),
+            ));
+        }
+        for (field, value) in values {
+            if value.chars().any(char::is_control) || value.chars().count() > MAX_VALUE {
+                return Err(Error::Usage(format!(
+                    "--set {field}: at most {MAX_VALUE} characters, no line breaks or control characters"
+                )));
+            }
+            if *field == dsrhub_connector::Field::Email {
+                let checked = crate::identifiers::normalize_subject(&Subject {
+                    emails: vec![value.clone()],
+                    ..Subject::default()
+                });
+                if checked.is_err() || value.trim().is_empty() {
+                    return Err(Error::Usage(
+                        "--set email: not a valid e-mail address".into(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}

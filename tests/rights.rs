@@ -1,0 +1,337 @@
+//! Issue 19: rectification, restriction (and its lifting) and objection through the hub,
+//! against the Autotask and Moneybird fakes: the plan shows what changes, nothing changes
+//! before the approval of its digest, the fakes' state proves the change, and the read-back
+//! finds nothing left to do.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{hub_for, moneybird_table, HubEnv};
+use dsrhub::ledger::{Action, RequestKind, RequestStatus};
+use dsrhub::orchestrator::RunOptions;
+use dsrhub_autotask::fake::FakeAutotask;
+use dsrhub_connector::secrets::Secrets;
+use dsrhub_connector::{Change, Field, Purpose, Subject};
+use dsrhub_moneybird::fake::FakeMoneybird;
+
+const KEES: u64 = 30682110;
+
+struct Env {
+    autotask: FakeAutotask,
+    moneybird: FakeMoneybird,
+    env: HubEnv,
+}
+
+async fn start() -> Env {
+    let autotask = FakeAutotask::start().await.unwrap();
+    let moneybird = FakeMoneybird::start().await.unwrap();
+    let secrets = Secrets::in_memory();
+    secrets
+        .store(&"keyring:at-secret".parse().unwrap(), &autotask.secret())
+        .unwrap();
+    secrets
+        .store(
+            &"keyring:at-code".parse().unwrap(),
+            autotask.integration_code(),
+        )
+        .unwrap();
+    secrets
+        .store(&"keyring:mb".parse().unwrap(), &moneybird.token())
+        .unwrap();
+    let mut section = toml::Table::new();
+    section.insert("username".into(), autotask.username().into());
+    section.insert("secret".into(), "keyring:at-secret".into());
+    section.insert("integration_code".into(), "keyring:at-code".into());
+    section.insert(
+        "zone_lookup_url".into(),
+        autotask.zone_lookup_url().to_string().into(),
+    );
+    let env = hub_for(
+        BTreeMap::from([
+            ("autotask".to_string(), section),
+            (
+                "moneybird".to_string(),
+                moneybird_table(&moneybird, "keyring:mb"),
+            ),
+        ]),
+        &secrets,
+    );
+    Env {
+        autotask,
+        moneybird,
+        env,
+    }
+}
+
+fn email(address: &str) -> Subject {
+    Subject {
+        emails: vec![address.into()],
+        ..Subject::default()
+    }
+}
+
+fn kees(env: &Env) -> serde_json::Value {
+    env.autotask.state().contacts[&KEES].clone()
+}
+
+fn correction() -> Change {
+    Change::Rectify {
+        values: [
+            (Field::Phone, "+31 71 512 9999".to_string()),
+            (Field::JobTitle, "Office manager".to_string()),
+        ]
+        .into(),
+    }
+}
+
+/// Plan `id`, approve the digest it shows, carry it out.
+async fn approve_and_run(env: &Env, id: &str) -> dsrhub::ledger::RequestRow {
+    let hub = &env.env.hub;
+    hub.run(id, &RunOptions::default()).await.unwrap();
+    let plan = env.env.ledger.plan_digest(id).unwrap();
+    assert!(!plan.is_empty(), "a plan waits for approval");
+    hub.approve(id, &plan.digest, "Petra de Vries").unwrap();
+    hub.run(
+        id,
+        &RunOptions {
+            execute: true,
+            ..RunOptions::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_rectification_changes_the_contact_only_after_approval_and_reads_it_back() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    let before = kees(&env);
+    let id = hub
+        .open_change(
+            RequestKind::Rectification,
+            &email("kees.visser@smitpartners.example"),
+            "called back on the number in the contract",
+            &correction(),
+            None,
+        )
+        .unwrap();
+    // The dry run plans the contact's two fields, from what to what; nothing changes yet.
+    let planned = hub.run(&id, &RunOptions::default()).await.unwrap();
+    assert_eq!(planned.status, RequestStatus::Planned);
+    assert_eq!(kees(&env), before, "a dry run changes nothing");
+    let items = env.env.ledger.items(&id, Some("autotask")).unwrap();
+    let contact = items
+        .iter()
+        .find(|i| i.reference.object == "contact")
+        .unwrap();
+    assert_eq!(contact.action, Action::Change);
+    let changes = env.env.ledger.item_changes(contact.id).unwrap();
+    let shown: Vec<(&str, &str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c.field.as_str(),
+                c.from.as_str().unwrap(),
+                c.to.as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("phone", "071-5123460", "+31 71 512 9999"),
+            ("title", "Accountant", "Office manager")
+        ]
+    );
+    // Tickets are correspondence: listed, not rewritten.
+    assert!(items
+        .iter()
+        .filter(|i| i.reference.object == "ticket")
+        .all(|i| i.action == Action::Nothing && i.note.is_some()));
+
+    let done = approve_and_run(&env, &id).await;
+    let after = kees(&env);
+    assert_eq!(after["phone"], "+31 71 512 9999");
+    assert_eq!(after["title"], "Office manager");
+    assert_eq!(
+        after["firstName"], before["firstName"],
+        "nothing else changed"
+    );
+    assert_eq!(after["emailAddress"], before["emailAddress"]);
+    assert!(done.verification_remaining.is_empty());
+    assert_eq!(done.status, RequestStatus::Completed);
+    // Closed: the old and new values are purged, the field names stay as evidence.
+    let changes = env.env.ledger.item_changes(contact.id).unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| c.from.is_null() && c.to.is_null()));
+    let report = hub.report(&id).unwrap();
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("Office manager") && !json.contains("071-5123460"));
+}
+
+#[tokio::test]
+async fn a_restriction_marks_the_contacts_and_a_lift_puts_back_what_the_api_can() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    // Sanne is in both: an Autotask contact and a Moneybird contact with invoices.
+    let subject = email("sanne@bakkerfotografie.example");
+    assert!(
+        hub.open_change(
+            RequestKind::Restriction,
+            &subject,
+            "seen",
+            &Change::Restrict,
+            None
+        )
+        .is_err(),
+        "a restriction needs its reason"
+    );
+    let id = hub
+        .open_change(
+            RequestKind::Restriction,
+            &subject,
+            "passport seen at the desk",
+            &Change::Restrict,
+            Some("accuracy contested"),
+        )
+        .unwrap();
+    approve_and_run(&env, &id).await;
+    let at_contacts: Vec<serde_json::Value> = env
+        .autotask
+        .state()
+        .contacts
+        .values()
+        .filter(|c| c["emailAddress"] == "sanne@bakkerfotografie.example")
+        .cloned()
+        .collect();
+    assert!(!at_contacts.is_empty());
+    assert!(at_contacts.iter().all(|c| c["isActive"] == 0), "inactive");
+    let mb = common::contact_id(&env.moneybird, "sanne@bakkerfotografie.example");
+    assert_eq!(env.moneybird.state().contacts[&mb]["archived"], true);
+    let restricted = env.env.ledger.restricted(&id).unwrap();
+    assert!(restricted.iter().any(|r| r.processor == "autotask"));
+    assert!(restricted.iter().any(|r| r.processor == "moneybird"));
+
+    // Lifting: Autotask's contacts become active again; Moneybird cannot unarchive through
+    // its API, so that one waits for a person.
+    let lift = hub.lift(&id, "dispute settled").unwrap();
+    assert!(
+        hub.lift(&id, "again").is_err(),
+        "a restriction being lifted is not lifted twice"
+    );
+    let lifted = approve_and_run(&env, &lift).await;
+    assert!(env
+        .autotask
+        .state()
+        .contacts
+        .values()
+        .filter(|c| c["emailAddress"] == "sanne@bakkerfotografie.example")
+        .all(|c| c["isActive"] == 1));
+    assert_eq!(env.moneybird.state().contacts[&mb]["archived"], true);
+    let manual = hub.manual_actions(&lift).unwrap();
+    assert_eq!(manual.len(), 1);
+    assert_eq!(manual[0].processor, "moneybird");
+    assert!(manual[0].note.as_deref().unwrap().contains("Restore"));
+    assert_eq!(lifted.status, RequestStatus::AwaitingProcessors);
+}
+
+#[tokio::test]
+async fn an_objection_to_the_newsletter_sets_autotasks_opt_out_and_says_where_none_exists() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    let id = hub
+        .open_change(
+            RequestKind::Objection,
+            &email("kees.visser@smitpartners.example"),
+            "reply from the address on file",
+            &Change::Object {
+                purpose: Purpose::Newsletter,
+            },
+            None,
+        )
+        .unwrap();
+    let done = approve_and_run(&env, &id).await;
+    assert_eq!(kees(&env)["isOptedOutFromBulkEmail"], true);
+    assert_eq!(
+        kees(&env)["isActive"],
+        1,
+        "an objection restricts nothing else"
+    );
+    assert_eq!(done.status, RequestStatus::Completed);
+    // Asked again: already opted out, nothing to change.
+    let again = hub
+        .open_change(
+            RequestKind::Objection,
+            &email("kees.visser@smitpartners.example"),
+            "again",
+            &Change::Object {
+                purpose: Purpose::Newsletter,
+            },
+            None,
+        )
+        .unwrap();
+    hub.run(&again, &RunOptions::default()).await.unwrap();
+    assert_eq!(env.env.ledger.pending_changes(&again).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_loose_match_is_never_changed() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    let before = kees(&env);
+    let id = hub
+        .open_change(
+            RequestKind::Rectification,
+            // Another address, his name and his number: the contact matches loosely only.
+            &Subject {
+                emails: vec!["k.visser@elders.example".into()],
+                names: vec!["Kees Visser".into()],
+                phones: vec!["071-5123460".into()],
+            },
+            "seen",
+            &correction(),
+            None,
+        )
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    assert_eq!(env.env.ledger.pending_changes(&id).unwrap(), 0);
+    let items = env.env.ledger.items(&id, None).unwrap();
+    assert!(!items.is_empty(), "the loose matches are listed");
+    assert!(items.iter().all(|i| i.action == Action::Review));
+    assert_eq!(kees(&env), before);
+}
+
+#[tokio::test]
+async fn a_changed_value_after_the_dry_run_needs_a_new_approval() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    let id = hub
+        .open_change(
+            RequestKind::Rectification,
+            &email("kees.visser@smitpartners.example"),
+            "seen",
+            &correction(),
+            None,
+        )
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let shown = env.env.ledger.plan_digest(&id).unwrap();
+    // The digest covers the values: the same records with other values are another plan.
+    let other = hub
+        .open_change(
+            RequestKind::Rectification,
+            &email("kees.visser@smitpartners.example"),
+            "seen",
+            &Change::Rectify {
+                values: [(Field::Phone, "+31 6 0000 0000".to_string())].into(),
+            },
+            None,
+        )
+        .unwrap();
+    hub.run(&other, &RunOptions::default()).await.unwrap();
+    let other_digest = env.env.ledger.plan_digest(&other).unwrap();
+    assert_ne!(shown.digest, other_digest.digest);
+    assert!(hub.approve(&other, &shown.digest, "Petra").is_err());
+}
