@@ -1120,16 +1120,44 @@ struct ApprovalArgs {
     approver: String,
 }
 
+impl super::ApproveArgs {
+    /// How to run (carry out with --yes, the cap) and the approval asked for, if any.
+    fn split(&self) -> (RunOptions, Option<ApprovalArgs>) {
+        let options = RunOptions {
+            execute: self.yes,
+            max_records: self.max_records,
+            ..RunOptions::default()
+        };
+        let approval = self.yes.then(|| ApprovalArgs {
+            digest: self.plan.clone(),
+            approver: self.approver.clone().unwrap_or_else(operator),
+        });
+        (options, approval)
+    }
+}
+
+/// Request `id`, which must be of `kind`: to continue it.
+fn existing_of_kind(hub: &Hub, id: &str, kind: RequestKind) -> Result<crate::ledger::RequestRow> {
+    let existing = hub.ledger().request(id)?;
+    if existing.kind != kind {
+        return Err(Error::Usage(format!(
+            "request `{id}` is an {} request",
+            existing.kind
+        )));
+    }
+    Ok(existing)
+}
+
 /// `--set FIELD=VALUE …` as a rectification, or a usage error naming the bad one.
 fn rectification(set: &[String]) -> Result<dsrhub_connector::Change> {
     use dsrhub_connector::Field;
     let mut values = std::collections::BTreeMap::new();
     for spec in set {
         let Some((name, value)) = spec.split_once('=') else {
-            return Err(Error::Usage(format!(
-                "--set `{}`: expected FIELD=VALUE",
-                name_only(spec)
-            )));
+            // Not repeated: without its `=` it may well be a value (personal data).
+            return Err(Error::Usage(
+                "--set: expected FIELD=VALUE (one --set has no `=`)".into(),
+            ));
         };
         let name = name.trim();
         let field = Field::parse(name).ok_or_else(|| {
@@ -1151,15 +1179,6 @@ fn rectification(set: &[String]) -> Result<dsrhub_connector::Change> {
     Ok(dsrhub_connector::Change::Rectify { values })
 }
 
-/// The part of `--set` before the `=`, so an error never repeats a value (personal data).
-fn name_only(spec: &str) -> &str {
-    spec.split('=')
-        .next()
-        .unwrap_or("")
-        .get(..40)
-        .unwrap_or(spec.split('=').next().unwrap_or(""))
-}
-
 /// A rectification, restriction or objection: opened with `change` (a new request) or
 /// continued (`--request`), then run as `request` runs any request.
 async fn change_request(
@@ -1174,25 +1193,11 @@ async fn change_request(
             "--subjects/--batch: a {kind} is asked by one person; open one request per person"
         )));
     }
-    let options = RunOptions {
-        execute: approval.yes,
-        max_records: approval.max_records,
-        ..RunOptions::default()
-    };
-    let approve = approval.yes.then(|| ApprovalArgs {
-        digest: approval.plan.clone(),
-        approver: approval.approver.clone().unwrap_or_else(operator),
-    });
+    let (options, approve) = approval.split();
     let Loaded { config, hub } = load(cli)?;
     let (id, new) = match (&args.request, change) {
         (Some(id), None) => {
-            let existing = hub.ledger().request(id)?;
-            if existing.kind != kind {
-                return Err(Error::Usage(format!(
-                    "request `{id}` is an {} request",
-                    existing.kind
-                )));
-            }
+            let existing = existing_of_kind(&hub, id, kind)?;
             if existing.status.is_closed() {
                 return closed_request(cli, &hub, &config, &existing);
             }
@@ -1245,13 +1250,7 @@ async fn lift(
     let Loaded { config, hub } = load(cli)?;
     let (id, new) = match existing {
         Some(id) => {
-            let request = hub.ledger().request(id)?;
-            if request.kind != RequestKind::Lift {
-                return Err(Error::Usage(format!(
-                    "--request: request `{id}` is an {} request, not a lift",
-                    request.kind
-                )));
-            }
+            let request = existing_of_kind(&hub, id, RequestKind::Lift)?;
             if request.status.is_closed() {
                 return closed_request(cli, &hub, &config, &request);
             }
@@ -1263,15 +1262,7 @@ async fn lift(
             (id, true)
         }
     };
-    let options = RunOptions {
-        execute: approval.yes,
-        max_records: approval.max_records,
-        ..RunOptions::default()
-    };
-    let approve = approval.yes.then(|| ApprovalArgs {
-        digest: approval.plan.clone(),
-        approver: approval.approver.clone().unwrap_or_else(operator),
-    });
+    let (options, approve) = approval.split();
     run_opened(
         cli,
         (&config, &hub),
@@ -1298,13 +1289,7 @@ async fn request(
     let Loaded { config, hub } = load(cli)?;
     let (id, new) = match &args.request {
         Some(id) => {
-            let existing = hub.ledger().request(id)?;
-            if existing.kind != kind {
-                return Err(Error::Usage(format!(
-                    "request `{id}` is an {} request",
-                    existing.kind
-                )));
-            }
+            let existing = existing_of_kind(&hub, id, kind)?;
             if existing.status.is_closed() {
                 return closed_request(cli, &hub, &config, &existing);
             }

@@ -185,15 +185,7 @@ impl Ledger {
         )?;
         let rows = stmt
             .query_map(params![id, processor], |r| {
-                let scope: String = r.get(2)?;
-                Ok((
-                    RecordRef {
-                        object: r.get(0)?,
-                        id: r.get(1)?,
-                        scope: (!scope.is_empty()).then_some(scope),
-                    },
-                    r.get::<_, Option<i64>>(3)?,
-                ))
+                Ok((super::targets::target_ref(r)?, r.get::<_, Option<i64>>(3)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());

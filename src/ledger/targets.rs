@@ -209,15 +209,7 @@ impl Ledger {
         )?;
         let rows = stmt
             .query_map(params![id, processor], |r| {
-                let scope: String = r.get(2)?;
-                Ok((
-                    RecordRef {
-                        object: r.get(0)?,
-                        id: r.get(1)?,
-                        scope: (!scope.is_empty()).then_some(scope),
-                    },
-                    r.get::<_, bool>(3)?,
-                ))
+                Ok((target_ref(r)?, r.get::<_, bool>(3)?))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -325,4 +317,14 @@ impl Ledger {
         }
         Ok(keys)
     }
+}
+
+/// The record a `targets` row names, from its first three columns (object, record_id, scope).
+pub(super) fn target_ref(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRef> {
+    let scope: String = r.get(2)?;
+    Ok(RecordRef {
+        object: r.get(0)?,
+        id: r.get(1)?,
+        scope: (!scope.is_empty()).then_some(scope),
+    })
 }

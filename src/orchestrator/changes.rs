@@ -125,25 +125,8 @@ impl Hub {
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
 
-        let pending = self.ledger.pending_changes(id)?;
-        let cap = options
-            .max_records
-            .unwrap_or(self.policy.max_records_per_erasure);
-        if pending > cap {
-            self.conclude(id)?;
-            return Err(Error::BlastRadius {
-                request: id.to_string(),
-                planned: pending,
-                cap,
-            });
-        }
-        let approved: Vec<TaskRow> = self
-            .ledger
-            .tasks(id)?
-            .into_iter()
-            .filter(|t| t.approved && to_carry_out(t))
-            .filter(|t| !self.waiting(t))
-            .collect();
+        self.within_cap(id, options)?;
+        let approved = self.approved_to_carry_out(id)?;
         if !options.execute || approved.is_empty() {
             self.conclude(id)?;
             return Ok(());
@@ -157,14 +140,7 @@ impl Hub {
         .await
         .into_iter()
         .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
-        let rerun: Vec<&str> = approved.iter().map(|t| t.processor.as_str()).collect();
-        let mut remaining: Vec<Remaining> = request
-            .verification_remaining
-            .iter()
-            .filter(|r| !rerun.contains(&r.processor.as_str()))
-            .cloned()
-            .collect();
-        remaining.extend(verified.into_iter().flatten().flatten());
+        let remaining = super::erasure::remaining_after(request, &approved, verified);
         self.ledger.set_verification(id, now(), &remaining)?;
         self.conclude(id)?;
         Ok(())
@@ -250,14 +226,16 @@ impl Hub {
         for chunk in records.chunks(CHUNK) {
             let mut items = Vec::with_capacity(chunk.len());
             for record in chunk {
-                let proposal = if record.matched_by.allows_erasure() {
-                    match connector.propose(&record.reference, change).await {
-                        Ok(p) => p,
-                        Err(e) => return Ok(Err(e)),
-                    }
-                } else {
-                    // Never changed on a loose match: reviewed like any other.
-                    Some(Proposal::not_applicable(""))
+                if !record.matched_by.allows_erasure() {
+                    // Never changed on a loose match: listed for review, its note says why.
+                    let mut item = crate::policy::access_item(record);
+                    item.fields = Vec::new();
+                    items.push(item);
+                    continue;
+                }
+                let proposal = match connector.propose(&record.reference, change).await {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e)),
                 };
                 items.push(plan_item(record, proposal));
             }
@@ -553,15 +531,6 @@ impl Hub {
     }
 }
 
-/// Whether an approved task still has work for an executing run.
-fn to_carry_out(t: &TaskRow) -> bool {
-    match t.stage {
-        Stage::Planned | Stage::Executing | Stage::Executed => true,
-        Stage::Verified => t.state == TaskState::Failed,
-        _ => false,
-    }
-}
-
 /// The plan's item for `record`, from what its connector proposed (`None`: it cannot).
 fn plan_item(record: &Record, proposal: Option<Proposal>) -> NewItem {
     let mut item = crate::policy::access_item(record);
@@ -575,11 +544,6 @@ fn plan_item(record: &Record, proposal: Option<Proposal>) -> NewItem {
         Some(Proposal::Unchanged) => {
             item.action = Action::Nothing;
             item.note = Some("already as asked".into());
-        }
-        Some(Proposal::NotApplicable { why }) if !record.matched_by.allows_erasure() => {
-            // A loose match: the access plan's review note says why.
-            let _ = why;
-            item.action = Action::Review;
         }
         Some(Proposal::NotApplicable { why }) => {
             item.action = Action::Nothing;

@@ -15,16 +15,6 @@ use crate::ledger::{
 };
 use crate::lifecycle::Event;
 
-/// Whether an approved task still has work for an executing run: its plan not carried out
-/// completely, or a verification that found records still present (acted on again).
-fn to_carry_out(t: &TaskRow) -> bool {
-    match t.stage {
-        Stage::Planned | Stage::Executing | Stage::Executed => true,
-        Stage::Verified => t.state == TaskState::Failed,
-        _ => false,
-    }
-}
-
 /// The outcome of an exact match the processor's API cannot erase: a person must act.
 pub const MANUAL: &str = "manual action needed";
 
@@ -32,6 +22,36 @@ pub const MANUAL: &str = "manual action needed";
 const EXECUTE_CHUNK: usize = 1000;
 
 impl Hub {
+    /// The blast-radius cap over everything request `id` still has to change: over it, the
+    /// request is concluded as planned and the run refused.
+    pub(super) fn within_cap(&self, id: &str, options: &RunOptions) -> Result<()> {
+        let pending = self.ledger.pending_changes(id)?;
+        let cap = options
+            .max_records
+            .unwrap_or(self.policy.max_records_per_erasure);
+        if pending > cap {
+            self.conclude(id)?;
+            return Err(Error::BlastRadius {
+                request: id.to_string(),
+                planned: pending,
+                cap,
+            });
+        }
+        Ok(())
+    }
+
+    /// The tasks of request `id` whose approved plan an executing run carries out now (not
+    /// waiting for a vendor's limit).
+    pub(super) fn approved_to_carry_out(&self, id: &str) -> Result<Vec<TaskRow>> {
+        Ok(self
+            .ledger
+            .tasks(id)?
+            .into_iter()
+            .filter(|t| t.approved && to_carry_out(t))
+            .filter(|t| !self.waiting(t))
+            .collect())
+    }
+
     pub(super) async fn run_erasure(
         &self,
         request: &RequestRow,
@@ -67,27 +87,10 @@ impl Hub {
         failpoint::after_plan();
 
         // 2. The blast-radius cap, over everything still to be changed.
-        let pending = self.ledger.pending_changes(id)?;
-        let cap = options
-            .max_records
-            .unwrap_or(self.policy.max_records_per_erasure);
-        if pending > cap {
-            self.conclude(id)?;
-            return Err(Error::BlastRadius {
-                request: id.to_string(),
-                planned: pending,
-                cap,
-            });
-        }
+        self.within_cap(id, options)?;
         // 3. Only what a person approved is carried out; a dry run (or nothing approved yet)
         //    stops here.
-        let approved: Vec<TaskRow> = self
-            .ledger
-            .tasks(id)?
-            .into_iter()
-            .filter(|t| t.approved && to_carry_out(t))
-            .filter(|t| !self.waiting(t))
-            .collect();
+        let approved = self.approved_to_carry_out(id)?;
         if !options.execute || approved.is_empty() {
             self.conclude(id)?;
             return Ok(());
@@ -108,15 +111,7 @@ impl Hub {
             // A batch verifies later, all its requests at once; the request stays executing.
             return Ok(());
         }
-        // Keep earlier runs' findings for processors not verified in this run.
-        let rerun: Vec<&str> = approved.iter().map(|t| t.processor.as_str()).collect();
-        let mut remaining: Vec<Remaining> = request
-            .verification_remaining
-            .iter()
-            .filter(|r| !rerun.contains(&r.processor.as_str()))
-            .cloned()
-            .collect();
-        remaining.extend(verified.into_iter().flatten().flatten());
+        let remaining = remaining_after(request, &approved, verified);
         self.ledger.set_verification(id, now(), &remaining)?;
         if let Some(controller) = &controller {
             self.forward(id, controller, &subject).await?;
@@ -631,6 +626,34 @@ impl Hub {
             .set_task(id, processor, state, Stage::Verified, &summary, None)?;
         Ok(Some(remaining))
     }
+}
+
+/// Whether an approved task still has work for an executing run: its plan not carried out
+/// completely, or a verification that found records still present (acted on again).
+fn to_carry_out(t: &TaskRow) -> bool {
+    match t.stage {
+        Stage::Planned | Stage::Executing | Stage::Executed => true,
+        Stage::Verified => t.state == TaskState::Failed,
+        _ => false,
+    }
+}
+
+/// What verification leaves after a run: this run's findings for the processors it verified
+/// (`approved`), earlier runs' findings for the others.
+pub(super) fn remaining_after(
+    request: &RequestRow,
+    approved: &[TaskRow],
+    verified: Vec<Option<Vec<Remaining>>>,
+) -> Vec<Remaining> {
+    let rerun: Vec<&str> = approved.iter().map(|t| t.processor.as_str()).collect();
+    let mut remaining: Vec<Remaining> = request
+        .verification_remaining
+        .iter()
+        .filter(|r| !rerun.contains(&r.processor.as_str()))
+        .cloned()
+        .collect();
+    remaining.extend(verified.into_iter().flatten().flatten());
+    remaining
 }
 
 fn erase_action(item: &ItemRow) -> EraseAction {
