@@ -335,3 +335,57 @@ async fn a_changed_value_after_the_dry_run_needs_a_new_approval() {
     assert_ne!(shown.digest, other_digest.digest);
     assert!(hub.approve(&other, &shown.digest, "Petra").is_err());
 }
+
+/// Defect (found this session, fails on 05640b3): a restriction made inactive an Autotask
+/// contact matched only on a secondary address, whose primary address is not the subject's
+/// (erasure keeps such a contact as shared; the change path did not look). Only a record
+/// that is the subject's own is changed; another one waits for a person, with why, the
+/// request stays open, and the fake is untouched.
+#[tokio::test]
+async fn a_change_never_acts_on_a_record_that_is_not_the_subjects_own() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    const SECONDARY: u64 = 30682036;
+    let before = env.autotask.state().contacts[&SECONDARY].clone();
+    assert_eq!(before["emailAddress2"], "sanne.bakker@example.nl");
+    assert_ne!(before["emailAddress"], "sanne.bakker@example.nl");
+    let id = hub
+        .open_change(
+            RequestKind::Restriction,
+            &email("sanne.bakker@example.nl"),
+            "passport seen at the desk",
+            &Change::Restrict,
+            Some("accuracy contested"),
+        )
+        .unwrap();
+    let done = approve_and_run(&env, &id).await;
+    assert_eq!(
+        env.autotask.state().contacts[&SECONDARY],
+        before,
+        "the contact is neither made inactive nor changed"
+    );
+    let items = env.env.ledger.items(&id, Some("autotask")).unwrap();
+    let item = items
+        .iter()
+        .find(|i| i.reference.object == "contact" && i.reference.id == SECONDARY.to_string())
+        .unwrap_or_else(|| panic!("the contact is listed: {items:#?}"));
+    assert_eq!(item.action, Action::Review);
+    assert!(
+        item.note.as_deref().unwrap().contains("secondary address"),
+        "{item:?}"
+    );
+    assert!(env.env.ledger.item_changes(item.id).unwrap().is_empty());
+    assert!(env
+        .env
+        .ledger
+        .restricted(&id)
+        .unwrap()
+        .iter()
+        .all(|r| r.item_id != item.id));
+    assert_ne!(done.status, RequestStatus::Completed);
+    assert!(hub
+        .manual_actions(&id)
+        .unwrap()
+        .iter()
+        .any(|m| m.processor == "autotask"));
+}

@@ -532,10 +532,26 @@ impl Hub {
 }
 
 /// The plan's item for `record`, from what its connector proposed (`None`: it cannot).
+///
+/// A record that is not the subject's own (a contact matched on a secondary address, a
+/// company's record) is never changed for one person, whatever its connector proposes: a
+/// person decides, and the request stays open until they record what they did.
 fn plan_item(record: &Record, proposal: Option<Proposal>) -> NewItem {
     let mut item = crate::policy::access_item(record);
     item.fields = Vec::new();
     match proposal {
+        Some(Proposal::Change { .. }) if !record.ownership.is_own() => {
+            let whose = match &record.ownership {
+                dsrhub_connector::Ownership::Shared(why)
+                | dsrhub_connector::Ownership::Organisation(why) => why.as_str(),
+                dsrhub_connector::Ownership::Own => "",
+            };
+            item.action = Action::Review;
+            item.note = Some(format!(
+                "not only the subject's ({whose}): not changed for one person; a person decides \
+                 what to change there and records it"
+            ));
+        }
         Some(Proposal::Change { changes }) => {
             item.action = Action::Change;
             item.fields = changes.iter().map(|c| c.field.clone()).collect();
