@@ -8,11 +8,13 @@
 //! records unchanged), erase twice, 429 with and
 //! without `Retry-After`, 5xx until retries are exhausted, 401 → one refresh → re-authorise,
 //! rotated credentials picked up, paging across pages, the injection corpus, and no secret or
-//! identifier in `Debug` output, errors or log lines.
+//! identifier in `Debug` output, errors or log lines; and rectification, restriction and its
+//! lifting, and objection where the connector declares them ([`rights`]).
 
 pub mod conformance;
 pub mod deviations;
 mod logs;
+pub mod rights;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use logs::capture_logs;
+pub use rights::{object_sets_the_opt_out, rectify_then_read_back, restrict_then_lift};
 
 use crate::connector::Connector;
 use crate::error::ErrorKind;
@@ -773,6 +776,9 @@ macro_rules! connector_test_kit {
                 paging_across_pages,
                 injection_corpus_widens_nothing,
                 no_secret_or_identifier_leaks,
+                rectify_then_read_back,
+                restrict_then_lift,
+                object_sets_the_opt_out,
             );
         }
     };
