@@ -7,11 +7,11 @@ use dsrhub_connector::http::HttpClient;
 use dsrhub_connector::oauth::{SecretTokenStore, TokenStore};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
-    async_trait, Capability, Category, Connector, ConnectorError, ContractSignals, Description,
-    EraseAction, EraseOutcome, Exported, Findings, Health, Inventory, Lookup, MatchKind, Record,
-    RecordRef, Subject,
+    async_trait, Capability, Category, Change, Connector, ConnectorError, ContractSignals,
+    Description, EraseAction, EraseOutcome, Exported, FieldChange, Findings, Health, Inventory,
+    Lookup, MatchKind, Proposal, Record, RecordRef, Subject,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
 use crate::api::{
@@ -382,6 +382,21 @@ fn entity_of(record: &RecordRef) -> Result<Entity, ConnectorError> {
     }
 }
 
+impl ExactOnline {
+    /// The contact or account at `record` as Exact has it now; not found is an error.
+    async fn current(&self, record: &RecordRef) -> Result<Map<String, Value>, ConnectorError> {
+        self.api
+            .get(division_of(record)?, entity_of(record)?, &record.id)
+            .await?
+            .ok_or_else(|| {
+                ConnectorError::new(
+                    dsrhub_connector::ErrorKind::NotFound,
+                    format!("the {} no longer exists", record.object),
+                )
+            })
+    }
+}
+
 fn division_of(record: &RecordRef) -> Result<u32, ConnectorError> {
     record
         .scope
@@ -402,7 +417,14 @@ impl Connector for ExactOnline {
         Description {
             id: crate::ID.into(),
             display_name: "Exact Online".into(),
-            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            capabilities: vec![
+                Capability::Access,
+                Capability::Erase,
+                Capability::Anonymize,
+                Capability::Rectify,
+                Capability::Restrict,
+                Capability::Object,
+            ],
             categories: vec![
                 Category::Name,
                 Category::Address,
@@ -453,6 +475,48 @@ impl Connector for ExactOnline {
             }
         }
         Ok(found.into_iter().map(Findings::into_vec).collect())
+    }
+
+    async fn propose(
+        &self,
+        record: &RecordRef,
+        change: &Change,
+    ) -> Result<Option<Proposal>, ConnectorError> {
+        let object = record.object.as_str();
+        if !matches!(object, CONTACT | ACCOUNT) {
+            entity_of(record)?;
+            return Ok(Some(crate::rights::books_proposal(object, change)));
+        }
+        let found = self.current(record).await?;
+        Ok(Some(if object == CONTACT {
+            crate::rights::contact_proposal(&found, change)
+        } else {
+            crate::rights::account_proposal(&found, change)
+        }))
+    }
+
+    async fn apply(
+        &self,
+        record: &RecordRef,
+        changes: &[FieldChange],
+    ) -> Result<(), ConnectorError> {
+        if !matches!(record.object.as_str(), CONTACT | ACCOUNT) {
+            return Err(ConnectorError::invalid(format!(
+                "Exact Online changes contacts and accounts only, not `{}`",
+                record.object
+            )));
+        }
+        // Asked first: a PUT to a key that is gone answers 404, which counts against Exact's
+        // error budget.
+        self.current(record).await?;
+        self.api
+            .update(
+                division_of(record)?,
+                entity_of(record)?,
+                &record.id,
+                &crate::rights::update_body(changes),
+            )
+            .await
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

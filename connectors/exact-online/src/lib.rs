@@ -16,6 +16,9 @@
 //!   failed call counts towards Exact's "10 errors per endpoint per hour" block); linked ones
 //!   are anonymised (accounts also `Blocked`); bank accounts are deleted either way. Invoices and transaction lines are kept: the
 //!   hub's policy retains them 7 years after the end of their financial year (art. 52(4) AWR).
+//! - **Rectify, restrict, object** ([`rights`]): contacts and the subject's own accounts are
+//!   corrected field by field, an account is blocked while restricted, a contact is excluded
+//!   from mailings on objection; the books stay as booked.
 //! - **Limits**: 60 calls per minute, paced by the SDK with the `X-RateLimit-Minutely-*`
 //!   headers; when the daily cap (`X-RateLimit-*`) is spent the task waits in the ledger
 //!   until the reset instead of hammering.
@@ -30,6 +33,7 @@ mod connector;
 mod contracts;
 pub mod login;
 mod mapping;
+pub mod rights;
 
 #[cfg(feature = "fake")]
 pub mod fake;
