@@ -7,9 +7,9 @@ use dsrhub_connector::error::not_found_as_none;
 use dsrhub_connector::http::{HeaderSource, HttpClient, SecretHeaders};
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
-    async_trait, Applicant, Capability, Category, Connector, ConnectorError, Description,
-    EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
-    Record, RecordRef, Subject,
+    async_trait, Applicant, Capability, Category, Change, Connector, ConnectorError, Description,
+    EraseAction, EraseOutcome, ErrorKind, Exported, FieldChange, Findings, Health, Inventory,
+    Lookup, MatchKind, Proposal, Record, RecordRef, Subject,
 };
 
 use crate::api::{self, Api};
@@ -56,7 +56,12 @@ impl Connector for ItGlue {
         Description {
             id: crate::ID.into(),
             display_name: "IT Glue".into(),
-            capabilities: vec![Capability::Access, Capability::Erase, Capability::Anonymize],
+            capabilities: vec![
+                Capability::Access,
+                Capability::Erase,
+                Capability::Anonymize,
+                Capability::Rectify,
+            ],
             categories: vec![
                 Category::Name,
                 Category::Email,
@@ -187,6 +192,37 @@ impl Connector for ItGlue {
             });
         }
         Ok(Some(applicants))
+    }
+
+    async fn propose(
+        &self,
+        record: &RecordRef,
+        change: &Change,
+    ) -> Result<Option<Proposal>, ConnectorError> {
+        if record.object != CONTACT {
+            return Ok(None);
+        }
+        let contact = self.api.show("contacts", record.numeric_id()?).await?;
+        Ok(Some(crate::rights::contact_proposal(&contact, change)))
+    }
+
+    async fn apply(
+        &self,
+        record: &RecordRef,
+        changes: &[FieldChange],
+    ) -> Result<(), ConnectorError> {
+        if record.object != CONTACT {
+            return Err(ConnectorError::invalid(format!(
+                "IT Glue changes contacts only, not `{}`",
+                record.object
+            )));
+        }
+        self.api
+            .update_contact(
+                record.numeric_id()?,
+                crate::rights::update_attributes(changes),
+            )
+            .await
     }
 
     async fn export(&self, record: &RecordRef) -> Result<Exported, ConnectorError> {

@@ -11,6 +11,9 @@
 //!   that one scan serves every subject.
 //! - **Erase**: deletable contacts go in one bulk `DELETE /contacts`; contacts synced from a PSA
 //!   cannot be changed in IT Glue (422) and are reported as managed at their source.
+//! - **Rectify** ([`rights`]): names, job title, the `Work`/`Mobile` phone entry and a single
+//!   e-mail address; PSA-synced contacts are corrected at the PSA. No restriction mark and
+//!   no newsletter exist in IT Glue.
 //! - **Limits**: 3000 requests per 5 minutes; 429 without `Retry-After`.
 //!
 //! See `docs/connectors/itglue.md`.
@@ -19,6 +22,7 @@ mod api;
 mod config;
 mod connector;
 mod mapping;
+pub mod rights;
 
 #[cfg(feature = "fake")]
 pub mod fake;
