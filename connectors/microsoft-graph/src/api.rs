@@ -413,6 +413,30 @@ impl Api {
         Ok(url)
     }
 
+    /// A user with the properties a rectification reads (`crate::rights`).
+    pub async fn user_for_change(&self, id: &str) -> Result<Option<Value>, ConnectorError> {
+        let mut url = self.http.url(&["users", id])?;
+        url.query_pairs_mut().append_pair(
+            "$select",
+            "id,displayName,givenName,surname,mail,businessPhones,mobilePhone,streetAddress,postalCode,city,jobTitle,onPremisesSyncEnabled",
+        );
+        self.get(url).await
+    }
+
+    /// An Outlook contact, whole.
+    pub async fn contact(&self, mailbox: &str, id: &str) -> Result<Option<Value>, ConnectorError> {
+        self.get(self.contact_url(mailbox, id)?).await
+    }
+
+    /// `PATCH` the properties in `body` (a user answers 204, a contact 200 with itself).
+    pub async fn patch(&self, segments: &[&str], body: &Value) -> Result<(), ConnectorError> {
+        let url = self.http.url(segments)?;
+        self.http
+            .send(Request::patch(url).json(body))
+            .await
+            .map(drop)
+    }
+
     /// An Outlook contact.
     pub fn contact_url(&self, mailbox: &str, id: &str) -> Result<Url, ConnectorError> {
         self.http.url(&["users", mailbox, "contacts", id])

@@ -158,7 +158,7 @@ impl Connector for MicrosoftGraph {
         Description {
             id: crate::ID.into(),
             display_name: "Microsoft 365".into(),
-            capabilities: vec![Capability::Access, Capability::Erase],
+            capabilities: vec![Capability::Access, Capability::Erase, Capability::Rectify],
             categories: vec![
                 Category::Name,
                 Category::Email,
@@ -394,19 +394,59 @@ impl Connector for MicrosoftGraph {
         record: &RecordRef,
         change: &dsrhub_connector::Change,
     ) -> Result<Option<dsrhub_connector::Proposal>, ConnectorError> {
+        use crate::rights::{proposal, Kind};
         use dsrhub_connector::{Change, Proposal};
-        if record.object != mapping::MESSAGE {
-            return Ok(None);
+        let gone = || {
+            ConnectorError::new(
+                ErrorKind::NotFound,
+                format!("the {} no longer exists", record.object),
+            )
+        };
+        let (kind, entity) = match record.object.as_str() {
+            USER => (Kind::User, self.api.user_for_change(&record.id).await?),
+            CONTACT => (
+                Kind::Contact,
+                self.api.contact(self.mailbox(record)?, &record.id).await?,
+            ),
+            MESSAGE => {
+                return Ok(Some(Proposal::not_applicable(match change {
+                    Change::Rectify { .. } => {
+                        "a message records what was written then and is not rewritten; a correction is sent as a new message if it matters"
+                    }
+                    Change::Restrict | Change::Restore { .. } => {
+                        "a message is kept as it is; it is processed only to answer the person"
+                    }
+                    Change::Object { .. } => "newsletters are not sent from these mailboxes",
+                })))
+            }
+            _ => return Err(unknown(record)),
+        };
+        let entity = entity.ok_or_else(gone)?;
+        let entity = entity.as_object().ok_or_else(gone)?;
+        Ok(Some(proposal(kind, entity, change)))
+    }
+
+    async fn apply(
+        &self,
+        record: &RecordRef,
+        changes: &[dsrhub_connector::FieldChange],
+    ) -> Result<(), ConnectorError> {
+        let body = crate::rights::update_body(changes);
+        match record.object.as_str() {
+            USER => self.api.patch(&["users", &record.id], &body).await,
+            CONTACT => {
+                self.api
+                    .patch(
+                        &["users", self.mailbox(record)?, "contacts", &record.id],
+                        &body,
+                    )
+                    .await
+            }
+            _ => Err(ConnectorError::invalid(format!(
+                "Microsoft 365 changes users and contacts only, not `{}`",
+                record.object
+            ))),
         }
-        Ok(Some(Proposal::not_applicable(match change {
-            Change::Rectify { .. } => {
-                "a message records what was written then and is not rewritten; a correction is sent as a new message if it matters"
-            }
-            Change::Restrict | Change::Restore { .. } => {
-                "a message is kept as it is; it is processed only to answer the person"
-            }
-            Change::Object { .. } => "newsletters are not sent from these mailboxes",
-        })))
     }
 
     async fn lookup(&self, reference: &RecordRef) -> Result<Lookup, ConnectorError> {

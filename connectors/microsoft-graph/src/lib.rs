@@ -27,6 +27,7 @@ mod api;
 mod config;
 mod connector;
 mod mapping;
+pub mod rights;
 
 #[cfg(feature = "fake")]
 pub mod fake;

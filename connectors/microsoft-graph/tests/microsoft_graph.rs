@@ -470,6 +470,17 @@ async fn every_exchange_conforms_to_graphs_published_description() {
         for exported in c.export_batch(&refs).await {
             exported.unwrap();
         }
+        // A rectification's read and PATCH.
+        let title = dsrhub_connector::Change::Rectify {
+            values: [(dsrhub_connector::Field::JobTitle, "Adviseur".to_string())].into(),
+        };
+        for r in records.iter().filter(|r| r.reference.object != "message") {
+            if let Some(dsrhub_connector::Proposal::Change { changes }) =
+                c.propose(&r.reference, &title).await.unwrap()
+            {
+                c.apply(&r.reference, &changes).await.unwrap();
+            }
+        }
         for r in &records {
             if let Some(action) = kit_action(r) {
                 let _ = c.erase(&r.reference, &action).await;
@@ -491,6 +502,10 @@ async fn every_exchange_conforms_to_graphs_published_description() {
         "{} problem(s):\n{}",
         problems.len(),
         problems.join("\n")
+    );
+    assert!(
+        graph.iter().any(|e| e.method == "PATCH"),
+        "a rectification was checked"
     );
     // Sub-requests of `$batch` were checked on their own (messages are listed through it).
     assert!(graph

@@ -31,11 +31,16 @@ pub(super) fn api(inner: Shared) -> Router {
     Router::new()
         .route("/v1.0/users", get(list_users))
         .route("/v1.0/users/$count", get(count_users))
-        .route("/v1.0/users/{user}", get(show_user).delete(delete_user))
+        .route(
+            "/v1.0/users/{user}",
+            get(show_user).patch(update_user).delete(delete_user),
+        )
         .route("/v1.0/users/{user}/contacts", get(list_contacts))
         .route(
             "/v1.0/users/{user}/contacts/{id}",
-            get(show_contact).delete(delete_contact),
+            get(show_contact)
+                .patch(update_contact)
+                .delete(delete_contact),
         )
         .route(
             "/v1.0/users/{user}/contacts/{id}/permanentDelete",
@@ -380,6 +385,119 @@ async fn show_user(
     };
     let user = inner.state.lock().users[&id].clone();
     Json(select(&user, &params)).into_response()
+}
+
+/// User properties a `PATCH /users/{id}` may set (Graph's "Update user", the ones dsrhub
+/// and an administrator's tools send); another one answers 400 as Graph does.
+const USER_WRITABLE: &[&str] = &[
+    "businessPhones",
+    "city",
+    "companyName",
+    "department",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mobilePhone",
+    "officeLocation",
+    "postalCode",
+    "streetAddress",
+    "surname",
+];
+
+/// Contact properties a `PATCH …/contacts/{id}` may set ("Update contact").
+const CONTACT_WRITABLE: &[&str] = &[
+    "businessAddress",
+    "businessPhones",
+    "companyName",
+    "department",
+    "displayName",
+    "emailAddresses",
+    "givenName",
+    "homeAddress",
+    "homePhones",
+    "jobTitle",
+    "middleName",
+    "mobilePhone",
+    "personalNotes",
+    "surname",
+];
+
+/// The PATCH body as an object of writable properties, or Graph's 400.
+fn patch_body(body: &[u8], writable: &[&str], code: &str) -> Result<Map<String, Value>, Response> {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(body) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            code,
+            "The request body is not a JSON object.",
+        ));
+    };
+    if let Some(field) = body.keys().find(|k| !writable.contains(&k.as_str())) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            code,
+            &format!("Property '{field}' cannot be updated."),
+        ));
+    }
+    Ok(body)
+}
+
+/// `PATCH /users/{id}`: 204. A user synced from on-premises AD is refused, as Graph does.
+async fn update_user(
+    AxState(inner): AxState<Shared>,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
+    let id = match user_or_404(&inner, &user) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let body = match patch_body(&body, USER_WRITABLE, "Request_BadRequest") {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    let synced = inner.state.lock().users[&id]["onPremisesSyncEnabled"] == Value::Bool(true);
+    if synced {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "Unable to update the specified properties for on-premises mastered Directory Sync objects or objects currently undergoing migration.",
+        );
+    }
+    inner.state.mutate(|s| {
+        let user = s.users.get_mut(&id).expect("checked");
+        for (k, v) in body {
+            user[k.as_str()] = v;
+        }
+    });
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `PATCH /users/{mailbox}/contacts/{id}`: 200 with the updated contact.
+async fn update_contact(
+    AxState(inner): AxState<Shared>,
+    Path((user, contact)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let id = match user_or_404(&inner, &user) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let body = match patch_body(&body, CONTACT_WRITABLE, "RequestBodyRead") {
+        Ok(body) => body,
+        Err(r) => return r,
+    };
+    let updated = inner.state.mutate(|s| {
+        let found = s.contacts.get_mut(&id).and_then(|c| c.get_mut(&contact))?;
+        for (k, v) in body {
+            found[k.as_str()] = v;
+        }
+        found["lastModifiedDateTime"] = Value::from(jiff::Timestamp::now().to_string());
+        Some(found.clone())
+    });
+    match updated {
+        Some(c) => Json(c).into_response(),
+        None => not_found("object"),
+    }
 }
 
 async fn delete_user(AxState(inner): AxState<Shared>, Path(user): Path<String>) -> Response {
