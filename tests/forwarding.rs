@@ -403,3 +403,76 @@ async fn an_access_export_resumed_later_still_forwards_the_customers_data() {
         .collect();
     assert!(!names.iter().any(|n| n.starts_with("itglue")), "{names:?}");
 }
+
+/// Issue 19: a rectification for a customer's data subject changes the organisation's own
+/// records and forwards, untouched, what is held for the customer, with the corrections the
+/// controller needs.
+#[tokio::test]
+async fn a_rectification_for_a_customers_data_subject_forwards_what_is_held_for_the_customer() {
+    let f = fakes().await;
+    let env = env(&f, noorderlicht(&["noorderlicht.example"], &[]));
+    let itglue_before = serde_json::to_string(&f.itglue.state()).unwrap();
+    let change = dsrhub_connector::Change::Rectify {
+        values: [(
+            dsrhub_connector::Field::JobTitle,
+            "Afdelingshoofd".to_string(),
+        )]
+        .into(),
+    };
+    let id = env
+        .hub
+        .open_change(
+            RequestKind::Rectification,
+            &email("jan.devries@noorderlicht.example"),
+            "passport",
+            &change,
+            None,
+        )
+        .unwrap();
+    env.hub.run(&id, &RunOptions::default()).await.unwrap();
+    let items = env.ledger.items(&id, Some("itglue")).unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items.iter().all(|i| i.action == Action::Forward),
+        "{items:?}"
+    );
+    let plan = env.ledger.plan_digest(&id).unwrap();
+    env.hub
+        .approve(&id, &plan.digest, "Petra de Vries")
+        .unwrap();
+    let done = env
+        .hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.controller.as_deref(), Some("Noorderlicht Zorg B.V."));
+    assert_eq!(
+        serde_json::to_string(&f.itglue.state()).unwrap(),
+        itglue_before,
+        "the customer's data is the customer's to change"
+    );
+    assert!(f
+        .autotask
+        .state()
+        .contacts
+        .values()
+        .any(|c| c["emailAddress"] == "jan.devries@noorderlicht.example"
+            && c["title"] == "Afdelingshoofd"));
+    let tasks = env.ledger.tasks(&id).unwrap();
+    let itglue = tasks.iter().find(|t| t.processor == "itglue").unwrap();
+    assert_eq!(itglue.state, TaskState::Forwarded);
+    let forward = read(&env, &id, "controller-forward.eml").expect("the forwarding letter");
+    assert!(
+        forward.contains("rectificatie") && forward.contains("artikel 16"),
+        "{forward}"
+    );
+    assert!(forward.contains("functie: Afdelingshoofd"), "{forward}");
+    let reply = read(&env, &id, "requester-reply.eml").expect("the reply to the requester");
+    assert!(reply.contains("rectificatie"), "{reply}");
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use common::{hub_for, moneybird_table, HubEnv};
 use dsrhub::ledger::{Action, RequestKind, RequestStatus};
-use dsrhub::orchestrator::RunOptions;
+use dsrhub::orchestrator::{Answer, RunOptions};
 use dsrhub_autotask::fake::FakeAutotask;
 use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{Change, Field, Purpose, Subject};
@@ -24,6 +24,11 @@ struct Env {
 }
 
 async fn start() -> Env {
+    start_with(BTreeMap::new()).await
+}
+
+/// [`start`], with more processors (one without an API, say).
+async fn start_with(more: BTreeMap<String, toml::Table>) -> Env {
     let autotask = FakeAutotask::start().await.unwrap();
     let moneybird = FakeMoneybird::start().await.unwrap();
     let secrets = Secrets::in_memory();
@@ -47,16 +52,15 @@ async fn start() -> Env {
         "zone_lookup_url".into(),
         autotask.zone_lookup_url().to_string().into(),
     );
-    let env = hub_for(
-        BTreeMap::from([
-            ("autotask".to_string(), section),
-            (
-                "moneybird".to_string(),
-                moneybird_table(&moneybird, "keyring:mb"),
-            ),
-        ]),
-        &secrets,
-    );
+    let mut processors = BTreeMap::from([
+        ("autotask".to_string(), section),
+        (
+            "moneybird".to_string(),
+            moneybird_table(&moneybird, "keyring:mb"),
+        ),
+    ]);
+    processors.extend(more);
+    let env = hub_for(processors, &secrets);
     Env {
         autotask,
         moneybird,
@@ -169,6 +173,42 @@ async fn a_rectification_changes_the_contact_only_after_approval_and_reads_it_ba
     let report = hub.report(&id).unwrap();
     let json = serde_json::to_string(&report).unwrap();
     assert!(!json.contains("Office manager") && !json.contains("071-5123460"));
+    // The report names what changed on each record (field names, never values), in a file
+    // named for the right, not as an erasure report.
+    let record = report
+        .processors
+        .iter()
+        .flat_map(|p| &p.records)
+        .find(|r| r.object == "contact" && r.id == contact.reference.id)
+        .unwrap();
+    assert_eq!(record.changed_fields, ["phone", "title"]);
+    let out = env.env.dir.path().join("report-out");
+    let (json_path, html_path) = dsrhub::report::write(&report, &out).unwrap();
+    assert!(
+        json_path.ends_with("rectification-report.json"),
+        "{json_path:?}"
+    );
+    let html = std::fs::read_to_string(html_path).unwrap();
+    assert!(
+        html.contains("phone, title"),
+        "the HTML shows the fields changed"
+    );
+    // The answer to the person names the fields corrected, not the values (art. 16, 19).
+    let reply = std::fs::read_to_string(
+        env.env
+            .dir
+            .path()
+            .join("reports")
+            .join(&id)
+            .join("reply-rectification.eml"),
+    )
+    .unwrap();
+    assert!(reply.contains("phone number, job title") || reply.contains("telefoonnummer, functie"));
+    assert!(
+        reply.contains("1 changed") || reply.contains("1 aangepast"),
+        "{reply}"
+    );
+    assert!(!reply.contains("Office manager"));
 }
 
 #[tokio::test]
@@ -213,6 +253,15 @@ async fn a_restriction_marks_the_contacts_and_a_lift_puts_back_what_the_api_can(
     let restricted = env.env.ledger.restricted(&id).unwrap();
     assert!(restricted.iter().any(|r| r.processor == "autotask"));
     assert!(restricted.iter().any(|r| r.processor == "moneybird"));
+    // The report shows what is restricted since when.
+    let report = hub.report(&id).unwrap();
+    assert_eq!(report.restricted.len(), restricted.len());
+    assert!(report
+        .restricted
+        .iter()
+        .any(|r| r.processor == "moneybird" && r.fields == ["archived"] && !r.since.is_empty()));
+    let html = dsrhub::report::html::render(&report).unwrap();
+    assert!(html.contains("Restricted since"), "{html}");
 
     // Lifting: Autotask's contacts become active again; Moneybird cannot unarchive through
     // its API, so that one waits for a person.
@@ -388,4 +437,135 @@ async fn a_change_never_acts_on_a_record_that_is_not_the_subjects_own() {
         .unwrap()
         .iter()
         .any(|m| m.processor == "autotask"));
+}
+
+fn letter(env: &Env, id: &str, processor: &str) -> String {
+    std::fs::read_to_string(
+        env.env
+            .dir
+            .path()
+            .join("reports")
+            .join(id)
+            .join(format!("{processor}-request.eml")),
+    )
+    .unwrap_or_else(|e| panic!("{processor}'s letter for {id}: {e}"))
+}
+
+/// A processor without an API gets the letter for the right asked (after approval only),
+/// its answer marks what the restriction covers, the lift tells it by letter, and the
+/// restriction's subject is kept exactly until the lift has closed (art. 18(3)).
+#[tokio::test]
+async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restriction_is_lifted() {
+    let env = start_with(BTreeMap::from([(
+        "applicatielink".to_string(),
+        common::manual_section("Applicatielink", "privacy@applicatielink.example", "nl"),
+    )]))
+    .await;
+    let hub = &env.env.hub;
+    let subject = email("sanne@bakkerfotografie.example");
+    let id = hub
+        .open_change(
+            RequestKind::Restriction,
+            &subject,
+            "passport seen at the desk",
+            &Change::Restrict,
+            Some("accuracy contested"),
+        )
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let dir = env.env.dir.path().join("reports").join(&id);
+    assert!(
+        !dir.join("applicatielink-request.eml").exists(),
+        "no letter before approval"
+    );
+    let planned = env.env.ledger.items(&id, Some("applicatielink")).unwrap();
+    assert_eq!(planned.len(), 1, "one item stands for all the data there");
+    assert_eq!(planned[0].action, Action::Change);
+    let run = approve_and_run(&env, &id).await;
+    assert_eq!(run.status, RequestStatus::AwaitingProcessors);
+    let sent = letter(&env, &id, "applicatielink");
+    assert!(sent.contains("beperking van de verwerking") && sent.contains("artikel 18"));
+    assert!(sent.contains("sanne@bakkerfotografie.example"));
+
+    let evidence = env.env.dir.path().join("answer.txt");
+    std::fs::write(&evidence, "Gemarkeerd als beperkt.").unwrap();
+    let status = hub
+        .confirm(
+            &id,
+            "applicatielink",
+            Answer::Changed,
+            Some(&evidence),
+            None,
+        )
+        .unwrap();
+    assert!(status.is_closed(), "{status}");
+    let restricted = env.env.ledger.restricted(&id).unwrap();
+    assert!(restricted.iter().any(|r| r.processor == "applicatielink"));
+    assert_eq!(
+        env.env.ledger.subject(&id).unwrap().emails,
+        vec!["sanne@bakkerfotografie.example".to_string()],
+        "a closed restriction keeps its subject until it is lifted"
+    );
+
+    let reply = std::fs::read_to_string(dir.join("reply-restriction.eml")).unwrap();
+    assert!(
+        reply.contains("artikel 18") || reply.contains("article 18"),
+        "{reply}"
+    );
+    assert!(reply.contains("Applicatielink"));
+    assert!(reply.contains("artikel 19") || reply.contains("article 19"));
+
+    let lift = hub.lift(&id, "dispute settled").unwrap();
+    // Art. 18(3): the person is told before the lift, in the restriction's folder.
+    let notice = std::fs::read_to_string(dir.join("reply-lift-notice.eml")).unwrap();
+    assert!(
+        notice.contains("To: sanne@bakkerfotografie.example"),
+        "{notice}"
+    );
+    assert!(notice.contains("18(3)") || notice.contains("18 lid 3"));
+    assert!(notice.contains("dispute settled"));
+    let tasks: Vec<String> = env
+        .env
+        .ledger
+        .tasks(&lift)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.processor)
+        .collect();
+    assert!(tasks.contains(&"applicatielink".to_string()));
+    let lifted = approve_and_run(&env, &lift).await;
+    assert!(!lifted.status.is_closed());
+    let told = letter(&env, &lift, "applicatielink");
+    assert!(told.contains("opgeheven") && told.contains("sanne@bakkerfotografie.example"));
+    // Moneybird's contact waits for a person (no unarchive API); record it, then the answer.
+    std::fs::write(&evidence, "Contact teruggezet uit het archief.").unwrap();
+    for m in hub.manual_actions(&lift).unwrap() {
+        let record = format!("{}:{}", m.reference.object, m.reference.id);
+        hub.confirm_record(
+            &lift,
+            &m.processor,
+            &record,
+            dsrhub::orchestrator::ManualOutcome::Changed,
+            &evidence,
+            None,
+            "Petra de Vries",
+        )
+        .unwrap();
+    }
+    std::fs::write(&evidence, "Markering verwijderd.").unwrap();
+    let status = hub
+        .confirm(
+            &lift,
+            "applicatielink",
+            Answer::Changed,
+            Some(&evidence),
+            None,
+        )
+        .unwrap();
+    assert!(status.is_closed(), "{status}");
+    assert!(env.env.ledger.restricted(&id).unwrap().is_empty());
+    assert!(
+        env.env.ledger.subject(&id).is_err(),
+        "lifted: the restriction's subject is purged"
+    );
 }

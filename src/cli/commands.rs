@@ -1257,8 +1257,29 @@ async fn lift(
             (id.to_string(), false)
         }
         None => {
-            let id = hub.lift(restriction.unwrap_or_default(), reason.unwrap_or_default())?;
+            let restriction = restriction.unwrap_or_default();
+            let id = hub.lift(restriction, reason.unwrap_or_default())?;
             println!("opened lift request {id}");
+            let notice = hub
+                .replies(restriction)?
+                .into_iter()
+                .any(|r| r.stem == "reply-lift-notice" && r.sent_at.is_none());
+            if notice {
+                println!(
+                    "the person is told before the restriction is lifted (art. 18(3)): read {}, \
+                     then send it with `dsrhub reply {restriction} --send` before approving the lift",
+                    config
+                        .reports_dir()
+                        .join(restriction)
+                        .join("reply-lift-notice.eml")
+                        .display()
+                );
+            } else {
+                println!(
+                    "no notice written: restriction {restriction} keeps no address; tell the \
+                     person before the lift by other means (art. 18(3))"
+                );
+            }
             (id, true)
         }
     };

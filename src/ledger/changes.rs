@@ -48,7 +48,7 @@ impl Ledger {
             Some(id),
             "change.recorded",
             &serde_json::json!({
-                "right": right_name(change),
+                "right": change.right(),
                 "fields": match change {
                     Change::Rectify { values } => values.keys().map(|f| f.as_str()).collect(),
                     _ => Vec::new(),
@@ -170,6 +170,19 @@ impl Ledger {
             &serde_json::json!({ "restriction": restriction, "records": records.len() }),
         )?;
         Ok(id)
+    }
+
+    /// The restriction lift request `id` lifts (`None` for any other request).
+    pub fn lifted_restriction(&self, id: &str) -> Result<Option<String>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "SELECT i.request_id FROM targets t JOIN items i ON i.id = t.from_item
+                 WHERE t.request_id = ?1 LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// For lift request `id` at `processor`: each record with the changes its restriction made.
@@ -304,14 +317,4 @@ pub(super) fn purge_change_values(tx: &Transaction<'_>, id: &str) -> Result<bool
         }
     }
     Ok(purged)
-}
-
-/// The right a change exercises, as the audit log names it.
-pub fn right_name(change: &Change) -> &'static str {
-    match change {
-        Change::Rectify { .. } => "rectification",
-        Change::Restrict => "restriction",
-        Change::Restore { .. } => "lift",
-        Change::Object { .. } => "objection",
-    }
 }

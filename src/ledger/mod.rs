@@ -27,7 +27,7 @@ mod types;
 
 pub use approvals::{Approval, PlanDigest};
 pub use batches::{BatchPlan, BatchRow};
-pub use changes::{right_name, Restricted};
+pub use changes::Restricted;
 pub use extensions::Extension;
 pub use holds::{hold_key, subject_hold_keys, Hold};
 pub use leases::LeaseHolder;
@@ -1067,7 +1067,7 @@ impl Ledger {
                 "UPDATE items SET action = ?5, note = ?3, updated_at = ?4,
                         outcome = CASE WHEN state = ?6 THEN ?7 ELSE outcome END
                  WHERE request_id = ?1 AND processor = ?2
-                   AND action IN (?8, ?9, ?10, ?11)
+                   AND action IN (?8, ?9, ?10, ?11, ?13)
                    -- never rewrite history: an executed action stays what it was
                    AND (state NOT IN (?6, ?12) OR action = ?11)",
                 params![
@@ -1083,6 +1083,7 @@ impl Ledger {
                     Action::Retain.as_str(),
                     Action::Export.as_str(),
                     ItemState::Started.as_str(),
+                    Action::Change.as_str(),
                 ],
             )?;
         }

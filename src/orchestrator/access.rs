@@ -111,7 +111,7 @@ impl Hub {
         };
         if connector.by_letter() {
             return self
-                .ask_by_letter(request, processor, connector, subject)
+                .ask_by_letter(request, processor, connector, subject, None)
                 .await;
         }
         // Records become ledger items as they arrive; the export then walks the items in

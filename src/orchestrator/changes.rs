@@ -15,7 +15,9 @@
 
 use std::sync::Arc;
 
-use dsrhub_connector::{Change, Connector, ConnectorError, ErrorKind, Proposal, Record, Subject};
+use dsrhub_connector::{
+    Change, Connector, ConnectorError, ErrorKind, FieldChange, Proposal, Record, RecordRef, Subject,
+};
 use futures_util::future::join_all;
 
 use super::erasure::MANUAL;
@@ -54,7 +56,8 @@ impl Hub {
     }
 
     /// Lift restriction `restriction`: open a request that puts back, on every record the
-    /// restriction marked and nobody lifted yet, the values it changed. Planned, approved and
+    /// restriction marked and nobody lifted yet, the values it changed, and write the notice
+    /// to the person (art. 18(3)) as a draft of the restriction's. Planned, approved and
     /// carried out like any other request (`dsrhub run`); its id.
     pub fn lift(&self, restriction: &str, reason: &str) -> Result<String> {
         let reason = reason.trim();
@@ -83,16 +86,36 @@ impl Hub {
         let due =
             crate::deadline::add_months(received, self.policy.response_months, &self.timezone)?;
         let how = format!("lift of restriction {restriction}");
-        self.ledger.create_lift_request(
+        // Only where the restriction marked something: elsewhere there is nothing to lift.
+        let tasks: Vec<_> = self
+            .new_tasks()
+            .into_iter()
+            .filter(|t| records.iter().any(|r| r.processor == t.processor))
+            .collect();
+        let id = self.ledger.create_lift_request(
             IdentityNote {
                 how: &how,
                 by: &self.operator,
             },
             (received, due),
-            &self.new_tasks(),
+            &tasks,
             (restriction, &records),
             reason,
-        )
+        )?;
+        // Art. 18(3): the person is told before the restriction is lifted. The notice is a
+        // draft in the restriction's folder, sent with `dsrhub reply RESTRICTION --send`
+        // before the lift is approved. A restriction closed before its subject was kept for
+        // this has no address left: said in the audit log, and the lift goes on.
+        match self.write_reply(restriction, crate::replies::ReplyKind::LiftNotice, reason) {
+            Ok(_) => {}
+            Err(Error::Usage(why)) => self.ledger.audit(
+                Some(&id),
+                "reply.not_written",
+                &serde_json::json!({ "stem": "reply-lift-notice", "why": why }),
+            )?,
+            Err(e) => return Err(e),
+        }
+        Ok(id)
     }
 
     pub(super) async fn run_change(
@@ -107,7 +130,15 @@ impl Hub {
                 request.kind
             )));
         };
-        let subject = self.ledger.subject(id)?;
+        // A lift searches for nobody; its letters name the restriction's subject, whose
+        // addresses are kept until the restriction is lifted.
+        let subject = match request.kind {
+            RequestKind::Lift => match self.ledger.lifted_restriction(id)? {
+                Some(restriction) => self.ledger.subject(&restriction)?,
+                None => Subject::default(),
+            },
+            _ => self.ledger.subject(id)?,
+        };
         self.transition(id, Event::Start, true)?;
         let tasks = self.ledger.tasks(id)?;
         join_all(
@@ -125,6 +156,13 @@ impl Hub {
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
 
+        // A customer's data subject: what is held for the customer goes to them as
+        // controller (shown in the dry run, sent after approval), as for an erasure. A lift
+        // acts only on what its restriction marked, so it decides nothing new.
+        let controller = match request.kind {
+            RequestKind::Lift => None,
+            _ => self.decide_forwarding(request, &subject)?,
+        };
         self.within_cap(id, options)?;
         let approved = self.approved_to_carry_out(id)?;
         if !options.execute || approved.is_empty() {
@@ -132,16 +170,20 @@ impl Hub {
             return Ok(());
         }
         self.transition(id, Event::Execute, true)?;
-        let verified = join_all(
-            approved
-                .iter()
-                .map(|t| self.watched(&t.processor, self.apply_and_verify(request, t, &change))),
-        )
+        let verified = join_all(approved.iter().map(|t| {
+            self.watched(
+                &t.processor,
+                self.apply_and_verify(request, t, &change, &subject),
+            )
+        }))
         .await
         .into_iter()
         .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
         let remaining = super::erasure::remaining_after(request, &approved, verified);
         self.ledger.set_verification(id, now(), &remaining)?;
+        if let Some(controller) = &controller {
+            self.forward(id, controller, &subject).await?;
+        }
         self.conclude(id)?;
         Ok(())
     }
@@ -161,8 +203,13 @@ impl Hub {
             return Ok(());
         };
         if connector.by_letter() {
+            // One item stands for everything the processor holds about the subject: the plan
+            // (and its digest) shows what the letter asks, and the answer marks it.
+            let items = self.letter_items(id, processor, request.kind, change)?;
+            self.ledger.save_items(id, processor, &items)?;
             let summary = format!(
-                "no API: after approval, ask the processor to make the {} and record its answer",
+                "no API: after approval, the processor is asked by letter to make the {}; its \
+                 answer is recorded with `dsrhub confirm`",
                 request.kind
             );
             return self.ledger.set_task(
@@ -244,6 +291,43 @@ impl Hub {
         Ok(Ok(counts))
     }
 
+    /// The plan's items at a processor without an API: one per thing the letter asks, for
+    /// all the subject's data there (`processor:<id>`); for a lift, the restriction's own.
+    fn letter_items(
+        &self,
+        id: &str,
+        processor: &str,
+        kind: RequestKind,
+        change: &Change,
+    ) -> Result<Vec<NewItem>> {
+        let asked: Vec<(RecordRef, Vec<FieldChange>)> = if kind == RequestKind::Lift {
+            self.ledger
+                .lift_targets(id, processor)?
+                .into_iter()
+                .map(|(reference, restricted)| (reference, reversed(&restricted)))
+                .collect()
+        } else {
+            vec![(
+                RecordRef::new(LETTER_OBJECT, processor),
+                letter_changes(change),
+            )]
+        };
+        Ok(asked
+            .into_iter()
+            .map(|(reference, changes)| {
+                let mut item = plan_item(
+                    &by_id(reference),
+                    Some(Proposal::from_changes(changes)),
+                );
+                item.note = Some(
+                    "all the subject's data at this processor: asked by letter, marked by its answer"
+                        .into(),
+                );
+                item
+            })
+            .collect())
+    }
+
     /// Plan a lift: each record its restriction marked, with what the restriction changed put
     /// back (when the record still shows the restriction's values).
     async fn plan_lift(
@@ -266,17 +350,7 @@ impl Hub {
                     )),
                     Err(e) => return Ok(Err(e)),
                 };
-                let record = Record {
-                    reference: reference.clone(),
-                    matched_by: dsrhub_connector::MatchKind::VendorId,
-                    categories: Vec::new(),
-                    linked_to: None,
-                    retention: None,
-                    erasability: Default::default(),
-                    ownership: Default::default(),
-                    descriptor: Default::default(),
-                };
-                items.push(plan_item(&record, proposal));
+                items.push(plan_item(&by_id(reference.clone()), proposal));
             }
             counts.add(&self.ledger.save_items(id, processor, &items)?);
         }
@@ -290,6 +364,7 @@ impl Hub {
         request: &RequestRow,
         task: &TaskRow,
         change: &Change,
+        subject: &Subject,
     ) -> Result<Option<Vec<Remaining>>> {
         let id = request.id.as_str();
         let processor = task.processor.as_str();
@@ -297,20 +372,10 @@ impl Hub {
             return Ok(None);
         };
         if connector.by_letter() {
-            let summary = format!(
-                "no API: ask the processor (by letter or by hand) to make the {}, then record \
-                 its answer with `dsrhub confirm {id} {processor} --outcome changed|not-found`",
-                request.kind
-            );
-            self.ledger.set_task(
-                id,
-                processor,
-                TaskState::ManualPending,
-                Stage::AwaitingAnswer,
-                &summary,
-                None,
-            )?;
-            self.progress.finish(processor, &summary);
+            // The answer is recorded with `dsrhub confirm ID PROCESSOR --outcome
+            // changed|not-found`, as for an erasure's letter.
+            self.ask_by_letter(request, processor, connector, subject, Some(change))
+                .await?;
             return Ok(None);
         }
         if task.stage != Stage::Executed {
@@ -366,6 +431,7 @@ impl Hub {
             Action::Change => None,
             Action::Review if item.is_exact_match() => Some(MANUAL),
             Action::Nothing => Some("unchanged"),
+            Action::Forward => Some("forwarded"),
             _ => Some("review"),
         };
         if let Some(outcome) = settled {
@@ -419,16 +485,7 @@ impl Hub {
                 let asked = match change {
                     // A lift asks, per record, for what its restriction changed to go back.
                     Change::Restore { .. } => Change::Restore {
-                        restricted: self
-                            .ledger
-                            .item_changes(item.id)?
-                            .into_iter()
-                            .map(|c| dsrhub_connector::FieldChange {
-                                field: c.field,
-                                from: c.to,
-                                to: c.from,
-                            })
-                            .collect(),
+                        restricted: reversed(&self.ledger.item_changes(item.id)?),
                     },
                     other => other.clone(),
                 };
@@ -498,6 +555,7 @@ impl Hub {
         for (n, what) in [
             (changed, "changed"),
             (count("unchanged"), "already as asked or not concerned"),
+            (count("forwarded"), "forwarded to the controller"),
             (count("review"), "for review"),
             (manual, "need a manual action"),
         ] {
@@ -521,6 +579,8 @@ impl Hub {
                  `dsrhub confirm {id} {processor} --record OBJECT:ID --outcome changed`"
             );
             TaskState::ManualPending
+        } else if count("forwarded") > 0 {
+            TaskState::Forwarded
         } else {
             TaskState::Done
         };
@@ -529,6 +589,52 @@ impl Hub {
             .set_task(id, processor, state, Stage::Verified, &summary, None)?;
         Ok(remaining)
     }
+}
+
+/// The object name of the item that stands for all a subject's data at a processor without
+/// an API.
+pub const LETTER_OBJECT: &str = "processor";
+
+/// A record a request acts on by id (a lift's, a letter's): found by nobody's search.
+fn by_id(reference: RecordRef) -> Record {
+    Record {
+        reference,
+        matched_by: dsrhub_connector::MatchKind::VendorId,
+        categories: Vec::new(),
+        linked_to: None,
+        retention: None,
+        erasability: Default::default(),
+        ownership: Default::default(),
+        descriptor: Default::default(),
+    }
+}
+
+/// What a letter asks, as field changes: the corrected values (their old ones are the
+/// processor's to know), the restriction's or the opt-out's mark.
+fn letter_changes(change: &Change) -> Vec<FieldChange> {
+    match change {
+        Change::Rectify { values } => values
+            .iter()
+            .map(|(field, value)| {
+                FieldChange::new(field.as_str(), serde_json::Value::Null, value.as_str())
+            })
+            .collect(),
+        Change::Restrict => vec![FieldChange::new("restricted", false, true)],
+        Change::Restore { restricted } => reversed(restricted),
+        Change::Object { purpose } => vec![FieldChange::new(
+            format!("opted_out:{}", purpose.as_str()),
+            false,
+            true,
+        )],
+    }
+}
+
+/// The changes that undo `changes`.
+fn reversed(changes: &[FieldChange]) -> Vec<FieldChange> {
+    changes
+        .iter()
+        .map(|c| FieldChange::new(c.field.clone(), c.to.clone(), c.from.clone()))
+        .collect()
 }
 
 /// The plan's item for `record`, from what its connector proposed (`None`: it cannot).
@@ -615,7 +721,7 @@ fn check_change(kind: RequestKind, change: &Change, reason: Option<&str>) -> Res
     if !fits {
         return Err(Error::Usage(format!(
             "a {kind} request cannot ask for a {}",
-            crate::ledger::right_name(change)
+            change.right()
         )));
     }
     if kind == RequestKind::Restriction && reason.is_none_or(|r| r.trim().is_empty()) {

@@ -187,7 +187,7 @@ impl Hub {
         };
         if connector.by_letter() {
             let request = self.ledger.request(id)?;
-            self.ask_by_letter(&request, processor, connector, subject)
+            self.ask_by_letter(&request, processor, connector, subject, None)
                 .await?;
             return Ok(None);
         }

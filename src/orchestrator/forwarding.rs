@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::Hub;
 use crate::config::ControllerConfig;
 use crate::error::{Error, Result};
-use crate::ledger::{Action, ItemRow, RequestKind, RequestRow};
+use crate::ledger::{Action, ItemRow, RequestRow};
 
 fn template(kind: &str, language: &str) -> &'static str {
     match (kind, language) {
@@ -193,11 +193,25 @@ impl Hub {
                 .map(|z| dsrhub_connector::text::long_date(z.date(), language))
                 .unwrap_or_else(|_| t.to_string())
         };
+        let change = self.ledger.request_change(request_id)?.map(|(c, _)| c);
+        let right = change.as_ref().map_or(request.kind.as_str(), |c| c.right());
+        let (right_name, article) = dsrhub_connector::rights::request_name(right, language);
+        let corrections: Vec<minijinja::Value> = change
+            .as_ref()
+            .map(|c| c.corrections(language))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(label, value)| context! { label => label, value => value })
+            .collect();
         let values = context! {
             organisation => &self.organisation,
             reply_to => &self.contact_email,
             request_id => request_id,
-            erasure => request.kind == RequestKind::Erasure,
+            right => right,
+            right_name => right_name,
+            article => article,
+            corrections => corrections,
+            purpose => change.as_ref().map_or("", |c| c.purpose_label(language)),
             controller => &controller.name,
             controller_ends => dsrhub_connector::text::end_sentence(&controller.name),
             controller_contact => &controller.privacy_contact,

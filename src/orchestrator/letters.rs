@@ -12,13 +12,15 @@ use crate::error::{Error, Result};
 use crate::ledger::RequestRow;
 
 impl Hub {
-    /// Ask `processor`, which has no API, by letter; the task then waits for its answer.
+    /// Ask `processor`, which has no API, by letter (for `change`, when the request is not
+    /// an access or erasure); the task then waits for its answer.
     pub(super) async fn ask_by_letter(
         &self,
         request: &RequestRow,
         processor: &str,
         connector: &Arc<dyn Connector>,
         subject: &Subject,
+        change: Option<&dsrhub_connector::Change>,
     ) -> Result<()> {
         let today = self.today()?;
         let request_due = request
@@ -32,6 +34,7 @@ impl Hub {
             reply_to: &self.contact_email,
             request_id: &request.id,
             erasure: request.kind == crate::ledger::RequestKind::Erasure,
+            change,
             subject,
             request_due,
             today,
@@ -355,6 +358,22 @@ impl Hub {
             evidence_hash.as_deref(),
             by,
         )?;
+        if request.kind.changes_fields() {
+            // The item that stands for all the subject's data there takes the answer: what a
+            // restriction marked this way is what its lift tells the processor to undo.
+            let items = self.ledger.items(id, Some(processor))?;
+            let asked: Vec<&crate::ledger::ItemRow> = items
+                .iter()
+                .filter(|i| i.action == crate::ledger::Action::Change)
+                .collect();
+            let outcome = if answer == Answer::Changed {
+                "changed"
+            } else {
+                "not found"
+            };
+            self.ledger
+                .mark_items(&asked, crate::ledger::ItemState::Done, outcome)?;
+        }
         self.conclude(id)
     }
 }

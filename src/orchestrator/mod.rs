@@ -693,9 +693,36 @@ impl Hub {
         }
         let status = self.transition(id, Event::Conclude(status), work_left)?;
         if status.is_closed() {
-            self.ledger.purge_subject(id)?;
+            self.purge_closed(id)?;
         }
         Ok(status)
+    }
+
+    /// A closed request's subject is purged, except a restriction's while anything it marked
+    /// is not lifted: the person must be told before it is lifted (art. 18(3)) and the
+    /// processors asked by letter must be told whose data it was. A lift that closes purges
+    /// its restriction's subject once nothing of it is left restricted.
+    fn purge_closed(&self, id: &str) -> Result<()> {
+        let request = self.ledger.request(id)?;
+        if request.kind == RequestKind::Restriction && !self.ledger.restricted(id)?.is_empty() {
+            return self.ledger.audit(
+                Some(id),
+                "subject.kept",
+                &serde_json::json!({
+                    "until": "the restriction is lifted",
+                    "why": "art. 18(3) GDPR: the person is told before a restriction is lifted",
+                }),
+            );
+        }
+        self.ledger.purge_subject(id)?;
+        if request.kind == RequestKind::Lift && request.status != RequestStatus::Cancelled {
+            if let Some(restriction) = self.ledger.lifted_restriction(id)? {
+                if self.ledger.restricted(&restriction)?.is_empty() {
+                    self.ledger.purge_subject(&restriction)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 

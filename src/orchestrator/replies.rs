@@ -226,10 +226,15 @@ impl Hub {
                 .unwrap_or(request.due_at)
                 .to_string(),
             processors,
+            change: self
+                .ledger
+                .request_change(&request.id)?
+                .map(|(change, _)| change),
         })
     }
 
-    /// The answer a request gets when it closes: access or erasure. Not for a request whose
+    /// The answer a request gets when it closes: access, erasure, rectification, restriction
+    /// or objection. Not for a request whose
     /// data all went to the controller (the forwarding reply told the subject) or one that
     /// was cancelled.
     pub(super) fn write_closing_reply(
@@ -248,11 +253,11 @@ impl Hub {
         let kind = match self.ledger.request(id)?.kind {
             RequestKind::Access => ReplyKind::Access,
             RequestKind::Erasure => ReplyKind::Erasure,
-            // Not written yet for the other rights: the report says what was done.
-            RequestKind::Rectification
-            | RequestKind::Restriction
-            | RequestKind::Lift
-            | RequestKind::Objection => return Ok(()),
+            RequestKind::Rectification => ReplyKind::Rectification,
+            RequestKind::Restriction => ReplyKind::Restriction,
+            RequestKind::Objection => ReplyKind::Objection,
+            // The person was told before the lift (art. 18(3)); the lift has no subject.
+            RequestKind::Lift => return Ok(()),
         };
         self.write_reply(id, kind, "").map(drop)
     }

@@ -13,6 +13,7 @@
 //! A reply is composed while the request still knows its subject's address (before the
 //! identifiers are purged at closure); it holds nothing beyond what the person is entitled to.
 
+mod changes;
 mod words;
 
 use std::collections::BTreeSet;
@@ -39,6 +40,14 @@ pub enum ReplyKind {
     Extension,
     /// Art. 12(4): the request is (partly) refused.
     Refusal,
+    /// Art. 16 and 19: the answer to a rectification.
+    Rectification,
+    /// Art. 18 and 19: the answer to a restriction.
+    Restriction,
+    /// Art. 21: the answer to an objection.
+    Objection,
+    /// Art. 18(3): the restriction is about to be lifted (written for the restriction).
+    LiftNotice,
 }
 
 impl ReplyKind {
@@ -49,6 +58,10 @@ impl ReplyKind {
             ReplyKind::Erasure => "reply-erasure",
             ReplyKind::Extension => "reply-extension",
             ReplyKind::Refusal => "reply-refusal",
+            ReplyKind::Rectification => "reply-rectification",
+            ReplyKind::Restriction => "reply-restriction",
+            ReplyKind::Objection => "reply-objection",
+            ReplyKind::LiftNotice => "reply-lift-notice",
         }
     }
 }
@@ -111,6 +124,8 @@ pub struct Facts {
     pub due_at: String,
     /// Per processor.
     pub processors: Vec<ProcessorFacts>,
+    /// What a rectification, restriction or objection asked (`None` for access and erasure).
+    pub change: Option<dsrhub_connector::Change>,
 }
 
 impl ProcessorFacts {
@@ -505,6 +520,24 @@ pub fn compose(facts: &Facts, ctx: &Context<'_>, kind: ReplyKind, reason: &str) 
         ReplyKind::Erasure => erasure(facts, ctx),
         ReplyKind::Extension => extension(facts, ctx, reason),
         ReplyKind::Refusal => refusal(facts, ctx, reason),
+        ReplyKind::Rectification | ReplyKind::Restriction | ReplyKind::Objection => {
+            use dsrhub_connector::Change;
+            let fields: Vec<&str> = match &facts.change {
+                Some(Change::Rectify { values }) => {
+                    values.keys().map(|f| f.label(ctx.language)).collect()
+                }
+                _ => Vec::new(),
+            };
+            let right = match (&facts.change, kind) {
+                (Some(Change::Object { purpose }), _) => {
+                    changes::Right::Objection(purpose.label(ctx.language))
+                }
+                (_, ReplyKind::Rectification) => changes::Right::Rectification(&fields),
+                _ => changes::Right::Restriction,
+            };
+            changes::answer(facts, ctx, right)
+        }
+        ReplyKind::LiftNotice => changes::lift_notice(facts, ctx, reason),
     };
     let subject = format!(
         "{subject} - {} {}",
@@ -701,6 +734,7 @@ mod tests {
             );
         }
         let facts = Facts {
+            change: None,
             request_id: "r1".into(),
             received_at: "2026-12-06T09:00:00Z".into(),
             due_at: "2027-01-06T09:00:00Z".into(),

@@ -92,6 +92,7 @@ mod tests {
                     categories: vec![],
                     note: None,
                     descriptor: [("folder".to_string(), "<b>inbox</b>".to_string())].into(),
+                    changed_fields: vec![],
                 }],
             }],
             verification: Verification {
@@ -102,6 +103,7 @@ mod tests {
             plan_awaiting_approval: None,
             approvals: vec![],
             soft_deletions: vec![],
+            restricted: vec![],
             accountability: Default::default(),
             timezone: "Europe/Amsterdam".into(),
             organisation: "Voorbeeld & Zn".into(),

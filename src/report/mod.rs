@@ -39,6 +39,9 @@ pub struct Report {
     /// after that date found them purged (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub soft_deletions: Vec<crate::ledger::SoftDeletion>,
+    /// Restriction: what it marked and nobody has lifted yet, since when (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restricted: Vec<RestrictedReport>,
     /// Who verified, approved, acted and answered, when, and the request's place in the
     /// audit chain (extension; built from the audit log, see [`accountability`]).
     #[serde(default)]
@@ -134,6 +137,26 @@ pub struct RecordReport {
     /// hash of the subject line (extension).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub descriptor: std::collections::BTreeMap<String, String>,
+    /// Rectification, restriction, lift, objection: the vendor fields the change sets, by
+    /// name only (the values are shown to staff while the request is open, never in a
+    /// report) (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_fields: Vec<String>,
+}
+
+/// A record a restriction marked and nobody has lifted yet (extension).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestrictedReport {
+    /// The processor id.
+    pub processor: String,
+    /// The vendor's object type.
+    pub object: String,
+    /// Its id.
+    pub id: String,
+    /// The fields the restriction set (`isActive`, `archived`, `Blocked`).
+    pub fields: Vec<String>,
+    /// Since when (RFC 3339).
+    pub since: String,
 }
 
 /// `verification`.
@@ -214,6 +237,11 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
                     matched_by: i.matched_by.clone(),
                     categories: i.categories.clone(),
                     descriptor: i.descriptor.clone(),
+                    changed_fields: if i.action == Action::Change {
+                        i.fields.clone()
+                    } else {
+                        Vec::new()
+                    },
                     note: [i.note.as_deref(), i.detail.as_deref()]
                         .into_iter()
                         .flatten()
@@ -278,6 +306,17 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
         plan_awaiting_approval: Some(ledger.plan_digest(id)?).filter(|p| !p.is_empty()),
         approvals: ledger.approvals(id)?,
         soft_deletions: ledger.soft_deletions(id)?,
+        restricted: ledger
+            .restricted(id)?
+            .into_iter()
+            .map(|r| RestrictedReport {
+                processor: r.processor,
+                object: r.reference.object,
+                id: r.reference.id,
+                fields: r.changes.into_iter().map(|c| c.field).collect(),
+                since: r.since.to_string(),
+            })
+            .collect(),
         accountability: accountability::build(ledger, id)?,
         organisation: organisation.to_string(),
         generated_at: crate::ledger::now().to_string(),
@@ -288,11 +327,9 @@ pub fn build(ledger: &Ledger, id: &str, organisation: &str) -> Result<Report> {
 /// Write `<kind>-report.json` and `<kind>-report.html` into `dir`; returns both paths.
 pub fn write(report: &Report, dir: &Path) -> Result<(PathBuf, PathBuf)> {
     crate::private_files::create_dir(dir, false)?;
-    let kind = if report.request.kind == RequestKind::Access.as_str() {
-        "access"
-    } else {
-        "erasure"
-    };
+    // Named for the right: `access`, `erasure`, `rectification`, `restriction`, `lift`,
+    // `objection` (the batch report and `dsrhub status` link them so).
+    let kind = RequestKind::parse(&report.request.kind).map_or("erasure", RequestKind::as_str);
     let json_path = dir.join(format!("{kind}-report.json"));
     let html_path = dir.join(format!("{kind}-report.html"));
     let json = serde_json::to_string_pretty(report).expect("report serialises");

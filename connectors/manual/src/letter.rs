@@ -40,6 +40,20 @@ pub fn render(
         Language::Nl => (NL, "nl"),
         Language::En => (EN, "en"),
     };
+    let right = match request.change {
+        Some(change) => change.right(),
+        None if request.erasure => "erasure",
+        None => "access",
+    };
+    let (right_name, article) = dsrhub_connector::rights::request_name(right, language);
+    let corrections: Vec<minijinja::Value> = request
+        .change
+        .map(|c| c.corrections(language))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(label, value)| context! { label => label, value => value })
+        .collect();
+    let purpose = request.change.map_or("", |c| c.purpose_label(language));
     let mut env = Environment::new();
     env.add_template("letter.txt", template)
         .map_err(|e| ConnectorError::permanent(format!("letter template: {e}")))?;
@@ -51,7 +65,11 @@ pub fn render(
                 organisation => request.organisation,
                 reply_to => request.reply_to,
                 request_id => request.request_id,
-                erasure => request.erasure,
+                right => right,
+                right_name => right_name,
+                article => article,
+                corrections => corrections,
+                purpose => purpose,
                 emails => &request.subject.emails,
                 answer_by => dsrhub_connector::text::long_date(answer_by, language),
             })
@@ -115,6 +133,7 @@ mod letter_tests {
             reply_to: "privacy@voorbeeld-it.example",
             request_id: "req-42",
             erasure,
+            change: None,
             subject,
             request_due: due,
             today: date(2026, 11, 25),
@@ -166,6 +185,89 @@ mod letter_tests {
         )
         .unwrap();
         assert!(letter.body.contains("art. 52 lid 4 AWR"));
+    }
+
+    #[test]
+    fn each_other_right_asks_for_its_own_change_in_both_languages() {
+        use dsrhub_connector::{Change, Field, Purpose};
+        let s = subject();
+        let rectify = Change::Rectify {
+            values: [
+                (Field::Phone, "+31 20 555 0100".to_string()),
+                (Field::LastName, "de Groot".to_string()),
+            ]
+            .into(),
+        };
+        let object = Change::Object {
+            purpose: Purpose::Newsletter,
+        };
+        let lift = Change::Restore { restricted: vec![] };
+        for (change, language, expected) in [
+            (
+                &rectify,
+                Language::Nl,
+                &[
+                    "rectificatie",
+                    "artikel 16",
+                    "telefoonnummer: +31 20 555 0100",
+                    "achternaam: de Groot",
+                ][..],
+            ),
+            (
+                &rectify,
+                Language::En,
+                &[
+                    "rectification",
+                    "Article 16",
+                    "phone number: +31 20 555 0100",
+                    "last name: de Groot",
+                ][..],
+            ),
+            (
+                &Change::Restrict,
+                Language::Nl,
+                &["beperking van de verwerking", "artikel 18", "niet meer"][..],
+            ),
+            (
+                &Change::Restrict,
+                Language::En,
+                &["restriction of processing", "Article 18", "do not use"][..],
+            ),
+            (
+                &lift,
+                Language::Nl,
+                &["opheffing", "artikel 18 lid 3", "weer verwerken"][..],
+            ),
+            (
+                &lift,
+                Language::En,
+                &["restriction lifted", "Article 18(3)", "again"][..],
+            ),
+            (
+                &object,
+                Language::Nl,
+                &["bezwaar", "artikel 21", "nieuwsbrieven"][..],
+            ),
+            (
+                &object,
+                Language::En,
+                &["objection", "Article 21", "newsletters"][..],
+            ),
+        ] {
+            let mut ask = request(&s, false, date(2026, 12, 25));
+            ask.change = Some(change);
+            let letter = render(&config(language), &ask).unwrap();
+            let text = format!("{}\n{}", letter.subject, letter.body);
+            for want in expected {
+                assert!(text.contains(want), "{want} missing from: {text}");
+            }
+            assert!(text.contains("sanne.bakker@example.nl") && text.contains("req-42"));
+            assert!(
+                !text.contains("kopie") && !text.contains("copy of") && !text.contains("wissen"),
+                "an access or erasure sentence in: {text}"
+            );
+            assert!(!text.contains("{{") && !text.contains("{%"), "{text}");
+        }
     }
 
     #[test]

@@ -574,8 +574,12 @@ pub struct LetterRequest<'a> {
     pub reply_to: &'a str,
     /// The request's id, to quote in the answer.
     pub request_id: &'a str,
-    /// Erasure (`true`) or access (`false`).
+    /// Erasure (`true`) or access (`false`), when `change` is `None`.
     pub erasure: bool,
+    /// The change asked instead of access or erasure: a rectification (with the corrected
+    /// values, which the processor needs), a restriction, its lifting
+    /// ([`crate::Change::Restore`]) or an objection.
+    pub change: Option<&'a crate::Change>,
     /// Who it is about. A letter carries the minimum: the e-mail addresses.
     pub subject: &'a Subject,
     /// The request's own deadline; a letter never asks for later.

@@ -76,6 +76,31 @@ impl Field {
     pub fn parse(text: &str) -> Option<Field> {
         Field::ALL.into_iter().find(|f| f.as_str() == text)
     }
+
+    /// Its name in a letter or reply, in `language` (`nl`, else English).
+    pub fn label(self, language: &str) -> &'static str {
+        let dutch = language == "nl";
+        match self {
+            Field::FirstName if dutch => "voornaam",
+            Field::FirstName => "first name",
+            Field::LastName if dutch => "achternaam",
+            Field::LastName => "last name",
+            Field::Email if dutch => "e-mailadres",
+            Field::Email => "e-mail address",
+            Field::Phone if dutch => "telefoonnummer",
+            Field::Phone => "phone number",
+            Field::Mobile if dutch => "mobiel nummer",
+            Field::Mobile => "mobile number",
+            Field::Street if dutch => "straat en huisnummer",
+            Field::Street => "street and number",
+            Field::Postcode if dutch => "postcode",
+            Field::Postcode => "postcode",
+            Field::City if dutch => "woonplaats",
+            Field::City => "city",
+            Field::JobTitle if dutch => "functie",
+            Field::JobTitle => "job title",
+        }
+    }
 }
 
 impl fmt::Display for Field {
@@ -98,6 +123,14 @@ impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Newsletter => "newsletter",
+        }
+    }
+
+    /// What it is, in a letter or reply, in `language` (`nl`, else English).
+    pub fn label(self, language: &str) -> &'static str {
+        match (self, language) {
+            (Purpose::Newsletter, "nl") => "nieuwsbrieven en andere bulkmail",
+            (Purpose::Newsletter, _) => "newsletters and other bulk e-mail",
         }
     }
 
@@ -151,6 +184,62 @@ impl fmt::Debug for Change {
                 f.debug_struct("Object").field("purpose", purpose).finish()
             }
         }
+    }
+}
+
+impl Change {
+    /// The right it carries out, as letters and templates name it: `rectification`,
+    /// `restriction`, `lift`, `objection`.
+    pub fn right(&self) -> &'static str {
+        match self {
+            Change::Rectify { .. } => "rectification",
+            Change::Restrict => "restriction",
+            Change::Restore { .. } => "lift",
+            Change::Object { .. } => "objection",
+        }
+    }
+
+    /// A rectification's corrections as a letter lists them: each field's name in `language`
+    /// with its new value (empty for the other rights).
+    pub fn corrections(&self, language: &str) -> Vec<(&'static str, &str)> {
+        match self {
+            Change::Rectify { values } => values
+                .iter()
+                .map(|(field, value)| (field.label(language), value.as_str()))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// What an objection is to, in `language` (empty for the other rights).
+    pub fn purpose_label(&self, language: &str) -> &'static str {
+        match self {
+            Change::Object { purpose } => purpose.label(language),
+            _ => "",
+        }
+    }
+}
+
+/// How letters and replies name a request for `right` (`access`, `erasure`, or a
+/// [`Change::right`]) in `language` (`nl`, else English), with the GDPR article it rests on.
+pub fn request_name(right: &str, language: &str) -> (&'static str, &'static str) {
+    let dutch = language == "nl";
+    match right {
+        "erasure" => (if dutch { "wissen" } else { "erasure" }, "17"),
+        "access" => (if dutch { "inzage" } else { "access" }, "15"),
+        "rectification" => (
+            if dutch {
+                "rectificatie"
+            } else {
+                "rectification"
+            },
+            "16",
+        ),
+        "restriction" if dutch => ("beperking van de verwerking", "18"),
+        "restriction" => ("restriction of processing", "18"),
+        "lift" if dutch => ("opheffing van de beperking", "18"),
+        "lift" => ("restriction lifted", "18"),
+        _ => (if dutch { "bezwaar" } else { "objection" }, "21"),
     }
 }
 
