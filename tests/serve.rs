@@ -55,13 +55,41 @@ async fn bad_bodies_are_refused_naming_the_field() {
             json!({"subject_request_type": "access"}),
             "subject_request_id",
         ),
+        (intake("r1", "profiling", "a@b.nl"), "subject_request_type"),
+        // Issue 19: the other rights are extensions, each with what it needs.
+        (intake("r1", "rectification", "a@b.nl"), "corrections"),
         (
             {
                 let mut b = intake("r1", "rectification", "a@b.nl");
-                b["x"] = json!(1);
+                b["corrections"] = json!({"name": "Jan de Vries"});
                 b
             },
-            "subject_request_type",
+            "corrections",
+        ),
+        (
+            {
+                let mut b = intake("r1", "rectification", "a@b.nl");
+                b["corrections"] = json!({"phone": "06\n123"});
+                b
+            },
+            "corrections.phone",
+        ),
+        (
+            {
+                let mut b = intake("r1", "rectification", "a@b.nl");
+                b["corrections"] = json!({"email": "not-an-address"});
+                b
+            },
+            "corrections.email",
+        ),
+        (intake("r1", "restriction", "a@b.nl"), "reason"),
+        (
+            {
+                let mut b = intake("r1", "objection", "a@b.nl");
+                b["purpose"] = json!("profiling");
+                b
+            },
+            "purpose",
         ),
         (
             {
@@ -272,6 +300,50 @@ async fn erasure_waits_for_approval_then_erases() {
     let (_, done) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
     assert_eq!(done["request_status"], "completed", "{done}");
     assert!(!s.fake.state().contacts.contains_key(&sanne));
+}
+
+/// Issue 19: a rectification comes in through the API as a documented extension of the
+/// OpenDSR intake, with the same verification and approval steps as an erasure.
+#[tokio::test]
+async fn a_rectification_through_the_api_is_verified_approved_and_carried_out() {
+    let s = start().await;
+    let sanne = contact_id(&s.fake, "sanne.bakker@example.nl");
+    let mut body = intake("ext-rectify-1", "rectification", "sanne.bakker@example.nl");
+    body["corrections"] = json!({"phone": "+31 6 1111 2222", "city": "Amersfoort"});
+    let (status, created) = s.call("POST", "/api/v1/requests", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["request_type"], "rectification");
+    let id = created["request_id"].as_str().unwrap().to_string();
+    s.verify(&id).await;
+    s.state.wait_for_runs().await;
+    let (_, planned) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!(planned["status"], "planned", "{planned}");
+    assert_ne!(s.fake.state().contacts[&sanne]["phone"], "+31 6 1111 2222");
+    // The approver sees in the dashboard what changes from what to what.
+    let old_phone = s.fake.state().contacts[&sanne]["phone"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = s
+        .browser_for("j.smit")
+        .await
+        .get(&format!("/dashboard/requests/{id}"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.html.contains("<code>phone</code>: ")
+            && page.html.contains(&format!("{old_phone} → +31 6 1111 2222")),
+        "{}",
+        page.html
+    );
+    let (status, _) = s.approve(&id).await;
+    assert_eq!(status, 202);
+    s.state.wait_for_runs().await;
+    let contact = &s.fake.state().contacts[&sanne];
+    assert_eq!(contact["phone"], "+31 6 1111 2222");
+    assert_eq!(contact["city"], "Amersfoort");
+    let (_, done) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!(done["request_status"], "completed", "{done}");
 }
 
 #[tokio::test]

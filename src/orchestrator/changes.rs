@@ -55,6 +55,23 @@ impl Hub {
         Ok(id)
     }
 
+    /// [`Hub::open_change`] for a request that came in unverified (the HTTP API's intake),
+    /// `submitted` when the subject sent it; nothing runs before its identity is verified.
+    pub fn open_change_unverified(
+        &self,
+        kind: RequestKind,
+        subject: &Subject,
+        change: &Change,
+        reason: Option<&str>,
+        submitted: jiff::Timestamp,
+    ) -> Result<String> {
+        check_change(kind, change, reason)?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let id = self.open_unverified(kind, subject, submitted)?;
+        self.ledger.record_change(&id, change, reason)?;
+        Ok(id)
+    }
+
     /// Lift restriction `restriction`: open a request that puts back, on every record the
     /// restriction marked and nobody lifted yet, the values it changed, and write the notice
     /// to the person (art. 18(3)) as a draft of the restriction's. Planned, approved and

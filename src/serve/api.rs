@@ -96,6 +96,9 @@ struct Intake {
     submitted: jiff::Timestamp,
     /// The language the subject is answered in (extension; default `nl`).
     language: &'static str,
+    /// A rectification's, restriction's or objection's change (extension), with a
+    /// restriction's reason.
+    change: Option<(dsrhub_connector::Change, Option<String>)>,
 }
 
 /// How far a `submitted_time` may lie ahead of our clock (the sender's clock may run fast).
@@ -134,13 +137,18 @@ fn parse_intake(
     let kind = match text(body, "subject_request_type")? {
         "access" | "portability" => RequestKind::Access,
         "erasure" => RequestKind::Erasure,
+        // Extensions: OpenDSR knows the three above; the policy grants these too.
+        "rectification" => RequestKind::Rectification,
+        "restriction" => RequestKind::Restriction,
+        "objection" => RequestKind::Objection,
         _ => {
             return Err(ApiError::invalid(
                 "subject_request_type",
-                "one of access, portability, erasure",
+                "one of access, portability, erasure, rectification, restriction, objection",
             ))
         }
     };
+    let change = parse_change(body, kind)?;
     let submitted = text(body, "submitted_time")?
         .parse::<jiff::Timestamp>()
         .map_err(|_| ApiError::invalid("submitted_time", "an RFC 3339 time"))?;
@@ -272,7 +280,84 @@ fn parse_intake(
         callbacks,
         submitted,
         language,
+        change,
     })
+}
+
+/// The change a rectification (`corrections`: canonical field → corrected value), a
+/// restriction (`reason`) or an objection (`purpose`) asks; `None` for access and erasure.
+fn parse_change(
+    body: &Value,
+    kind: RequestKind,
+) -> ApiResult<Option<(dsrhub_connector::Change, Option<String>)>> {
+    use dsrhub_connector::{Change, Field, Purpose};
+    Ok(Some(match kind {
+        RequestKind::Rectification => {
+            let corrections = body
+                .get("corrections")
+                .and_then(Value::as_object)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "corrections",
+                        "required for a rectification: an object of field → corrected value",
+                    )
+                })?;
+            let mut values = std::collections::BTreeMap::new();
+            for (name, value) in corrections {
+                let field = Field::parse(name).ok_or_else(|| {
+                    ApiError::invalid(
+                        "corrections",
+                        format!(
+                            "`{name}` is not a field; one of {} (a name is first_name and last_name)",
+                            Field::ALL.map(Field::as_str).join(", ")
+                        ),
+                    )
+                })?;
+                let value = value
+                    .as_str()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty() && v.chars().count() <= 200)
+                    .filter(|v| !v.chars().any(char::is_control))
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            format!("corrections.{name}"),
+                            "a non-empty string of at most 200 characters, without line breaks",
+                        )
+                    })?;
+                if field == Field::Email && crate::identifiers::normalize_email(value).is_none() {
+                    return Err(ApiError::invalid(
+                        "corrections.email",
+                        "not an e-mail address",
+                    ));
+                }
+                values.insert(field, value.to_string());
+            }
+            (Change::Rectify { values }, None)
+        }
+        RequestKind::Restriction => {
+            let reason = text(body, "reason").map_err(|_| {
+                ApiError::invalid(
+                    "reason",
+                    "required for a restriction: why processing is restricted (art. 18(1))",
+                )
+            })?;
+            if reason.chars().count() > 500 {
+                return Err(ApiError::invalid("reason", "at most 500 characters"));
+            }
+            (Change::Restrict, Some(reason.trim().to_string()))
+        }
+        RequestKind::Objection => {
+            let purpose = text(body, "purpose")
+                .ok()
+                .and_then(Purpose::parse)
+                .ok_or_else(|| {
+                    ApiError::invalid("purpose", "required for an objection: newsletter")
+                })?;
+            (Change::Object { purpose }, None)
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// OpenDSR's status vocabulary for ours.
@@ -365,9 +450,18 @@ pub async fn intake(
             "already the id of another request here; use a fresh UUID",
         ));
     }
-    let id = state
-        .hub
-        .open_unverified(intake.kind, &intake.subject, intake.submitted)?;
+    let id = match &intake.change {
+        Some((change, reason)) => state.hub.open_change_unverified(
+            intake.kind,
+            &intake.subject,
+            change,
+            reason.as_deref(),
+            intake.submitted,
+        )?,
+        None => state
+            .hub
+            .open_unverified(intake.kind, &intake.subject, intake.submitted)?,
+    };
     if let Err(e) = ledger.set_intake(&id, &intake.external_id, &intake.callbacks) {
         // Another process recorded the same `subject_request_id` in between: withdraw ours
         // (its identifiers are purged) and answer with theirs.

@@ -213,10 +213,20 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
 
     // What was found, and what the plan does with it.
     let (first_items, items_total) = ledger.items_first(&id, ITEMS_SHOWN)?;
-    let items: Vec<Value> = first_items
-        .iter()
-        .map(|i| {
-            json!({
+    let mut items: Vec<Value> = Vec::with_capacity(first_items.len());
+    for i in &first_items {
+        // A change's old and new values, for the staff member who approves it (signed in;
+        // values are purged when the request closes, and never logged).
+        let changes: Vec<Value> = if i.action == crate::ledger::Action::Change {
+            ledger
+                .item_changes(i.id)?
+                .into_iter()
+                .map(|c| json!({ "field": c.field, "from": shown(&c.from), "to": shown(&c.to) }))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        items.push(json!({
                 "processor": names.get(i.processor.as_str()).copied().unwrap_or(&i.processor),
                 "reference": i.reference.to_string(),
                 "descriptor": descriptor(&i.descriptor),
@@ -227,9 +237,10 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
                 "state": i.state.as_str(),
                 "outcome": i.outcome,
                 "detail": i.detail,
-            })
-        })
-        .collect();
+                "note": i.note,
+                "changes": changes,
+        }));
+    }
 
     let (entries, item_events) = ledger.audit_timeline(&id)?;
     let mut timeline: Vec<Value> = entries.iter().map(timeline_row).collect();
@@ -290,6 +301,16 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
         "evidence": super::actions::evidence_files(state, &id),
         "timeline": timeline,
     })))
+}
+
+/// A field value as the plan shows it: text as it is, an empty value as "(empty)".
+fn shown(value: &Value) -> String {
+    match value {
+        Value::Null => "(empty)".into(),
+        Value::String(s) if s.is_empty() => "(empty)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn display<'a>(name: &'a str, id: &'a str) -> &'a str {
