@@ -1640,3 +1640,52 @@ async fn the_batch_benchmark_reports_ratios() {
     }
     assert!(results["fan_out_ratio"].as_f64().unwrap() > 0.0);
 }
+
+/// Issue 19.4: `dsrhub access --portable` makes a portable export (art. 20): the manifest
+/// says so and the issued invoices are left out; a plain access export keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_portable_leaves_out_what_the_person_did_not_provide() {
+    let fake = FakeMoneybird::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &fake);
+    let mut exports = Vec::new();
+    for portable in [true, false] {
+        let mut args = vec![
+            "access",
+            "--email",
+            "sanne@bakkerfotografie.example",
+            "--identity-verified",
+            "passport",
+        ];
+        if portable {
+            args.push("--portable");
+        }
+        let o = run(dir.path(), &args, &[]).await;
+        assert!(o.status.success(), "{}", stderr(&o));
+        let ledger = dsrhub::ledger::Ledger::open(&dir.path().join("ledger.db")).unwrap();
+        let id = ledger
+            .requests()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .find(|id| !exports.iter().any(|(e, _): &(String, bool)| e == id))
+            .unwrap();
+        exports.push((id, portable));
+    }
+    for (id, portable) in exports {
+        let zip = dir
+            .path()
+            .join("reports")
+            .join(&id)
+            .join("access-export.zip");
+        let manifest: serde_json::Value =
+            serde_json::from_str(&common::read_zip_entry(&zip, "manifest.json")).unwrap();
+        assert_eq!(manifest["portable"], portable);
+        let moneybird = common::read_zip_entry(&zip, "moneybird.json");
+        assert_eq!(
+            moneybird.contains("\"sales_invoice\""),
+            !portable,
+            "portable {portable}: {moneybird}"
+        );
+    }
+}

@@ -569,3 +569,87 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
         "lifted: the restriction's subject is purged"
     );
 }
+
+/// Issue 19.4: a portable access export (art. 20) holds only what the person provided under
+/// consent or contract: the contacts' own details and what they wrote in tickets, not the
+/// issued invoices (a legal duty), staff notes or the organisation's own fields.
+#[tokio::test]
+async fn a_portable_export_holds_only_what_the_person_provided() {
+    let env = start().await;
+    let hub = &env.env.hub;
+    let id = hub
+        .open(
+            RequestKind::Access,
+            &email("sanne@bakkerfotografie.example"),
+            "passport seen at the desk",
+        )
+        .unwrap();
+    env.env.ledger.set_portable(&id).unwrap();
+    let out = env.env.dir.path().join("export");
+    let done = hub
+        .run(
+            &id,
+            &RunOptions {
+                export_dir: Some(out.clone()),
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, RequestStatus::Completed);
+    let zip = out.join("access-export.zip");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&common::read_zip_entry(&zip, "manifest.json")).unwrap();
+    assert_eq!(manifest["portable"], true);
+    let moneybird: serde_json::Value =
+        serde_json::from_str(&common::read_zip_entry(&zip, "moneybird.json")).unwrap();
+    let objects: Vec<&str> = moneybird
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["object"].as_str().unwrap())
+        .collect();
+    assert!(objects.contains(&"contact"), "{objects:?}");
+    assert!(
+        !objects.contains(&"sales_invoice"),
+        "invoices are not portable"
+    );
+    let contact = moneybird
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["object"] == "contact")
+        .unwrap();
+    assert!(contact["data"].get("firstname").is_some());
+    for left_out in ["notes", "custom_fields", "id", "archived"] {
+        assert!(contact["data"].get(left_out).is_none(), "{left_out}");
+    }
+    let autotask: serde_json::Value =
+        serde_json::from_str(&common::read_zip_entry(&zip, "autotask.json")).unwrap();
+    assert!(!autotask.as_array().unwrap().is_empty());
+    for record in autotask.as_array().unwrap() {
+        let data = record["data"].as_object().unwrap();
+        assert!(!data.contains_key("note") && !data.contains_key("userDefinedFields"));
+        if record["object"] == "ticket" {
+            assert!(
+                data.keys()
+                    .all(|k| ["title", "description", "createDate"].contains(&k.as_str())),
+                "{data:?}"
+            );
+        }
+    }
+    // The invoices are listed, with why they are not in the export.
+    let invoices: Vec<_> = env
+        .env
+        .ledger
+        .items(&id, Some("moneybird"))
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.reference.object == "sales_invoice")
+        .collect();
+    assert!(!invoices.is_empty());
+    assert!(invoices
+        .iter()
+        .all(|i| i.outcome.as_deref() == Some("not portable")
+            && i.note.as_deref().unwrap_or("").contains("fiscal")));
+}

@@ -332,7 +332,9 @@ async fn a_rectification_through_the_api_is_verified_approved_and_carried_out() 
     assert_eq!(page.status, 200);
     assert!(
         page.html.contains("<code>phone</code>: ")
-            && page.html.contains(&format!("{old_phone} → +31 6 1111 2222")),
+            && page
+                .html
+                .contains(&format!("{old_phone} → +31 6 1111 2222")),
         "{}",
         page.html
     );

@@ -69,16 +69,15 @@ pub async fn run(mut cli: Cli) -> Result<u8> {
                     timeout,
                 },
         } => auth_login(&cli, processor, *no_browser, *timeout).await,
-        Command::Access(args) => {
-            request(
-                &cli,
-                RequestKind::Access,
-                args,
-                RunOptions::default(),
-                &[],
-                None,
-            )
-            .await
+        Command::Access {
+            request: args,
+            portable,
+        } => {
+            let options = RunOptions {
+                portable: *portable,
+                ..RunOptions::default()
+            };
+            request(&cli, RequestKind::Access, args, options, &[], None).await
         }
         Command::Erase {
             request: args,
@@ -456,9 +455,12 @@ fn resolve_request_ids(cli: &mut Cli) -> Result<()> {
         | Command::Reply { id, .. }
         | Command::Withhold { id, .. }
         | Command::Audit { id: Some(id), .. } => vec![id],
-        Command::Access(RequestArgs {
-            request: Some(id), ..
-        })
+        Command::Access {
+            request: RequestArgs {
+                request: Some(id), ..
+            },
+            ..
+        }
         | Command::Erase {
             request: RequestArgs {
                 request: Some(id), ..
@@ -1330,6 +1332,9 @@ async fn request(
                 args.identity_verified.as_deref().unwrap_or(""),
             )?;
             hub.ledger().set_language(&id, args.language.code())?;
+            if options.portable {
+                hub.ledger().set_portable(&id)?;
+            }
             (id, true)
         }
     };

@@ -97,7 +97,15 @@ pub enum Command {
     /// List the connectors this build knows and which are configured.
     Connectors,
     /// Access request (art. 15/20): find and export everything held about a person.
-    Access(RequestArgs),
+    Access {
+        /// Who, or which existing request.
+        #[command(flatten)]
+        request: RequestArgs,
+        /// Portability (art. 20): export only what the person provided under consent or a
+        /// contract (each connector says which fields), in the same JSON and CSV.
+        #[arg(long, conflicts_with_all = ["request", "batch", "subjects"])]
+        portable: bool,
+    },
     /// Erasure request (art. 17): a dry run that shows the plan, unless --yes.
     Erase {
         /// Who, or which existing request.

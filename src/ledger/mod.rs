@@ -239,6 +239,33 @@ impl Ledger {
             })
     }
 
+    /// Make access request `id` portable (art. 20): its export holds only what the person
+    /// provided. Recorded in the audit log.
+    pub fn set_portable(&self, id: &str) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = write_tx(&mut conn)?;
+        let changed = tx.execute(
+            "UPDATE requests SET portable = 1 WHERE id = ?1 AND kind = 'access' AND portable = 0",
+            [id],
+        )?;
+        if changed > 0 {
+            audit::append(&tx, Some(id), "request.portable", &serde_json::json!({}))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Whether request `id` is a portable access request.
+    pub fn is_portable(&self, id: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT portable FROM requests WHERE id = ?1", [id], |r| {
+                r.get::<_, bool>(0)
+            })
+            .optional()?
+            .unwrap_or(false))
+    }
+
     /// Link a request received through the API to the submitter's id and status callbacks.
     /// A second request with the same external id is refused by the ledger.
     pub fn set_intake(&self, id: &str, external_id: &str, callbacks: &[String]) -> Result<()> {

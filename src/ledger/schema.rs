@@ -333,6 +333,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX item_changes_by_request ON item_changes (request_id);
     "#,
+    // 20: a portable access request (art. 20): its export holds only what the person
+    // provided under consent or contract.
+    r#"
+    ALTER TABLE requests ADD COLUMN portable INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Bring the schema up to date.

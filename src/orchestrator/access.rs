@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use dsrhub_connector::Subject;
+use dsrhub_connector::{Portable, Subject};
 use futures_util::future::join_all;
 
 use super::{Hub, RunOptions};
@@ -137,6 +137,9 @@ impl Hub {
         let mut writer = staging.writer(processor)?;
         let mut after = 0;
         let mut gone_total = 0;
+        // Art. 20: only what the person provided, as the connector knows it.
+        let portable = self.ledger.is_portable(id)?;
+        let mut not_portable_total = 0;
         loop {
             let chunk = self
                 .ledger
@@ -151,9 +154,24 @@ impl Hub {
             let mut gone = Vec::new();
             let mut written = Vec::new();
             let mut notes = Vec::new();
+            let mut not_portable = Vec::new();
             for (item, result) in to_export.iter().zip(results) {
                 match result {
-                    Ok(exported) => {
+                    Ok(mut exported) => {
+                        if portable {
+                            match connector.portable(&item.reference.object) {
+                                Portable::All => {}
+                                Portable::Fields(fields) => narrow(&mut exported.data, fields),
+                                Portable::Not(why) => {
+                                    not_portable.push(*item);
+                                    notes.push((
+                                        *item,
+                                        format!("not in the portable export: {why}"),
+                                    ));
+                                    continue;
+                                }
+                            }
+                        }
                         writer.write(&exported)?;
                         written.push(*item);
                         let others = other_people(&exported.data, subject);
@@ -175,16 +193,24 @@ impl Hub {
             self.ledger.note_items(&notes)?;
             self.ledger.mark_items(&written, ItemState::Done, "found")?;
             self.ledger.mark_items(&gone, ItemState::Done, GONE)?;
+            self.ledger
+                .mark_items(&not_portable, ItemState::Done, NOT_PORTABLE)?;
             gone_total += gone.len();
+            not_portable_total += not_portable.len();
         }
         writer.finish()?;
-        let mut summary = match (found - gone_total, review) {
+        let mut summary = match (found - gone_total - not_portable_total, review) {
             (0, 0) => "nothing found: no match".to_string(),
             (f, 0) => format!("found {f} record(s)"),
             (f, r) => format!("found {f} record(s); {r} loose match(es) for review, not disclosed"),
         };
         if gone_total > 0 {
             summary.push_str(&format!("; {gone_total} gone since discovery"));
+        }
+        if not_portable_total > 0 {
+            summary.push_str(&format!(
+                "; {not_portable_total} not in the portable export (not provided by the person)"
+            ));
         }
         self.progress.finish(processor, &summary);
         self.ledger.set_task(
@@ -237,6 +263,7 @@ impl Hub {
             names,
             flagged,
             flagged_total,
+            portable: self.ledger.is_portable(id)?,
         };
         let digest = ExportWriter::assemble(&zip_path, id, staging, &exported, &about)?;
         self.ledger.audit(
@@ -253,6 +280,16 @@ const FLAGS_LISTED: usize = 100;
 
 /// The start of the note on a record that names other people.
 pub(crate) const NAMES_OTHERS: &str = "names other people";
+
+/// The outcome of a record left out of a portable export (art. 20).
+pub const NOT_PORTABLE: &str = "not portable";
+
+/// Keep only `fields` of a record's top level (a portable export, art. 20).
+fn narrow(data: &mut serde_json::Value, fields: &[&str]) {
+    if let serde_json::Value::Object(map) = data {
+        map.retain(|key, _| fields.contains(&key.as_str()));
+    }
+}
 
 fn names_others_note(count: usize) -> String {
     format!(

@@ -96,6 +96,10 @@ pub struct RunOptions {
     /// Erasure: stop after carrying out the plan, before verifying it (a batch verifies all of
     /// its requests with one search per processor in a later run).
     pub defer_verification: bool,
+    /// Access, when a request is opened with these options (`dsrhub access --portable`):
+    /// make it portable (art. 20). Recorded on the request (`Ledger::set_portable`), which is
+    /// what the export reads, so a resumed run keeps it.
+    pub portable: bool,
 }
 
 /// The hub: ledger, processors, policy.

@@ -250,7 +250,10 @@ fn day(timestamp: &str, ctx: &Context<'_>) -> String {
 /// Records the person sees: not the ones matched only by name or phone (review), not the
 /// deselected ones.
 pub fn disclosed(outcome: &str) -> bool {
-    !matches!(outcome, "review" | "deselected" | "withheld")
+    !matches!(
+        outcome,
+        "review" | "deselected" | "withheld" | "not portable"
+    )
 }
 
 fn opening(w: &Words, facts: &Facts, ctx: &Context<'_>) -> Vec<Block> {

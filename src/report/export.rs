@@ -256,6 +256,8 @@ pub struct ExportAbout {
     pub flagged: Vec<pages::Flagged>,
     /// How many records name other people in all.
     pub flagged_total: usize,
+    /// A portable export (art. 20): only what the person provided under consent or contract.
+    pub portable: bool,
 }
 
 /// Writes the ZIP.
@@ -426,6 +428,12 @@ impl ExportWriter {
             "organisation": about.organisation,
             "generated_at": crate::ledger::now().to_string(),
             "about": "Personal data held by each processor, as its API returned it. One JSON file (all fields, machine-readable) and one CSV file per processor: one row per value (object, id, field, value), nested fields written as paths such as address.city or emails[0].address, and values a spreadsheet would run as a formula prefixed with an apostrophe.",
+            "portable": about.portable,
+            "portable_about": if about.portable {
+                "A portable export (GDPR article 20): only the data the person provided under consent or a contract, in the same structured, machine-readable format; the organisation's own records (issued invoices, the books, staff notes) are left out."
+            } else {
+                "An access export (GDPR article 15): everything found. A portable export (article 20) is made with `dsrhub access --portable` or subject_request_type portability."
+            },
             "processors": manifest,
         });
         zip.write_all(

@@ -99,6 +99,8 @@ struct Intake {
     /// A rectification's, restriction's or objection's change (extension), with a
     /// restriction's reason.
     change: Option<(dsrhub_connector::Change, Option<String>)>,
+    /// `portability`: an access request whose export holds only what the person provided.
+    portable: bool,
 }
 
 /// How far a `submitted_time` may lie ahead of our clock (the sender's clock may run fast).
@@ -134,7 +136,9 @@ fn parse_intake(
             "at most 100 letters, digits, '-', '_' or '.' (a UUID)",
         ));
     }
-    let kind = match text(body, "subject_request_type")? {
+    let requested = text(body, "subject_request_type")?;
+    let portable = requested == "portability";
+    let kind = match requested {
         "access" | "portability" => RequestKind::Access,
         "erasure" => RequestKind::Erasure,
         // Extensions: OpenDSR knows the three above; the policy grants these too.
@@ -281,6 +285,7 @@ fn parse_intake(
         submitted,
         language,
         change,
+        portable,
     })
 }
 
@@ -402,7 +407,12 @@ fn status_body(state: &AppState, request: &RequestRow) -> ApiResult<Value> {
         "plan_awaiting_approval": plan,
         "subject_request_id": external,
         "request_id": request.id,
-        "request_type": request.kind.as_str(),
+        // OpenDSR's own word for a portable access request.
+        "request_type": if state.hub.ledger().is_portable(&request.id)? {
+            "portability"
+        } else {
+            request.kind.as_str()
+        },
         "request_status": opendsr_status(request.status),
         "status": request.status.as_str(),
         "received_time": request.received_at.to_string(),
@@ -474,6 +484,9 @@ pub async fn intake(
         };
     }
     ledger.set_language(&id, intake.language)?;
+    if intake.portable {
+        ledger.set_portable(&id)?;
+    }
     state.spawn_notify(&id);
     let request = ledger.request(&id)?;
     let mut body = status_body(&state, &request)?;

@@ -11,7 +11,7 @@ use dsrhub_connector::{
     EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health, Inventory, Lookup, MatchKind,
     Ownership, Record, RecordRef, Subject,
 };
-use dsrhub_connector::{Change, FieldChange, Proposal};
+use dsrhub_connector::{Change, FieldChange, Portable, Proposal};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
@@ -514,6 +514,16 @@ impl Connector for Autotask {
             .ok_or_else(|| ConnectorError::permanent("Autotask returned a ticket without id"))?;
         record.matched_by = MatchKind::VendorId;
         Ok(Lookup::Found(Box::new(record)))
+    }
+
+    /// A contact's own details and a ticket's title and description (what the person wrote
+    /// in); staff notes, resolutions and the organisation's own fields stay out.
+    fn portable(&self, object: &str) -> Portable {
+        match object {
+            CONTACT => Portable::Fields(crate::rights::PORTABLE_CONTACT),
+            TICKET => Portable::Fields(crate::rights::PORTABLE_TICKET),
+            _ => Portable::All,
+        }
     }
 
     async fn propose(

@@ -27,6 +27,39 @@ pub const RECTIFIABLE: &[(Field, &str)] = &[
     (Field::JobTitle, "title"),
 ];
 
+/// A contact's fields the person provided (art. 20): names, addresses, numbers, title, and
+/// their newsletter choice; not the staff's `note` or the organisation's own fields.
+pub const PORTABLE_CONTACT: &[&str] = &[
+    "firstName",
+    "lastName",
+    "middleInitial",
+    "namePrefix",
+    "nameSuffix",
+    "title",
+    "emailAddress",
+    "emailAddress2",
+    "emailAddress3",
+    "phone",
+    "mobilePhone",
+    "alternatePhone",
+    "extension",
+    "faxNumber",
+    "addressLine",
+    "addressLine1",
+    "additionalAddressInformation",
+    "city",
+    "state",
+    "zipCode",
+    "roomNumber",
+    "facebookUrl",
+    "linkedInUrl",
+    "twitterUrl",
+    "isOptedOutFromBulkEmail",
+];
+
+/// A ticket's fields the person provided: what they asked, and when.
+pub const PORTABLE_TICKET: &[&str] = &["title", "description", "createDate"];
+
 /// The flag a restriction sets: inactive.
 pub const RESTRICT: (&str, i64) = ("isActive", 0);
 

@@ -9,7 +9,7 @@ use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Capability, Category, Change, Connector, ConnectorError, ContractSignals,
     Description, EraseAction, EraseOutcome, Exported, FieldChange, Findings, Health, Inventory,
-    Lookup, MatchKind, Proposal, Record, RecordRef, Subject,
+    Lookup, MatchKind, Portable, Proposal, Record, RecordRef, Subject,
 };
 use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
@@ -475,6 +475,19 @@ impl Connector for ExactOnline {
             }
         }
         Ok(found.into_iter().map(Findings::into_vec).collect())
+    }
+
+    /// Contacts', accounts' and bank accounts' own details; booked invoices and transaction
+    /// lines are the organisation's books, kept under a legal duty.
+    fn portable(&self, object: &str) -> Portable {
+        match object {
+            CONTACT => Portable::Fields(crate::rights::PORTABLE_CONTACT),
+            ACCOUNT => Portable::Fields(crate::rights::PORTABLE_ACCOUNT),
+            BANK_ACCOUNT => Portable::Fields(&["BankAccount", "BankAccountHolderName", "BICCode"]),
+            _ => Portable::Not(
+                "a booked document is the organisation's record, kept under the fiscal duty (not consent or contract)",
+            ),
+        }
     }
 
     async fn propose(

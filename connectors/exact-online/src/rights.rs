@@ -42,6 +42,47 @@ pub const ACCOUNT_RECTIFIABLE: &[(Field, &str)] = &[
     (Field::City, "City"),
 ];
 
+/// A contact's fields the person provided (art. 20); not notes, marketing notes or what
+/// Exact derives.
+pub const PORTABLE_CONTACT: &[&str] = &[
+    "FirstName",
+    "MiddleName",
+    "LastName",
+    "Initials",
+    "Title",
+    "Email",
+    "BusinessEmail",
+    "Phone",
+    "PhoneExtension",
+    "Mobile",
+    "BusinessPhone",
+    "BusinessMobile",
+    "JobTitleDescription",
+    "AddressStreet",
+    "AddressStreetNumber",
+    "AddressStreetNumberSuffix",
+    "AddressLine2",
+    "Postcode",
+    "City",
+    "State",
+    "Country",
+    "Language",
+    "IsMailingExcluded",
+];
+
+/// An account's fields the person provided.
+pub const PORTABLE_ACCOUNT: &[&str] = &[
+    "Name",
+    "Email",
+    "Phone",
+    "AddressLine1",
+    "AddressLine2",
+    "Postcode",
+    "City",
+    "Country",
+    "Website",
+];
+
 /// The account flag a restriction sets.
 pub const BLOCKED: &str = "Blocked";
 

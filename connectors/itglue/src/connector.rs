@@ -9,7 +9,7 @@ use dsrhub_connector::secrets::Secrets;
 use dsrhub_connector::{
     async_trait, Applicant, Capability, Category, Change, Connector, ConnectorError, Description,
     EraseAction, EraseOutcome, ErrorKind, Exported, FieldChange, Findings, Health, Inventory,
-    Lookup, MatchKind, Proposal, Record, RecordRef, Subject,
+    Lookup, MatchKind, Portable, Proposal, Record, RecordRef, Subject,
 };
 
 use crate::api::{self, Api};
@@ -192,6 +192,14 @@ impl Connector for ItGlue {
             });
         }
         Ok(Some(applicants))
+    }
+
+    /// A contact's own details (attributes); the organisation's notes and flags stay out.
+    fn portable(&self, object: &str) -> Portable {
+        match object {
+            CONTACT => Portable::Fields(&["attributes"]),
+            _ => Portable::All,
+        }
     }
 
     async fn propose(

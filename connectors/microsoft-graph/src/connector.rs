@@ -389,6 +389,38 @@ impl Connector for MicrosoftGraph {
     /// is exercised (its content is what was said then; the sender's copy is elsewhere).
     /// Users and contacts are not changed through this connector yet: a person does it in
     /// Microsoft 365.
+    /// A user's and a contact's own details; a message whole (what the person wrote and
+    /// received is theirs to take).
+    fn portable(&self, object: &str) -> dsrhub_connector::Portable {
+        use dsrhub_connector::Portable;
+        match object {
+            USER => Portable::Fields(&[
+                "displayName",
+                "givenName",
+                "surname",
+                "mail",
+                "jobTitle",
+                "mobilePhone",
+                "businessPhones",
+                "officeLocation",
+            ]),
+            CONTACT => Portable::Fields(&[
+                "displayName",
+                "givenName",
+                "surname",
+                "emailAddresses",
+                "businessPhones",
+                "mobilePhone",
+                "homePhones",
+                "jobTitle",
+                "companyName",
+                "businessAddress",
+                "homeAddress",
+            ]),
+            _ => Portable::All,
+        }
+    }
+
     async fn propose(
         &self,
         record: &RecordRef,

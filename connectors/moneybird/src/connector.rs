@@ -10,7 +10,7 @@ use dsrhub_connector::{
     Description, EndedContract, EraseAction, EraseOutcome, ErrorKind, Exported, Findings, Health,
     Inventory, Lookup, MatchKind, Ownership, Record, RecordRef, Subject,
 };
-use dsrhub_connector::{Change, FieldChange, Proposal};
+use dsrhub_connector::{Change, FieldChange, Portable, Proposal};
 use serde_json::Value;
 
 use crate::api::{self, Api};
@@ -421,6 +421,18 @@ impl Connector for Moneybird {
         let data = &record.data;
         let cleared = mapping::still_personal(data, fields).is_empty();
         Some(cleared && data.get("archived") == Some(&serde_json::Value::Bool(true)))
+    }
+
+    /// A contact's and a contact person's own details; an issued invoice is the
+    /// organisation's fiscal record, kept under a legal duty, not data the person provided.
+    fn portable(&self, object: &str) -> Portable {
+        match object {
+            CONTACT => Portable::Fields(crate::rights::PORTABLE_CONTACT),
+            SALES_INVOICE => Portable::Not(
+                "an issued invoice is the organisation's record, kept under the fiscal duty (not consent or contract)",
+            ),
+            _ => Portable::All,
+        }
     }
 
     async fn propose(

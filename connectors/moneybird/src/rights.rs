@@ -25,6 +25,32 @@ pub const RECTIFIABLE: &[(Field, &str)] = &[
     (Field::City, "city"),
 ];
 
+/// A contact's fields the person provided (art. 20): names, addresses, numbers, payment
+/// details; not the organisation's notes or custom fields, nor a company contact's other
+/// people (the subject's own contact person is a record of its own).
+pub const PORTABLE_CONTACT: &[&str] = &[
+    "company_name",
+    "firstname",
+    "lastname",
+    "address1",
+    "address2",
+    "zipcode",
+    "city",
+    "country",
+    "phone",
+    "email",
+    "tax_number",
+    "chamber_of_commerce",
+    "bank_account",
+    "send_invoices_to_attention",
+    "send_invoices_to_email",
+    "send_estimates_to_attention",
+    "send_estimates_to_email",
+    "sepa_iban",
+    "sepa_iban_account_name",
+    "sepa_bic",
+];
+
 /// The state a restriction sets, as the contact shows it (set through the archive call).
 pub const ARCHIVED: &str = "archived";
 

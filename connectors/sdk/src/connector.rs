@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::error::ConnectorError;
 use crate::model::{
     Description, EraseAction, EraseOutcome, Exported, Health, Inventory, Letter, LetterRequest,
-    Lookup, Record, RecordRef, Subject,
+    Lookup, Portable, Record, RecordRef, Subject,
 };
 use crate::rights::{Change, FieldChange, Proposal};
 
@@ -132,6 +132,13 @@ pub trait Connector: Send + Sync + Debug {
     /// connector cannot, and the sweep leaves the record to a person.
     async fn lookup(&self, _reference: &RecordRef) -> Result<Lookup, ConnectorError> {
         Ok(Lookup::Unsupported)
+    }
+
+    /// Which part of an exported record of type `object` the person provided under consent
+    /// or contract, for a portable export (art. 20; `dsrhub access --portable`). The default,
+    /// [`Portable::All`], leaves records whole: more than the right asks, never less.
+    fn portable(&self, _object: &str) -> Portable {
+        Portable::All
     }
 
     /// What `change` (a rectification, restriction, its lifting, an objection) would do to

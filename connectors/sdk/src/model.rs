@@ -502,6 +502,21 @@ impl fmt::Debug for Exported {
     }
 }
 
+/// Which part of a record is the person's to take with them (art. 20): the data they
+/// provided, processed under their consent or a contract with them (see
+/// [`crate::Connector::portable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Portable {
+    /// The whole record (the connector does not narrow it).
+    All,
+    /// These top-level fields of the exported record; the rest (keys, flags the organisation
+    /// set, what its staff wrote) is left out.
+    Fields(&'static [&'static str]),
+    /// None of it, and why: the organisation made the record, or keeps it under a legal
+    /// duty rather than a contract or consent (an issued invoice).
+    Not(&'static str),
+}
+
 /// What a connector can do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
