@@ -348,9 +348,10 @@ pub fn changes_to(
 }
 
 /// What lifting a restriction proposes for a record whose restriction changed `restricted`:
-/// each field still at the restriction's value goes back to its earlier value; a field
-/// someone changed since is left alone and said so (a person decides), since putting back
-/// the earlier value would undo their change.
+/// each field still at the restriction's value goes back to its earlier value. When someone
+/// changed a field since, the record goes to a person, naming that field: putting back the
+/// earlier value would undo their change, and putting back only the others would report a
+/// lift that is not whole.
 pub fn restore(current: impl Fn(&str) -> Value, restricted: &[FieldChange]) -> Proposal {
     let mut changes = Vec::new();
     let mut moved = Vec::new();
@@ -369,12 +370,17 @@ pub fn restore(current: impl Fn(&str) -> Value, restricted: &[FieldChange]) -> P
             moved.push(change.field.as_str());
         }
     }
-    if !moved.is_empty() && changes.is_empty() {
+    if !moved.is_empty() {
+        let mut reason = format!(
+            "changed since the restriction ({}): not put back automatically",
+            moved.join(", ")
+        );
+        if !changes.is_empty() {
+            let still: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+            reason.push_str(&format!("; still restricted: {}", still.join(", ")));
+        }
         return Proposal::refused(
-            format!(
-                "changed since the restriction ({}): not put back automatically",
-                moved.join(", ")
-            ),
+            reason,
             "in the processor, by a person who knows why it was changed",
         );
     }
@@ -447,14 +453,12 @@ mod tests {
             restore(|f| record[f].clone(), &restricted),
             Proposal::Refused { .. }
         ));
-        // One still restricted, one moved: the restricted one goes back.
+        // One still restricted, one moved: a person decides, told both.
         let record = json!({"isActive": 0, "note": "c"});
-        assert_eq!(
-            restore(|f| record[f].clone(), &restricted),
-            Proposal::Change {
-                changes: vec![FieldChange::new("isActive", 0, 1)]
-            }
-        );
+        let Proposal::Refused { reason, .. } = restore(|f| record[f].clone(), &restricted) else {
+            panic!("a partly moved record goes to a person")
+        };
+        assert!(reason.contains("(note)") && reason.contains("still restricted: isActive"));
     }
 
     #[test]
