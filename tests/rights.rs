@@ -439,6 +439,16 @@ async fn a_change_never_acts_on_a_record_that_is_not_the_subjects_own() {
         .any(|m| m.processor == "autotask"));
 }
 
+/// Applicatielink's written answer `text` to request `id`: the change was made.
+fn answered(env: &Env, id: &str, text: &str) -> RequestStatus {
+    let evidence = env.env.dir.path().join(format!("answer-{id}.txt"));
+    std::fs::write(&evidence, text).unwrap();
+    env.env
+        .hub
+        .confirm(id, "applicatielink", Answer::Changed, Some(&evidence), None)
+        .unwrap()
+}
+
 fn letter(env: &Env, id: &str, processor: &str) -> String {
     std::fs::read_to_string(
         env.env
@@ -487,17 +497,7 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
     assert!(sent.contains("beperking van de verwerking") && sent.contains("artikel 18"));
     assert!(sent.contains("sanne@bakkerfotografie.example"));
 
-    let evidence = env.env.dir.path().join("answer.txt");
-    std::fs::write(&evidence, "Gemarkeerd als beperkt.").unwrap();
-    let status = hub
-        .confirm(
-            &id,
-            "applicatielink",
-            Answer::Changed,
-            Some(&evidence),
-            None,
-        )
-        .unwrap();
+    let status = answered(&env, &id, "Gemarkeerd als beperkt.");
     assert!(status.is_closed(), "{status}");
     let restricted = env.env.ledger.restricted(&id).unwrap();
     assert!(restricted.iter().any(|r| r.processor == "applicatielink"));
@@ -538,6 +538,7 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
     let told = letter(&env, &lift, "applicatielink");
     assert!(told.contains("opgeheven") && told.contains("sanne@bakkerfotografie.example"));
     // Moneybird's contact waits for a person (no unarchive API); record it, then the answer.
+    let evidence = env.env.dir.path().join("restored.txt");
     std::fs::write(&evidence, "Contact teruggezet uit het archief.").unwrap();
     for m in hub.manual_actions(&lift).unwrap() {
         let record = format!("{}:{}", m.reference.object, m.reference.id);
@@ -552,16 +553,7 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
         )
         .unwrap();
     }
-    std::fs::write(&evidence, "Markering verwijderd.").unwrap();
-    let status = hub
-        .confirm(
-            &lift,
-            "applicatielink",
-            Answer::Changed,
-            Some(&evidence),
-            None,
-        )
-        .unwrap();
+    let status = answered(&env, &lift, "Markering verwijderd.");
     assert!(status.is_closed(), "{status}");
     assert!(env.env.ledger.restricted(&id).unwrap().is_empty());
     assert!(

@@ -3,7 +3,7 @@
 //! was already right or not concerned, and (art. 19) that every processor was told.
 
 use super::words::{words, Words};
-use super::{closing, day, fill, opening, rights, Block, Context, Facts};
+use super::{closing, day, fill, informed, opening, rights, Block, Context, Facts};
 
 /// The words these replies add, per language.
 struct ChangeWords {
@@ -120,11 +120,7 @@ pub(super) fn answer(facts: &Facts, ctx: &Context<'_>, right: Right<'_>) -> (Str
     // Art. 19 covers rectification and restriction; an objection concerns the organisation's
     // own use.
     if !matches!(right, Right::Objection(_)) {
-        blocks.push(Block::Heading(w.informed_heading.into()));
-        blocks.push(Block::Para(w.informed_text.into()));
-        blocks.push(Block::List(
-            facts.processors.iter().map(|p| p.name.clone()).collect(),
-        ));
+        blocks.extend(informed(w, facts));
     }
     blocks.extend(rights(w));
     blocks.extend(closing(w, ctx, false));

@@ -296,6 +296,15 @@ fn rights(w: &Words) -> Vec<Block> {
     ]
 }
 
+/// Art. 19: every processor was told of the erasure, rectification or restriction.
+fn informed(w: &Words, facts: &Facts) -> Vec<Block> {
+    vec![
+        Block::Heading(w.informed_heading.into()),
+        Block::Para(w.informed_text.into()),
+        Block::List(facts.processors.iter().map(|p| p.name.clone()).collect()),
+    ]
+}
+
 fn forwarded(w: &Words, ctx: &Context<'_>) -> Option<Block> {
     ctx.controller.map(|controller| {
         // "… in opdracht van Noorderlicht Zorg B.V. Daarover …": one period after "B.V.".
@@ -471,11 +480,7 @@ fn erasure(facts: &Facts, ctx: &Context<'_>) -> (String, Vec<Block>) {
         ));
     }
     blocks.extend(forwarded(w, ctx));
-    blocks.push(Block::Heading(w.informed_heading.into()));
-    blocks.push(Block::Para(w.informed_text.into()));
-    blocks.push(Block::List(
-        facts.processors.iter().map(|p| p.name.clone()).collect(),
-    ));
+    blocks.extend(informed(w, facts));
     blocks.extend(rights(w));
     blocks.extend(closing(w, ctx, false));
     (w.subject_erasure.into(), blocks)

@@ -125,11 +125,8 @@ pub fn ticket_proposal(change: &Change) -> Proposal {
 
 /// The PATCH body writing `changes` to contact `id`.
 pub fn contact_body(id: u64, changes: &[dsrhub_connector::FieldChange]) -> Value {
-    let mut body = serde_json::Map::new();
+    let mut body = dsrhub_connector::rights::new_values(changes);
     body.insert("id".into(), json!(id));
-    for c in changes {
-        body.insert(c.field.clone(), c.to.clone());
-    }
     Value::Object(body)
 }
 

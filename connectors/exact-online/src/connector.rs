@@ -527,7 +527,7 @@ impl Connector for ExactOnline {
                 division_of(record)?,
                 entity_of(record)?,
                 &record.id,
-                &crate::rights::update_body(changes),
+                &dsrhub_connector::rights::new_values(changes),
             )
             .await
     }

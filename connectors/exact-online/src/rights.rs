@@ -15,7 +15,7 @@
 //! - bank accounts, sales invoices and transaction lines stay as they are: the books.
 
 use dsrhub_connector::rights::{changes_to, restore};
-use dsrhub_connector::{Change, Field, FieldChange, Proposal, Purpose};
+use dsrhub_connector::{Change, Field, Proposal, Purpose};
 use serde_json::{json, Map, Value};
 
 /// The contact field each canonical field is corrected in (Exact's `crmContacts` reference;
@@ -231,17 +231,10 @@ pub fn books_proposal(object: &str, change: &Change) -> Proposal {
     })
 }
 
-/// The PUT body writing `changes`.
-pub fn update_body(changes: &[FieldChange]) -> Map<String, Value> {
-    changes
-        .iter()
-        .map(|c| (c.field.clone(), c.to.clone()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dsrhub_connector::FieldChange;
 
     fn entity(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

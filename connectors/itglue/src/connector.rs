@@ -228,7 +228,7 @@ impl Connector for ItGlue {
         self.api
             .update_contact(
                 record.numeric_id()?,
-                crate::rights::update_attributes(changes),
+                serde_json::Value::Object(dsrhub_connector::rights::new_values(changes)),
             )
             .await
     }

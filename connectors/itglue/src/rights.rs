@@ -11,7 +11,7 @@
 //! - objection: IT Glue sends no newsletters.
 
 use dsrhub_connector::rights::{changes_to, restore};
-use dsrhub_connector::{Change, Field, FieldChange, Proposal};
+use dsrhub_connector::{Change, Field, Proposal};
 use serde_json::{json, Value};
 
 /// The attribute each canonical field is corrected in, for the plain ones.
@@ -117,19 +117,10 @@ fn set_entry(entries: &mut Vec<Value>, label: &str, value: &str) -> bool {
     }
 }
 
-/// The PATCH attributes writing `changes`.
-pub fn update_attributes(changes: &[FieldChange]) -> Value {
-    Value::Object(
-        changes
-            .iter()
-            .map(|c| (c.field.clone(), c.to.clone()))
-            .collect(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dsrhub_connector::FieldChange;
 
     fn contact(attributes: Value) -> Value {
         json!({"id": "5003", "type": "contacts", "attributes": attributes})

@@ -463,7 +463,7 @@ impl Connector for MicrosoftGraph {
         record: &RecordRef,
         changes: &[dsrhub_connector::FieldChange],
     ) -> Result<(), ConnectorError> {
-        let body = crate::rights::update_body(changes);
+        let body = serde_json::Value::Object(dsrhub_connector::rights::new_values(changes));
         match record.object.as_str() {
             USER => self.api.patch(&["users", &record.id], &body).await,
             CONTACT => {

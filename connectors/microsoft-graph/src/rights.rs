@@ -14,7 +14,7 @@
 //! - messages are correspondence and are never rewritten.
 
 use dsrhub_connector::rights::{changes_to, restore};
-use dsrhub_connector::{Change, Field, FieldChange, Proposal};
+use dsrhub_connector::{Change, Field, Proposal};
 use serde_json::{json, Map, Value};
 
 /// The user property each canonical field is corrected in (`businessPhones` is a list).
@@ -204,16 +204,6 @@ fn display_name(
     } else {
         Err(())
     }
-}
-
-/// The PATCH body writing `changes`.
-pub fn update_body(changes: &[FieldChange]) -> Value {
-    Value::Object(
-        changes
-            .iter()
-            .map(|c| (c.field.clone(), c.to.clone()))
-            .collect(),
-    )
 }
 
 #[cfg(test)]

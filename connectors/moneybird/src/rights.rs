@@ -110,11 +110,9 @@ pub fn invoice_proposal(change: &Change) -> Proposal {
 
 /// The update body for `changes`, without the archive state (set by its own call).
 pub fn update_body(changes: &[FieldChange]) -> serde_json::Map<String, Value> {
-    changes
-        .iter()
-        .filter(|c| c.field != ARCHIVED)
-        .map(|c| (c.field.clone(), c.to.clone()))
-        .collect()
+    let mut body = dsrhub_connector::rights::new_values(changes);
+    body.remove(ARCHIVED);
+    body
 }
 
 #[cfg(test)]

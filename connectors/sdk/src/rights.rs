@@ -94,7 +94,7 @@ impl Field {
             Field::Street if dutch => "straat en huisnummer",
             Field::Street => "street and number",
             Field::Postcode if dutch => "postcode",
-            Field::Postcode => "postcode",
+            Field::Postcode => "postal code",
             Field::City if dutch => "woonplaats",
             Field::City => "city",
             Field::JobTitle if dutch => "functie",
@@ -347,6 +347,15 @@ pub fn changes_to(
         .collect()
 }
 
+/// The new value of each field `changes` sets, by field name: the body of the vendor's
+/// update call (PATCH or PUT of the changed fields).
+pub fn new_values(changes: &[FieldChange]) -> serde_json::Map<String, Value> {
+    changes
+        .iter()
+        .map(|c| (c.field.clone(), c.to.clone()))
+        .collect()
+}
+
 /// What lifting a restriction proposes for a record whose restriction changed `restricted`:
 /// each field still at the restriction's value goes back to its earlier value. When someone
 /// changed a field since, the record goes to a person, naming that field: putting back the
@@ -462,6 +471,106 @@ mod tests {
     }
 
     #[test]
+    fn letters_name_every_field_purpose_and_right_in_both_languages() {
+        let labels: Vec<(&str, &str, &str)> = Field::ALL
+            .iter()
+            .map(|f| (f.as_str(), f.label("nl"), f.label("en")))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("first_name", "voornaam", "first name"),
+                ("last_name", "achternaam", "last name"),
+                ("email", "e-mailadres", "e-mail address"),
+                ("phone", "telefoonnummer", "phone number"),
+                ("mobile", "mobiel nummer", "mobile number"),
+                ("street", "straat en huisnummer", "street and number"),
+                ("postcode", "postcode", "postal code"),
+                ("city", "woonplaats", "city"),
+                ("job_title", "functie", "job title"),
+            ]
+        );
+        assert_eq!(Field::JobTitle.to_string(), "job_title");
+        assert_eq!(
+            Purpose::Newsletter.label("nl"),
+            "nieuwsbrieven en andere bulkmail"
+        );
+        assert_eq!(
+            Purpose::Newsletter.label("en"),
+            "newsletters and other bulk e-mail"
+        );
+        let rectify = Change::Rectify {
+            values: [
+                (Field::Phone, "010 1".to_string()),
+                (Field::City, "Delft".to_string()),
+            ]
+            .into(),
+        };
+        let object = Change::Object {
+            purpose: Purpose::Newsletter,
+        };
+        let lift = Change::Restore { restricted: vec![] };
+        let rights: Vec<&str> = [&rectify, &Change::Restrict, &lift, &object]
+            .iter()
+            .map(|c| c.right())
+            .collect();
+        assert_eq!(
+            rights,
+            ["rectification", "restriction", "lift", "objection"]
+        );
+        assert_eq!(
+            rectify.corrections("nl"),
+            [("telefoonnummer", "010 1"), ("woonplaats", "Delft")]
+        );
+        assert!(object.corrections("en").is_empty());
+        assert_eq!(
+            object.purpose_label("en"),
+            "newsletters and other bulk e-mail"
+        );
+        assert_eq!(rectify.purpose_label("en"), "");
+        let names: Vec<(&str, &str, &str)> = [
+            "access",
+            "erasure",
+            "rectification",
+            "restriction",
+            "lift",
+            "objection",
+        ]
+        .iter()
+        .map(|r| {
+            let (nl, article) = request_name(r, "nl");
+            let (en, same) = request_name(r, "en");
+            assert_eq!(article, same);
+            (nl, en, article)
+        })
+        .collect();
+        assert_eq!(
+            names,
+            [
+                ("inzage", "access", "15"),
+                ("wissen", "erasure", "17"),
+                ("rectificatie", "rectification", "16"),
+                (
+                    "beperking van de verwerking",
+                    "restriction of processing",
+                    "18"
+                ),
+                ("opheffing van de beperking", "restriction lifted", "18"),
+                ("bezwaar", "objection", "21"),
+            ]
+        );
+    }
+
+    #[test]
+    fn new_values_are_the_update_body() {
+        let body = new_values(&[
+            FieldChange::new("phone", "1", "2"),
+            FieldChange::new("isActive", 1, 0),
+        ]);
+        assert_eq!(Value::Object(body), json!({"phone": "2", "isActive": 0}));
+    }
+
+    #[test]
     fn debug_shows_no_value() {
         let change = Change::Rectify {
             values: [(Field::LastName, "Geheim".to_string())].into(),
@@ -475,5 +584,9 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("last_name") || shown.contains("LastName"));
+        assert!(
+            shown.contains("\"lastName\""),
+            "the changed field is named: {shown}"
+        );
     }
 }
