@@ -177,6 +177,18 @@ impl Api {
         self.http.send(request).await.map(drop)
     }
 
+    /// `PATCH /{adm}/contacts/{contact}/contact_people/{id}.json` with the changed fields.
+    pub async fn update_contact_person(
+        &self,
+        contact: &str,
+        id: &str,
+        changes: Map<String, Value>,
+    ) -> Result<(), ConnectorError> {
+        let request = Request::patch(self.person_url(contact, id)?)
+            .json(&json!({ "contact_person": changes }));
+        self.http.send(request).await.map(drop)
+    }
+
     /// `DELETE /{adm}/contacts/{contact}/notes/{id}.json`; `false` when it was already gone.
     pub async fn delete_contact_note(
         &self,

@@ -445,8 +445,11 @@ impl Connector for Moneybird {
                 let contact = self.api.contact(&record.id).await?;
                 Ok(Some(crate::rights::contact_proposal(&contact, change)))
             }
+            CONTACT_PERSON => {
+                let person = self.api.contact_person(scope(record)?, &record.id).await?;
+                Ok(Some(crate::rights::person_proposal(&person, change)))
+            }
             SALES_INVOICE => Ok(Some(crate::rights::invoice_proposal(change))),
-            // Contact people: a person changes them in Moneybird (not offered here yet).
             _ => Ok(None),
         }
     }
@@ -456,9 +459,19 @@ impl Connector for Moneybird {
         record: &RecordRef,
         changes: &[FieldChange],
     ) -> Result<(), ConnectorError> {
+        if record.object == CONTACT_PERSON {
+            return self
+                .api
+                .update_contact_person(
+                    scope(record)?,
+                    &record.id,
+                    dsrhub_connector::rights::new_values(changes),
+                )
+                .await;
+        }
         if record.object != CONTACT {
             return Err(ConnectorError::invalid(format!(
-                "Moneybird changes contacts only, not `{}`",
+                "Moneybird changes contacts and contact people only, not `{}`",
                 record.object
             )));
         }

@@ -41,7 +41,7 @@ pub use connector::Moneybird;
 
 /// The contact field each canonical field is corrected in (rectification); a test holds
 /// them to the spec's contact update schema.
-pub use rights::RECTIFIABLE;
+pub use rights::{PERSON_RECTIFIABLE, RECTIFIABLE};
 
 /// The connector id used in config sections and reports.
 pub const ID: &str = "moneybird";

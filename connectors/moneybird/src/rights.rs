@@ -7,6 +7,9 @@
 //!   is left out of lists and cannot be chosen for a new invoice, and keeps its invoices. The
 //!   API has no way back: lifting it is for a person, in Moneybird;
 //! - objection to the newsletter: Moneybird sends no newsletters and has no opt-out flag;
+//! - contact people (one person of a company contact) are corrected through
+//!   `PATCH contacts/{contact}/contact_people/{id}` ([`PERSON_RECTIFIABLE`]); they cannot be
+//!   archived on their own, so their restriction goes to a person;
 //! - issued invoices are fiscal documents and stay as they were issued.
 
 use dsrhub_connector::rights::changes_to;
@@ -89,6 +92,48 @@ pub fn contact_proposal(contact: &Value, change: &Change) -> Proposal {
                 Proposal::Unchanged
             }
         }
+        Change::Object { .. } => Proposal::not_applicable(
+            "Moneybird sends no newsletters and has no opt-out flag; nothing to set",
+        ),
+    }
+}
+
+/// The contact person field each canonical field is corrected in; every one is in the spec's
+/// contact person update schema (a test holds them to it). A contact person keeps no address,
+/// mobile number or job title (`department` is not one).
+pub const PERSON_RECTIFIABLE: &[(Field, &str)] = &[
+    (Field::FirstName, "firstname"),
+    (Field::LastName, "lastname"),
+    (Field::Email, "email"),
+    (Field::Phone, "phone"),
+];
+
+/// What `change` does to a contact person (one person of a company contact).
+pub fn person_proposal(person: &Value, change: &Change) -> Proposal {
+    let current = |field: &str| person.get(field).cloned().unwrap_or(Value::Null);
+    match change {
+        Change::Rectify { values } => {
+            let wanted: Vec<(String, Value)> = values
+                .iter()
+                .filter_map(|(field, value)| {
+                    PERSON_RECTIFIABLE
+                        .iter()
+                        .find(|(f, _)| f == field)
+                        .map(|(_, vendor)| (vendor.to_string(), json!(value)))
+                })
+                .collect();
+            if wanted.is_empty() {
+                return Proposal::not_applicable(
+                    "Moneybird keeps none of these fields on a contact person",
+                );
+            }
+            Proposal::from_changes(changes_to(current, wanted))
+        }
+        Change::Restrict => Proposal::refused(
+            "Moneybird cannot archive one person of a company contact (only the whole contact, which is the company's)",
+            "in Moneybird: note the restriction on the company contact, or remove the person from it if the company agrees",
+        ),
+        Change::Restore { restricted } => dsrhub_connector::rights::restore(current, restricted),
         Change::Object { .. } => Proposal::not_applicable(
             "Moneybird sends no newsletters and has no opt-out flag; nothing to set",
         ),

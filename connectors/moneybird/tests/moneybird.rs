@@ -498,6 +498,19 @@ async fn every_exchange_conforms_to_moneybirds_published_description() {
         for r in &records {
             c.export(&r.reference).await.unwrap();
         }
+        // A rectification's reads and PATCHes (contacts and contact people), and an archive.
+        let phone = dsrhub_connector::Change::Rectify {
+            values: [(dsrhub_connector::Field::Phone, "010-5550142".to_string())].into(),
+        };
+        for r in records.iter().filter(|r| r.ownership.is_own()) {
+            for change in [&phone, &dsrhub_connector::Change::Restrict] {
+                if let Ok(Some(dsrhub_connector::Proposal::Change { changes })) =
+                    c.propose(&r.reference, change).await
+                {
+                    c.apply(&r.reference, &changes).await.unwrap();
+                }
+            }
+        }
         for r in &records {
             if let Some(action) = kit_action(r) {
                 // A refused delete falls back to anonymisation, as the hub does it.
@@ -523,6 +536,14 @@ async fn every_exchange_conforms_to_moneybirds_published_description() {
 
     let exchanges = h.fake.log().exchanges();
     assert!(exchanges.len() > 30, "{} exchanges", exchanges.len());
+    for (method, path) in [("PATCH", "/contact_people/"), ("PATCH", "/archive")] {
+        assert!(
+            exchanges
+                .iter()
+                .any(|e| e.method == method && e.path.contains(path)),
+            "no {method} {path} was checked"
+        );
+    }
     let api = deviations::moneybird(spec);
     let problems = api.problems(&exchanges);
     assert!(
@@ -930,4 +951,75 @@ fn rectified_fields_are_writable_in_the_spec() {
         );
     }
     assert!(!writable.contains("email"));
+    // Contact people: their own update schema.
+    let body = spec
+        .pointer("/paths/~1{administration_id}~1contacts~1{contact_id}~1contact_people~1{id}{format}/patch/requestBody/content")
+        .and_then(|c| c.as_object())
+        .and_then(|c| c.values().next())
+        .map(|c| &c["schema"])
+        .expect("the contact person update body");
+    let person = &spec_resolve(&spec, body)["properties"]["contact_person"];
+    let writable = spec_properties(&spec, person);
+    for (field, vendor) in dsrhub_moneybird::PERSON_RECTIFIABLE {
+        assert!(
+            writable.contains(*vendor),
+            "{field} -> `{vendor}` is not writable on a contact person"
+        );
+    }
+}
+
+/// Issue 19: a contact person (one of several people of a company contact) is corrected
+/// through its own PATCH; the company contact and its other people stay as they were.
+#[tokio::test]
+async fn a_contact_person_is_rectified_and_the_company_and_its_other_people_are_not() {
+    use dsrhub_connector::{Change, Field, Proposal};
+    let h = MoneybirdHarness::start().await;
+    let (fake, connector) = (&h.fake, h.connector());
+    let records = connector
+        .discover(&email("eva.mulder@vandijk-installatie.example"))
+        .await
+        .unwrap();
+    let person = records
+        .iter()
+        .find(|r| r.reference.object == "contact_person")
+        .expect("Eva is a contact person");
+    let company = person.reference.scope.clone().unwrap();
+    let before = fake.state().contacts[&company].clone();
+    let change = Change::Rectify {
+        values: [(Field::Phone, "010-4112299".to_string())].into(),
+    };
+    let Some(Proposal::Change { changes }) =
+        connector.propose(&person.reference, &change).await.unwrap()
+    else {
+        panic!("a change for the contact person")
+    };
+    connector.apply(&person.reference, &changes).await.unwrap();
+    assert_eq!(
+        connector.propose(&person.reference, &change).await.unwrap(),
+        Some(Proposal::Unchanged)
+    );
+    let after = fake.state().contacts[&company].clone();
+    let people = |c: &serde_json::Value| c["contact_people"].as_array().unwrap().clone();
+    for (old, new) in people(&before).iter().zip(people(&after).iter()) {
+        if new["id"].as_str() == Some(person.reference.id.as_str()) {
+            assert_eq!(new["phone"], "010-4112299");
+            assert_eq!(new["firstname"], old["firstname"]);
+        } else {
+            assert_eq!(old, new, "another person of the company changed");
+        }
+    }
+    for key in ["company_name", "email", "phone", "archived"] {
+        assert_eq!(
+            before[key], after[key],
+            "the company contact's {key} changed"
+        );
+    }
+    // Restricting one person cannot archive the company: a person handles it.
+    assert!(matches!(
+        connector
+            .propose(&person.reference, &Change::Restrict)
+            .await
+            .unwrap(),
+        Some(Proposal::Refused { .. })
+    ));
 }

@@ -40,7 +40,7 @@ pub(super) fn router(inner: Shared) -> Router {
         )
         .route(
             "/api/v2/{adm}/contacts/{cid}/contact_people/{id}",
-            get(show_person).delete(delete_person),
+            get(show_person).patch(update_person).delete(delete_person),
         )
         .route(
             "/api/v2/{adm}/contacts/{cid}/notes/{id}",
@@ -407,6 +407,26 @@ async fn show_person(
         return not_found();
     };
     shown(inner.state.lock().person(&cid, id))
+}
+
+async fn update_person(
+    AxState(inner): AxState<Shared>,
+    Path((adm, cid, id)): Path<(String, String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let Some(id) = target(&inner, &adm, &id) else {
+        return not_found();
+    };
+    let Some(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "body is not valid JSON"}),
+        );
+    };
+    match inner.state.mutate(|s| s.update_person(&cid, id, &body)) {
+        Ok(person) => Json(person).into_response(),
+        Err(r) => refusal(r),
+    }
 }
 
 async fn delete_person(

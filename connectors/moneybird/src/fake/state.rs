@@ -403,6 +403,41 @@ impl State {
         people.iter().find(|p| id(p) == person_id).cloned()
     }
 
+    /// Update a contact person (`PATCH …/contact_people/{id}` with `{"contact_person": …}`):
+    /// the update schema's fields only, anything else refused as Moneybird refuses it.
+    pub fn update_person(
+        &mut self,
+        contact_id: &str,
+        person_id: &str,
+        body: &Value,
+    ) -> Result<Value, Refusal> {
+        const PERSON_WRITABLE: &[&str] = &["firstname", "lastname", "phone", "email", "department"];
+        let changes = body
+            .get("contact_person")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Refusal::BadRequest(serde_json::json!({"error": "contact_person is missing", "symbolic": {"contact_person": "required"}})))?;
+        if let Some(unknown) = changes
+            .keys()
+            .find(|k| !PERSON_WRITABLE.contains(&k.as_str()))
+        {
+            return Err(Refusal::BadRequest(
+                serde_json::json!({"error": { unknown.clone(): ["is not a valid attribute"] }}),
+            ));
+        }
+        let contact = self.contacts.get_mut(contact_id).ok_or(Refusal::NotFound)?;
+        let person = contact
+            .get_mut("contact_people")
+            .and_then(Value::as_array_mut)
+            .and_then(|people| people.iter_mut().find(|p| id(p) == person_id))
+            .ok_or(Refusal::NotFound)?;
+        for (k, v) in changes {
+            person[k.as_str()] = v.clone();
+        }
+        let updated = person.clone();
+        bump(contact);
+        Ok(updated)
+    }
+
     /// Delete a contact person.
     pub fn delete_person(&mut self, contact_id: &str, person_id: &str) -> Result<(), Refusal> {
         self.remove_nested(contact_id, "contact_people", person_id)
