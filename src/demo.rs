@@ -437,10 +437,11 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
         execute: true,
         ..RunOptions::default()
     };
-    // The processors without an API are asked by hand (no letter for this right yet): their
-    // tasks stay open in the report.
+    // The processors without an API get a letter with the corrected values; here they answer
+    // at once that they corrected them, and the request closes with its reply to the person.
     hub.carry_out(&rectification_id, &run, "dsrhub demo")
         .await?;
+    answer_letters(&hub, &rectification_id, Answer::Changed)?;
     let rectification = hub.report(&rectification_id)?;
     let (rectification_json, rectification_html) =
         report::write(&rectification, &out.join(&rectification_id))?;
@@ -482,7 +483,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
     ];
     // The letters to the processors without an API and the replies to the subject (the
     // access answer in Dutch, the erasure answer in English), one folder per request.
-    for id in [&access_id, &erasure_id] {
+    for id in [&access_id, &erasure_id, &rectification_id, &restriction_id] {
         for processor in ["applicatielink", "ekco"] {
             files.push(out.join(id).join(format!("{processor}-request.eml")));
         }
@@ -492,6 +493,7 @@ async fn run_with(out: &Path, json: bool, capture: bool) -> Result<DemoResult> {
     for (id, stem) in [
         (&access_id, "reply-access"),
         (&forwarded_id, "reply-erasure"),
+        (&rectification_id, "reply-rectification"),
     ] {
         files.push(out.join(id).join(format!("{stem}.eml")));
         files.push(out.join(id).join(format!("{stem}.html")));

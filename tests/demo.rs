@@ -257,3 +257,56 @@ async fn the_demos_export_is_readable_and_flags_mail_naming_others() {
     assert!(!flagged.is_empty(), "no record flagged");
     assert!(index.contains("Reviewed before release"));
 }
+
+/// Issue 19's done-when: the demo runs a rectification and a restriction end to end against
+/// the fakes. Each change is "changed" only once proposing it again found nothing left to do
+/// (the fake read back); the restriction's report shows what is restricted since when; the
+/// letters and the reply are on disk.
+#[tokio::test]
+async fn the_demo_rectifies_and_restricts_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dsrhub::demo::run(dir.path(), true).await.unwrap();
+    let changed = |report: &Report, processor: &str, object: &str| -> Vec<Vec<String>> {
+        report
+            .processors
+            .iter()
+            .filter(|p| p.id == processor)
+            .flat_map(|p| &p.records)
+            .filter(|r| r.object == object && r.outcome == "changed")
+            .map(|r| r.changed_fields.clone())
+            .collect()
+    };
+    assert_eq!(
+        changed(&demo.rectification, "autotask", "contact"),
+        [vec!["phone".to_string(), "title".to_string()]]
+    );
+    assert_eq!(demo.rectification.request.status, "completed");
+    assert!(demo.rectification.verification.remaining.is_empty());
+    assert_eq!(
+        changed(&demo.restriction, "moneybird", "contact"),
+        [vec!["archived".to_string()]]
+    );
+    assert_eq!(
+        changed(&demo.restriction, "exact-online", "account"),
+        [vec!["Blocked".to_string()]]
+    );
+    assert!(demo
+        .restriction
+        .restricted
+        .iter()
+        .any(|r| r.processor == "moneybird" && !r.since.is_empty()));
+    let folder = |report: &Report| dir.path().join(&report.request.id);
+    assert!(folder(&demo.rectification)
+        .join("rectification-report.json")
+        .exists());
+    let letter =
+        std::fs::read_to_string(folder(&demo.rectification).join("applicatielink-request.eml"))
+            .unwrap();
+    assert!(letter.contains("rectificatie") || letter.contains("rectification"));
+    assert!(folder(&demo.rectification)
+        .join("reply-rectification.eml")
+        .exists());
+    assert!(folder(&demo.restriction)
+        .join("restriction-report.html")
+        .exists());
+}
