@@ -971,3 +971,118 @@ async fn a_legal_hold_keeps_what_the_subjects_own_erasure_would_erase() {
     assert_eq!(after.contacts, before.contacts);
     assert_eq!(after.sales_invoices, before.sales_invoices);
 }
+
+/// Defect (found this session, fails on 6e37cd4): a restriction keeps a person's records
+/// "kept but no longer processed" until it is lifted, but the sweep selected the person for
+/// erasure once their retention ended, and would have erased what the restriction keeps (for
+/// a legal claim, say). A restriction in force keeps the person out of every rule, like a
+/// legal hold; after the lift, the sweep selects them again.
+#[tokio::test]
+async fn a_restriction_in_force_keeps_the_person_out_of_the_sweep() {
+    let env = Env::start().await;
+    let today: jiff::civil::Date = "2026-12-06".parse().unwrap();
+    let hub = env.hub().with_today(today);
+    let kees = "kees.visser@example.nl";
+    let id = hub
+        .open_change(
+            RequestKind::Restriction,
+            &email(kees),
+            "passport",
+            &dsrhub_connector::Change::Restrict,
+            Some("needed for a legal claim (art. 18(1)(c))"),
+        )
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let plan = env.ledger.plan_digest(&id).unwrap();
+    hub.approve(&id, &plan.digest, "Petra de Vries").unwrap();
+    let restricted = hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(restricted.status.is_closed(), "{}", restricted.status);
+    assert!(!env.ledger.restricted(&id).unwrap().is_empty());
+
+    let sweep = hub.sweep_contract_ended().await.unwrap();
+    let selected: Vec<&str> = sweep
+        .selected
+        .iter()
+        .map(|s| s.subject.emails[0].as_str())
+        .collect();
+    assert!(!selected.contains(&kees), "restricted: {selected:?}");
+    assert_eq!(sweep.restricted, 1);
+
+    // Once it is being lifted, the retention rules apply to them again.
+    hub.lift(&id, "claim settled").unwrap();
+    let sweep = hub.sweep_contract_ended().await.unwrap();
+    assert!(sweep.selected.iter().any(|s| s.subject.emails[0] == kees));
+    assert_eq!(sweep.restricted, 0);
+}
+
+/// The same defect at the moment of acting: a restriction made after the sweep selected the
+/// person (and after the batch's approval) keeps their records; their swept request is
+/// withdrawn, everyone else's goes ahead.
+#[tokio::test]
+async fn a_restriction_made_after_the_sweep_still_keeps_the_records() {
+    let env = Env::start().await;
+    let hub = env.hub().with_today("2026-12-06".parse().unwrap());
+    let kees = "kees.visser@example.nl";
+    let sweep = hub.sweep_contract_ended().await.unwrap();
+    assert!(sweep.selected.iter().any(|s| s.subject.emails[0] == kees));
+    let batch = hub
+        .open_sweep(&dsrhub::orchestrator::sweep::Sweep {
+            contract_ended: Some(sweep),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+    let out = env.out("reports");
+    plan_batch(&hub, &batch, &out).await;
+    let plan = env.ledger.batch_plan(&batch).unwrap();
+    hub.approve_batch(&batch, &plan.digest, "Petra de Vries")
+        .unwrap();
+
+    let execute = RunOptions {
+        execute: true,
+        ..RunOptions::default()
+    };
+    let restriction = hub
+        .open_change(
+            RequestKind::Restriction,
+            &email(kees),
+            "passport",
+            &dsrhub_connector::Change::Restrict,
+            Some("needed for a legal claim (art. 18(1)(c))"),
+        )
+        .unwrap();
+    hub.run(&restriction, &RunOptions::default()).await.unwrap();
+    let plan = env.ledger.plan_digest(&restriction).unwrap();
+    hub.approve(&restriction, &plan.digest, "Petra de Vries")
+        .unwrap();
+    hub.run(&restriction, &execute).await.unwrap();
+    assert!(!env.ledger.restricted(&restriction).unwrap().is_empty());
+
+    let done = hub.run_batch(&batch, &execute, &out).await.unwrap();
+    let cancelled: Vec<&dsrhub::ledger::RequestRow> = done
+        .iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.status == RequestStatus::Cancelled)
+        .collect();
+    assert_eq!(cancelled.len(), 1, "{done:?}");
+    assert!(
+        contact(&env, kees).is_some(),
+        "a restricted person's contact is kept"
+    );
+    assert!(done
+        .iter()
+        .filter(|(_, r)| r.status != RequestStatus::Cancelled)
+        .all(|(_, r)| matches!(
+            r.status,
+            RequestStatus::Completed | RequestStatus::AwaitingProcessors
+        )));
+}

@@ -1749,10 +1749,11 @@ fn show_sweep(found: &crate::orchestrator::sweep::Sweep, list: bool) {
     use crate::orchestrator::sweep::{APPLICANTS, CONTRACT_ENDED, RETAINED_EXPIRED};
     if let Some(rule) = &found.contract_ended {
         println!(
-            "{CONTRACT_ENDED}: {} selected (agreement ended before {}); left out: {} on hold, {} with a request still open, {} with an agreement still running elsewhere",
+            "{CONTRACT_ENDED}: {} selected (agreement ended before {}); left out: {} on hold, {} under a restriction, {} with a request still open, {} with an agreement still running elsewhere",
             rule.selected.len(),
             rule.ended_before.map(|d| d.to_string()).unwrap_or_default(),
             rule.held,
+            rule.restricted,
             rule.open_request,
             rule.ongoing_elsewhere
         );
@@ -1773,10 +1774,11 @@ fn show_sweep(found: &crate::orchestrator::sweep::Sweep, list: bool) {
     if let Some(rule) = &found.retained_expired {
         let records: usize = rule.requests.iter().map(|k| k.records.len()).sum();
         println!(
-            "{RETAINED_EXPIRED}: {records} record(s) kept by {} earlier request(s), retention ended before {}; left out: {} request(s) on hold, {} with a request still open",
+            "{RETAINED_EXPIRED}: {records} record(s) kept by {} earlier request(s), retention ended before {}; left out: {} request(s) on hold, {} under a restriction, {} with a request still open",
             rule.requests.len(),
             rule.today.map(|d| d.to_string()).unwrap_or_default(),
             rule.held,
+            rule.restricted,
             rule.open_request
         );
         if !rule.hold_unknown.is_empty() {
@@ -1807,10 +1809,11 @@ fn show_sweep(found: &crate::orchestrator::sweep::Sweep, list: bool) {
     }
     if let Some(rule) = &found.applicants {
         println!(
-            "{APPLICANTS}: {} selected (procedure ended before {}); left out: {} on hold, {} with a request still open",
+            "{APPLICANTS}: {} selected (procedure ended before {}); left out: {} on hold, {} under a restriction, {} with a request still open",
             rule.selected.len(),
             rule.ended_before.map(|d| d.to_string()).unwrap_or_default(),
             rule.held,
+            rule.restricted,
             rule.open_request
         );
         for (place, why) in &rule.unread {

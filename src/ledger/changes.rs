@@ -172,6 +172,37 @@ impl Ledger {
         Ok(id)
     }
 
+    /// The hold keys of every person under a restriction that marked something nobody has
+    /// lifted: the sweep leaves them out (art. 18: kept, not processed, until lifted). A
+    /// restriction keeps its subject until then, so their addresses are known.
+    pub fn restricted_subject_keys(&self) -> Result<std::collections::BTreeSet<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT s.identifiers FROM subjects s JOIN requests r ON r.id = s.request_id
+             WHERE r.kind = 'restriction' AND r.status != 'cancelled'
+               AND EXISTS (
+                   SELECT 1 FROM items i
+                   WHERE i.request_id = r.id AND i.action = ?1 AND i.state = ?2
+                     AND i.outcome = 'changed'
+                     AND NOT EXISTS (
+                         SELECT 1 FROM targets t JOIN requests l ON l.id = t.request_id
+                         WHERE t.from_item = i.id AND l.kind = 'lift' AND l.status != 'cancelled'))",
+        )?;
+        let rows = stmt
+            .query_map(
+                params![Action::Change.as_str(), ItemState::Done.as_str()],
+                |r| r.get::<_, String>(0),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut keys = std::collections::BTreeSet::new();
+        for text in rows {
+            if let Ok(subject) = serde_json::from_str::<dsrhub_connector::Subject>(&text) {
+                keys.extend(super::subject_hold_keys(&subject));
+            }
+        }
+        Ok(keys)
+    }
+
     /// The restriction lift request `id` lifts (`None` for any other request).
     pub fn lifted_restriction(&self, id: &str) -> Result<Option<String>> {
         let conn = self.conn();

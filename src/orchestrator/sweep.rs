@@ -112,6 +112,9 @@ pub struct Applicants {
     pub held: usize,
     /// Left out: a request for them, or one acting on these records, is still open.
     pub open_request: usize,
+    /// Left out: under a restriction of processing (art. 18) nobody has lifted: kept, not
+    /// processed, until it is.
+    pub restricted: usize,
     /// Places that could not be read, and why.
     pub unread: BTreeMap<String, String>,
 }
@@ -127,6 +130,9 @@ pub struct ContractEnded {
     pub held: usize,
     /// Left out: a request for them is still open.
     pub open_request: usize,
+    /// Left out: under a restriction of processing (art. 18) nobody has lifted: kept, not
+    /// processed, until it is.
+    pub restricted: usize,
     /// Left out: another processor (or the same, for another record) still has an agreement
     /// running for this address.
     pub ongoing_elsewhere: usize,
@@ -154,6 +160,9 @@ pub struct RetainedExpired {
     pub held: usize,
     /// Left out: a request for the same person is open (requests).
     pub open_request: usize,
+    /// Left out: under a restriction of processing (art. 18) nobody has lifted: kept, not
+    /// processed, until it is.
+    pub restricted: usize,
     /// Left out while any legal hold exists: earlier requests that closed before dsrhub kept
     /// their hold keys, so a hold cannot be matched (their ids; a person checks them).
     pub hold_unknown: Vec<String>,
@@ -198,6 +207,7 @@ impl Hub {
             ..Applicants::default()
         };
         let open = self.ledger.open_subject_keys()?;
+        let restricted = self.ledger.restricted_subject_keys()?;
         for place in places {
             let Some((processor, name)) = place.split_once(':') else {
                 found
@@ -239,6 +249,8 @@ impl Hub {
                 let keys = crate::ledger::subject_hold_keys(&applicant.subject);
                 if self.ledger.any_held(&keys)? {
                     found.held += 1;
+                } else if keys.iter().any(|k| restricted.contains(k)) {
+                    found.restricted += 1;
                 } else if keys.iter().any(|k| open.contains(k))
                     || self
                         .ledger
@@ -315,12 +327,18 @@ impl Hub {
                 }
             }
         }
+        let restricted = self.ledger.restricted_subject_keys()?;
         for (address, selected) in by_address {
             // One processor's ended agreement is not the end when another still has one.
             if ongoing.contains(&address) {
                 sweep.ongoing_elsewhere += 1;
             } else if self.ledger.is_held(&address)? {
                 sweep.held += 1;
+            } else if crate::ledger::subject_hold_keys(&selected.subject)
+                .iter()
+                .any(|k| restricted.contains(k))
+            {
+                sweep.restricted += 1;
             } else if !self.ledger.open_requests_for(&selected.subject)?.is_empty() {
                 sweep.open_request += 1;
             } else {
@@ -360,6 +378,7 @@ impl Hub {
         }
         let holds = self.ledger.has_holds()?;
         let open = self.ledger.open_subject_keys()?;
+        let restricted = self.ledger.restricted_subject_keys()?;
         for request in order {
             let keys = self.ledger.retained_keys(&request)?;
             if keys.is_empty() && holds {
@@ -367,6 +386,8 @@ impl Hub {
                 found.hold_unknown.push(request);
             } else if self.ledger.any_held(&keys)? {
                 found.held += 1;
+            } else if keys.iter().any(|k| restricted.contains(k)) {
+                found.restricted += 1;
             } else if keys.iter().any(|k| open.contains(k)) {
                 found.open_request += 1;
             } else {
