@@ -156,6 +156,15 @@ async fn a_rectification_changes_the_contact_only_after_approval_and_reads_it_ba
         .all(|i| i.action == Action::Nothing && i.note.is_some()));
 
     let done = approve_and_run(&env, &id).await;
+    // The tickets were not concerned, and say so after the run too.
+    assert!(env
+        .env
+        .ledger
+        .items(&id, Some("autotask"))
+        .unwrap()
+        .iter()
+        .filter(|i| i.reference.object == "ticket")
+        .all(|i| i.outcome.as_deref() == Some("unchanged")));
     let after = kees(&env);
     assert_eq!(after["phone"], "+31 71 512 9999");
     assert_eq!(after["title"], "Office manager");
@@ -350,6 +359,17 @@ async fn a_loose_match_is_never_changed() {
     assert!(!items.is_empty(), "the loose matches are listed");
     assert!(items.iter().all(|i| i.action == Action::Review));
     assert_eq!(kees(&env), before);
+    // Carried out: they stay for review, listed, never a manual action to "change" them.
+    approve_and_run(&env, &id).await;
+    assert_eq!(kees(&env), before);
+    assert!(hub.manual_actions(&id).unwrap().is_empty());
+    assert!(env
+        .env
+        .ledger
+        .items(&id, None)
+        .unwrap()
+        .iter()
+        .all(|i| i.outcome.as_deref() == Some("review")));
 }
 
 #[tokio::test]
