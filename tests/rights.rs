@@ -665,3 +665,50 @@ async fn a_portable_export_holds_only_what_the_person_provided() {
         .all(|i| i.outcome.as_deref() == Some("not portable")
             && i.note.as_deref().unwrap_or("").contains("fiscal")));
 }
+
+/// A lift opened while its restriction is still open (one processor without an API has not
+/// answered yet) keeps the person's address until the lift has told the other processor by
+/// letter: the restriction closing in between does not purge it.
+#[tokio::test]
+async fn a_restriction_closing_while_its_lift_is_open_keeps_the_address_for_the_lifts_letters() {
+    let env = start_with(BTreeMap::from([
+        (
+            "applicatielink".to_string(),
+            common::manual_section("Applicatielink", "privacy@applicatielink.example", "nl"),
+        ),
+        (
+            "ekco".to_string(),
+            common::manual_section("Ekco", "privacy@ekco.example", "en"),
+        ),
+    ]))
+    .await;
+    let hub = &env.env.hub;
+    let id = hub
+        .open_change(
+            RequestKind::Restriction,
+            &email("sanne@bakkerfotografie.example"),
+            "passport seen at the desk",
+            &Change::Restrict,
+            Some("accuracy contested"),
+        )
+        .unwrap();
+    approve_and_run(&env, &id).await;
+    answered(&env, &id, "Gemarkeerd.");
+    let lift = hub.lift(&id, "dispute settled").unwrap();
+    // Ekco answers the restriction only now: it held nothing. The restriction closes.
+    let evidence = env.env.dir.path().join("ekco.txt");
+    std::fs::write(&evidence, "No data found.").unwrap();
+    let status = hub
+        .confirm(&id, "ekco", Answer::NotFound, Some(&evidence), None)
+        .unwrap();
+    assert!(status.is_closed(), "{status}");
+    assert!(env.env.ledger.restricted(&id).unwrap().is_empty());
+    assert_eq!(
+        env.env.ledger.subject(&id).unwrap().emails,
+        ["sanne@bakkerfotografie.example"],
+        "kept while the lift is open"
+    );
+    approve_and_run(&env, &lift).await;
+    let told = letter(&env, &lift, "applicatielink");
+    assert!(told.contains("sanne@bakkerfotografie.example"), "{told}");
+}

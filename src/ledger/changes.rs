@@ -203,6 +203,20 @@ impl Ledger {
         Ok(keys)
     }
 
+    /// Whether a lift of restriction `id` is open (its letters still name the person).
+    pub fn lift_open(&self, id: &str) -> Result<bool> {
+        let conn = self.conn();
+        Ok(conn.query_row(
+            "SELECT EXISTS (
+                 SELECT 1 FROM items i
+                 JOIN targets t ON t.from_item = i.id
+                 JOIN requests l ON l.id = t.request_id
+                 WHERE i.request_id = ?1 AND l.kind = 'lift' AND l.closed_at IS NULL)",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The restriction lift request `id` lifts (`None` for any other request).
     pub fn lifted_restriction(&self, id: &str) -> Result<Option<String>> {
         let conn = self.conn();

@@ -703,12 +703,15 @@ impl Hub {
     }
 
     /// A closed request's subject is purged, except a restriction's while anything it marked
-    /// is not lifted: the person must be told before it is lifted (art. 18(3)) and the
-    /// processors asked by letter must be told whose data it was. A lift that closes purges
-    /// its restriction's subject once nothing of it is left restricted.
+    /// is not lifted or a lift of it is open: the person must be told before it is lifted
+    /// (art. 18(3)) and the processors asked by letter must be told whose data it was. A lift
+    /// that closes purges its (closed) restriction's subject once nothing of it is left
+    /// restricted and no other lift of it is open.
     fn purge_closed(&self, id: &str) -> Result<()> {
         let request = self.ledger.request(id)?;
-        if request.kind == RequestKind::Restriction && !self.ledger.restricted(id)?.is_empty() {
+        if request.kind == RequestKind::Restriction
+            && (!self.ledger.restricted(id)?.is_empty() || self.ledger.lift_open(id)?)
+        {
             return self.ledger.audit(
                 Some(id),
                 "subject.kept",
@@ -721,7 +724,11 @@ impl Hub {
         self.ledger.purge_subject(id)?;
         if request.kind == RequestKind::Lift && request.status != RequestStatus::Cancelled {
             if let Some(restriction) = self.ledger.lifted_restriction(id)? {
-                if self.ledger.restricted(&restriction)?.is_empty() {
+                // Only a closed restriction: an open one purges its own at closure.
+                if self.ledger.request(&restriction)?.status.is_closed()
+                    && self.ledger.restricted(&restriction)?.is_empty()
+                    && !self.ledger.lift_open(&restriction)?
+                {
                     self.ledger.purge_subject(&restriction)?;
                 }
             }
