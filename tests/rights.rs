@@ -557,6 +557,14 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
     assert!(!lifted.status.is_closed());
     let told = letter(&env, &lift, "applicatielink");
     assert!(told.contains("opgeheven") && told.contains("sanne@bakkerfotografie.example"));
+    let asked = env.env.ledger.items(&lift, Some("applicatielink")).unwrap();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].action, Action::Change);
+    assert_eq!(
+        env.env.ledger.item_changes(asked[0].id).unwrap(),
+        [dsrhub_connector::FieldChange::new("restricted", true, false)],
+        "the lift asks the processor to undo its mark"
+    );
     // Moneybird's contact waits for a person (no unarchive API); record it, then the answer.
     let evidence = env.env.dir.path().join("restored.txt");
     std::fs::write(&evidence, "Contact teruggezet uit het archief.").unwrap();

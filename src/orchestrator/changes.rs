@@ -774,3 +774,175 @@ fn check_change(kind: RequestKind, change: &Change, reason: Option<&str>) -> Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsrhub_connector::{Field, Ownership, Purpose};
+
+    fn record(ownership: Ownership) -> Record {
+        Record {
+            ownership,
+            matched_by: dsrhub_connector::MatchKind::ExactEmail,
+            ..by_id(RecordRef::new("contact", "7"))
+        }
+    }
+
+    #[test]
+    fn a_lift_asks_for_the_restrictions_changes_reversed() {
+        let restricted = vec![
+            FieldChange::new("isActive", 1, 0),
+            FieldChange::new("archived", false, true),
+        ];
+        assert_eq!(
+            reversed(&restricted),
+            [
+                FieldChange::new("isActive", 0, 1),
+                FieldChange::new("archived", true, false)
+            ]
+        );
+        assert_eq!(reversed(&reversed(&restricted)), restricted);
+    }
+
+    #[test]
+    fn a_letter_asks_for_the_values_or_the_mark() {
+        let rectify = Change::Rectify {
+            values: [(Field::Phone, "010 1".to_string())].into(),
+        };
+        assert_eq!(
+            letter_changes(&rectify),
+            [FieldChange::new("phone", serde_json::Value::Null, "010 1")]
+        );
+        assert_eq!(
+            letter_changes(&Change::Restrict),
+            [FieldChange::new("restricted", false, true)]
+        );
+        assert_eq!(
+            letter_changes(&Change::Restore {
+                restricted: vec![FieldChange::new("restricted", false, true)]
+            }),
+            [FieldChange::new("restricted", true, false)]
+        );
+        assert_eq!(
+            letter_changes(&Change::Object {
+                purpose: Purpose::Newsletter
+            }),
+            [FieldChange::new("opted_out:newsletter", false, true)]
+        );
+    }
+
+    #[test]
+    fn the_plan_changes_only_the_subjects_own_records_and_says_why_otherwise() {
+        let change = Proposal::Change {
+            changes: vec![FieldChange::new("phone", "1", "2")],
+        };
+        let own = plan_item(&record(Ownership::Own), Some(change.clone()));
+        assert_eq!(own.action, Action::Change);
+        assert_eq!(own.fields, ["phone"]);
+        assert_eq!(own.changes, [FieldChange::new("phone", "1", "2")]);
+        for ownership in [
+            Ownership::Shared("a ticket with 2 other contact(s)".into()),
+            Ownership::Organisation("a company contact".into()),
+        ] {
+            let item = plan_item(&record(ownership), Some(change.clone()));
+            assert_eq!(item.action, Action::Review);
+            assert!(item.changes.is_empty() && item.fields.is_empty());
+            let note = item.note.unwrap();
+            assert!(note.contains("not changed for one person"), "{note}");
+            assert!(note.contains("other contact") || note.contains("company contact"));
+        }
+        let unchanged = plan_item(&record(Ownership::Own), Some(Proposal::Unchanged));
+        assert_eq!(
+            (unchanged.action, unchanged.note.as_deref()),
+            (Action::Nothing, Some("already as asked"))
+        );
+        let not_applicable = plan_item(
+            &record(Ownership::Own),
+            Some(Proposal::not_applicable("an invoice stays as issued")),
+        );
+        assert_eq!(
+            (not_applicable.action, not_applicable.note.as_deref()),
+            (Action::Nothing, Some("an invoice stays as issued"))
+        );
+        let refused = plan_item(
+            &record(Ownership::Own),
+            Some(Proposal::refused("synced", "in Autotask")),
+        );
+        assert_eq!(refused.action, Action::Review);
+        assert_eq!(
+            refused.note.as_deref(),
+            Some("synced; change it instead in Autotask")
+        );
+        let cannot = plan_item(&record(Ownership::Own), None);
+        assert_eq!(cannot.action, Action::Review);
+        assert!(cannot.note.unwrap().contains("by hand"));
+    }
+
+    #[test]
+    fn a_request_asks_only_what_fits_its_kind_with_plausible_values() {
+        let rectify = |field: Field, value: &str| Change::Rectify {
+            values: [(field, value.to_string())].into(),
+        };
+        let object = Change::Object {
+            purpose: Purpose::Newsletter,
+        };
+        assert!(check_change(
+            RequestKind::Rectification,
+            &rectify(Field::Phone, "010"),
+            None
+        )
+        .is_ok());
+        assert!(check_change(RequestKind::Restriction, &Change::Restrict, Some("claim")).is_ok());
+        assert!(check_change(RequestKind::Objection, &object, None).is_ok());
+        for (kind, change) in [
+            (RequestKind::Restriction, rectify(Field::Phone, "010")),
+            (RequestKind::Rectification, Change::Restrict),
+            (RequestKind::Objection, Change::Restrict),
+            (RequestKind::Lift, Change::Restrict),
+        ] {
+            let e = check_change(kind, &change, Some("x")).unwrap_err();
+            assert!(e.to_string().contains("cannot ask for"), "{e}");
+        }
+        for reason in [None, Some(""), Some("  ")] {
+            let e = check_change(RequestKind::Restriction, &Change::Restrict, reason).unwrap_err();
+            assert!(e.to_string().contains("--reason"), "{e}");
+        }
+        let empty = Change::Rectify {
+            values: Default::default(),
+        };
+        assert!(check_change(RequestKind::Rectification, &empty, None).is_err());
+        let long = "x".repeat(MAX_VALUE + 1);
+        for bad in [
+            rectify(Field::City, "Delft\nLeiden"),
+            rectify(Field::City, &long),
+        ] {
+            let e = check_change(RequestKind::Rectification, &bad, None).unwrap_err();
+            assert!(e.to_string().contains("--set city"), "{e}");
+            assert!(
+                !e.to_string().contains("Delft"),
+                "no value in the error: {e}"
+            );
+        }
+        assert!(check_change(
+            RequestKind::Rectification,
+            &rectify(Field::City, &"x".repeat(MAX_VALUE)),
+            None
+        )
+        .is_ok());
+        for bad in ["not-an-address", " "] {
+            let e = check_change(
+                RequestKind::Rectification,
+                &rectify(Field::Email, bad),
+                None,
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("--set email"), "{e}");
+        }
+        assert!(check_change(
+            RequestKind::Rectification,
+            &rectify(Field::Email, "jan@example.nl"),
+            None
+        )
+        .is_ok());
+    }
+}
