@@ -562,7 +562,11 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
     assert_eq!(asked[0].action, Action::Change);
     assert_eq!(
         env.env.ledger.item_changes(asked[0].id).unwrap(),
-        [dsrhub_connector::FieldChange::new("restricted", true, false)],
+        [dsrhub_connector::FieldChange::new(
+            "restricted",
+            true,
+            false
+        )],
         "the lift asks the processor to undo its mark"
     );
     // Moneybird's contact waits for a person (no unarchive API); record it, then the answer.

@@ -346,6 +346,14 @@ async fn a_rectification_through_the_api_is_verified_approved_and_carried_out() 
     assert_eq!(contact["city"], "Amersfoort");
     let (_, done) = s.call("GET", &format!("/api/v1/requests/{id}"), None).await;
     assert_eq!(done["request_status"], "completed", "{done}");
+    // Closed: the values are gone, and the page says so rather than showing empty ones.
+    let page = s
+        .browser_for("j.smit")
+        .await
+        .get(&format!("/dashboard/requests/{id}"))
+        .await;
+    assert!(!page.html.contains("+31 6 1111 2222"));
+    assert!(page.html.contains("values purged when the request closed"));
 }
 
 #[tokio::test]

@@ -221,7 +221,11 @@ fn context(state: &AppState, staff: &Staff, id: &str) -> crate::error::Result<Op
             ledger
                 .item_changes(i.id)?
                 .into_iter()
-                .map(|c| json!({ "field": c.field, "from": shown(&c.from), "to": shown(&c.to) }))
+                .map(|c| {
+                    // A rectification's values are purged at closure: only the field is left.
+                    let purged = c.from.is_null() && c.to.is_null();
+                    json!({ "field": c.field, "from": shown(&c.from), "to": shown(&c.to), "purged": purged })
+                })
                 .collect()
         } else {
             Vec::new()
