@@ -972,6 +972,39 @@ async fn a_legal_hold_keeps_what_the_subjects_own_erasure_would_erase() {
     assert_eq!(after.sales_invoices, before.sales_invoices);
 }
 
+/// Restrict `address` (needed for a legal claim), approved and carried out: its id and row;
+/// it marks something.
+async fn restrict(
+    env: &Env,
+    hub: &dsrhub::orchestrator::Hub,
+    address: &str,
+) -> (String, dsrhub::ledger::RequestRow) {
+    let id = hub
+        .open_change(
+            RequestKind::Restriction,
+            &email(address),
+            "passport",
+            &dsrhub_connector::Change::Restrict,
+            Some("needed for a legal claim (art. 18(1)(c))"),
+        )
+        .unwrap();
+    hub.run(&id, &RunOptions::default()).await.unwrap();
+    let plan = env.ledger.plan_digest(&id).unwrap();
+    hub.approve(&id, &plan.digest, "Petra de Vries").unwrap();
+    let row = hub
+        .run(
+            &id,
+            &RunOptions {
+                execute: true,
+                ..RunOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!env.ledger.restricted(&id).unwrap().is_empty());
+    (id, row)
+}
+
 /// Defect (found this session, fails on 6e37cd4): a restriction keeps a person's records
 /// "kept but no longer processed" until it is lifted, but the sweep selected the person for
 /// erasure once their retention ended, and would have erased what the restriction keeps (for
@@ -983,30 +1016,8 @@ async fn a_restriction_in_force_keeps_the_person_out_of_the_sweep() {
     let today: jiff::civil::Date = "2026-12-06".parse().unwrap();
     let hub = env.hub().with_today(today);
     let kees = "kees.visser@example.nl";
-    let id = hub
-        .open_change(
-            RequestKind::Restriction,
-            &email(kees),
-            "passport",
-            &dsrhub_connector::Change::Restrict,
-            Some("needed for a legal claim (art. 18(1)(c))"),
-        )
-        .unwrap();
-    hub.run(&id, &RunOptions::default()).await.unwrap();
-    let plan = env.ledger.plan_digest(&id).unwrap();
-    hub.approve(&id, &plan.digest, "Petra de Vries").unwrap();
-    let restricted = hub
-        .run(
-            &id,
-            &RunOptions {
-                execute: true,
-                ..RunOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let (id, restricted) = restrict(&env, &hub, kees).await;
     assert!(restricted.status.is_closed(), "{}", restricted.status);
-    assert!(!env.ledger.restricted(&id).unwrap().is_empty());
 
     let sweep = hub.sweep_contract_ended().await.unwrap();
     let selected: Vec<&str> = sweep
@@ -1051,21 +1062,7 @@ async fn a_restriction_made_after_the_sweep_still_keeps_the_records() {
         execute: true,
         ..RunOptions::default()
     };
-    let restriction = hub
-        .open_change(
-            RequestKind::Restriction,
-            &email(kees),
-            "passport",
-            &dsrhub_connector::Change::Restrict,
-            Some("needed for a legal claim (art. 18(1)(c))"),
-        )
-        .unwrap();
-    hub.run(&restriction, &RunOptions::default()).await.unwrap();
-    let plan = env.ledger.plan_digest(&restriction).unwrap();
-    hub.approve(&restriction, &plan.digest, "Petra de Vries")
-        .unwrap();
-    hub.run(&restriction, &execute).await.unwrap();
-    assert!(!env.ledger.restricted(&restriction).unwrap().is_empty());
+    restrict(&env, &hub, kees).await;
 
     let done = hub.run_batch(&batch, &execute, &out).await.unwrap();
     let cancelled: Vec<&dsrhub::ledger::RequestRow> = done

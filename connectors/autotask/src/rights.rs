@@ -8,7 +8,7 @@
 //!   `bulkEmailOptOutTime` itself);
 //! - tickets are correspondence: they are not rewritten, and their contact carries the marks.
 
-use dsrhub_connector::rights::{changes_to, restore};
+use dsrhub_connector::rights::{changes_to, mapped, restore};
 use dsrhub_connector::{Change, Field, Proposal, Purpose};
 use serde_json::{json, Value};
 
@@ -71,13 +71,7 @@ pub fn contact_proposal(contact: &Value, change: &Change) -> Proposal {
     let current = |field: &str| contact.get(field).cloned().unwrap_or(Value::Null);
     match change {
         Change::Rectify { values } => {
-            let wanted = values.iter().filter_map(|(field, value)| {
-                RECTIFIABLE
-                    .iter()
-                    .find(|(f, _)| f == field)
-                    .map(|(_, vendor)| (vendor.to_string(), json!(value)))
-            });
-            Proposal::from_changes(changes_to(current, wanted))
+            Proposal::from_changes(changes_to(current, mapped(values, RECTIFIABLE)))
         }
         Change::Restrict => {
             // Autotask answers `isActive` as 0/1; an older export may say true/false.

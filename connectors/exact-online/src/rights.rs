@@ -14,7 +14,7 @@
 //!   marketing list"); accounts have no such flag;
 //! - bank accounts, sales invoices and transaction lines stay as they are: the books.
 
-use dsrhub_connector::rights::{changes_to, restore};
+use dsrhub_connector::rights::{changes_to, mapped, restore};
 use dsrhub_connector::{Change, Field, Proposal, Purpose};
 use serde_json::{json, Map, Value};
 
@@ -175,15 +175,7 @@ fn last_name<'a>(prefix: &str, corrected: &'a str) -> Option<&'a str> {
 pub fn account_proposal(account: &Map<String, Value>, change: &Change) -> Proposal {
     match change {
         Change::Rectify { values } => {
-            let mut wanted: Vec<(String, Value)> = values
-                .iter()
-                .filter_map(|(field, value)| {
-                    ACCOUNT_RECTIFIABLE
-                        .iter()
-                        .find(|(f, _)| f == field)
-                        .map(|(_, vendor)| (vendor.to_string(), json!(value.trim())))
-                })
-                .collect();
+            let mut wanted = mapped(values, ACCOUNT_RECTIFIABLE);
             match (values.get(&Field::FirstName), values.get(&Field::LastName)) {
                 (Some(first), Some(last)) => {
                     wanted.push(("Name".into(), json!(format!("{} {}", first.trim(), last.trim()))))

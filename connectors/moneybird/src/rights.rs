@@ -12,9 +12,9 @@
 //!   archived on their own, so their restriction goes to a person;
 //! - issued invoices are fiscal documents and stay as they were issued.
 
-use dsrhub_connector::rights::changes_to;
+use dsrhub_connector::rights::{changes_to, mapped};
 use dsrhub_connector::{Change, Field, FieldChange, Proposal};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The contact field each canonical field is corrected in; every one is writable in the
 /// spec's contact update schema (a test holds them to it).
@@ -63,15 +63,7 @@ pub fn contact_proposal(contact: &Value, change: &Change) -> Proposal {
     let archived = contact.get(ARCHIVED) == Some(&Value::Bool(true));
     match change {
         Change::Rectify { values } => {
-            let wanted: Vec<(String, Value)> = values
-                .iter()
-                .filter_map(|(field, value)| {
-                    RECTIFIABLE
-                        .iter()
-                        .find(|(f, _)| f == field)
-                        .map(|(_, vendor)| (vendor.to_string(), json!(value)))
-                })
-                .collect();
+            let wanted = mapped(values, RECTIFIABLE);
             if wanted.is_empty() {
                 return Proposal::not_applicable(
                     "Moneybird keeps none of these fields on a contact",
@@ -113,15 +105,7 @@ pub fn person_proposal(person: &Value, change: &Change) -> Proposal {
     let current = |field: &str| person.get(field).cloned().unwrap_or(Value::Null);
     match change {
         Change::Rectify { values } => {
-            let wanted: Vec<(String, Value)> = values
-                .iter()
-                .filter_map(|(field, value)| {
-                    PERSON_RECTIFIABLE
-                        .iter()
-                        .find(|(f, _)| f == field)
-                        .map(|(_, vendor)| (vendor.to_string(), json!(value)))
-                })
-                .collect();
+            let wanted = mapped(values, PERSON_RECTIFIABLE);
             if wanted.is_empty() {
                 return Proposal::not_applicable(
                     "Moneybird keeps none of these fields on a contact person",
@@ -163,6 +147,7 @@ pub fn update_body(changes: &[FieldChange]) -> serde_json::Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_contact_is_corrected_and_archived_but_never_unarchived() {

@@ -347,6 +347,20 @@ pub fn changes_to(
         .collect()
 }
 
+/// The vendor fields and values `values` asks for, through a connector's `table` of canonical
+/// field → vendor field (fields the vendor does not keep are left out; values trimmed).
+pub fn mapped(values: &BTreeMap<Field, String>, table: &[(Field, &str)]) -> Vec<(String, Value)> {
+    values
+        .iter()
+        .filter_map(|(field, value)| {
+            table
+                .iter()
+                .find(|(f, _)| f == field)
+                .map(|(_, vendor)| (vendor.to_string(), Value::from(value.trim())))
+        })
+        .collect()
+}
+
 /// The new value of each field `changes` sets, by field name: the body of the vendor's
 /// update call (PATCH or PUT of the changed fields).
 pub fn new_values(changes: &[FieldChange]) -> serde_json::Map<String, Value> {
@@ -558,6 +572,19 @@ mod tests {
                 ("opheffing van de beperking", "restriction lifted", "18"),
                 ("bezwaar", "objection", "21"),
             ]
+        );
+    }
+
+    #[test]
+    fn canonical_fields_map_through_the_connectors_table() {
+        let values = [
+            (Field::Phone, " 010 ".to_string()),
+            (Field::JobTitle, "CFO".to_string()),
+        ]
+        .into();
+        assert_eq!(
+            mapped(&values, &[(Field::Phone, "phone"), (Field::City, "city")]),
+            [("phone".to_string(), json!("010"))]
         );
     }
 
