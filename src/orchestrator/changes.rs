@@ -18,7 +18,6 @@ use std::sync::Arc;
 use dsrhub_connector::{
     Change, Connector, ConnectorError, ErrorKind, FieldChange, Proposal, Record, RecordRef, Subject,
 };
-use futures_util::future::join_all;
 
 use super::erasure::MANUAL;
 use super::{Hub, RunOptions};
@@ -48,11 +47,9 @@ impl Hub {
         change: &Change,
         reason: Option<&str>,
     ) -> Result<String> {
-        check_change(kind, change, reason)?;
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        let id = self.open(kind, subject, identity_verification)?;
-        self.ledger.record_change(&id, change, reason)?;
-        Ok(id)
+        self.open_with_change(kind, change, reason, || {
+            self.open(kind, subject, identity_verification)
+        })
     }
 
     /// [`Hub::open_change`] for a request that came in unverified (the HTTP API's intake),
@@ -65,9 +62,22 @@ impl Hub {
         reason: Option<&str>,
         submitted: jiff::Timestamp,
     ) -> Result<String> {
+        self.open_with_change(kind, change, reason, || {
+            self.open_unverified(kind, subject, submitted)
+        })
+    }
+
+    /// Check `change` against `kind`, `open` the request, and record what it asks.
+    fn open_with_change(
+        &self,
+        kind: RequestKind,
+        change: &Change,
+        reason: Option<&str>,
+        open: impl FnOnce() -> Result<String>,
+    ) -> Result<String> {
         check_change(kind, change, reason)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        let id = self.open_unverified(kind, subject, submitted)?;
+        let id = open()?;
         self.ledger.record_change(&id, change, reason)?;
         Ok(id)
     }
@@ -158,20 +168,10 @@ impl Hub {
         };
         self.transition(id, Event::Start, true)?;
         let tasks = self.ledger.tasks(id)?;
-        join_all(
-            tasks
-                .iter()
-                .filter(|t| self.needs_discovery(t) && !self.waiting(t))
-                .map(|t| {
-                    self.watched(
-                        &t.processor,
-                        self.plan_change_task(request, t, &subject, &change),
-                    )
-                }),
-        )
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>>>()?;
+        self.plan_each(&tasks, |t| {
+            self.plan_change_task(request, t, &subject, &change)
+        })
+        .await?;
 
         // A customer's data subject: what is held for the customer goes to them as
         // controller (shown in the dry run, sent after approval), as for an erasure. A lift
@@ -187,22 +187,18 @@ impl Hub {
             return Ok(());
         }
         self.transition(id, Event::Execute, true)?;
-        let verified = join_all(approved.iter().map(|t| {
-            self.watched(
-                &t.processor,
-                self.apply_and_verify(request, t, &change, &subject),
-            )
-        }))
+        let verified = self
+            .act_on_each(&approved, |t| {
+                self.apply_and_verify(request, t, &change, &subject)
+            })
+            .await?;
+        self.finish_verified(
+            request,
+            &approved,
+            verified,
+            (controller.as_ref(), &subject),
+        )
         .await
-        .into_iter()
-        .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
-        let remaining = super::erasure::remaining_after(request, &approved, verified);
-        self.ledger.set_verification(id, now(), &remaining)?;
-        if let Some(controller) = &controller {
-            self.forward(id, controller, &subject).await?;
-        }
-        self.conclude(id)?;
-        Ok(())
     }
 
     /// Find the subject's records at one processor (or, for a lift, take the restriction's)

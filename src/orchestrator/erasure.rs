@@ -52,6 +52,63 @@ impl Hub {
             .collect())
     }
 
+    /// Plan, concurrently, each of `tasks` not planned yet and not waiting for a vendor's
+    /// limit, with `plan` (an erasure's or another right's planning of one processor).
+    pub(super) async fn plan_each<'a, Fut>(
+        &'a self,
+        tasks: &'a [TaskRow],
+        plan: impl Fn(&'a TaskRow) -> Fut,
+    ) -> Result<()>
+    where
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        join_all(
+            tasks
+                .iter()
+                .filter(|t| self.needs_discovery(t) && !self.waiting(t))
+                .map(|t| self.watched(&t.processor, plan(t))),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()
+        .map(drop)
+    }
+
+    /// Carry out, concurrently, each approved task with `act`, which verifies it too: what
+    /// each verification found remaining (`None`: it did not run).
+    pub(super) async fn act_on_each<'a, Fut>(
+        &'a self,
+        approved: &'a [TaskRow],
+        act: impl Fn(&'a TaskRow) -> Fut,
+    ) -> Result<Vec<Option<Vec<Remaining>>>>
+    where
+        Fut: std::future::Future<Output = Result<Option<Vec<Remaining>>>>,
+    {
+        join_all(approved.iter().map(|t| self.watched(&t.processor, act(t))))
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// After the approved tasks were carried out and verified: record what remains, send
+    /// the forwarding to `controller` (once), and settle the request's status.
+    pub(super) async fn finish_verified(
+        &self,
+        request: &RequestRow,
+        approved: &[TaskRow],
+        verified: Vec<Option<Vec<Remaining>>>,
+        (controller, subject): (Option<&crate::config::ControllerConfig>, &Subject),
+    ) -> Result<()> {
+        let id = request.id.as_str();
+        let remaining = remaining_after(request, approved, verified);
+        self.ledger.set_verification(id, now(), &remaining)?;
+        if let Some(controller) = controller {
+            self.forward(id, controller, subject).await?;
+        }
+        self.conclude(id)?;
+        Ok(())
+    }
+
     pub(super) async fn run_erasure(
         &self,
         request: &RequestRow,
@@ -66,20 +123,10 @@ impl Hub {
         // A subject on legal hold: what the plan would erase is kept (asked once per run).
         let held = self.is_subject_held(id, &subject)?;
         let tasks = self.ledger.tasks(id)?;
-        join_all(
-            tasks
-                .iter()
-                .filter(|t| self.needs_discovery(t) && !self.waiting(t))
-                .map(|t| {
-                    self.watched(
-                        &t.processor,
-                        self.plan_task(request, t, (&subject, held), options.discovered.as_deref()),
-                    )
-                }),
-        )
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>>>()?;
+        self.plan_each(&tasks, |t| {
+            self.plan_task(request, t, (&subject, held), options.discovered.as_deref())
+        })
+        .await?;
         // Is this a customer's data subject? Then what is held for the customer is forwarded
         // (shown in the dry run, sent only after approval). Applied after every planning pass,
         // so a task planned in a later run is forwarded too.
@@ -98,26 +145,22 @@ impl Hub {
 
         // 4. Execute, then 5. verify, per approved processor, concurrently.
         self.transition(id, Event::Execute, true)?;
-        let verified = join_all(approved.iter().map(|t| {
-            self.watched(
-                &t.processor,
-                self.execute_and_verify(id, t, &subject, options),
-            )
-        }))
-        .await
-        .into_iter()
-        .collect::<Result<Vec<Option<Vec<Remaining>>>>>()?;
+        let verified = self
+            .act_on_each(&approved, |t| {
+                self.execute_and_verify(id, t, &subject, options)
+            })
+            .await?;
         if options.defer_verification {
             // A batch verifies later, all its requests at once; the request stays executing.
             return Ok(());
         }
-        let remaining = remaining_after(request, &approved, verified);
-        self.ledger.set_verification(id, now(), &remaining)?;
-        if let Some(controller) = &controller {
-            self.forward(id, controller, &subject).await?;
-        }
-        self.conclude(id)?;
-        Ok(())
+        self.finish_verified(
+            request,
+            &approved,
+            verified,
+            (controller.as_ref(), &subject),
+        )
+        .await
     }
 
     async fn plan_task(
