@@ -1207,12 +1207,7 @@ async fn change_request(
         }
         (_, Some((change, reason))) => {
             let subject = args.subject();
-            for other in hub.ledger().open_requests_for(&subject)? {
-                eprintln!(
-                    "note: request {} ({}, {}) is already open for this subject",
-                    other.id, other.kind, other.status
-                );
-            }
+            note_open_requests(&hub, &subject)?;
             let id = hub.open_change(
                 kind,
                 &subject,
@@ -1320,12 +1315,7 @@ async fn request(
         }
         None => {
             let subject = args.subject();
-            for other in hub.ledger().open_requests_for(&subject)? {
-                eprintln!(
-                    "note: request {} ({}, {}) is already open for this subject",
-                    other.id, other.kind, other.status
-                );
-            }
+            note_open_requests(&hub, &subject)?;
             let id = hub.open(
                 kind,
                 &subject,
@@ -1348,6 +1338,18 @@ async fn request(
         approval,
     )
     .await
+}
+
+/// Say which requests are already open for `subject` (a second one is allowed, but seldom
+/// meant).
+fn note_open_requests(hub: &Hub, subject: &dsrhub_connector::Subject) -> Result<()> {
+    for other in hub.ledger().open_requests_for(subject)? {
+        eprintln!(
+            "note: request {} ({}, {}) is already open for this subject",
+            other.id, other.kind, other.status
+        );
+    }
+    Ok(())
 }
 
 /// The command that continues a request of `kind`.
