@@ -21,20 +21,7 @@ struct Env {
 async fn start() -> Env {
     let fake = FakeAutotask::start().await.unwrap();
     let secrets = Secrets::in_memory();
-    secrets
-        .store(&"keyring:at-secret".parse().unwrap(), &fake.secret())
-        .unwrap();
-    secrets
-        .store(&"keyring:at-code".parse().unwrap(), fake.integration_code())
-        .unwrap();
-    let mut section = toml::Table::new();
-    section.insert("username".into(), fake.username().into());
-    section.insert("secret".into(), "keyring:at-secret".into());
-    section.insert("integration_code".into(), "keyring:at-code".into());
-    section.insert(
-        "zone_lookup_url".into(),
-        fake.zone_lookup_url().to_string().into(),
-    );
+    let section = common::autotask_table(&fake, &secrets);
     let env = hub_for(
         BTreeMap::from([("autotask".to_string(), section)]),
         &secrets,

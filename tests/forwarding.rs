@@ -28,15 +28,6 @@ async fn fakes() -> Fakes {
     let moneybird = FakeMoneybird::start().await.unwrap();
     let secrets = Secrets::in_memory();
     secrets
-        .store(&"keyring:at-secret".parse().unwrap(), &autotask.secret())
-        .unwrap();
-    secrets
-        .store(
-            &"keyring:at-code".parse().unwrap(),
-            autotask.integration_code(),
-        )
-        .unwrap();
-    secrets
         .store(&"keyring:itg".parse().unwrap(), &itglue.api_key())
         .unwrap();
     secrets
@@ -53,14 +44,7 @@ async fn fakes() -> Fakes {
 /// Autotask and Moneybird are the organisation's own processing; IT Glue documents customers'
 /// environments on their behalf.
 fn env(f: &Fakes, controller: ControllerConfig) -> HubEnv {
-    let mut autotask = toml::Table::new();
-    autotask.insert("username".into(), f.autotask.username().into());
-    autotask.insert("secret".into(), "keyring:at-secret".into());
-    autotask.insert("integration_code".into(), "keyring:at-code".into());
-    autotask.insert(
-        "zone_lookup_url".into(),
-        f.autotask.zone_lookup_url().to_string().into(),
-    );
+    let autotask = common::autotask_table(&f.autotask, &f.secrets);
     let mut itglue = toml::Table::new();
     itglue.insert("base_url".into(), f.itglue.base_url().to_string().into());
     itglue.insert("api_key".into(), "keyring:itg".into());

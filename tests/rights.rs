@@ -33,27 +33,13 @@ async fn start_with(more: BTreeMap<String, toml::Table>) -> Env {
     let moneybird = FakeMoneybird::start().await.unwrap();
     let secrets = Secrets::in_memory();
     secrets
-        .store(&"keyring:at-secret".parse().unwrap(), &autotask.secret())
-        .unwrap();
-    secrets
-        .store(
-            &"keyring:at-code".parse().unwrap(),
-            autotask.integration_code(),
-        )
-        .unwrap();
-    secrets
         .store(&"keyring:mb".parse().unwrap(), &moneybird.token())
         .unwrap();
-    let mut section = toml::Table::new();
-    section.insert("username".into(), autotask.username().into());
-    section.insert("secret".into(), "keyring:at-secret".into());
-    section.insert("integration_code".into(), "keyring:at-code".into());
-    section.insert(
-        "zone_lookup_url".into(),
-        autotask.zone_lookup_url().to_string().into(),
-    );
     let mut processors = BTreeMap::from([
-        ("autotask".to_string(), section),
+        (
+            "autotask".to_string(),
+            common::autotask_table(&autotask, &secrets),
+        ),
         (
             "moneybird".to_string(),
             moneybird_table(&moneybird, "keyring:mb"),
@@ -87,6 +73,20 @@ fn correction() -> Change {
         ]
         .into(),
     }
+}
+
+/// Open a restriction of `subject`'s processing (accuracy contested), not run yet; its id.
+fn restrict(env: &Env, subject: &Subject) -> String {
+    env.env
+        .hub
+        .open_change(
+            RequestKind::Restriction,
+            subject,
+            "passport seen at the desk",
+            &Change::Restrict,
+            Some("accuracy contested"),
+        )
+        .unwrap()
 }
 
 /// Plan `id`, approve the digest it shows, carry it out.
@@ -237,15 +237,7 @@ async fn a_restriction_marks_the_contacts_and_a_lift_puts_back_what_the_api_can(
         .is_err(),
         "a restriction needs its reason"
     );
-    let id = hub
-        .open_change(
-            RequestKind::Restriction,
-            &subject,
-            "passport seen at the desk",
-            &Change::Restrict,
-            Some("accuracy contested"),
-        )
-        .unwrap();
+    let id = restrict(&env, &subject);
     approve_and_run(&env, &id).await;
     let at_contacts: Vec<serde_json::Value> = env
         .autotask
@@ -418,15 +410,7 @@ async fn a_change_never_acts_on_a_record_that_is_not_the_subjects_own() {
     let before = env.autotask.state().contacts[&SECONDARY].clone();
     assert_eq!(before["emailAddress2"], "sanne.bakker@example.nl");
     assert_ne!(before["emailAddress"], "sanne.bakker@example.nl");
-    let id = hub
-        .open_change(
-            RequestKind::Restriction,
-            &email("sanne.bakker@example.nl"),
-            "passport seen at the desk",
-            &Change::Restrict,
-            Some("accuracy contested"),
-        )
-        .unwrap();
+    let id = restrict(&env, &email("sanne.bakker@example.nl"));
     let done = approve_and_run(&env, &id).await;
     assert_eq!(
         env.autotask.state().contacts[&SECONDARY],
@@ -493,15 +477,7 @@ async fn a_processor_without_an_api_is_asked_by_letter_and_told_when_a_restricti
     .await;
     let hub = &env.env.hub;
     let subject = email("sanne@bakkerfotografie.example");
-    let id = hub
-        .open_change(
-            RequestKind::Restriction,
-            &subject,
-            "passport seen at the desk",
-            &Change::Restrict,
-            Some("accuracy contested"),
-        )
-        .unwrap();
+    let id = restrict(&env, &subject);
     hub.run(&id, &RunOptions::default()).await.unwrap();
     let dir = env.env.dir.path().join("reports").join(&id);
     assert!(
@@ -695,15 +671,7 @@ async fn a_restriction_closing_while_its_lift_is_open_keeps_the_address_for_the_
     ]))
     .await;
     let hub = &env.env.hub;
-    let id = hub
-        .open_change(
-            RequestKind::Restriction,
-            &email("sanne@bakkerfotografie.example"),
-            "passport seen at the desk",
-            &Change::Restrict,
-            Some("accuracy contested"),
-        )
-        .unwrap();
+    let id = restrict(&env, &email("sanne@bakkerfotografie.example"));
     approve_and_run(&env, &id).await;
     answered(&env, &id, "Gemarkeerd.");
     let lift = hub.lift(&id, "dispute settled").unwrap();

@@ -191,23 +191,10 @@ async fn an_agreement_running_at_another_processor_keeps_the_person_out() {
         .unwrap();
     let autotask = FakeAutotask::start().await.unwrap();
     let secrets = dsrhub_connector::secrets::Secrets::in_memory();
-    for (name, value) in [
-        ("mb", moneybird.token()),
-        ("at-secret", autotask.secret()),
-        ("at-code", autotask.integration_code().to_string()),
-    ] {
-        secrets
-            .store(&format!("keyring:{name}").parse().unwrap(), &value)
-            .unwrap();
-    }
-    let mut at = toml::Table::new();
-    at.insert("username".into(), autotask.username().into());
-    at.insert("secret".into(), "keyring:at-secret".into());
-    at.insert("integration_code".into(), "keyring:at-code".into());
-    at.insert(
-        "zone_lookup_url".into(),
-        autotask.zone_lookup_url().to_string().into(),
-    );
+    secrets
+        .store(&"keyring:mb".parse().unwrap(), &moneybird.token())
+        .unwrap();
+    let at = common::autotask_table(&autotask, &secrets);
     let env = common::hub_for(
         std::collections::BTreeMap::from([
             ("autotask".to_string(), at),

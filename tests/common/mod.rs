@@ -39,6 +39,29 @@ pub fn http_table() -> toml::Table {
     }
 }
 
+/// A `[processors.autotask]` section pointing at `fake`, its API user's secret and integration
+/// code stored in `secrets` (as `keyring:at-secret`, `keyring:at-code`).
+pub fn autotask_table(
+    fake: &dsrhub_autotask::fake::FakeAutotask,
+    secrets: &Secrets,
+) -> toml::Table {
+    secrets
+        .store(&"keyring:at-secret".parse().unwrap(), &fake.secret())
+        .unwrap();
+    secrets
+        .store(&"keyring:at-code".parse().unwrap(), fake.integration_code())
+        .unwrap();
+    let mut table = toml::Table::new();
+    table.insert("username".into(), fake.username().into());
+    table.insert("secret".into(), "keyring:at-secret".into());
+    table.insert("integration_code".into(), "keyring:at-code".into());
+    table.insert(
+        "zone_lookup_url".into(),
+        fake.zone_lookup_url().to_string().into(),
+    );
+    table
+}
+
 pub fn moneybird_table(fake: &FakeMoneybird, token: &str) -> toml::Table {
     let mut table = toml::Table::new();
     table.insert("base_url".into(), fake.base_url().to_string().into());

@@ -12,6 +12,22 @@ use dsrhub_connector::{
 };
 use dsrhub_moneybird::fake::FakeOptions;
 
+/// The spec's path of a contact (its PATCH updates one), JSON-pointer escaped.
+const CONTACT_UPDATE: &str = "~1{administration_id}~1contacts~1{id}{format}";
+
+/// The fields the spec's PATCH at `path` (JSON-pointer escaped) takes inside its `key`
+/// object.
+fn writable_at(spec: &serde_json::Value, path: &str, key: &str) -> BTreeSet<String> {
+    use dsrhub_connector::testkit::{spec_properties, spec_resolve};
+    let body = spec
+        .pointer(&format!("/paths/{path}/patch/requestBody/content"))
+        .and_then(|c| c.as_object())
+        .and_then(|c| c.values().next())
+        .map(|c| &c["schema"])
+        .unwrap_or_else(|| panic!("the update body of {path}"));
+    spec_properties(spec, &spec_resolve(spec, body)["properties"][key])
+}
+
 fn email(e: &str) -> Subject {
     Subject {
         emails: vec![e.into()],
@@ -137,7 +153,7 @@ async fn a_contacts_retention_comes_from_its_subscriptions() {
 /// API, or not personal. A field the spec adds fails this test until someone decides.
 #[test]
 fn contact_fields_are_classified_against_the_spec() {
-    use dsrhub_connector::testkit::{spec_properties, spec_resolve, vendor_spec};
+    use dsrhub_connector::testkit::{spec_properties, vendor_spec};
     use dsrhub_moneybird::contact_fields::{BEYOND_THE_API, CLEARED, MIRRORED, NOT_PERSONAL};
     let Some(spec) = vendor_spec("moneybird-openapi.json") else {
         return;
@@ -160,14 +176,7 @@ fn contact_fields_are_classified_against_the_spec() {
             "`{field}` is not a contact field"
         );
     }
-    let body = spec
-        .pointer("/paths/~1{administration_id}~1contacts~1{id}{format}/patch/requestBody/content")
-        .and_then(|c| c.as_object())
-        .and_then(|c| c.values().next())
-        .map(|c| &c["schema"])
-        .expect("the contact update body");
-    let contact = &spec_resolve(&spec, body)["properties"]["contact"];
-    let writable = spec_properties(&spec, contact);
+    let writable = writable_at(&spec, CONTACT_UPDATE, "contact");
     for field in CLEARED
         .iter()
         .filter(|f| !["custom_fields", "notes"].contains(f))
@@ -932,18 +941,11 @@ async fn a_kept_record_is_looked_up_by_id() {
 /// schema (`email` is not: it mirrors `send_invoices_to_email`).
 #[test]
 fn rectified_fields_are_writable_in_the_spec() {
-    use dsrhub_connector::testkit::{spec_properties, spec_resolve, vendor_spec};
+    use dsrhub_connector::testkit::vendor_spec;
     let Some(spec) = vendor_spec("moneybird-openapi.json") else {
         return;
     };
-    let body = spec
-        .pointer("/paths/~1{administration_id}~1contacts~1{id}{format}/patch/requestBody/content")
-        .and_then(|c| c.as_object())
-        .and_then(|c| c.values().next())
-        .map(|c| &c["schema"])
-        .expect("the contact update body");
-    let contact = &spec_resolve(&spec, body)["properties"]["contact"];
-    let writable = spec_properties(&spec, contact);
+    let writable = writable_at(&spec, CONTACT_UPDATE, "contact");
     for (field, vendor) in dsrhub_moneybird::RECTIFIABLE {
         assert!(
             writable.contains(*vendor),
@@ -952,14 +954,11 @@ fn rectified_fields_are_writable_in_the_spec() {
     }
     assert!(!writable.contains("email"));
     // Contact people: their own update schema.
-    let body = spec
-        .pointer("/paths/~1{administration_id}~1contacts~1{contact_id}~1contact_people~1{id}{format}/patch/requestBody/content")
-        .and_then(|c| c.as_object())
-        .and_then(|c| c.values().next())
-        .map(|c| &c["schema"])
-        .expect("the contact person update body");
-    let person = &spec_resolve(&spec, body)["properties"]["contact_person"];
-    let writable = spec_properties(&spec, person);
+    let writable = writable_at(
+        &spec,
+        "~1{administration_id}~1contacts~1{contact_id}~1contact_people~1{id}{format}",
+        "contact_person",
+    );
     for (field, vendor) in dsrhub_moneybird::PERSON_RECTIFIABLE {
         assert!(
             writable.contains(*vendor),
