@@ -247,6 +247,28 @@ mod tests {
         }
     }
 
+    /// The fake takes in a PATCH only properties Graph's description has on the entity.
+    #[cfg(feature = "fake")]
+    #[test]
+    fn the_fakes_writable_properties_are_in_the_spec() {
+        let Some(spec) = dsrhub_connector::testkit::graph_slice() else {
+            return;
+        };
+        for (schema, writable) in [
+            ("microsoft.graph.user", crate::fake::routes::USER_WRITABLE),
+            (
+                "microsoft.graph.contact",
+                crate::fake::routes::CONTACT_WRITABLE,
+            ),
+        ] {
+            let node = &spec["components"]["schemas"][schema];
+            let properties = dsrhub_connector::testkit::spec_properties(&spec, node);
+            for property in writable {
+                assert!(properties.contains(*property), "{schema}: {property}");
+            }
+        }
+    }
+
     #[test]
     fn names_correct_the_display_name_only_where_it_was_composed() {
         let contact =

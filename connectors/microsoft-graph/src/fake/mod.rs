@@ -17,7 +17,7 @@
 //! of messages built on demand.
 
 mod filter;
-mod routes;
+pub(crate) mod routes;
 mod search;
 mod state;
 

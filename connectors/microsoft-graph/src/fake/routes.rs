@@ -389,7 +389,7 @@ async fn show_user(
 
 /// User properties a `PATCH /users/{id}` may set (Graph's "Update user", the ones dsrhub
 /// and an administrator's tools send); another one answers 400 as Graph does.
-const USER_WRITABLE: &[&str] = &[
+pub(crate) const USER_WRITABLE: &[&str] = &[
     "businessPhones",
     "city",
     "companyName",
@@ -405,7 +405,7 @@ const USER_WRITABLE: &[&str] = &[
 ];
 
 /// Contact properties a `PATCH …/contacts/{id}` may set ("Update contact").
-const CONTACT_WRITABLE: &[&str] = &[
+pub(crate) const CONTACT_WRITABLE: &[&str] = &[
     "businessAddress",
     "businessPhones",
     "companyName",

@@ -404,7 +404,8 @@ impl State {
     }
 
     /// Update a contact person (`PATCH …/contact_people/{id}` with `{"contact_person": …}`):
-    /// the update schema's fields only, anything else refused as Moneybird refuses it.
+    /// the update schema's fields only. Anything else is refused 422 with a
+    /// `non_symbolic_error`, the one refusal the spec describes for this call besides 404.
     pub fn update_person(
         &mut self,
         contact_id: &str,
@@ -415,12 +416,16 @@ impl State {
         let changes = body
             .get("contact_person")
             .and_then(Value::as_object)
-            .ok_or_else(|| Refusal::BadRequest(serde_json::json!({"error": "contact_person is missing", "symbolic": {"contact_person": "required"}})))?;
+            .ok_or_else(|| {
+                Refusal::Unprocessable(
+                    serde_json::json!({"error": {"contact_person": ["is missing"]}}),
+                )
+            })?;
         if let Some(unknown) = changes
             .keys()
             .find(|k| !PERSON_WRITABLE.contains(&k.as_str()))
         {
-            return Err(Refusal::BadRequest(
+            return Err(Refusal::Unprocessable(
                 serde_json::json!({"error": { unknown.clone(): ["is not a valid attribute"] }}),
             ));
         }
@@ -541,4 +546,48 @@ fn bump(record: &mut Value) {
     let version = record.get("version").and_then(Value::as_i64).unwrap_or(0) + 1;
     record["version"] = Value::from(version);
     record["updated_at"] = Value::String(jiff::Timestamp::now().to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The spec describes 404 and 422 (`non_symbolic_error`: `error` an object of field →
+    /// messages) for a contact person's PATCH; the fake refuses with those, never a 400.
+    #[test]
+    fn a_contact_persons_update_is_refused_as_the_spec_describes() {
+        let mut state = State::from_seed(Seed::fixture());
+        let (contact, person) = state
+            .contacts
+            .iter()
+            .find_map(|(cid, c)| {
+                let person = c["contact_people"].as_array()?.first()?;
+                Some((cid.clone(), id(person).to_string()))
+            })
+            .expect("a fixture contact with contact people");
+        for body in [
+            json!({"contact_person": {"company_name": "x"}}),
+            json!({"firstname": "x"}),
+        ] {
+            match state.update_person(&contact, &person, &body) {
+                Err(Refusal::Unprocessable(answer)) => {
+                    assert!(answer["error"].is_object(), "{answer}")
+                }
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            state.update_person(&contact, "0", &json!({"contact_person": {"phone": "1"}})),
+            Err(Refusal::NotFound)
+        ));
+        let updated = state
+            .update_person(
+                &contact,
+                &person,
+                &json!({"contact_person": {"phone": "010-1"}}),
+            )
+            .unwrap();
+        assert_eq!(updated["phone"], "010-1");
+    }
 }
